@@ -1,0 +1,33 @@
+// affinity_native.node: the thin Node binding of native/core.
+//   probe() → { simd: 'avx512'|'avx2'|'scalar', threads }
+//   denseScoreTopK(...) → Promise<void>   (signature in dense_args.h)
+// Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
+// pool thread, which fans out to the core's own thread pool), off the event loop.
+#include <napi.h>
+
+#include "affinity/dense_score_topk.h"
+#include "dense_worker.h"
+
+namespace {
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("simd", affinity::simd_name(affinity::detect_simd()));
+  o.Set("threads", affinity::hardware_threads());
+  return o;
+}
+
+Napi::Value DenseScoreTopK(const Napi::CallbackInfo& info) {
+  return affinity::addon::queue_dense_score_topk<&affinity::dense_score_topk>(info, 256);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(affinity_native, Init)

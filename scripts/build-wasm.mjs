@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Compiles assembly/index.ts (AssemblyScript, SIMD, -O3, runtime stub) to build/wasm/affinity.wasm.
+// Options live in assembly/asconfig.json (target "release").
+// On any failure it prints one warning and exits 0: the package still works on its JS backend.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outFile = path.join(root, 'build', 'wasm', 'affinity.wasm');
+
+function warn(msg) {
+  console.warn(`affinity: WebAssembly backend not built (${msg}); the other backends still work`);
+  process.exit(0);
+}
+
+try {
+  let asc;
+  try {
+    asc = (await import('assemblyscript/asc')).default;
+  } catch (e) {
+    warn(`cannot load the AssemblyScript compiler: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+  }
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  const t0 = performance.now();
+  let errText = '';
+  const { error, stats } = await asc.main(
+    ['assembly/index.ts', '--config', 'assembly/asconfig.json', '--target', 'release', '--outFile', path.relative(root, outFile)],
+    { stdout: process.stdout, stderr: { write: (s) => { errText += s; return true; } }, baseDir: root },
+  );
+  if (error) warn(`asc: ${(errText.trim().split('\n').find((l) => /ERROR|error/.test(l)) ?? error.message).trim()}`);
+  if (errText.trim()) process.stderr.write(errText);
+  console.log(`affinity: built ${path.relative(root, outFile)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} catch (e) {
+  warn(e instanceof Error ? e.message.split('\n')[0] : String(e));
+}

@@ -1,0 +1,136 @@
+/**
+ * The `native` backend: the C++ addon (build/Release/affinity_native.node, built by
+ * `npm run build:native` from native/core + native/addon). SIMD chosen at run time
+ * (AVX-512 / AVX2+FMA / portable), its own thread pool, work off the event loop.
+ *
+ * The addon is loaded lazily, on the first probe or kernel call, so that a missing or broken
+ * .node file never breaks importing the package; the probe then says what failed and what to do.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
+import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
+import type { TopK } from '../../data/matrix.js';
+
+/** The JS surface of affinity_native.node and affinity_cuda.node (same denseScoreTopK). */
+export interface DenseScoreTopKAddon {
+  denseScoreTopK(
+    queries: Float32Array, qRows: number, keys: Float32Array, kRows: number, dim: number, k: number,
+    metric: 'dot' | 'cosine', excludeIndptr: Int32Array | null, excludeIndices: Int32Array | null,
+    excludeSelf: boolean, rowStart: number, rowEnd: number, outIds: Int32Array, outScores: Float32Array,
+    threads?: number,
+  ): Promise<void>;
+}
+
+export interface NativeAddon extends DenseScoreTopKAddon {
+  probe(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number };
+}
+
+/**
+ * Package root: this file runs as dist/src/backends/native/index.js, four directories below
+ * it (native → backends → src → dist → root).
+ */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const requireFromRoot = createRequire(path.join(packageRoot, 'package.json'));
+
+export type AddonLoad<T> = { addon: T; file: string } | { error: string; file: string };
+
+/** Loads build/Release/<name> once; the result (module or reason) is cached. */
+export function addonLoader<T>(name: string): () => AddonLoad<T> {
+  let cached: AddonLoad<T> | undefined;
+  return () => {
+    if (cached) return cached;
+    const file = path.join(packageRoot, 'build', 'Release', name);
+    if (!existsSync(file)) {
+      cached = { error: `${path.relative(packageRoot, file)} not found`, file };
+    } else {
+      try {
+        cached = { addon: requireFromRoot(file) as T, file };
+      } catch (e) {
+        cached = { error: `${path.relative(packageRoot, file)} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, file };
+      }
+    }
+    return cached;
+  };
+}
+
+/** The loaded addon, or the reason it could not be loaded. */
+export const loadNativeAddon = addonLoader<NativeAddon>('affinity_native.node');
+
+const BUILD_HINT = 'run `npm run build:native` (needs CMake ≥ 3.18 and a C++17 compiler)';
+
+function threadsFor(opts?: KernelCallOptions): number {
+  const n = opts?.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  return Math.max(1, Math.min(256, Math.floor(n)));
+}
+
+/**
+ * The exclusion CSR's indptr as an Int32Array (the addon's type). A Float64Array indptr
+ * (nnz ≥ 2^31) is converted when its values fit, else the call is refused.
+ */
+function int32Indptr(indptr: Int32Array | Float64Array): Int32Array {
+  if (indptr instanceof Int32Array) return indptr;
+  const out = new Int32Array(indptr.length);
+  for (let i = 0; i < indptr.length; i++) {
+    const v = indptr[i];
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`denseScoreTopK: exclude.indptr[${i}] = ${v} does not fit the native backend's int32 indices`);
+    out[i] = v;
+  }
+  return out;
+}
+
+/**
+ * Calls an addon's denseScoreTopK on the kernel contract's arguments (shared with the CUDA
+ * backend). The addon validates every buffer; these checks cover what only the JS side knows
+ * (the Dense/Csr/TopK shapes).
+ */
+export async function callDenseScoreTopK(
+  addon: DenseScoreTopKAddon, a: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { queries, keys, exclude } = a;
+  if (queries.cols !== keys.cols) throw new RangeError(`denseScoreTopK: queries have ${queries.cols} columns, keys ${keys.cols}`);
+  const kOut = Math.min(a.k, keys.rows);
+  if (out.k !== kOut) throw new RangeError(`denseScoreTopK: out.k is ${out.k}, expected min(k, keys.rows) = ${kOut}`);
+  if (exclude && exclude.rows !== queries.rows) throw new RangeError(`denseScoreTopK: exclude has ${exclude.rows} rows, queries ${queries.rows}`);
+  signal?.throwIfAborted();
+  await addon.denseScoreTopK(
+    queries.data, queries.rows, keys.data, keys.rows, queries.cols, a.k, a.metric,
+    exclude ? int32Indptr(exclude.indptr) : null, exclude ? exclude.indices : null, a.excludeSelf === true,
+    rowStart, rowEnd, out.ids, out.scores, threads,
+  );
+}
+
+function requireAddon(): NativeAddon {
+  const r = loadNativeAddon();
+  if ('error' in r) throw new Error(`native backend unavailable: ${r.error}; ${BUILD_HINT}`);
+  return r.addon;
+}
+
+export const nativeBackend: Backend = {
+  name: 'native',
+  priority: 100,
+  threading: 'internal',
+  probe(): BackendProbe {
+    const r = loadNativeAddon();
+    if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
+    try {
+      const p = r.addon.probe();
+      return {
+        available: true,
+        reason: `C++ addon with ${p.simd} SIMD on ${p.threads} hardware threads`,
+        details: { simd: p.simd, threads: p.threads, file: r.file },
+      };
+    } catch (e) {
+      return { available: false, reason: `native addon probe failed: ${e instanceof Error ? e.message : String(e)}; ${BUILD_HINT}` };
+    }
+  },
+  kernels: {
+    // async: a missing addon or a bad argument rejects the promise rather than throwing
+    denseScoreTopK: async (args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
+      callDenseScoreTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
+  },
+};

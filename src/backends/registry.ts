@@ -1,0 +1,89 @@
+/**
+ * Backend registry (the TensorFlow.js pattern): backends are registered by name with a
+ * priority, each implements some kernels, and a probe says whether it runs here and why
+ * not. Built-in backends are imported lazily so that one failing to load (a missing
+ * .node or .wasm file) never breaks the others.
+ */
+import type { Backend, BackendProbe } from './types.js';
+
+/** Built-in backends: name → loader. Loaded in workers too, by name. */
+const builtinLoaders: Record<string, () => Promise<Backend>> = {
+  js: async () => (await import('./js/index.js')).jsBackend,
+  wasm: async () => (await import('./wasm/index.js')).wasmBackend,
+  native: async () => (await import('./native/index.js')).nativeBackend,
+  cuda: async () => (await import('./native/cuda.js')).cudaBackend,
+};
+
+export interface BackendStatus extends BackendProbe {
+  name: string;
+  priority: number;
+  threading: Backend['threading'];
+  kernels: string[];
+}
+
+const loaded = new Map<string, Promise<Backend | Error>>();
+const custom = new Map<string, Backend>();
+const probes = new Map<string, Promise<BackendStatus>>();
+
+export function builtinBackendNames(): string[] {
+  return Object.keys(builtinLoaders);
+}
+
+/** Register a backend from code (plugins, tests). Replaces one of the same name. */
+export function registerBackend(b: Backend): void {
+  custom.set(b.name, b);
+  loaded.set(b.name, Promise.resolve(b));
+  probes.delete(b.name);
+}
+
+export function unregisterBackend(name: string): void {
+  custom.delete(name);
+  loaded.delete(name);
+  probes.delete(name);
+}
+
+export function backendNames(): string[] {
+  return [...new Set([...builtinBackendNames(), ...custom.keys()])];
+}
+
+/** The backend module, or the Error that loading it raised. */
+export function loadBackend(name: string): Promise<Backend | Error> {
+  let p = loaded.get(name);
+  if (!p) {
+    const loader = builtinLoaders[name];
+    if (!loader) return Promise.resolve(new RangeError(`unknown backend '${name}' (known: ${backendNames().join(', ')})`));
+    p = loader().catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    loaded.set(name, p);
+  }
+  return p;
+}
+
+export function probeBackend(name: string): Promise<BackendStatus> {
+  let p = probes.get(name);
+  if (!p) {
+    p = (async (): Promise<BackendStatus> => {
+      const b = await loadBackend(name);
+      if (b instanceof Error) {
+        return { name, priority: -1, threading: 'pool', kernels: [], available: false, reason: `failed to load: ${firstLine(b.message)}` };
+      }
+      let probe: BackendProbe;
+      try {
+        probe = await b.probe();
+      } catch (e) {
+        probe = { available: false, reason: `probe failed: ${firstLine(e instanceof Error ? e.message : String(e))}` };
+      }
+      const kernels = Object.keys(b.kernels).filter((k) => typeof b.kernels[k] === 'function');
+      return { name, priority: b.priority, threading: b.threading, kernels, ...probe };
+    })();
+    probes.set(name, p);
+  }
+  return p;
+}
+
+export async function probeAll(): Promise<BackendStatus[]> {
+  return Promise.all(backendNames().map(probeBackend));
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}

@@ -1,0 +1,8 @@
+/** Commands contributed by the model, evaluation and pipeline layers. */
+import type { Command } from 'commander';
+import { register as registerReplay } from './replay.js';
+import { register as registerPrecompute } from './precompute.js';
+
+export const extraCommands: Array<(program: Command) => void> = [];
+extraCommands.push(registerPrecompute);
+extraCommands.push(registerReplay);

@@ -1,0 +1,162 @@
+/**
+ * `affinity precompute`: top-k recommendations for every user (and optionally similar items
+ * for every item) written to JSONL / CSV / Parquet, atomically, resumable, shardable.
+ * See src/pipeline/precompute.ts for the job and src/pipeline/writers.ts for the formats.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { parseParams, positiveInt, UsageError } from '../args.js';
+import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
+
+interface Opts {
+  input?: string;
+  model?: string;
+  params?: string;
+  k: number;
+  out: string;
+  format?: string;
+  similarItems?: number;
+  shard?: string;
+  blockSize: number;
+  resume?: boolean;
+  modelFile?: string;
+  implicit?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Progress bars on stderr (only on a TTY): fitting (epochs, loss) and scoring (keys, rate, ETA). */
+class Bars {
+  private bar: cliProgress.SingleBar | null = null;
+  private stage = '';
+  private fitTotal = 0;
+  private epochs = 0;
+  private t0 = 0;
+
+  constructor(private readonly enabled: boolean) {}
+
+  private start(format: string, total: number, payload: Record<string, unknown>): void {
+    this.stop();
+    if (!this.enabled) return;
+    this.bar = new cliProgress.SingleBar({
+      stream: process.stderr,
+      format,
+      hideCursor: true,
+      etaBuffer: 20,
+      fps: 5,
+    }, cliProgress.Presets.shades_classic);
+    this.bar.start(total, 0, payload);
+    this.t0 = performance.now();
+  }
+
+  onStage = (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; model?: string }): void => {
+    if (this.stage === 'fit' && this.bar) this.bar.update(this.fitTotal || 1); // the fit is over (models without epochs never report one)
+    this.stage = stage;
+    if (stage === 'read') { this.stop(); return; } // the reader draws its own bar (files ≥ 16 MiB)
+    if (stage === 'fit') {
+      this.fitTotal = info.total ?? 0;
+      this.epochs = 0;
+      this.start(`fitting ${info.model ?? ''} [{bar}] {value}/{total} epochs | loss {loss} | {rate} epochs/s | ETA {eta_formatted}`, this.fitTotal || 1, { loss: '-', rate: '-' });
+      return;
+    }
+    const what = stage === 'score' ? 'users' : 'items';
+    this.start(`${stage === 'score' ? 'scoring' : 'similar items'} [{bar}] {percentage}% | {value}/{total} ${what} | {rate} ${what}/s | ETA {eta_formatted}`, info.total ?? 0, { rate: '-' });
+  };
+
+  onEpoch = (_epoch: number, loss: number): void => {
+    if (!this.bar || this.stage !== 'fit') return;
+    // count the calls: models number epochs from 1 (most) or from 0
+    const done = ++this.epochs;
+    if (done > this.fitTotal) { this.fitTotal = done; this.bar.setTotal(done); }
+    this.bar.update(done, { loss: Number.isFinite(loss) ? loss.toPrecision(5) : String(loss), rate: this.rate(done) });
+  };
+
+  onBlock = (e: { done: number }): void => {
+    if (!this.bar) return;
+    this.bar.update(e.done, { rate: this.rate(e.done) });
+  };
+
+  private rate(done: number): string {
+    const s = (performance.now() - this.t0) / 1000;
+    return s > 0 ? (done / s).toFixed(done / s >= 100 ? 0 : 1) : '-';
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+function describe(s: Summary): string {
+  const t = s.timings;
+  const shard = s.shard.count > 1 ? ` (shard ${s.shard.index}/${s.shard.count})` : '';
+  const sim = s.similarItems !== undefined ? ` and ${s.similarItems} similar items to ${s.similarOut}` : '';
+  const resumed = s.resumedFromBlock ? `, resumed at ${s.resumedFromBlock.phase} block ${s.resumedFromBlock.block}` : '';
+  return `wrote ${s.recommendations} recommendations for ${s.users} users${shard} to ${s.out}${sim} ` +
+    `(read ${t.read.toFixed(2)} s, fit ${t.fit.toFixed(2)} s, score ${t.score.toFixed(2)} s, write ${t.write.toFixed(2)} s${resumed}; peak RSS ${s.peakRssMiB} MiB)`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('precompute')
+    .description('fit a model (or load a saved one) and write top-k recommendations for every user, and optionally similar items for every item')
+    .option('--input <file>', 'interactions file (csv, tsv, jsonl, MovieLens .dat; optionally .gz)')
+    .option('--model <name>', "model to fit, e.g. als, bpr, item-knn, popularity (with --model-file: the saved model's kind)")
+    .option('--params <k=v,...>', 'model hyper-parameters, e.g. factors=64,epochs=15,seed=1')
+    .option('--k <n>', 'recommendations per user', positiveInt('--k'), 20)
+    .requiredOption('--out <path>', 'output file; similar items go next to it with .similar before the extension')
+    .option('--format <fmt>', `output format: ${OUTPUT_FORMATS.join(' | ')} (default: from --out's extension, else jsonl)`)
+    .option('--similar-items <n>', 'also write the n most similar items of every item', positiveInt('--similar-items'))
+    .option('--shard <i/N>', 'only users (and items) whose index ≡ i (mod N); the N outputs together are the whole result')
+    .option('--block-size <n>', 'users per block (scoring, streaming and checkpoint unit)', positiveInt('--block-size'), 1024)
+    .option('--resume', 'continue from OUT.checkpoint after an interrupted run')
+    .option('--model-file <path>', 'load a model saved with save() instead of fitting (no --input)')
+    .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
+    .option('--quiet', 'no progress bars or messages on stderr')
+    .option('--json', 'print a JSON summary on stdout at the end')
+    .action(async (o: Opts, cmd: Command) => {
+      const backend = cmd.optsWithGlobals().backend as string | undefined;
+      if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
+      if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
+      if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');
+      if (o.format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${o.format}'`);
+      let shard;
+      try {
+        shard = parseShard(o.shard);
+      } catch (e) {
+        throw new UsageError(`--shard: ${(e as Error).message}`);
+      }
+      if (o.params !== undefined && o.modelFile !== undefined) throw new UsageError('--params does not apply to --model-file (a saved model keeps its hyper-parameters)');
+      const params = parseParams(o.params);
+      const tty = process.stderr.isTTY === true && !o.quiet;
+      const bars = new Bars(tty);
+      const note = o.quiet ? undefined : (m: string): void => { bars.stop(); process.stderr.write(`affinity: ${m}\n`); };
+      let summary: Summary;
+      try {
+        summary = await precomputeToFile({
+          input: o.input,
+          read: { implicit: o.implicit === true, progress: tty ? undefined : false },
+          model: o.model,
+          params,
+          modelFile: o.modelFile,
+          k: o.k,
+          similarItems: o.similarItems,
+          shard,
+          blockSize: o.blockSize,
+          backend,
+          out: o.out,
+          format: o.format as OutputFormat | undefined,
+          resume: o.resume === true,
+          onStage: bars.onStage,
+          onEpoch: bars.onEpoch,
+          onBlock: bars.onBlock,
+          onNote: note,
+        });
+      } finally {
+        bars.stop();
+      }
+      if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else if (!o.quiet) process.stderr.write(describe(summary) + '\n');
+    });
+}

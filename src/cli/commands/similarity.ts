@@ -1,0 +1,150 @@
+/**
+ * `affinity similarity --input FILE --by item|user --metric NAME --k 50 --out FILE`
+ *
+ * The k nearest neighbours of every item (or user) by the sparseSimilarityTopK kernel, written
+ * with external ids: JSONL (one line per entity, `{"item": id, "neighbors": [ids], "scores": [..]}`,
+ * "user" with --by user) or CSV (`item,rank,neighbor,score`, rank from 1) by the output's extension
+ * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
+ * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
+ */
+import type { Command } from 'commander';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { readInteractions, writeTextFile } from '../../data/readers.js';
+import { csvField, float32Text } from '../../data/csvLine.js';
+import { toCsr, type Interactions } from '../../data/interactions.js';
+import type { TopK } from '../../data/matrix.js';
+import type { IdMap } from '../../data/idMap.js';
+import {
+  allocateSparseSimilarityTopK, sparseSimilarityTopKReference, validateSparseSimilarityTopK, withPreparedSimilarity,
+  SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
+} from '../../kernels/sparseSimilarityTopK.js';
+import { buildTrainSet } from '../../models/neighbourhood/trainset.js';
+import { computeBaselines } from '../../models/neighbourhood/baselines.js';
+import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+
+export type OutputFormat = 'jsonl' | 'csv';
+
+export function outputFormat(file: string): OutputFormat {
+  const base = file.toLowerCase().replace(/\.gz$/, '');
+  if (base.endsWith('.csv')) return 'csv';
+  if (base.endsWith('.jsonl') || base.endsWith('.ndjson') || base.endsWith('.json')) return 'jsonl';
+  throw new UsageError(`--out must end in .jsonl, .ndjson, .json or .csv (optionally .gz), got '${file}'`);
+}
+
+export interface SimilarityCommandOptions {
+  by: 'item' | 'user';
+  metric: SimilarityMetric;
+  k: number;
+  weighting?: SimilarityWeighting;
+  shrinkage?: number;
+  minSupport?: number;
+  minSimilarity?: number;
+}
+
+/** The kernel's arguments for data x (pearson-baseline gets ALS baselines, Surprise's defaults). */
+export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions): SparseSimilarityTopKArgs {
+  const matrix = toCsr(x, o.by);
+  const args: SparseSimilarityTopKArgs = {
+    matrix, metric: o.metric, k: o.k, weighting: o.weighting, shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
+  };
+  if (o.metric === 'pearson-baseline') {
+    const ts = buildTrainSet(x, 'similarity');
+    const { bu, bi } = computeBaselines(ts, { method: 'als', regU: 15, regI: 10, reg: 0.02, learningRate: 0.005 });
+    args.baselines = { globalMean: ts.globalMean, rowBias: o.by === 'user' ? bu : bi, colBias: o.by === 'user' ? bi : bu };
+  }
+  return args;
+}
+
+/** Compute the neighbour lists (reference kernel, one row block at a time). */
+export async function computeNeighbours(args: SparseSimilarityTopKArgs): Promise<TopK> {
+  validateSparseSimilarityTopK(args);
+  const prepared = withPreparedSimilarity(args);
+  const out = allocateSparseSimilarityTopK(prepared);
+  const block = 1024;
+  for (let r = 0; r < args.matrix.rows; r += block) {
+    sparseSimilarityTopKReference(prepared, out, r, Math.min(args.matrix.rows, r + block));
+    await new Promise<void>((res) => setImmediate(res));
+  }
+  return out;
+}
+
+function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
+  let buf = '';
+  for (let r = 0; r < nn.rows; r++) {
+    const nbs: Array<string | number> = [], scores: number[] = [];
+    for (let t = r * nn.k, te = t + nn.k; t < te && nn.ids[t] >= 0; t++) {
+      nbs.push(ids.external(nn.ids[t]));
+      scores.push(Number(float32Text(nn.scores[t])));
+    }
+    buf += `{${JSON.stringify(key)}:${JSON.stringify(ids.external(r))},"neighbors":${JSON.stringify(nbs)},"scores":${JSON.stringify(scores)}}\n`;
+    if (buf.length >= 1 << 20) { yield buf; buf = ''; }
+  }
+  if (buf) yield buf;
+}
+
+function* csvChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
+  let buf = `${key},rank,neighbor,score\n`;
+  const text = ids.ids().map((id) => csvField(String(id)));
+  for (let r = 0; r < nn.rows; r++) {
+    for (let t = r * nn.k, te = t + nn.k, rank = 1; t < te && nn.ids[t] >= 0; t++, rank++) {
+      buf += `${text[r]},${rank},${text[nn.ids[t]]},${float32Text(nn.scores[t])}\n`;
+    }
+    if (buf.length >= 1 << 20) { yield buf; buf = ''; }
+  }
+  if (buf) yield buf;
+}
+
+/** Write the neighbour lists to `out` (format by extension) through a temporary file. */
+export async function writeNeighbours(out: string, nn: TopK, ids: IdMap, by: 'item' | 'user'): Promise<void> {
+  const format = outputFormat(out);
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp${out.toLowerCase().endsWith('.gz') ? '.gz' : ''}`);
+  try {
+    await writeTextFile(tmp, format === 'csv' ? csvChunks(nn, ids, by) : jsonlChunks(nn, ids, by));
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function metricArg(v: string): SimilarityMetric {
+  const m = v.replace(/_/g, '-');
+  if (!(SIMILARITY_METRICS as readonly string[]).includes(m)) throw new UsageError(`--metric must be one of ${SIMILARITY_METRICS.join(', ')}, got '${v}'`);
+  return m as SimilarityMetric;
+}
+
+export function register(program: Command): void {
+  program
+    .command('similarity')
+    .description('the k most similar items (or users) of each item (user), by a sparse similarity metric')
+    .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
+    .option('--by <side>', 'compare items or users: item|user', 'item')
+    .option('--metric <name>', `similarity: ${SIMILARITY_METRICS.join('|')}`, metricArg, 'cosine' as SimilarityMetric)
+    .option('--k <n>', 'neighbours per entity', positiveInt('--k'), 50)
+    .option('--weighting <w>', `value weighting before the metric: ${SIMILARITY_WEIGHTINGS.join('|')}`, 'none')
+    .option('--shrinkage <s>', 'shrink by n/(n+s), n = co-raters', nonNegativeNumber('--shrinkage'))
+    .option('--min-support <n>', 'minimum co-raters for a non-zero similarity', nonNegativeNumber('--min-support'))
+    .option('--min-similarity <s>', 'drop neighbours below this similarity', (v) => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--min-similarity must be a number, got '${v}'`);
+      return n;
+    })
+    .requiredOption('--out <file>', 'output: .jsonl or .csv (optionally .gz)')
+    .action(async (o: { input: string; by: string; metric: SimilarityMetric; k: number; weighting: string; shrinkage?: number; minSupport?: number; minSimilarity?: number; out: string }) => {
+      if (o.by !== 'item' && o.by !== 'user') throw new UsageError(`--by must be item or user, got '${o.by}'`);
+      if (!(SIMILARITY_WEIGHTINGS as readonly string[]).includes(o.weighting)) throw new UsageError(`--weighting must be one of ${SIMILARITY_WEIGHTINGS.join(', ')}, got '${o.weighting}'`);
+      outputFormat(o.out);
+      const t0 = performance.now();
+      const x = await readInteractions(o.input);
+      const args = similarityArgsFor(x, {
+        by: o.by, metric: o.metric, k: o.k, weighting: o.weighting as SimilarityWeighting,
+        shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
+      });
+      const t1 = performance.now();
+      const nn = await computeNeighbours(args);
+      const t2 = performance.now();
+      await writeNeighbours(o.out, nn, o.by === 'item' ? x.items : x.users, o.by);
+      process.stderr.write(`${args.matrix.rows} ${o.by}s, ${o.metric}, k=${o.k}: read ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((t2 - t1) / 1000).toFixed(1)} s, wrote ${o.out}\n`);
+    });
+}

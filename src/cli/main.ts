@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `affinity` CLI. Every command accepts `--backend NAME|auto`; a bad argument or a
+ * failure prints one line `affinity: <message>` and exits non-zero.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { closeEngine } from '../engine/engine.js';
+import { register as registerInfo } from './commands/info.js';
+import { register as registerGenerate } from './commands/generate.js';
+import { register as registerDemo } from './commands/demo.js';
+import { register as registerBench } from './commands/bench.js';
+import { extraCommands } from './commands/index.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('affinity')
+    .description('recommender-system compute engine: similarity, neighbourhood models, matrix factorization, top-k, metrics')
+    .version(pkg.version)
+    .option('--backend <name>', "backend to run heavy kernels on: 'auto' or a name from `affinity info`")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+  program.hook('preAction', (cmd) => {
+    const b = cmd.optsWithGlobals().backend as string | undefined;
+    if (b) process.env.AFFINITY_BACKEND = b;
+  });
+  registerInfo(program);
+  registerGenerate(program);
+  registerDemo(program);
+  registerBench(program);
+  for (const reg of extraCommands) reg(program);
+  for (const c of program.commands) c.exitOverride().option('--backend <name>', "backend: 'auto' or a name from `affinity info`");
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit with code 0; commander already printed its message
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`affinity: ${msg.split('\n')[0]}\n`);
+    if (process.env.AFFINITY_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  } finally {
+    await closeEngine();
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

@@ -1,0 +1,9 @@
+/** The data layer: matrices, id maps, interaction tables, readers/writers, splits, synthetic data, seeded randomness. */
+export * from './matrix.js';
+export * from './idMap.js';
+export * from './interactions.js';
+export * from './readers.js';
+export * from './splits.js';
+export * from './synthetic.js';
+export * from './random.js';
+export { splitRecord, csvField, float32Text } from './csvLine.js';

@@ -1,0 +1,678 @@
+/**
+ * Streaming readers for interaction files: delimited text (CSV with RFC 4180 quoting, TSV,
+ * MovieLens '::', any delimiter), JSON Lines, each optionally gzip-compressed (detected by
+ * the magic bytes 1f 8b). Text is decoded chunk by chunk and never held whole in memory;
+ * only the typed result arrays and the id maps grow.
+ *
+ * Every malformed row throws a DataFormatError naming file, 1-based line and offending value
+ * (`data/x.csv:17: rating 'abc' is not a number`), unless skipInvalid is set, in which case it
+ * is counted in stats.skipped. A read either returns complete Interactions or throws.
+ */
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import cliProgress from 'cli-progress';
+import { IdMap } from './idMap.js';
+import type { Interactions } from './interactions.js';
+import { csvField, float32Text, splitRecord } from './csvLine.js';
+
+export type Column = string | number;
+export type DuplicatePolicy = 'last' | 'sum' | 'max' | 'error';
+/** 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`. */
+export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited';
+
+export interface ReadOptions {
+  /** default 'auto': from the extension (.gz stripped first) and the first line */
+  format?: InputFormat;
+  /** field delimiter (any string); overrides what the format implies */
+  delimiter?: string;
+  /** default 'auto': a header when the rating column of the first line is not a number */
+  header?: 'auto' | boolean;
+  /** column name (with a header) or 0-based position */
+  user?: Column;
+  item?: Column;
+  rating?: Column;
+  /** false: ignore timestamps even when a column exists */
+  timestamp?: Column | false;
+  /** no rating column: every interaction has weight 1 */
+  implicit?: boolean;
+  /** what to do with a repeated (user, item) pair; default 'last' */
+  duplicates?: DuplicatePolicy;
+  /** skip malformed rows (counted in stats.skipped) instead of throwing */
+  skipInvalid?: boolean;
+  /** progress bar on stderr by bytes read; default: only on a TTY and for files ≥ 16 MiB */
+  progress?: boolean;
+  /** stop after this many data rows */
+  limit?: number;
+  /** recognise RFC 4180 quotes in delimited input; default true */
+  quotes?: boolean;
+  /** the name used in error messages for string input (its extension also guides format detection) */
+  name?: string;
+}
+
+export interface ReadStats {
+  /** physical lines read, header and blank lines included */
+  lines: number;
+  /** malformed rows skipped (skipInvalid) */
+  skipped: number;
+  /** rows merged into an earlier (user, item) pair by the duplicates policy */
+  duplicates: number;
+}
+
+export type ReadResult = Interactions & { stats: ReadStats };
+
+export class DataFormatError extends Error {
+  constructor(message: string, readonly file: string, readonly line: number, readonly value: string) {
+    super(message);
+    this.name = 'DataFormatError';
+  }
+}
+
+const ALIASES = {
+  user: ['user', 'userid', 'user_id', 'uid'],
+  item: ['item', 'itemid', 'item_id', 'movieid', 'movie_id', 'iid'],
+  rating: ['rating', 'weight', 'score', 'count'],
+  timestamp: ['timestamp', 'time', 'ts'],
+} as const;
+
+type Field = keyof typeof ALIASES;
+
+/** Value as it appears in messages: quoted, long ones cut. */
+function show(v: string): string {
+  const s = v.length > 80 ? v.slice(0, 77) + '...' : v;
+  return `'${s}'`;
+}
+
+function isNumeric(s: string): boolean {
+  if (s.trim() === '') return false;
+  return !Number.isNaN(Number(s));
+}
+
+function stripGz(name: string): string {
+  return name.toLowerCase().endsWith('.gz') ? name.slice(0, -3) : name;
+}
+
+function extension(name: string): string {
+  const base = stripGz(name).replace(/^.*[\\/]/, '');
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(dot).toLowerCase() : '';
+}
+
+/**
+ * Growable columns for the rows read so far, with the source line of each (for duplicate errors).
+ */
+class Columns {
+  n = 0;
+  user = new Int32Array(4096);
+  item = new Int32Array(4096);
+  rating = new Float32Array(4096);
+  timestamp: Float64Array | null = null;
+  line = new Uint32Array(4096);
+
+  push(u: number, i: number, r: number, t: number, line: number): void {
+    if (this.n === this.user.length) this.grow();
+    const k = this.n++;
+    this.user[k] = u; this.item[k] = i; this.rating[k] = r; this.line[k] = line;
+    if (this.timestamp) this.timestamp[k] = t;
+  }
+
+  private grow(): void {
+    const cap = this.user.length * 2;
+    const g = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T => {
+      const b = new (a.constructor as { new (n: number): T })(cap);
+      b.set(a as never);
+      return b;
+    };
+    this.user = g(this.user); this.item = g(this.item); this.rating = g(this.rating); this.line = g(this.line);
+    if (this.timestamp) this.timestamp = g(this.timestamp);
+  }
+}
+
+interface Layout {
+  kind: 'delimited' | 'jsonl';
+  delimiter: string;
+}
+
+/**
+ * The line-by-line parser shared by file and string input. Feed it physical lines (without
+ * line terminators); `done` turns true once `limit` rows are in.
+ */
+class Parser {
+  lines = 0;
+  skipped = 0;
+  done = false;
+  readonly users = new IdMap();
+  readonly items = new IdMap();
+  readonly cols = new Columns();
+
+  private layout: Layout | null = null;
+  private pending: string | null = null;
+  private pendingLine = 0;
+  private resolved = false;
+  // delimited: positions; jsonl: keys
+  private pos: Record<Field, number> = { user: -1, item: -1, rating: -1, timestamp: -1 };
+  private keys: Record<Field, string | null> = { user: null, item: null, rating: null, timestamp: null };
+  private need = 0;
+  private readonly implicit: boolean;
+  private readonly limit: number;
+
+  constructor(private readonly file: string, private readonly o: ReadOptions) {
+    this.implicit = o.implicit === true;
+    this.limit = o.limit ?? Infinity;
+    if (!(this.limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${o.limit}`);
+    if (o.delimiter !== undefined && o.delimiter.length === 0) throw new RangeError('delimiter must not be empty');
+  }
+
+  get hasTimestamp(): boolean { return this.cols.timestamp !== null; }
+
+  private error(line: number, value: string, detail: string): DataFormatError {
+    return new DataFormatError(`${this.file}:${line}: ${detail}`, this.file, line, value);
+  }
+
+  line(raw: string): void {
+    const lineNo = ++this.lines;
+    if (this.pending !== null) {
+      const text = this.pending + '\n' + raw;
+      if (text.length > 1 << 20) throw this.error(this.pendingLine, text.slice(0, 80), `quoted field opened here is not closed within 1 MiB`);
+      this.record(text, this.pendingLine);
+      return;
+    }
+    if (raw.length === 0) return;
+    if (this.layout === null) {
+      if (lineNo === 1 && raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
+      if (raw.trim() === '') return;
+      this.layout = this.detect(raw);
+    } else if (raw.charCodeAt(0) <= 32 && raw.trim() === '') return;
+    this.record(raw, lineNo);
+  }
+
+  finish(): void {
+    if (this.pending !== null) throw this.error(this.pendingLine, this.pending.slice(0, 80), `quoted field is not closed before the end of the input`);
+  }
+
+  private detect(first: string): Layout {
+    const o = this.o;
+    const ext = extension(this.file);
+    let format = o.format ?? 'auto';
+    if (format === 'auto') {
+      const t = first.trimStart();
+      if (ext === '.jsonl' || ext === '.json' || t.startsWith('{') || t.startsWith('[')) format = 'jsonl';
+      else if (o.delimiter !== undefined) format = 'delimited';
+      else if (ext === '.csv') format = 'csv';
+      else if (ext === '.tsv') format = 'tsv';
+      else if (first.includes('::')) format = 'movielens';
+      else if (first.includes('\t')) format = 'tsv';
+      else if (first.includes(',')) format = 'csv';
+      else if (first.includes(';')) { format = 'delimited'; return { kind: 'delimited', delimiter: ';' }; }
+      else if (first.includes('|')) { format = 'delimited'; return { kind: 'delimited', delimiter: '|' }; }
+      else throw this.error(1, first, `cannot tell the format from the first line ${show(first)}; pass format or delimiter`);
+    }
+    switch (format) {
+      case 'jsonl':
+        if (first.trimStart().startsWith('[')) throw this.error(this.lines, first, `JSON arrays are not supported, expected JSON Lines (one object per line), got ${show(first)}`);
+        return { kind: 'jsonl', delimiter: '' };
+      case 'csv': return { kind: 'delimited', delimiter: o.delimiter ?? ',' };
+      case 'tsv': return { kind: 'delimited', delimiter: o.delimiter ?? '\t' };
+      case 'movielens': return { kind: 'delimited', delimiter: o.delimiter ?? '::' };
+      case 'delimited':
+        if (o.delimiter === undefined) throw new RangeError(`format 'delimited' needs a delimiter`);
+        return { kind: 'delimited', delimiter: o.delimiter };
+      default:
+        throw new RangeError(`unknown format '${String(format)}'`);
+    }
+  }
+
+  private record(text: string, lineNo: number): void {
+    const layout = this.layout!;
+    if (layout.kind === 'jsonl') {
+      this.pending = null;
+      this.jsonRow(text, lineNo);
+      return;
+    }
+    const fields = splitRecord(text, layout.delimiter, this.o.quotes !== false);
+    if (fields === null) {
+      if (this.pending === null) this.pendingLine = lineNo;
+      this.pending = text;
+      return;
+    }
+    this.pending = null;
+    if (!this.resolved) {
+      this.resolved = true;
+      if (this.resolveDelimited(fields, text, lineNo)) return; // it was the header
+    }
+    if (this.done) return;
+    try {
+      this.delimitedRow(fields, text, lineNo);
+    } catch (e) {
+      this.invalid(e);
+      return;
+    }
+    if (this.cols.n >= this.limit) this.done = true;
+  }
+
+  /** A row failed: skip it (skipInvalid, data errors only) or rethrow. */
+  private invalid(e: unknown): void {
+    if (this.o.skipInvalid && e instanceof DataFormatError) this.skipped++;
+    else throw e;
+  }
+
+  private guard(f: () => void): void {
+    if (this.done) return;
+    try {
+      f();
+    } catch (e) {
+      this.invalid(e);
+      return;
+    }
+    if (this.cols.n >= this.limit) this.done = true;
+  }
+
+  /** Sets column positions from the first record; true when that record is a header. */
+  private resolveDelimited(first: string[], text: string, lineNo: number): boolean {
+    const o = this.o;
+    const named = (['user', 'item', 'rating', 'timestamp'] as const).filter((f) => typeof o[f] === 'string');
+    let header: boolean;
+    if (o.header === true || o.header === false) header = o.header;
+    else if (named.length > 0) header = true;
+    else if (!this.implicit) {
+      const rp = typeof o.rating === 'number' ? o.rating : 2;
+      header = rp < first.length ? !isNumeric(first[rp]) : first.some((f) => isAlias(f));
+    } else header = first.some((f) => isAlias(f));
+    if (!header && named.length > 0) throw this.error(lineNo, String(o[named[0]]), `column ${show(String(o[named[0]]))} is given by name but the input has no header`);
+
+    const fields: Field[] = this.implicit ? ['user', 'item', 'timestamp'] : ['user', 'item', 'rating', 'timestamp'];
+    if (header) {
+      const names = first.map((f) => f.trim());
+      for (const f of fields) {
+        const opt = o[f];
+        if (opt === false) continue;
+        if (typeof opt === 'number') this.pos[f] = checkPos(opt, f);
+        else if (typeof opt === 'string') {
+          let k = names.indexOf(opt);
+          if (k < 0) k = names.findIndex((n) => n.toLowerCase() === opt.toLowerCase());
+          if (k < 0) throw this.error(lineNo, text, `${f} column ${show(opt)} not found in header ${show(text)}`);
+          this.pos[f] = k;
+        } else {
+          const k = names.findIndex((n) => (ALIASES[f] as readonly string[]).includes(n.toLowerCase()));
+          if (k >= 0) this.pos[f] = k;
+          else if (f !== 'timestamp') {
+            const hint = f === 'rating' ? `; pass rating: '<column>' or implicit: true` : `; pass ${f}: '<column>'`;
+            throw this.error(lineNo, text, `no ${f} column in header ${show(text)} (looked for ${ALIASES[f].join(', ')})${hint}`);
+          }
+        }
+      }
+    } else {
+      const def: Record<Field, number> = { user: 0, item: 1, rating: 2, timestamp: 3 };
+      for (const f of fields) {
+        const opt = o[f];
+        if (opt === false) continue;
+        if (typeof opt === 'number') this.pos[f] = checkPos(opt, f);
+        else if (f === 'timestamp') this.pos[f] = first.length > def[f] ? def[f] : -1;
+        else this.pos[f] = def[f];
+      }
+    }
+    this.need = Math.max(this.pos.user, this.pos.item, this.pos.rating, this.pos.timestamp) + 1;
+    if (this.pos.timestamp >= 0) this.cols.timestamp = new Float64Array(this.cols.user.length);
+    return header;
+  }
+
+  private delimitedRow(f: string[], text: string, lineNo: number): void {
+    const p = this.pos;
+    if (f.length < this.need) {
+      const missing = (['user', 'item', 'rating', 'timestamp'] as const).find((k) => p[k] >= f.length)!;
+      throw this.error(lineNo, text, `missing ${missing} field (column ${p[missing] + 1}) in ${show(text)}`);
+    }
+    const u = f[p.user], i = f[p.item];
+    if (isBlank(u)) throw this.error(lineNo, u, `empty user id in ${show(text)}`);
+    if (isBlank(i)) throw this.error(lineNo, i, `empty item id in ${show(text)}`);
+    const r = this.implicit ? 1 : this.number(f[p.rating], 'rating', lineNo);
+    const t = p.timestamp >= 0 ? this.number(f[p.timestamp], 'timestamp', lineNo) : 0;
+    this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+  }
+
+  private lastUser = '';
+  private lastUserIndex = -1;
+  /** Files are often grouped by user: skip the map lookup when the user repeats. */
+  private userIndex(u: string): number {
+    if (u === this.lastUser && this.lastUserIndex >= 0) return this.lastUserIndex;
+    this.lastUser = u;
+    return (this.lastUserIndex = this.users.add(u));
+  }
+
+  private number(s: string, what: string, lineNo: number): number {
+    const v = +s;
+    if (v !== v || (v === 0 && s.trim() === '')) throw this.error(lineNo, s, `${what} ${show(s)} is not a number`);
+    if (v === Infinity || v === -Infinity) throw this.error(lineNo, s, `${what} ${show(s)} is not finite`);
+    return v;
+  }
+
+  private jsonRow(text: string, lineNo: number): void {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      const err = this.error(lineNo, text, `invalid JSON ${show(text)}: ${(e as Error).message}`);
+      this.guard(() => { throw err; });
+      return;
+    }
+    if (!this.resolved) {
+      this.resolved = true;
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw this.error(lineNo, text, `expected a JSON object, got ${show(text)}`);
+      this.resolveJson(Object.keys(obj), text, lineNo);
+    }
+    this.guard(() => {
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw this.error(lineNo, text, `expected a JSON object, got ${show(text)}`);
+      const rec = obj as Record<string, unknown>;
+      const k = this.keys;
+      const u = this.jsonId(rec, k.user!, 'user', text, lineNo);
+      const i = this.jsonId(rec, k.item!, 'item', text, lineNo);
+      const r = this.implicit ? 1 : this.jsonNumber(rec, k.rating!, 'rating', text, lineNo);
+      const t = k.timestamp !== null ? this.jsonNumber(rec, k.timestamp, 'timestamp', text, lineNo) : 0;
+      this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+    });
+  }
+
+  private resolveJson(keys: string[], text: string, lineNo: number): void {
+    const o = this.o;
+    const fields: Field[] = this.implicit ? ['user', 'item', 'timestamp'] : ['user', 'item', 'rating', 'timestamp'];
+    for (const f of fields) {
+      const opt = o[f];
+      if (opt === false) continue;
+      if (typeof opt === 'number') throw new RangeError(`JSON Lines input takes column names, not positions (${f}: ${opt})`);
+      if (typeof opt === 'string') { this.keys[f] = opt; continue; }
+      const k = keys.find((n) => (ALIASES[f] as readonly string[]).includes(n.toLowerCase()));
+      if (k !== undefined) this.keys[f] = k;
+      else if (f !== 'timestamp') {
+        const hint = f === 'rating' ? `; pass rating: '<key>' or implicit: true` : `; pass ${f}: '<key>'`;
+        throw this.error(lineNo, text, `no ${f} key in first object ${show(text)} (looked for ${ALIASES[f].join(', ')})${hint}`);
+      }
+    }
+    if (this.keys.timestamp !== null) this.cols.timestamp = new Float64Array(this.cols.user.length);
+  }
+
+  private jsonId(rec: Record<string, unknown>, key: string, what: string, text: string, lineNo: number): string {
+    const v = rec[key];
+    if (v === undefined || v === null) throw this.error(lineNo, text, `missing ${what} field '${key}' in ${show(text)}`);
+    let s: string;
+    if (typeof v === 'string') s = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) s = String(v);
+    else throw this.error(lineNo, JSON.stringify(v), `${what} id ${show(JSON.stringify(v))} is not a string or number`);
+    if (s.trim() === '') throw this.error(lineNo, s, `empty ${what} id in ${show(text)}`);
+    return s;
+  }
+
+  private jsonNumber(rec: Record<string, unknown>, key: string, what: string, text: string, lineNo: number): number {
+    const v = rec[key];
+    if (v === undefined || v === null) throw this.error(lineNo, text, `missing ${what} field '${key}' in ${show(text)}`);
+    if (typeof v === 'number') return v; // JSON numbers are always finite
+    if (typeof v === 'string') return this.number(v, what, lineNo);
+    throw this.error(lineNo, JSON.stringify(v), `${what} ${show(JSON.stringify(v))} is not a number`);
+  }
+
+  /** Apply the duplicates policy and build the result; throws on empty input. */
+  result(): ReadResult {
+    this.finish();
+    const c = this.cols;
+    if (c.n === 0) {
+      const why = this.lines === 0 ? 'empty input' : this.skipped > 0 ? `all ${this.skipped} rows invalid` : 'no data rows';
+      throw new DataFormatError(`${this.file}:${this.lines}: ${why} (${this.lines} lines read)`, this.file, this.lines, '');
+    }
+    const duplicates = resolveDuplicates(c, this.users, this.items, this.o.duplicates ?? 'last', this.file);
+    const n = c.n;
+    const out: ReadResult = {
+      users: this.users,
+      items: this.items,
+      user: c.user.slice(0, n),
+      item: c.item.slice(0, n),
+      rating: c.rating.slice(0, n),
+      implicit: this.implicit,
+      stats: { lines: this.lines, skipped: this.skipped, duplicates },
+    };
+    if (c.timestamp) out.timestamp = c.timestamp.slice(0, n);
+    return out;
+  }
+}
+
+function isBlank(s: string): boolean {
+  return s.length === 0 || (s.charCodeAt(0) <= 32 && s.trim() === '');
+}
+
+function isAlias(f: string): boolean {
+  const s = f.trim().toLowerCase();
+  return Object.values(ALIASES).some((a) => (a as readonly string[]).includes(s));
+}
+
+function checkPos(p: number, f: string): number {
+  if (!Number.isInteger(p) || p < 0) throw new RangeError(`${f} column position must be an integer ≥ 0, got ${p}`);
+  return p;
+}
+
+/**
+ * Finds repeated (user, item) pairs by two stable counting sorts (by item, then by user) and
+ * merges each group into one row kept at the position of its last occurrence:
+ * 'last' keeps the last row; 'sum' sums ratings (timestamp: the latest); 'max' keeps the row
+ * with the largest rating (ties: the later). Compacts the columns in place; returns rows merged.
+ */
+function resolveDuplicates(c: Columns, users: IdMap, items: IdMap, policy: DuplicatePolicy, file: string): number {
+  if (policy !== 'last' && policy !== 'sum' && policy !== 'max' && policy !== 'error') throw new RangeError(`unknown duplicates policy '${String(policy)}'`);
+  const n = c.n, U = users.size, I = items.size;
+  const { user, item, rating, line } = c;
+  const ts = c.timestamp;
+  const byItem = new Int32Array(n);
+  {
+    const start = new Int32Array(I + 1);
+    for (let p = 0; p < n; p++) start[item[p] + 1]++;
+    for (let k = 0; k < I; k++) start[k + 1] += start[k];
+    for (let p = 0; p < n; p++) byItem[start[item[p]]++] = p;
+  }
+  const order = new Int32Array(n);
+  {
+    const start = new Int32Array(U + 1);
+    for (let p = 0; p < n; p++) start[user[p] + 1]++;
+    for (let k = 0; k < U; k++) start[k + 1] += start[k];
+    for (let k = 0; k < n; k++) { const p = byItem[k]; order[start[user[p]]++] = p; }
+  }
+  let drop: Uint8Array | null = null;
+  let merged = 0;
+  let firstDup = -1, firstDupPrev = -1;
+  for (let k = 1; k < n; ) {
+    const a = order[k - 1];
+    if (user[a] !== user[order[k]] || item[a] !== item[order[k]]) { k++; continue; }
+    // group order[g0 .. g1), positions ascending
+    const g0 = k - 1;
+    let g1 = k + 1;
+    while (g1 < n && user[order[g1]] === user[a] && item[order[g1]] === item[a]) g1++;
+    k = g1 + 1;
+    merged += g1 - g0 - 1;
+    if (policy === 'error') {
+      const second = order[g0 + 1];
+      if (firstDup < 0 || line[second] < line[firstDup]) { firstDup = second; firstDupPrev = order[g0]; }
+      continue;
+    }
+    drop ??= new Uint8Array(n);
+    const last = order[g1 - 1];
+    if (policy === 'sum') {
+      let s = 0, t = -Infinity;
+      for (let g = g0; g < g1; g++) { const p = order[g]; s += rating[p]; if (ts && ts[p] > t) t = ts[p]; }
+      rating[last] = s;
+      if (ts) ts[last] = t;
+    } else if (policy === 'max') {
+      let best = order[g0];
+      for (let g = g0 + 1; g < g1; g++) { const p = order[g]; if (rating[p] >= rating[best]) best = p; }
+      rating[last] = rating[best];
+      if (ts) ts[last] = ts[best];
+    }
+    for (let g = g0; g < g1 - 1; g++) drop[order[g]] = 1;
+  }
+  if (policy === 'error' && firstDup >= 0) {
+    const u = String(users.external(user[firstDup])), i = String(items.external(item[firstDup]));
+    const ln = line[firstDup];
+    throw new DataFormatError(`${file}:${ln}: duplicate interaction user ${show(u)} item ${show(i)} (first on line ${line[firstDupPrev]})`, file, ln, `${u},${i}`);
+  }
+  if (drop) {
+    let w = 0;
+    for (let p = 0; p < n; p++) {
+      if (drop[p]) continue;
+      user[w] = user[p]; item[w] = item[p]; rating[w] = rating[p]; line[w] = line[p];
+      if (ts) ts[w] = ts[p];
+      w++;
+    }
+    c.n = w;
+  }
+  return merged;
+}
+
+/** Feeds decoded text to a parser line by line (LF or CRLF). */
+class LineSplitter {
+  private rest = '';
+  constructor(private readonly parser: Parser) {}
+  push(text: string): void {
+    const s = this.rest.length > 0 ? this.rest + text : text;
+    const p = this.parser;
+    let start = 0;
+    for (;;) {
+      const k = s.indexOf('\n', start);
+      if (k < 0) break;
+      const end = k > start && s.charCodeAt(k - 1) === 13 ? k - 1 : k;
+      p.line(s.slice(start, end));
+      start = k + 1;
+      if (p.done) { this.rest = ''; return; }
+    }
+    this.rest = s.slice(start);
+  }
+  end(): void {
+    let s = this.rest;
+    this.rest = '';
+    if (s.length === 0 || this.parser.done) return;
+    if (s.charCodeAt(s.length - 1) === 13) s = s.slice(0, -1);
+    this.parser.line(s);
+  }
+}
+
+/** Parse interactions from text already in memory (tests, the CLI, small inputs). */
+export function readInteractionsFromString(text: string, options: ReadOptions = {}): ReadResult {
+  const parser = new Parser(options.name ?? '<string>', options);
+  const split = new LineSplitter(parser);
+  split.push(text);
+  split.end();
+  return parser.result();
+}
+
+/** True when the file starts with the gzip magic bytes 1f 8b. */
+export async function isGzipFile(path: string): Promise<boolean> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Stream an interaction file (optionally gzip-compressed) into Interactions. */
+export async function readInteractions(path: string, options: ReadOptions = {}): Promise<ReadResult> {
+  const size = (await fsp.stat(path)).size;
+  const gz = await isGzipFile(path);
+  const parser = new Parser(path, options);
+  const split = new LineSplitter(parser);
+  const decoder = new StringDecoder('utf8');
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const gunzip = gz ? createGunzip({ chunkSize: 1 << 18 }) : null;
+  if (gunzip) {
+    raw.on('error', (e) => gunzip.destroy(e));
+    raw.pipe(gunzip);
+  }
+  const source: AsyncIterable<Buffer> = gunzip ?? raw;
+  const show = options.progress ?? (process.stderr.isTTY === true && size >= 16 << 20);
+  let bar: cliProgress.SingleBar | null = null;
+  if (show) {
+    bar = new cliProgress.SingleBar({
+      stream: process.stderr,
+      format: `reading ${path} [{bar}] {percentage}% | {mb} MB | {rows} rows`,
+      hideCursor: true,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 5000,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(size, 0, { mb: '0.0', rows: 0 });
+  }
+  try {
+    for await (const chunk of source) {
+      split.push(decoder.write(chunk));
+      if (bar) bar.update(raw.bytesRead, { mb: (raw.bytesRead / 1048576).toFixed(1), rows: parser.cols.n });
+      if (parser.done) break;
+    }
+    if (!parser.done) {
+      split.push(decoder.end());
+      split.end();
+      if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: parser.cols.n });
+    }
+  } catch (e) {
+    if (e instanceof DataFormatError || e instanceof RangeError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (gz && err.code?.startsWith('Z_')) throw new Error(`${path}: gzip data is corrupt (${err.message})`, { cause: e });
+    throw e;
+  } finally {
+    bar?.stop();
+    gunzip?.destroy();
+    raw.destroy();
+  }
+  return parser.result();
+}
+
+async function writeAll(out: Writable, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!out.write(chunk)) await new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => { out.off('error', onError); resolve(); };
+      const onError = (e: Error): void => { out.off('drain', onDrain); reject(e); };
+      out.once('drain', onDrain);
+      out.once('error', onError);
+    });
+  }
+}
+
+/**
+ * Write text chunks to a file, gzip-compressed (level 6; node writes a zero mtime, so the
+ * bytes depend only on the text) when the path ends with .gz.
+ */
+export async function writeTextFile(path: string, chunks: Iterable<string>): Promise<void> {
+  const file = createWriteStream(path);
+  const gzip = path.toLowerCase().endsWith('.gz') ? createGzip({ level: 6 }) : null;
+  const done = new Promise<void>((resolve, reject) => {
+    file.on('finish', resolve);
+    file.on('error', reject);
+    gzip?.on('error', reject);
+  });
+  done.catch(() => undefined);
+  if (gzip) gzip.pipe(file);
+  const sink: Writable = gzip ?? file;
+  try {
+    await writeAll(sink, chunks);
+  } catch (e) {
+    file.destroy();
+    throw e;
+  }
+  sink.end();
+  await done;
+}
+
+/** CSV lines of interactions, ~1 MiB per chunk; the header is `user,item,rating,timestamp` (no timestamp column when x has none). */
+export function* interactionsCsvChunks(x: Interactions): Generator<string> {
+  const hasTs = x.timestamp !== undefined;
+  yield hasTs ? 'user,item,rating,timestamp\n' : 'user,item,rating\n';
+  const uText = x.users.ids().map((id) => csvField(String(id)));
+  const iText = x.items.ids().map((id) => csvField(String(id)));
+  const n = x.user.length;
+  let buf = '';
+  for (let p = 0; p < n; p++) {
+    buf += uText[x.user[p]] + ',' + iText[x.item[p]] + ',' + float32Text(x.rating[p]) + (hasTs ? ',' + String(x.timestamp![p]) + '\n' : '\n');
+    if (buf.length >= 1 << 20) { yield buf; buf = ''; }
+  }
+  if (buf.length > 0) yield buf;
+}
+
+/** Write interactions as CSV (gzip when path ends with .gz). */
+export async function writeInteractionsCsv(x: Interactions, path: string): Promise<void> {
+  await writeTextFile(path, interactionsCsvChunks(x));
+}

@@ -1,0 +1,2 @@
+export * from './metrics.js';
+export { evaluate, parseProtocol, scoreFold, type EvaluateOptions, type EvaluateResult, type FoldResult, type Protocol } from './evaluate.js';

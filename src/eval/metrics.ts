@@ -1,0 +1,125 @@
+/**
+ * Accuracy metrics.
+ *
+ * Rating metrics, over n predictions (r = true rating, r̂ = estimate), as Surprise's accuracy module:
+ *   mse  = Σ (r − r̂)² / n
+ *   rmse = √mse
+ *   mae  = Σ |r − r̂| / n
+ *   fcp  (fraction of concordant pairs, Koren & Sill 2011, Surprise's definition): per user u, over
+ *        ordered pairs (a, b) of u's predictions,
+ *          nc_u = #{r̂_a > r̂_b and r_a > r_b},   nd_u = #{r̂_a ≥ r̂_b and r_a < r_b};
+ *        nc = mean of nc_u over the users with nc_u > 0, nd = mean of nd_u over the users with
+ *        nd_u > 0 (Surprise averages only the users present in its defaultdicts, i.e. with a
+ *        non-zero count), fcp = nc / (nc + nd); an error when nc + nd = 0.
+ *
+ * Ranking metrics for one user, binary relevance (relevant = the user's held-out items), over the
+ * top-k list rec[0..k) (shorter lists count missing slots as misses):
+ *   precision@k = hits / k                       (divides by k even when the list is shorter)
+ *   recall@k    = hits / |relevant|
+ *   ndcg@k      = DCG / IDCG,  DCG = Σ_{rank p=1..k, rec[p] relevant} 1 / log2(p + 1),
+ *                 IDCG = Σ_{p=1..min(k, |relevant|)} 1 / log2(p + 1)
+ */
+
+export const RATING_METRICS = ['rmse', 'mae', 'mse', 'fcp'] as const;
+export type RatingMetric = (typeof RATING_METRICS)[number];
+export const RANKING_METRICS = ['ndcg', 'precision', 'recall'] as const;
+export type RankingMetric = (typeof RANKING_METRICS)[number];
+
+export type MetricSpec = { key: string; kind: 'rating'; name: RatingMetric } | { key: string; kind: 'ranking'; name: RankingMetric; k: number };
+
+/** 'rmse' → rating metric; 'ndcg@10' → ranking metric with k = 10. Throws a one-line error otherwise. */
+export function parseMetric(key: string): MetricSpec {
+  const s = key.trim();
+  if ((RATING_METRICS as readonly string[]).includes(s)) return { key, kind: 'rating', name: s as RatingMetric };
+  const m = /^([a-z]+)@(\d+)$/.exec(s);
+  if (m && (RANKING_METRICS as readonly string[]).includes(m[1])) {
+    const k = Number(m[2]);
+    if (!(k >= 1)) throw new RangeError(`metric '${key}': k must be a positive integer`);
+    return { key, kind: 'ranking', name: m[1] as RankingMetric, k };
+  }
+  if ((RANKING_METRICS as readonly string[]).includes(s)) throw new RangeError(`metric '${key}' needs a cut-off, e.g. '${s}@10'`);
+  throw new RangeError(`unknown metric '${key}' (known: ${RATING_METRICS.join(', ')}, ${RANKING_METRICS.map((r) => `${r}@K`).join(', ')})`);
+}
+
+function checkLengths(truth: ArrayLike<number>, est: ArrayLike<number>): number {
+  if (truth.length !== est.length) throw new RangeError(`metrics: ${truth.length} true ratings but ${est.length} estimates`);
+  if (truth.length === 0) throw new RangeError('metrics: no predictions to score');
+  return truth.length;
+}
+
+export function mse(truth: ArrayLike<number>, est: ArrayLike<number>): number {
+  const n = checkLengths(truth, est);
+  let s = 0;
+  for (let t = 0; t < n; t++) { const d = truth[t] - est[t]; s += d * d; }
+  return s / n;
+}
+
+export function rmse(truth: ArrayLike<number>, est: ArrayLike<number>): number {
+  return Math.sqrt(mse(truth, est));
+}
+
+export function mae(truth: ArrayLike<number>, est: ArrayLike<number>): number {
+  const n = checkLengths(truth, est);
+  let s = 0;
+  for (let t = 0; t < n; t++) s += Math.abs(truth[t] - est[t]);
+  return s / n;
+}
+
+/** Surprise's fcp; `users` groups the predictions (any integer ids). */
+export function fcp(users: ArrayLike<number>, truth: ArrayLike<number>, est: ArrayLike<number>): number {
+  const n = checkLengths(truth, est);
+  if (users.length !== n) throw new RangeError(`fcp: ${users.length} users for ${n} predictions`);
+  const groups = new Map<number, number[]>();
+  for (let t = 0; t < n; t++) {
+    let g = groups.get(users[t]);
+    if (!g) groups.set(users[t], (g = []));
+    g.push(t);
+  }
+  let ncSum = 0, ncUsers = 0, ndSum = 0, ndUsers = 0;
+  for (const g of groups.values()) {
+    let nc = 0, nd = 0;
+    for (const a of g) {
+      for (const b of g) {
+        if (est[a] > est[b] && truth[a] > truth[b]) nc++;
+        if (est[a] >= est[b] && truth[a] < truth[b]) nd++;
+      }
+    }
+    if (nc > 0) { ncSum += nc; ncUsers++; }
+    if (nd > 0) { ndSum += nd; ndUsers++; }
+  }
+  const nc = ncUsers ? ncSum / ncUsers : 0, nd = ndUsers ? ndSum / ndUsers : 0;
+  if (nc + nd === 0) throw new RangeError('fcp: no concordant or discordant pairs; does every user have at least two predictions with different ratings?');
+  return nc / (nc + nd);
+}
+
+function hitsAt(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  let h = 0;
+  for (let p = 0; p < Math.min(k, rec.length); p++) if (relevant.has(rec[p])) h++;
+  return h;
+}
+
+export function precisionAtK(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  return hitsAt(rec, relevant, k) / k;
+}
+
+export function recallAtK(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  if (relevant.size === 0) throw new RangeError('recall@k: the user has no relevant items');
+  return hitsAt(rec, relevant, k) / relevant.size;
+}
+
+export function ndcgAtK(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  if (relevant.size === 0) throw new RangeError('ndcg@k: the user has no relevant items');
+  let dcg = 0;
+  for (let p = 0; p < Math.min(k, rec.length); p++) if (relevant.has(rec[p])) dcg += 1 / Math.log2(p + 2);
+  let idcg = 0;
+  for (let p = 0; p < Math.min(k, relevant.size); p++) idcg += 1 / Math.log2(p + 2);
+  return dcg / idcg;
+}
+
+export function rankingMetric(name: RankingMetric, rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  switch (name) {
+    case 'ndcg': return ndcgAtK(rec, relevant, k);
+    case 'precision': return precisionAtK(rec, relevant, k);
+    case 'recall': return recallAtK(rec, relevant, k);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The kernel contract. A kernel is a pure computation on typed arrays whose output is
+ * a set of rows: `impl(args, out, rowStart, rowEnd)` fills rows [rowStart, rowEnd) of `out`
+ * and touches nothing else, so the engine can cut a call into row ranges, run them on
+ * any backend or worker, and stitch the result by simply sharing `out`.
+ *
+ * Every kernel has a reference implementation here in TypeScript — the oracle that
+ * every backend is tested against.
+ */
+import type { KernelImpl } from '../backends/types.js';
+
+export interface KernelDef<A = unknown, O = unknown> {
+  name: string;
+  /** throws a RangeError/TypeError naming the offending value */
+  validate(args: A): void;
+  /** number of output rows (the unit of splitting) */
+  rows(args: A): number;
+  /** a fresh output (on shared memory) for args */
+  allocate(args: A): O;
+  /** the oracle */
+  reference: KernelImpl<A, O>;
+  /** false when rows cannot be computed independently (e.g. one SGD epoch); run as one task */
+  splittable?: boolean;
+  /** floating-point operations of a whole call, for GFLOP/s figures */
+  flops?(args: A): number;
+}
+
+const kernels = new Map<string, KernelDef<any, any>>();
+
+export function defineKernel<A, O>(def: KernelDef<A, O>): KernelDef<A, O> {
+  kernels.set(def.name, def as KernelDef<any, any>);
+  return def;
+}
+
+export function getKernel(name: string): KernelDef<any, any> {
+  const k = kernels.get(name);
+  if (!k) throw new RangeError(`unknown kernel '${name}' (known: ${[...kernels.keys()].join(', ')})`);
+  return k;
+}
+
+export function kernelNames(): string[] {
+  return [...kernels.keys()];
+}

@@ -1,0 +1,281 @@
+/**
+ * Alternating least squares.
+ *
+ * ALS — implicit feedback (Hu, Koren & Volinsky 2008), defaults of implicit 0.7's
+ * AlternatingLeastSquares: factors 100, regularization 0.01, alpha 1, iterations 15,
+ * use_cg true, cg_steps 3; factors initialised uniform [0, 1)·0.01 as implicit's source
+ * does (`random_state.rand(n, factors) * 0.01`). Each iteration solves all users with the
+ * items fixed, then all items with the users fixed (kernel alsHalfStep).
+ *   confidence 'alpha' (default, implicit's convention): c_ui = α·r_ui
+ *   confidence 'hu' (the paper's): c_ui = 1 + α·r_ui
+ *   balanceGamma γ > 0 scales the rating part by w_i = pop_i^−γ / mean (popularity balancing).
+ * predict() returns the preference score x_uᵀy_i (not a rating; predictsRatings = false).
+ *
+ * ExplicitALS — ratings with weighted-λ regularisation (ALS-WR, Zhou et al. 2008):
+ *   min Σ (r_ui − x_uᵀy_i)² + λ(Σ n_u‖x_u‖² + Σ n_i‖y_i‖²); predict = clip(x_uᵀy_i).
+ *   Defaults (Spark MLlib's, which also scales λ by n_u): factors 10, regularization 0.1,
+ *   iterations 10, exact (Cholesky) solves.
+ *
+ * onEpoch(iteration, loss): the objective of alsLoss() (implicit: implicit's normalised
+ * training loss). Computed only when onEpoch is given.
+ */
+import type { Csr, Dense } from '../../data/matrix.js';
+import { transpose } from '../../data/matrix.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { FitOptions, ModelParams, Prediction } from '../types.js';
+import { alsHalfStepReference, alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
+import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from './params.js';
+import { Rng } from './rng.js';
+
+export interface AlsOptions {
+  factors: number;
+  regularization: number;
+  alpha: number;
+  iterations: number;
+  useCg: boolean;
+  cgSteps: number;
+  confidence: 'alpha' | 'hu';
+  balanceGamma: number;
+  seed: number;
+}
+
+const common = (factors: number, reg: number, iters: number, cg: boolean): ParamTable => ({
+  factors: factorsSpec(factors),
+  regularization: nonNeg(['reg', 'reg_all', 'regularization', 'lambda'], reg),
+  iterations: count(['n_epochs', 'epochs', 'iterations', 'n_iter'], iters),
+  useCg: { names: ['use_cg', 'cg'], type: 'bool', def: cg },
+  cgSteps: { names: ['cg_steps'], type: 'int', def: 3, above: 0, must: 'must be a positive integer' },
+  seed: seedSpec,
+});
+
+const ALS_PARAMS: ParamTable = {
+  ...common(100, 0.01, 15, true),
+  alpha: nonNeg(['alpha'], 1.0),
+  confidence: { names: [], type: 'enum', def: 'alpha', choices: ['alpha', 'hu'] },
+  balanceGamma: nonNeg(['balance_gamma', 'gamma'], 0),
+};
+const EXPLICIT_PARAMS: ParamTable = {
+  ...common(10, 0.1, 10, false),
+};
+
+abstract class AlsBase extends FactorizationModel {
+  protected readonly opts: AlsOptions;
+  protected abstract readonly mode: AlsMode;
+  private growRng: Rng;
+
+  constructor(table: ParamTable, name: string, params?: Partial<AlsOptions> | ModelParams) {
+    super();
+    this.opts = readParams<AlsOptions>(name, params as Record<string, unknown>, table);
+    if (this.opts.alpha === undefined) { this.opts.alpha = 1; this.opts.confidence = 'alpha'; this.opts.balanceGamma = 0; }
+    this.growRng = new Rng(this.opts.seed ^ 0x2545f491);
+  }
+
+  get params(): ModelParams {
+    const o = this.opts;
+    const p: ModelParams = { factors: o.factors, regularization: o.regularization, iterations: o.iterations, useCg: o.useCg, cgSteps: o.cgSteps, seed: o.seed };
+    if (this.mode === 'implicit') Object.assign(p, { alpha: o.alpha, confidence: o.confidence, balanceGamma: o.balanceGamma });
+    return p;
+  }
+
+  /** per-item weights pop^−γ normalised to mean 1 over interactions (null when γ = 0) */
+  private itemWeights(seen: Csr, itemCount: Int32Array): Float64Array | null {
+    const g = this.opts.balanceGamma;
+    if (this.mode !== 'implicit' || !g) return null;
+    const w = new Float64Array(itemCount.length);
+    let s = 0, n = 0;
+    for (let i = 0; i < w.length; i++) if (itemCount[i] > 0) { w[i] = Math.pow(itemCount[i], -g); s += w[i] * itemCount[i]; n += itemCount[i]; }
+    const mean = n > 0 ? s / n : 1;
+    for (let i = 0; i < w.length; i++) w[i] /= mean;
+    void seen;
+    return w;
+  }
+
+  /** the kernel's matrix for the user side: confidences (implicit) or ratings (explicit) */
+  protected toSolverMatrix(seen: Csr, itemCount: Int32Array): Csr {
+    if (this.mode === 'explicit') return seen;
+    const { alpha, confidence } = this.opts;
+    const w = this.itemWeights(seen, itemCount);
+    const nz = seen.indptr[seen.rows];
+    const data = new Float32Array(nz);
+    for (let p = 0; p < nz; p++) {
+      const r = seen.data[p] * (w ? w[seen.indices[p]] : 1);
+      data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
+    }
+    return { ...seen, data };
+  }
+
+  async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
+    const prep = this.prepare(train);
+    const F = this.opts.factors;
+    const Cui = this.toSolverMatrix(prep.seen, prep.itemCount);
+    const Ciu = transpose(Cui);
+    const rng = new Rng(this.opts.seed);
+    const X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
+    const Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
+    for (let k = 0; k < X.data.length; k++) X.data[k] = rng.float() * 0.01;
+    for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.float() * 0.01;
+    const solver = this.opts.useCg ? 'cg' : 'cholesky';
+    const lambda = this.opts.regularization;
+    for (let it = 0; it < this.opts.iterations; it++) {
+      checkAbort(opts.signal);
+      const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
+      alsHalfStepReference({ mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda }, X, 0, X.rows);
+      const gx = this.mode === 'implicit' ? gramian(X) : undefined;
+      alsHalfStepReference({ mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda }, Y, 0, Y.rows);
+      if (!allFinite(X.data) || !allFinite(Y.data)) {
+        throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
+      }
+      if (opts.onEpoch) opts.onEpoch(it + 1, alsLoss({ mode: this.mode, matrix: Cui, userFactors: X, itemFactors: Y, regularization: lambda }));
+      await tick();
+    }
+    this.commit(prep, X.data, Y.data, F, F);
+  }
+
+  /** the objective alsLoss() of the current factors on the training data */
+  trainingLoss(): number {
+    this.requireFitted('trainingLoss()');
+    return alsLoss({ mode: this.mode, matrix: this.toSolverMatrix(this.seen, this.itemCount), userFactors: this.userFactors, itemFactors: this.itemFactors, regularization: this.opts.regularization });
+  }
+
+  protected userQuery(u: number): Float32Array {
+    return this.P.slice(u * this.dimU, (u + 1) * this.dimU);
+  }
+
+  protected dot(u: number, i: number): number {
+    const F = this.dimU;
+    let s = 0;
+    for (let f = 0; f < F; f++) s += this.P[u * F + f] * this.Q[i * F + f];
+    return s;
+  }
+
+  protected initNew(): number { return this.growRng.float() * 0.01; }
+
+  /** exact (Cholesky) solve of `rows` of `matrix` against `other`, written into `target` */
+  private solveRows(matrix: Csr, rows: ArrayLike<number>, other: Dense, target: Float32Array): void {
+    const F = other.cols;
+    const n = rows.length;
+    if (n === 0) return;
+    const indptr = new Int32Array(n + 1);
+    for (let t = 0; t < n; t++) indptr[t + 1] = indptr[t] + matrix.indptr[rows[t] + 1] - matrix.indptr[rows[t]];
+    const indices = new Int32Array(indptr[n]), data = new Float32Array(indptr[n]);
+    for (let t = 0; t < n; t++) {
+      const s = matrix.indptr[rows[t]], e = matrix.indptr[rows[t] + 1];
+      indices.set(matrix.indices.subarray(s, e), indptr[t]);
+      data.set(matrix.data.subarray(s, e), indptr[t]);
+    }
+    const sub: Csr = { rows: n, cols: matrix.cols, indptr, indices, data };
+    const out: Dense = { rows: n, cols: F, data: new Float32Array(n * F) };
+    const gram = this.mode === 'implicit' ? gramian(other) : undefined;
+    alsHalfStepReference({ mode: this.mode, solver: 'cholesky', matrix: sub, other, gram, regularization: this.opts.regularization }, out, 0, n);
+    for (let t = 0; t < n; t++) target.set(out.data.subarray(t * F, t * F + F), rows[t] * F);
+  }
+
+  private foldInValues(what: string, idx: number[], values: number[] | undefined): number[] {
+    if (values && values.length !== idx.length) throw new RangeError(`${this.name}: ${what}: ${values.length} ratings for ${idx.length} ids`);
+    if (!values && this.mode === 'explicit') throw new RangeError(`${this.name}: ${what} needs ratings for an explicit model`);
+    return values ?? idx.map(() => 1);
+  }
+
+  /**
+   * Factors for a new user from its interactions, items fixed: the exact least-squares
+   * solve of one ALS half step. Unknown item indices are ignored and counted.
+   */
+  foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
+    this.requireFitted('foldInUser()');
+    const vals = this.foldInValues('foldInUser', items, ratings);
+    const keepI: number[] = [], keepR: number[] = [];
+    items.forEach((i, k) => { if (this.itemKnown(i)) { keepI.push(i); keepR.push(vals[k]); } });
+    this.newId(this.users, opts);
+    const u = this.nUsers;
+    this.growUsers(u + 1);
+    this.P.fill(0, u * this.dimU, (u + 1) * this.dimU);
+    this.addToSeen(keepI.map(() => u), keepI, keepR, this.mode === 'implicit' ? 'add' : 'replace');
+    this.solveRows(this.toSolverMatrix(this.seen, this.itemCount), [u], this.itemFactors, this.P);
+    this.invalidate();
+    return { index: u, ignored: items.length - keepI.length };
+  }
+
+  /** Factors for a new item from the users who interacted with it, users fixed. */
+  foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
+    this.requireFitted('foldInItem()');
+    const vals = this.foldInValues('foldInItem', users, ratings);
+    const keepU: number[] = [], keepR: number[] = [];
+    users.forEach((u, k) => { if (this.userKnown(u)) { keepU.push(u); keepR.push(vals[k]); } });
+    this.newId(this.items, opts);
+    const i = this.nItems;
+    this.growItems(i + 1);
+    this.Q.fill(0, i * this.dimI, (i + 1) * this.dimI);
+    this.addToSeen(keepU, keepU.map(() => i), keepR, this.mode === 'implicit' ? 'add' : 'replace');
+    this.solveRows(transpose(this.toSolverMatrix(this.seen, this.itemCount)), [i], this.userFactors, this.Q);
+    this.invalidate();
+    return { index: i, ignored: users.length - keepU.length };
+  }
+
+  /**
+   * Add interactions (mapped by external id; new ids grow the model) and re-solve, exactly,
+   * the rows of the affected users (items fixed), then of the affected items (users fixed).
+   * Implicit: values of repeated pairs add up; explicit: the new rating replaces the old.
+   */
+  async partialFit(x: Interactions, _opts: FitOptions = {}): Promise<PartialFitResult> {
+    this.requireFitted('partialFit()');
+    const oldU = this.nUsers, oldI = this.nItems;
+    const m = this.mapInteractions(x);
+    this.growUsers(this.users.size);
+    this.growItems(this.items.size);
+    this.addToSeen(m.user, m.item, m.rating, this.mode === 'implicit' ? 'add' : 'replace');
+    const us = [...new Set(m.user)].sort((a, b) => a - b);
+    const is = [...new Set(m.item)].sort((a, b) => a - b);
+    const C = this.toSolverMatrix(this.seen, this.itemCount);
+    this.solveRows(C, us, this.itemFactors, this.P);
+    this.solveRows(transpose(C), is, this.userFactors, this.Q);
+    this.invalidate();
+    return { users: us.length, items: is.length, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+  }
+}
+
+export class ALS extends AlsBase {
+  readonly name = 'als';
+  readonly predictsRatings = false;
+  protected readonly mode = 'implicit' as const;
+
+  constructor(params?: Partial<AlsOptions> | ModelParams) {
+    super(ALS_PARAMS, 'als', params);
+  }
+
+  /** the preference score x_uᵀy_i (not a rating) */
+  predict(user: number, item: number): Prediction {
+    this.requireFitted('predict()');
+    const uk = this.userKnown(user), ik = this.itemKnown(item);
+    if (!uk || !ik) return { estimate: 0, impossible: true, reason: !uk ? 'user unknown' : 'item unknown' };
+    return { estimate: this.dot(user, item), impossible: false };
+  }
+
+  static load(path: string): ALS {
+    return loadModel(path, 'als', (p) => new ALS(p));
+  }
+}
+
+export type ExplicitAlsOptions = Omit<AlsOptions, 'alpha' | 'confidence' | 'balanceGamma'>;
+
+export class ExplicitALS extends AlsBase {
+  readonly name = 'als-explicit';
+  readonly predictsRatings = true;
+  protected readonly mode = 'explicit' as const;
+
+  constructor(params?: Partial<ExplicitAlsOptions> | ModelParams) {
+    super(EXPLICIT_PARAMS, 'als-explicit', params);
+  }
+
+  /** clip(x_uᵀy_i) to the training rating range; the global mean when the user or item is unknown */
+  predict(user: number, item: number): Prediction {
+    this.requireFitted('predict()');
+    const uk = this.userKnown(user), ik = this.itemKnown(item);
+    if (!uk || !ik) return { estimate: this.globalMean, impossible: true, reason: !uk ? 'user unknown' : 'item unknown' };
+    return { estimate: this.clip(this.dot(user, item)), impossible: false };
+  }
+
+  static load(path: string): ExplicitALS {
+    return loadModel(path, 'als-explicit', (p) => new ExplicitALS(p));
+  }
+}

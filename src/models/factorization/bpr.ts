@@ -1,0 +1,203 @@
+/**
+ * BPR — Bayesian Personalized Ranking (Rendle et al. 2009) as implicit 0.7's
+ * BayesianPersonalizedRanking: factors 100, learning_rate 0.01, regularization 0.01,
+ * iterations 100, verify_negative_samples true; factor rows carry an extra column for the
+ * item bias (users' entry fixed at 1); init (U[0,1) − 0.5) / factors, zero rows for users
+ * and items without interactions. Each iteration takes nnz steps of kernel bprEpoch.
+ *
+ * Negative sampling: negativeBeta β — P(j) ∝ popularity(j)^β. β = 1 (default) is exactly
+ * implicit's scheme (j = the item of a uniformly drawn interaction); β = 0 is Rendle's
+ * uniform sampling over all items; other β use a cumulative table.
+ *
+ * predict() returns the score x_uᵀy_i (+ b_i) — a ranking score, not a rating.
+ * onEpoch(iteration, loss): mean −ln σ(x_uij) over the iteration's (non-skipped) steps.
+ * Deterministic (sequential); implicit's multithreaded Hogwild updates are not reproduced.
+ */
+import type { Csr } from '../../data/matrix.js';
+import { csrFromTriplets } from '../../data/matrix.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { FitOptions, ModelParams, Prediction } from '../types.js';
+import { bprEpochReference, type BprEpochArgs } from '../../kernels/bprEpoch.js';
+import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from './params.js';
+import { Rng } from './rng.js';
+
+export interface BprOptions {
+  factors: number;
+  learningRate: number;
+  regularization: number;
+  iterations: number;
+  verifyNegative: boolean;
+  negativeBeta: number;
+  /** iterations for foldInUser/foldInItem/partialFit (0: iterations) */
+  foldInIterations: number;
+  /** true (default, the only mode implemented): sequential SGD, bit-identical run to run */
+  deterministic: boolean;
+  seed: number;
+}
+
+const BPR_PARAMS: ParamTable = {
+  factors: factorsSpec(100),
+  learningRate: positive(['learning_rate', 'lr', 'lr_all'], 0.01),
+  regularization: nonNeg(['reg', 'reg_all', 'regularization'], 0.01),
+  iterations: count(['n_epochs', 'epochs', 'n_iter'], 100),
+  verifyNegative: { names: ['verify_negative_samples', 'verify_negative'], type: 'bool', def: true },
+  negativeBeta: nonNeg(['negative_beta', 'beta'], 1),
+  foldInIterations: count(['fold_in_iterations', 'fold_in_epochs'], 0),
+  deterministic: deterministicSpec,
+  seed: seedSpec,
+};
+
+function entryUsers(m: Csr): Int32Array {
+  const out = new Int32Array(m.indptr[m.rows]);
+  for (let u = 0; u < m.rows; u++) out.fill(u, m.indptr[u], m.indptr[u + 1]);
+  return out;
+}
+
+export class BPR extends FactorizationModel {
+  readonly name = 'bpr';
+  readonly predictsRatings = false;
+  protected readonly opts: BprOptions;
+  private growRng: Rng;
+  private stepRng: Uint32Array;
+
+  constructor(params?: Partial<BprOptions> | ModelParams) {
+    super();
+    this.opts = readParams<BprOptions>('bpr', params as Record<string, unknown>, BPR_PARAMS);
+    requireDeterministic('bpr', this.opts.deterministic);
+    this.growRng = new Rng(this.opts.seed ^ 0x3c6ef372);
+    this.stepRng = new Rng(this.opts.seed ^ 0x1b873593).fork();
+  }
+
+  get params(): ModelParams { return { ...this.opts }; }
+
+  private negatives(itemCount: Int32Array): Pick<BprEpochArgs, 'negatives' | 'negativeCdf'> {
+    const beta = this.opts.negativeBeta;
+    if (beta === 1) return { negatives: 'popularity' };
+    const cdf = new Float64Array(itemCount.length);
+    let s = 0;
+    for (let i = 0; i < cdf.length; i++) { s += itemCount[i] > 0 ? Math.pow(itemCount[i], beta) : beta === 0 ? 1 : 0; cdf[i] = s; }
+    for (let i = 0; i < cdf.length; i++) cdf[i] /= s;
+    return { negatives: 'table', negativeCdf: cdf };
+  }
+
+  async fit(train: Interactions, fitOpts: FitOptions = {}): Promise<void> {
+    const prep = this.prepare(train);
+    const F = this.opts.factors, D = F + 1;
+    const rng = new Rng(this.opts.seed);
+    const nU = prep.nUsers, nI = prep.nItems;
+    const Y = new Float32Array(nI * D), X = new Float32Array(nU * D);
+    for (let k = 0; k < Y.length; k++) Y[k] = (rng.float() - 0.5) / F;
+    for (let i = 0; i < nI; i++) if (prep.itemCount[i] === 0) Y.fill(0, i * D, i * D + D);
+    for (let k = 0; k < X.length; k++) X[k] = (rng.float() - 0.5) / F;
+    for (let u = 0; u < nU; u++) { if (prep.userCount[u] === 0) X.fill(0, u * D, u * D + D); X[u * D + F] = 1; }
+    const nnz = prep.seen.indptr[nU];
+    const args: BprEpochArgs = {
+      userItems: prep.seen, entryUser: entryUsers(prep.seen), userFactors: X, itemFactors: Y, factors: F,
+      learningRate: this.opts.learningRate, regularization: this.opts.regularization, verifyNegative: this.opts.verifyNegative,
+      ...this.negatives(prep.itemCount), samples: nnz, rng: rng.fork(),
+    };
+    for (let e = 0; e < this.opts.iterations; e++) {
+      checkAbort(fitOpts.signal);
+      const out = new Float64Array(3);
+      const loss = bprEpochReference(args, out, 0, nnz);
+      if (!Number.isFinite(loss) || !allFinite(X) || !allFinite(Y)) {
+        throw new Error(`bpr: training diverged at iteration ${e + 1} of ${this.opts.iterations} (loss ${loss}) with learning rate ${this.opts.learningRate}; lower the learning rate. The model is unchanged.`);
+      }
+      fitOpts.onEpoch?.(e + 1, loss);
+      await tick();
+    }
+    this.commit(prep, X, Y, D, D);
+  }
+
+  predict(user: number, item: number): Prediction {
+    this.requireFitted('predict()');
+    const uk = this.userKnown(user), ik = this.itemKnown(item);
+    if (!uk || !ik) return { estimate: 0, impossible: true, reason: !uk ? 'user unknown' : 'item unknown' };
+    const D = this.dimU;
+    let s = 0;
+    for (let k = 0; k < D; k++) s += this.P[user * D + k] * this.Q[item * D + k];
+    return { estimate: s, impossible: false };
+  }
+
+  protected userQuery(u: number): Float32Array {
+    return this.P.slice(u * this.dimU, (u + 1) * this.dimU);
+  }
+
+  protected initNew(side: 'user' | 'item', _r: number, c: number): number {
+    const F = this.opts.factors;
+    if (c === F) return side === 'user' ? 1 : 0;
+    return (this.growRng.float() - 0.5) / F;
+  }
+
+  private get foldIters(): number { return this.opts.foldInIterations > 0 ? this.opts.foldInIterations : this.opts.iterations; }
+
+  /** BPR steps drawing positives from `positives` (rows = all users), updating per `update` */
+  private steps(positives: Csr, update: BprEpochArgs['update']): void {
+    const nnz = positives.indptr[positives.rows];
+    if (nnz === 0) return;
+    const args: BprEpochArgs = {
+      userItems: positives, entryUser: entryUsers(positives), seen: this.seen, popularityItems: this.seen.indices,
+      userFactors: this.P, itemFactors: this.Q, factors: this.opts.factors,
+      learningRate: this.opts.learningRate, regularization: this.opts.regularization, verifyNegative: this.opts.verifyNegative,
+      ...this.negatives(this.itemCount), samples: nnz, rng: this.stepRng, update,
+    };
+    for (let e = 0; e < this.foldIters; e++) bprEpochReference(args, new Float64Array(3), 0, nnz);
+    this.invalidate();
+  }
+
+  private rowsOf(users: number[]): Csr {
+    const uu: number[] = [], ii: number[] = [];
+    for (const u of users) for (let p = this.seen.indptr[u]; p < this.seen.indptr[u + 1]; p++) { uu.push(u); ii.push(this.seen.indices[p]); }
+    return csrFromTriplets(this.nUsers, this.nItems, uu, ii, uu.map(() => 1));
+  }
+
+  /** A new user from the items it interacted with: BPR steps on its row, items fixed. */
+  foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
+    this.requireFitted('foldInUser()');
+    if (ratings && ratings.length !== items.length) throw new RangeError(`bpr: foldInUser: ${ratings.length} ratings for ${items.length} items`);
+    const keep: number[] = [], vals: number[] = [];
+    items.forEach((i, k) => { if (this.itemKnown(i)) { keep.push(i); vals.push(ratings ? ratings[k] : 1); } });
+    this.newId(this.users, opts);
+    const u = this.nUsers;
+    this.growUsers(u + 1);
+    this.addToSeen(keep.map(() => u), keep, vals, 'add');
+    this.steps(this.rowsOf([u]), 'users');
+    return { index: u, ignored: items.length - keep.length };
+  }
+
+  /** A new item from the users who interacted with it: BPR steps updating only its row. */
+  foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
+    this.requireFitted('foldInItem()');
+    if (ratings && ratings.length !== users.length) throw new RangeError(`bpr: foldInItem: ${ratings.length} ratings for ${users.length} users`);
+    const keep: number[] = [], vals: number[] = [];
+    users.forEach((u, k) => { if (this.userKnown(u)) { keep.push(u); vals.push(ratings ? ratings[k] : 1); } });
+    this.newId(this.items, opts);
+    const i = this.nItems;
+    this.growItems(i + 1);
+    this.addToSeen(keep, keep.map(() => i), vals, 'add');
+    this.steps(csrFromTriplets(this.nUsers, this.nItems, keep, keep.map(() => i), keep.map(() => 1)), 'positive');
+    return { index: i, ignored: users.length - keep.length };
+  }
+
+  /**
+   * Merge new interactions (by external id; new ids grow the model), then BPR steps drawing
+   * positives from the affected users' full rows, updating users and the items sampled.
+   */
+  async partialFit(x: Interactions, _opts: FitOptions = {}): Promise<PartialFitResult> {
+    this.requireFitted('partialFit()');
+    const oldU = this.nUsers, oldI = this.nItems;
+    const m = this.mapInteractions(x);
+    this.growUsers(this.users.size);
+    this.growItems(this.items.size);
+    this.addToSeen(m.user, m.item, m.rating, 'add');
+    const us = [...new Set(m.user)].sort((a, b) => a - b);
+    const is = new Set(m.item);
+    this.steps(this.rowsOf(us), 'all');
+    return { users: us.length, items: is.size, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+  }
+
+  static load(path: string): BPR {
+    return loadModel(path, 'bpr', (p) => new BPR(p));
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The neighbourhood model family, by CLI name. Params use Surprise's option names
+ * (k, min_k, sim, user_based, shrinkage, min_support, n_epochs, seed, method, …);
+ * unknown names are refused with the list of known ones.
+ */
+import type { ModelFactory } from '../types.js';
+import { BaselineOnly } from './baselineOnly.js';
+import { KnnModel } from './knn.js';
+import { SlopeOne } from './slopeOne.js';
+import { CoClustering } from './coClustering.js';
+import { NeighbourRecommender } from './implicitKnn.js';
+import { NormalPredictor } from './normalPredictor.js';
+
+export const neighbourhoodModels: Record<string, ModelFactory> = {
+  baseline: (p) => new BaselineOnly(p),
+  'knn-basic': (p) => new KnnModel('basic', p),
+  'knn-means': (p) => new KnnModel('means', p),
+  'knn-zscore': (p) => new KnnModel('zscore', p),
+  'knn-baseline': (p) => new KnnModel('baseline', p),
+  'slope-one': (p) => new SlopeOne(p),
+  'co-clustering': (p) => new CoClustering(p),
+  'item-knn': (p) => new NeighbourRecommender('item', p),
+  'user-knn': (p) => new NeighbourRecommender('user', p),
+  random: (p) => new NormalPredictor(p),
+};
+
+export { BaselineOnly, KnnModel, SlopeOne, CoClustering, NeighbourRecommender, NormalPredictor };
+export { computeBaselines, type Baselines, type BaselineOptions } from './baselines.js';
+export { buildTrainSet, type TrainSet } from './trainset.js';

@@ -1,0 +1,50 @@
+/**
+ * The model contract. Models work on dense indices (the Interactions' IdMaps); the
+ * library/CLI layers translate external ids. Id maps are shared between a dataset and its
+ * splits, so a user/item index may exist with no training data: such a user or item is
+ * "unknown" to the model, which falls back (global mean, baseline) and says so.
+ */
+import type { Interactions } from '../data/interactions.js';
+
+export interface Prediction {
+  /** estimated rating (clipped to the training rating range for explicit models) */
+  estimate: number;
+  /** true when the model fell back because the user/item is unknown or has too few neighbours */
+  impossible: boolean;
+  /** why it fell back, e.g. 'user unknown', 'not enough neighbours' */
+  reason?: string;
+}
+
+export interface Recommendations {
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
+export interface RecommendOptions {
+  /** drop items the user interacted with in training (default true) */
+  filterSeen?: boolean;
+  /** restrict candidates to these item indices */
+  items?: ArrayLike<number>;
+}
+
+export interface FitOptions {
+  /** called after each epoch/iteration with its loss, where the model has one */
+  onEpoch?: (epoch: number, loss: number) => void;
+  /** backend to pin for heavy kernels ('auto' by default) */
+  backend?: string;
+  signal?: AbortSignal;
+}
+
+export interface Model {
+  readonly name: string;
+  /** true when predict() returns ratings (RMSE-able); false for implicit/ranking-only models */
+  readonly predictsRatings: boolean;
+  fit(train: Interactions, opts?: FitOptions): Promise<void>;
+  predict(user: number, item: number): Prediction;
+  recommend(user: number, k: number, opts?: RecommendOptions): Recommendations;
+  similarItems?(item: number, k: number): Recommendations;
+  similarUsers?(user: number, k: number): Recommendations;
+}
+
+export type ModelParams = Record<string, string | number | boolean>;
+export type ModelFactory = (params?: ModelParams) => Model;

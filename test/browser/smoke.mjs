@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Browser smoke test of the wasm backend's core: serves test/browser/index.html, the compiled core
+// (dist/src/backends/wasm/core.js, a plain ES module) and build/wasm/affinity.wasm on 127.0.0.1, opens the
+// page in headless Chromium, and reads PASS/FAIL from the page (its DOM via --dump-dom, and a POST the page
+// sends to /result). Exit 0 on PASS, 1 on FAIL; `SKIP browser: …` and exit 0 when Chromium or the build
+// outputs are missing.
+//   node test/browser/smoke.mjs   (CHROMIUM=/path/to/chrome for another binary, AFFINITY_WASM=/path/to.wasm for another build)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+const files = {
+  '/': { file: path.join(here, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/core.js': { file: path.join(root, 'dist', 'src', 'backends', 'wasm', 'core.js'), type: 'text/javascript; charset=utf-8' },
+  '/affinity.wasm': { file: process.env.AFFINITY_WASM || path.join(root, 'build', 'wasm', 'affinity.wasm'), type: 'application/wasm' },
+};
+
+if (!existsSync(chromium)) {
+  console.log('SKIP browser: chromium not found');
+  process.exit(0);
+}
+for (const [url, { file }] of Object.entries(files)) {
+  if (!existsSync(file)) {
+    console.log(`SKIP browser: ${path.relative(root, file)} (served as ${url}) is missing; run \`npm run build:ts && npm run build:wasm\``);
+    process.exit(0);
+  }
+}
+
+let posted = null;
+const server = http.createServer((req, res) => {
+  const url = (req.url || '/').split('?')[0];
+  if (req.method === 'POST' && url === '/result') {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { posted = body; res.writeHead(204).end(); });
+    return;
+  }
+  const entry = files[url];
+  if (!entry) { res.writeHead(404).end('not found'); return; }
+  res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-store' }).end(readFileSync(entry.file));
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const profile = mkdtempSync(path.join(os.tmpdir(), 'affinity-chromium-'));
+const args = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
+  // let the module script's fetch/instantiate/compute finish before the DOM is dumped
+  '--virtual-time-budget=20000', '--dump-dom', url,
+];
+const child = spawn(chromium, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+let dom = '', errText = '';
+child.stdout.on('data', (b) => { dom += b; });
+child.stderr.on('data', (b) => { errText += b; });
+const timer = setTimeout(() => { errText += '\n(timed out after 60 s)'; child.kill('SIGKILL'); }, 60_000);
+const code = await new Promise((resolve) => child.on('close', resolve));
+clearTimeout(timer);
+server.close();
+rmSync(profile, { recursive: true, force: true });
+
+const m = /<span id="result">([A-Z]+)<\/span>/.exec(dom);
+const verdict = m ? m[1] : null;
+const detail = /<pre id="detail">([\s\S]*?)<\/pre>/.exec(dom)?.[1] ?? posted ?? '';
+if (verdict === 'PASS') {
+  console.log(`browser: PASS (${path.basename(chromium)})\n${detail}`);
+  process.exit(0);
+}
+console.log(`browser: FAIL (page says ${verdict ?? 'nothing'}; chromium exit ${code})\n${detail}`);
+if (!verdict) console.log(errText.split('\n').slice(-15).join('\n'));
+process.exit(1);

@@ -1,0 +1,66 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
+const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-cli-'));
+
+function affinity(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('info --json has the machine and every backend with a reason', () => {
+  const r = affinity('info', '--json');
+  assert.is(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.ok(info.machine.cores >= 1);
+  assert.type(info.machine.simd, 'string');
+  const names = info.backends.map((b: { name: string }) => b.name);
+  for (const n of ['js', 'wasm', 'native', 'cuda']) assert.ok(names.includes(n), `backend ${n} listed`);
+  for (const b of info.backends) {
+    assert.type(b.available, 'boolean');
+    assert.ok(b.reason.length > 0, `${b.name} says why`);
+  }
+  assert.ok(info.backends.find((b: { name: string }) => b.name === 'js').available);
+});
+
+test('bad arguments exit non-zero with one line', () => {
+  for (const args of [['generate', '--users', '0', '--items', '5', '--interactions', '3', '--out', path.join(tmp, 'x.csv')], ['bench', '--suite', 'huge'], ['nosuchcommand'], ['bench', '--size', '12by4'], ['demo', '--backend', 'nope']]) {
+    const r = affinity(...args);
+    assert.is.not(r.code, 0, `${args.join(' ')} should fail`);
+    assert.ok(r.stderr.trim().length > 0, `${args.join(' ')} says why`);
+  }
+  assert.not.ok(existsSync(path.join(tmp, 'x.csv')), 'no output after a bad argument');
+});
+
+test('generate is reproducible: same seed, same bytes; different seed, different bytes', () => {
+  const a = path.join(tmp, 'a.csv'), b = path.join(tmp, 'b.csv'), c = path.join(tmp, 'c.csv.gz');
+  const base = ['generate', '--users', '50', '--items', '40', '--interactions', '600', '--seed', '7'];
+  assert.is(affinity(...base, '--out', a).code, 0);
+  assert.is(affinity(...base, '--out', b).code, 0);
+  assert.is(readFileSync(a, 'utf8'), readFileSync(b, 'utf8'));
+  const lines = readFileSync(a, 'utf8').trim().split('\n');
+  assert.is(lines[0], 'user,item,rating,timestamp');
+  assert.is(lines.length, 601);
+  assert.is(affinity('generate', '--users', '50', '--items', '40', '--interactions', '600', '--seed', '8', '--out', c).code, 0);
+  const gz = readFileSync(c);
+  assert.is(gz[0], 0x1f);
+  assert.is(gz[1], 0x8b);
+});
+
+test('demo prints similar items and the backend that ran', () => {
+  const r = affinity('demo', '--backend', 'js');
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /on backend 'js'/);
+  assert.ok(r.stdout.split('\n').filter((l) => l.includes('→')).length >= 5);
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test.run();

@@ -1,0 +1,276 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fromTriplets, subset, type Interactions } from '../src/data/interactions.js';
+import { neighbourhoodModels, BaselineOnly, KnnModel, CoClustering, NeighbourRecommender } from '../src/models/neighbourhood/index.js';
+import { allModels } from '../src/models/registry.js';
+import type { Model } from '../src/models/types.js';
+import { mulberry32 } from './helpers/random.js';
+
+const close = (got: number, want: number, eps = 1e-6, what = '') =>
+  assert.ok(Math.abs(got - want) <= eps, `${what} got ${got}, want ${want}`);
+
+/**
+ * u0 rated A=3, B=3; u1: A=3, B=3, T=4; u2: A=4, B=3, T=3; u3: A=5, B=3, T=5.
+ * User-based msd: sim(u0,u1) = 1/(0+1) = 1, sim(u0,u2) = 1/((1+0)/2+1) = 2/3, sim(u0,u3) = 1/((4+0)/2+1) = 1/3.
+ */
+function handData(): Interactions {
+  return fromTriplets([
+    ['u0', 'A', 3], ['u0', 'B', 3],
+    ['u1', 'A', 3], ['u1', 'B', 3], ['u1', 'T', 4],
+    ['u2', 'A', 4], ['u2', 'B', 3], ['u2', 'T', 3],
+    ['u3', 'A', 5], ['u3', 'B', 3], ['u3', 'T', 5],
+  ]);
+}
+const idx = (x: Interactions, u: string, i: string) => [x.users.require(u), x.items.require(i)] as const;
+
+async function fitted(name: string, x: Interactions, params = {}): Promise<Model> {
+  const m = neighbourhoodModels[name](params);
+  await m.fit(x);
+  return m;
+}
+
+test('KNNBasic by hand: weighted mean of (4,3,5) with weights (1, 2/3, 1/3) ∝ (3,2,1) = 23/6', async () => {
+  const x = handData();
+  const [u, t] = idx(x, 'u0', 'T');
+  const p = (await fitted('knn-basic', x)).predict(u, t);
+  close(p.estimate, 23 / 6);
+  assert.is(p.impossible, false);
+  // k = 2 keeps u1 (1) and u2 (2/3): (4 + 2)/(5/3) = 3.6
+  close((await fitted('knn-basic', x, { k: 2 })).predict(u, t).estimate, 3.6);
+  // min_k = 4 > 3 neighbours: impossible, global mean 39/11
+  const q = (await fitted('knn-basic', x, { min_k: 4 })).predict(u, t);
+  assert.is(q.impossible, true);
+  assert.is(q.reason, 'not enough neighbours');
+  close(q.estimate, 39 / 11);
+});
+
+test('KNNWithMeans and KNNWithZScore by hand', async () => {
+  const x = handData();
+  const [u, t] = idx(x, 'u0', 'T');
+  // μ_u0 = 3, μ_u1 = μ_u2 = 10/3, μ_u3 = 13/3: 3 + (1·(2/3) + (2/3)(−1/3) + (1/3)(2/3)) / 2 = 10/3
+  close((await fitted('knn-means', x)).predict(u, t).estimate, 10 / 3);
+  // z-score: σ_u0 = 0 → overall σ; σ_u1 = σ_u2 = √2/3, σ_u3 = 2√2/3
+  const all = [3, 3, 3, 3, 4, 4, 3, 3, 5, 3, 5];
+  const mu = all.reduce((s, r) => s + r, 0) / all.length;
+  const overall = Math.sqrt(all.reduce((s, r) => s + (r - mu) ** 2, 0) / all.length);
+  const s1 = Math.sqrt(2) / 3, s3 = (2 * Math.sqrt(2)) / 3;
+  const agg = (1 * (4 - 10 / 3) / s1 + (2 / 3) * (3 - 10 / 3) / s1 + (1 / 3) * (5 - 13 / 3) / s3) / 2;
+  close((await fitted('knn-zscore', x)).predict(u, t).estimate, 3 + agg * overall);
+});
+
+test('KNNBaseline by hand from the ALS baselines', async () => {
+  const x = handData();
+  const [u, t] = idx(x, 'u0', 'T');
+  const b = new BaselineOnly();
+  await b.fit(x);
+  const { bu, bi } = b.biases;
+  const mu = 39 / 11;
+  const [u1, u2, u3] = ['u1', 'u2', 'u3'].map((n) => x.users.require(n));
+  const want = mu + bu[u] + bi[t] + (1 * (4 - (mu + bu[u1] + bi[t])) + (2 / 3) * (3 - (mu + bu[u2] + bi[t])) + (1 / 3) * (5 - (mu + bu[u3] + bi[t]))) / 2;
+  close((await fitted('knn-baseline', x)).predict(u, t).estimate, want);
+});
+
+test('BaselineOnly: one ALS epoch and one SGD epoch by the formulas', async () => {
+  const x = handData();
+  const mu = 39 / 11;
+  const users = ['u0', 'u1', 'u2', 'u3'], items = ['A', 'B', 'T'];
+  const r: Record<string, Record<string, number>> = { u0: { A: 3, B: 3 }, u1: { A: 3, B: 3, T: 4 }, u2: { A: 4, B: 3, T: 3 }, u3: { A: 5, B: 3, T: 5 } };
+  // ALS, one epoch: b_i = Σ(r − μ)/(10 + n_i) with b_u = 0, then b_u = Σ(r − μ − b_i)/(15 + n_u)
+  const bi: Record<string, number> = {}, bu: Record<string, number> = {};
+  for (const i of items) { const rs = users.filter((u) => r[u][i] !== undefined).map((u) => r[u][i]); bi[i] = rs.reduce((s, v) => s + v - mu, 0) / (10 + rs.length); }
+  for (const u of users) { const is = Object.keys(r[u]); bu[u] = is.reduce((s, i) => s + r[u][i] - mu - bi[i], 0) / (15 + is.length); }
+  const als = new BaselineOnly({ n_epochs: 1 });
+  await als.fit(x);
+  for (const i of items) close(als.biases.bi[x.items.require(i)], bi[i], 1e-9, `bi ${i}`);
+  for (const u of users) close(als.biases.bu[x.users.require(u)], bu[u], 1e-9, `bu ${u}`);
+  // SGD, one epoch, users then their items in index order, lr 0.005, reg 0.02
+  const su: Record<string, number> = {}, si: Record<string, number> = { A: 0, B: 0, T: 0 };
+  for (const u of users) {
+    su[u] = 0;
+    for (const i of items) {
+      if (r[u][i] === undefined) continue;
+      const e = r[u][i] - (mu + su[u] + si[i]);
+      su[u] += 0.005 * (e - 0.02 * su[u]);
+      si[i] += 0.005 * (e - 0.02 * si[i]);
+    }
+  }
+  const sgd = new BaselineOnly({ method: 'sgd', n_epochs: 1 });
+  await sgd.fit(x);
+  for (const i of items) close(sgd.biases.bi[x.items.require(i)], si[i], 1e-9, `sgd bi ${i}`);
+  const [u, t] = idx(x, 'u1', 'T');
+  close(sgd.predict(u, t).estimate, mu + su.u1 + si.T, 1e-9);
+});
+
+test('SlopeOne by hand (Surprise\'s unweighted, and weighted)', async () => {
+  // u0: A=5, B=3 ; u1: A=4, C=2 ; u2: B=2, C=5, A=3 ; predict (u0, C)
+  const x = fromTriplets([['u0', 'A', 5], ['u0', 'B', 3], ['u1', 'A', 4], ['u1', 'C', 2], ['u2', 'B', 2], ['u2', 'C', 5], ['u2', 'A', 3]]);
+  const [u, c] = idx(x, 'u0', 'C');
+  // dev(C,A) = ((2−4) + (5−3))/2 = 0 ; dev(C,B) = (5−2)/1 = 3 ; μ_u0 = 4 → 4 + (0 + 3)/2 = 5.5 → clipped to 5
+  const m = await fitted('slope-one', x);
+  close(m.predict(u, c).estimate, 5);
+  close(m.recommend(u, 1, { items: [c] }).scores[0], 5.5, 1e-6); // ranking uses the unclipped estimate
+  // weighted: ((0 + 5)·2 + (3 + 3)·1) / 3 = 16/3 (clipped to 5 in predict)
+  const w = await fitted('slope-one', x, { weighted: true });
+  close(w.recommend(u, 1, { items: [c] }).scores[0], 16 / 3, 1e-6);
+  close(w.predict(u, c).estimate, 5);
+  // (u1, B): dev(B,A) over u0 (3−5) and u2 (2−3) = −1.5 ; dev(B,C) = 2−5 = −3 → μ_u1 = 3 + (−4.5)/2 = 0.75 → clipped to 2
+  const [u1, b] = idx(x, 'u1', 'B');
+  close((await fitted('slope-one', x)).predict(u1, b).estimate, 2);
+});
+
+test('CoClustering with one cluster each: r̂ = μ_u + μ_i − μ; seeded runs are identical', async () => {
+  const x = handData();
+  const [u, t] = idx(x, 'u0', 'T');
+  const m = await fitted('co-clustering', x, { n_cltr_u: 1, n_cltr_i: 1 });
+  close(m.predict(u, t).estimate, 3 + 4 - 39 / 11);
+  const data = randomRatings(60, 40, 900, 3);
+  const a = new CoClustering({ seed: 7 }), b = new CoClustering({ seed: 7 });
+  await a.fit(data); await b.fit(data);
+  assert.equal(Array.from(a.clusters.users), Array.from(b.clusters.users));
+  assert.equal(Array.from(a.clusters.items), Array.from(b.clusters.items));
+  assert.ok(new Set(a.clusters.users).size > 1, 'users spread over clusters');
+});
+
+test('random (NormalPredictor): seeded, mean and spread of the training ratings', async () => {
+  const x = randomRatings(50, 30, 800, 11);
+  const a = await fitted('random', x, { seed: 3 }), b = await fitted('random', x, { seed: 3 });
+  const ea: number[] = [], eb: number[] = [];
+  for (let t = 0; t < 2000; t++) { ea.push(a.predict(t % 50, t % 30).estimate); eb.push(b.predict(t % 50, t % 30).estimate); }
+  assert.equal(ea, eb);
+  assert.ok(ea.every((e) => e >= 1 && e <= 5));
+  const mu = x.rating.reduce((s, r) => s + r, 0) / x.rating.length;
+  const mean = ea.reduce((s, e) => s + e, 0) / ea.length;
+  assert.ok(Math.abs(mean - mu) < 0.15, `mean ${mean} vs ${mu}`);
+});
+
+test('unknown user or item: impossible with a reason, global mean (baseline for KNNBaseline/BaselineOnly)', async () => {
+  const full = handData();
+  // drop every rating of u3 → u3 stays in the id map but is unknown to the model
+  const keep = Array.from(full.user.keys()).filter((p) => full.users.external(full.user[p]) !== 'u3');
+  const x = subset(full, keep);
+  const [u3, t] = idx(full, 'u3', 'T');
+  const mu = (3 + 3 + 3 + 3 + 4 + 4 + 3 + 3) / 8;
+  for (const name of ['knn-basic', 'knn-means', 'knn-zscore', 'slope-one', 'co-clustering']) {
+    const p = (await fitted(name, x)).predict(u3, t);
+    assert.is(p.impossible, true, name);
+    assert.is(p.reason, 'user unknown', name);
+    close(p.estimate, mu, 1e-6, name);
+  }
+  const base = new BaselineOnly();
+  await base.fit(x);
+  for (const name of ['knn-baseline', 'baseline']) {
+    const p = (await fitted(name, x)).predict(u3, t);
+    assert.is(p.impossible, true);
+    close(p.estimate, mu + base.biases.bi[t], 1e-6, name);
+  }
+  const q = (await fitted('knn-basic', x)).predict(u3, 99999);
+  assert.is(q.reason, 'user and item unknown');
+});
+
+test('predictions are clipped to the training rating range; recommend filters seen items', async () => {
+  const x = randomRatings(40, 25, 500, 5);
+  for (const name of ['baseline', 'knn-basic', 'knn-means', 'knn-zscore', 'knn-baseline', 'slope-one', 'co-clustering']) {
+    const m = await fitted(name, x);
+    for (let u = 0; u < 40; u++) for (let i = 0; i < 25; i++) {
+      const e = m.predict(u, i).estimate;
+      assert.ok(e >= 1 && e <= 5 && Number.isFinite(e), `${name} (${u},${i}) = ${e}`);
+    }
+    const rec = m.recommend(0, 5);
+    const seen = new Set(Array.from(x.item).filter((_, p) => x.user[p] === 0));
+    assert.ok(rec.ids.length === 5 && Array.from(rec.ids).every((i) => !seen.has(i)), name);
+    for (let t = 1; t < rec.scores.length; t++) assert.ok(rec.scores[t] <= rec.scores[t - 1]);
+    const some = m.recommend(0, 3, { items: [1, 2, 3, 4], filterSeen: false });
+    assert.ok(Array.from(some.ids).every((i) => [1, 2, 3, 4].includes(i)));
+  }
+});
+
+test('item-based KNN orientation: similarItems; similarUsers on user-based', async () => {
+  const x = handData();
+  const m = new KnnModel('basic', { user_based: false });
+  await m.fit(x);
+  const s = m.similarItems(x.items.require('A'), 5);
+  assert.ok(s.ids.length > 0);
+  assert.throws(() => m.similarUsers(0, 3), /user_based=true/);
+  const ub = new KnnModel('basic');
+  await ub.fit(x);
+  const near = ub.similarUsers(x.users.require('u0'), 3);
+  assert.equal(Array.from(near.ids), ['u1', 'u2', 'u3'].map((n) => x.users.require(n)));
+  close(near.scores[1], 2 / 3);
+});
+
+test('item-knn (implicit): scores are sums of neighbour similarities, by hand', async () => {
+  // users × items, implicit: u0 {a, b}, u1 {a, b, c}, u2 {b, c}, u3 {c, d}
+  const x = fromTriplets([['u0', 'a'], ['u0', 'b'], ['u1', 'a'], ['u1', 'b'], ['u1', 'c'], ['u2', 'b'], ['u2', 'c'], ['u3', 'c'], ['u3', 'd']], true);
+  const m = new NeighbourRecommender('item');
+  await m.fit(x);
+  // item vectors over users: a=(1,1,0,0) b=(1,1,1,0) c=(0,1,1,1) d=(0,0,0,1)
+  // cos(a,c) = 1/(√2·√3), cos(b,c) = 2/3, cos(a,d) = 0, cos(b,d) = 0 → score(u0, c) = 1/√6 + 2/3, d unscored
+  const [u0, c] = idx(x, 'u0', 'c');
+  const rec = m.recommend(u0, 5);
+  assert.equal(Array.from(rec.ids), [c]);
+  close(rec.scores[0], 1 / Math.sqrt(6) + 2 / 3, 1e-6);
+  close(m.predict(u0, c).estimate, 1 / Math.sqrt(6) + 2 / 3, 1e-6);
+  assert.is(m.predictsRatings, false);
+  // without filtering, seen items come back too (a via b's list, b via a's list)
+  const all = m.recommend(u0, 5, { filterSeen: false });
+  assert.ok(Array.from(all.ids).includes(x.items.require('a')));
+  // similarItems: c's neighbours b (2/3), d (1/√3), a (1/√6)
+  const sim = m.similarItems(c, 3);
+  assert.equal(Array.from(sim.ids), ['b', 'd', 'a'].map((n) => x.items.require(n)));
+  // K = 1 neighbour per item: c keeps only b; a's neighbour is b, b's is a → u3 {c,d}: c→b, d→c(seen) → b
+  const k1 = new NeighbourRecommender('item', { K: 1 });
+  await k1.fit(x);
+  assert.equal(Array.from(k1.recommend(x.users.require('u3'), 3).ids), [x.items.require('b')]);
+});
+
+test('user-knn (implicit) by hand; tfidf and bm25 variants run and rank', async () => {
+  const x = fromTriplets([['u0', 'a'], ['u0', 'b'], ['u1', 'a'], ['u1', 'b'], ['u1', 'c'], ['u2', 'b'], ['u2', 'c'], ['u3', 'c'], ['u3', 'd']], true);
+  const m = new NeighbourRecommender('user');
+  await m.fit(x);
+  // user vectors: u0=(1,1,0,0) u1=(1,1,1,0) u2=(0,1,1,0) u3=(0,0,1,1)
+  // cos(u0,u1) = 2/√6, cos(u0,u2) = 1/2, cos(u0,u3) = 0 → score(u0, c) = 2/√6 + 1/2
+  const [u0, c] = idx(x, 'u0', 'c');
+  const rec = m.recommend(u0, 3);
+  assert.equal(Array.from(rec.ids), [c]);
+  close(rec.scores[0], 2 / Math.sqrt(6) + 0.5, 1e-6);
+  for (const variant of ['tfidf', 'bm25']) {
+    const v = neighbourhoodModels['item-knn']({ variant });
+    await v.fit(randomRatings(30, 20, 200, 9, true));
+    const r = v.recommend(0, 5);
+    assert.ok(r.ids.length > 0, variant);
+  }
+});
+
+test('registry: every model name; unknown names and bad params are clear errors', async () => {
+  assert.equal(Object.keys(neighbourhoodModels).sort(), ['baseline', 'co-clustering', 'item-knn', 'knn-baseline', 'knn-basic', 'knn-means', 'knn-zscore', 'random', 'slope-one', 'user-knn']);
+  for (const name of Object.keys(neighbourhoodModels)) assert.ok(allModels[name], `allModels has ${name}`);
+  assert.throws(() => neighbourhoodModels['knn-basic']({ kk: 3 }), /unknown parameter 'kk'/);
+  assert.throws(() => neighbourhoodModels['knn-basic']({ k: 0 }), /k must be a positive integer/);
+  assert.throws(() => neighbourhoodModels['knn-basic']({ sim: 'euclid' }), /sim must be one of/);
+  assert.throws(() => neighbourhoodModels.baseline({ method: 'newton' }), /method must be one of als\|sgd/);
+  assert.throws(() => neighbourhoodModels['item-knn']({ K: -1 }), /must be a positive integer/);
+  const m = neighbourhoodModels['knn-means']({ sim: 'pearson_baseline', user_based: false, shrinkage: 50, min_support: 2 });
+  await m.fit(randomRatings(30, 20, 300, 2));
+  assert.ok(Number.isFinite(m.predict(0, 0).estimate));
+  assert.throws(() => neighbourhoodModels['knn-basic']().predict(0, 0), /not fitted/);
+  let threw = false;
+  try { await neighbourhoodModels['knn-basic']().fit(fromTriplets([])); } catch (e) { threw = /empty/.test((e as Error).message); }
+  assert.ok(threw, 'empty training data → error');
+  assert.throws(() => neighbourhoodModels.baseline().recommend(0, 0), /not fitted|k must be/);
+});
+
+function randomRatings(users: number, items: number, n: number, seed: number, implicit = false): Interactions {
+  const rnd = mulberry32(seed);
+  const seen = new Set<string>();
+  const rows: Array<[number, number, number]> = [];
+  // every user and item at least once, then random pairs
+  for (let u = 0; u < users; u++) rows.push([u, u % items, 1 + Math.floor(rnd() * 5)]);
+  for (let i = 0; i < items; i++) rows.push([(i * 7) % users, i, 1 + Math.floor(rnd() * 5)]);
+  while (rows.length < n) rows.push([Math.floor(rnd() * users), Math.floor(rnd() * items), 1 + Math.floor(rnd() * 5)]);
+  const uniq = rows.filter(([u, i]) => { const key = `${u}:${i}`; if (seen.has(key)) return false; seen.add(key); return true; });
+  // ids in index order so that index = id
+  uniq.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return fromTriplets(uniq.map(([u, i, r]) => [u, i, implicit ? 1 : r]), implicit);
+}
+
+test.run();
