@@ -11,7 +11,8 @@ import { splitRecord } from '../src/data/csvLine.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import type { Interactions } from '../src/data/interactions.js';
 import type { Model, Prediction, RecommendOptions, Recommendations } from '../src/models/types.js';
-import { closeEngine } from '../src/engine/engine.js';
+import { closeEngine, getEngine } from '../src/engine/engine.js';
+import { denseFrom } from '../src/data/matrix.js';
 import { precompute, precomputeToFile, parseShard, type UserBlock, type SimilarBlock } from '../src/pipeline/precompute.js';
 import { similarItemsPath, formatFromPath } from '../src/pipeline/writers.js';
 
@@ -287,6 +288,20 @@ test('library precompute(): blocks from a model already in memory, no refit', as
   assert.is(summary.similarItems, simFlat.reduce((a, l) => a + l.similar.length, 0));
   assert.is(summary.timings.fit, 0, 'no fit time for a fitted model');
 
+  assert.equal(summary.backends, {}, 'this model runs no engine kernels');
+
+  // kernels the model runs through the engine are reported per kernel
+  class EngineModel extends Cooccurrence {
+    override async fit(data: Interactions): Promise<void> {
+      await super.fit(data);
+      const m = denseFrom(2, 2, [1, 0, 0, 1]);
+      await getEngine().run('denseScoreTopK', { queries: m, keys: m, k: 1, metric: 'dot' }, { backend: 'js' });
+    }
+  }
+  const withEngine = precompute({ input: x, model: new EngineModel(), k: 1 });
+  for await (const _ of withEngine.blocks) { /* drain */ }
+  assert.equal((await withEngine.summary).backends, { denseScoreTopK: 'js' });
+
   // an unfitted instance is fitted once
   const fresh = new Cooccurrence();
   const run2 = precompute({ input: x, model: fresh, k: 2 });
@@ -297,13 +312,23 @@ test('library precompute(): blocks from a model already in memory, no refit', as
   assert.is((await run2.summary).users, x.users.size);
 });
 
-test('library precomputeToFile(): similar items file matches the model; ids preserved', async () => {
+test('library precomputeToFile(): atomic output, similar items file matches the model, ids preserved', async () => {
   const d = dir('library');
   const x = await readInteractions(writeFixture(d));
   const model = new Cooccurrence();
   await model.fit(x);
   const out = path.join(d, 'recs.jsonl');
-  const s = await precomputeToFile({ input: x, model, k: 2, similarItems: 2, out });
+  let events = 0;
+  const s = await precomputeToFile({
+    input: x, model, k: 2, similarItems: 2, out, blockSize: 2,
+    onBlock: () => {
+      // atomic output: while blocks are being written nothing is at the final paths
+      events++;
+      assert.not.ok(existsSync(out) || existsSync(path.join(d, 'recs.similar.jsonl')), 'no final file before the end');
+      assert.ok(existsSync(`${out}.partial`) && existsSync(`${out}.checkpoint`));
+    },
+  });
+  assert.is(events, 3 + 3, 'one event per block: 6 users and 6 items in blocks of 2');
   assert.equal(readJsonl(out), expectedLines(model, x, 2));
   const sim = readJsonl(path.join(d, 'recs.similar.jsonl'));
   assert.equal(sim.map((l) => l.item), ITEMS);
@@ -314,6 +339,7 @@ test('library precomputeToFile(): similar items file matches the model; ids pres
   });
   assert.is(s.format, 'jsonl');
   assert.is(model.fits, 1);
+  assert.equal(readdirSync(d).sort(), ['ratings.csv', 'recs.jsonl', 'recs.similar.jsonl']);
 });
 
 test('bad input: non-zero exit, message names file:line, no output, no temporary file', () => {
@@ -352,8 +378,11 @@ test('bad arguments: unknown model, bad shard, bad format, missing input', () =>
   assert.equal(readdirSync(d), ['ratings.csv']);
 });
 
-/** Starts the CLI, SIGKILLs it once the checkpoint shows `minBlocks` blocks done; returns whether it was killed mid-run. */
-function runAndKill(args: string[], checkpoint: string, minBlocks: number): Promise<{ killed: boolean; stderr: string }> {
+interface CheckpointState { phase: string; recommendations: { blocks: number }; similar?: { blocks: number } }
+
+/** Starts the CLI, SIGKILLs it once the checkpoint shows `minBlocks` blocks done (or `when` holds); returns whether it was killed mid-run. */
+function runAndKill(args: string[], checkpoint: string, minBlocks: number | ((cp: CheckpointState) => boolean)): Promise<{ killed: boolean; stderr: string }> {
+  const when = typeof minBlocks === 'number' ? (cp: CheckpointState) => cp.recommendations.blocks >= minBlocks : minBlocks;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -362,8 +391,8 @@ function runAndKill(args: string[], checkpoint: string, minBlocks: number): Prom
     const poll = setInterval(() => {
       if (killed || !existsSync(checkpoint)) return;
       try {
-        const cp = JSON.parse(readFileSync(checkpoint, 'utf8'));
-        if (cp.recommendations.blocks >= minBlocks) { killed = true; child.kill('SIGKILL'); }
+        const cp = JSON.parse(readFileSync(checkpoint, 'utf8')) as CheckpointState;
+        if (when(cp)) { killed = true; child.kill('SIGKILL'); }
       } catch { /* being replaced; try again */ }
     }, 2);
     child.on('error', (e) => { clearInterval(poll); reject(e); });
@@ -374,7 +403,7 @@ function runAndKill(args: string[], checkpoint: string, minBlocks: number): Prom
 test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, csv, parquet); no final file before the end', async () => {
   const d = dir('resume');
   const input = path.join(d, 'big.csv');
-  await writeSyntheticCsv({ users: 8000, items: 1500, interactions: 80000, explicit: false, seed: 3, out: input });
+  await writeSyntheticCsv({ users: 5000, items: 1000, interactions: 50000, explicit: false, seed: 3, out: input });
   for (const f of ['jsonl', 'csv', 'parquet']) {
     const ref = path.join(d, `ref.${f}`);
     const base = ['precompute', '--input', input, '--model', 'popularity', '--k', '10', '--block-size', '2', '--quiet'];
@@ -388,7 +417,7 @@ test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, 
     assert.not.ok(existsSync(out), 'no file at the final path after a kill');
     assert.ok(existsSync(`${out}.partial`), 'the partial output is kept');
     const state = JSON.parse(readFileSync(cp, 'utf8'));
-    assert.ok(state.recommendations.blocks >= 5 && state.recommendations.blocks < 4000);
+    assert.ok(state.recommendations.blocks >= 5 && state.recommendations.blocks < 2500);
     // bytes past the checkpoint (a block cut short by the kill) are dropped on resume: append
     // more garbage than the whole output, so leftovers would show even after overwriting
     appendFileSync(`${out}.partial`, Buffer.alloc(readFileSync(ref).length + 1, 0x78));
@@ -402,7 +431,7 @@ test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, 
     const s = JSON.parse(r1.stdout);
     assert.is(s.resumedFromBlock.phase, 'recommendations');
     assert.is(s.resumedFromBlock.block, state.recommendations.blocks);
-    assert.is(s.users, 8000);
+    assert.is(s.users, 5000);
     assert.ok(readFileSync(out).equals(readFileSync(ref)), `${f}: resumed output is byte-identical to the uninterrupted one`);
     assert.not.ok(existsSync(cp), 'checkpoint removed at the end');
     assert.not.ok(existsSync(`${out}.partial`), 'partial file renamed at the end');
@@ -414,10 +443,29 @@ test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, 
   }
 });
 
+test('resume in the similar-items phase gives the same bytes for both files', async () => {
+  const d = dir('resume-similar');
+  const input = path.join(d, 'big.csv');
+  await writeSyntheticCsv({ users: 3000, items: 1200, interactions: 40000, explicit: false, seed: 5, out: input });
+  const base = ['precompute', '--input', input, '--model', 'item-knn', '--k', '5', '--similar-items', '5', '--block-size', '2', '--quiet'];
+  const ref = path.join(d, 'ref.jsonl');
+  assert.is(affinity(...base, '--out', ref).code, 0);
+  const out = path.join(d, 'recs.jsonl');
+  const run = await runAndKill([...base, '--out', out], `${out}.checkpoint`, (cp) => cp.phase === 'similar' && (cp.similar?.blocks ?? 0) >= 3);
+  assert.ok(run.killed, `killed in the similar phase (${run.stderr})`);
+  assert.not.ok(existsSync(out) || existsSync(path.join(d, 'recs.similar.jsonl')), 'no final files after the kill');
+  const r = affinity(...base, '--out', out, '--resume', '--json');
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).resumedFromBlock.phase, 'similar');
+  assert.ok(readFileSync(out).equals(readFileSync(ref)), 'recommendations identical');
+  assert.ok(readFileSync(path.join(d, 'recs.similar.jsonl')).equals(readFileSync(path.join(d, 'ref.similar.jsonl'))), 'similar items identical');
+  assert.equal(readdirSync(d).sort(), ['big.csv', 'recs.jsonl', 'recs.similar.jsonl', 'ref.jsonl', 'ref.similar.jsonl']);
+});
+
 test('resume refuses a checkpoint written for other parameters; a run without --resume starts over', async () => {
   const d = dir('resume-mismatch');
   const input = path.join(d, 'big.csv');
-  await writeSyntheticCsv({ users: 8000, items: 1500, interactions: 80000, explicit: false, seed: 4, out: input });
+  await writeSyntheticCsv({ users: 5000, items: 1000, interactions: 50000, explicit: false, seed: 4, out: input });
   const out = path.join(d, 'recs.jsonl');
   const base = ['precompute', '--input', input, '--model', 'popularity', '--block-size', '2', '--quiet', '--out', out];
   const run = await runAndKill([...base, '--k', '10'], `${out}.checkpoint`, 3);
@@ -430,7 +478,7 @@ test('resume refuses a checkpoint written for other parameters; a run without --
   assert.is(r2.code, 0, r2.stderr);
   assert.equal(readdirSync(d).sort(), ['big.csv', 'recs.jsonl']);
   const lines = readJsonl(out);
-  assert.is(lines.length, 8000);
+  assert.is(lines.length, 5000);
   assert.ok(lines.every((l) => l.items.length <= 11));
   assert.ok(lines.some((l) => l.items.length === 11));
 });

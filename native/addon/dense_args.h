@@ -61,11 +61,11 @@ inline ArrayView typed_arg(const Napi::CallbackInfo& info, size_t i, const char*
   ArrayView v;
   if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) {
     if (optional) return v;
-    throw_type(env, std::string(name) + " must be a " + type_name);
+    throw_type(env, std::string(name) + " must be " + type_name);
   }
-  if (!info[i].IsTypedArray()) throw_type(env, std::string(name) + " must be a " + type_name);
+  if (!info[i].IsTypedArray()) throw_type(env, std::string(name) + " must be " + type_name);
   Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != type) throw_type(env, std::string(name) + " must be a " + type_name);
+  if (ta.TypedArrayType() != type) throw_type(env, std::string(name) + " must be " + type_name);
   // Data() of a SharedArrayBuffer-backed view works the same; a detached buffer reads as length 0
   v.length = static_cast<int64_t>(ta.ElementLength());
   v.bytes = static_cast<int64_t>(ta.ByteLength());
@@ -88,9 +88,9 @@ inline DenseCall parse_dense_call(const Napi::CallbackInfo& info, int max_thread
   DenseCall call;
   DenseScoreTopKParams& p = call.params;
 
-  const ArrayView queries = typed_arg(info, 0, "queries", napi_float32_array, "Float32Array", false, call);
+  const ArrayView queries = typed_arg(info, 0, "queries", napi_float32_array, "a Float32Array", false, call);
   p.q_rows = int_arg(info, 1, "qRows", 0, kMax);
-  const ArrayView keys = typed_arg(info, 2, "keys", napi_float32_array, "Float32Array", false, call);
+  const ArrayView keys = typed_arg(info, 2, "keys", napi_float32_array, "a Float32Array", false, call);
   p.k_rows = int_arg(info, 3, "kRows", 0, kMax);
   p.dim = int_arg(info, 4, "dim", 0, kMax);
   p.k = int_arg(info, 5, "k", 1, kMax);
@@ -99,14 +99,14 @@ inline DenseCall parse_dense_call(const Napi::CallbackInfo& info, int max_thread
   if (metric == "dot") p.metric = Metric::Dot;
   else if (metric == "cosine") p.metric = Metric::Cosine;
   else throw_range(env, "unknown metric '" + metric + "' (dot|cosine)");
-  const ArrayView indptr = typed_arg(info, 7, "excludeIndptr", napi_int32_array, "Int32Array or null", true, call);
-  const ArrayView indices = typed_arg(info, 8, "excludeIndices", napi_int32_array, "Int32Array or null", true, call);
+  const ArrayView indptr = typed_arg(info, 7, "excludeIndptr", napi_int32_array, "an Int32Array or null", true, call);
+  const ArrayView indices = typed_arg(info, 8, "excludeIndices", napi_int32_array, "an Int32Array or null", true, call);
   if (info.Length() <= 9 || !info[9].IsBoolean()) throw_type(env, "excludeSelf must be a boolean");
   p.exclude_self = info[9].As<Napi::Boolean>().Value();
   p.row_start = int_arg(info, 10, "rowStart", 0, kMax);
   p.row_end = int_arg(info, 11, "rowEnd", 0, kMax);
-  const ArrayView out_ids = typed_arg(info, 12, "outIds", napi_int32_array, "Int32Array", false, call);
-  const ArrayView out_scores = typed_arg(info, 13, "outScores", napi_float32_array, "Float32Array", false, call);
+  const ArrayView out_ids = typed_arg(info, 12, "outIds", napi_int32_array, "an Int32Array", false, call);
+  const ArrayView out_scores = typed_arg(info, 13, "outScores", napi_float32_array, "a Float32Array", false, call);
   if (info.Length() > 14 && !info[14].IsUndefined()) p.threads = static_cast<int>(int_arg(info, 14, "threads", 1, max_threads));
   else p.threads = hardware_threads();
 

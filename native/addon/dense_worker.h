@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <exception>
+#include <new>
 #include <utility>
 
 #include "dense_args.h"
@@ -24,6 +25,8 @@ class DenseScoreTopKWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       Kernel(call_.params);
+    } catch (const std::bad_alloc&) {
+      SetError("denseScoreTopK: out of memory for the kernel's scratch buffers");
     } catch (const std::exception& e) {
       SetError(e.what());
     } catch (...) {

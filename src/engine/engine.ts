@@ -39,8 +39,17 @@ const byPriority: BackendRanker = (_k, _s, c) => [...c].sort((a, b) => b.priorit
 /** Calls below this many output rows × work stay on the calling thread: a pool round trip costs ~0.1 ms. */
 const INLINE_WORK = 2e6;
 
+/** What an observer hears after every successful engine call. */
+export interface RunRecord {
+  kernel: string;
+  backend: string;
+  seconds: number;
+  rows: number;
+}
+
 export class Engine {
   private pool: Piscina | null = null;
+  private readonly observers = new Set<(r: RunRecord) => void>();
   private ranker: BackendRanker = byPriority;
   /** where failover messages go */
   log: (msg: string) => void = (m) => process.stderr.write(`affinity: ${m}\n`);
@@ -48,6 +57,12 @@ export class Engine {
 
   constructor(threads = Number(process.env.AFFINITY_THREADS) || os.availableParallelism()) {
     this.threads = Math.max(1, threads);
+  }
+
+  /** Listen to every successful call (kernel, backend, time); returns the function that stops listening. */
+  observe(fn: (r: RunRecord) => void): () => void {
+    this.observers.add(fn);
+    return () => { this.observers.delete(fn); };
   }
 
   setRanker(r: BackendRanker | null): void {
@@ -104,11 +119,14 @@ export class Engine {
       const t0 = performance.now();
       try {
         await this.runOn(st, kernelName, args, out, rows, work, opts);
-        return { out, backend: st.name, seconds: (performance.now() - t0) / 1000, failures };
+        const seconds = (performance.now() - t0) / 1000;
+        for (const fn of this.observers) fn({ kernel: kernelName, backend: st.name, seconds, rows });
+        return { out, backend: st.name, seconds, failures };
       } catch (e) {
         if (opts.signal?.aborted) throw e;
         const msg = e instanceof Error ? e.message : String(e);
         failures.push({ backend: st.name, error: msg });
+        if (kernel.mutatesArgs) throw new Error(`kernel '${kernelName}' failed on backend '${st.name}' (${msg}); it updates its inputs in place, so it is not retried on another backend`);
         const next = order[order.indexOf(st) + 1];
         if (!next) throw new Error(`kernel '${kernelName}' failed on every backend: ${failures.map((f) => `${f.backend}: ${f.error}`).join('; ')}`);
         this.log(`backend '${st.name}' failed on ${kernelName} (${msg}); retrying on '${next.name}'`);

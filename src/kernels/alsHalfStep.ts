@@ -47,6 +47,8 @@ export interface AlsHalfStepArgs {
   gram?: Float64Array;
   /** λ ≥ 0 */
   regularization: number;
+  /** the rows' previous factors (rows × f): the output starts as a copy, so CG warm-starts from them */
+  initial?: Dense;
 }
 
 /** YᵀY (f × f, float64, full symmetric) of a dense m × f matrix. */
@@ -81,6 +83,9 @@ export function validateAlsHalfStep(a: AlsHalfStepArgs): void {
     const j = m.indices[p];
     if (!(j >= 0 && j < m.cols)) throw new RangeError(`alsHalfStep: column index ${j} at ${p} out of range [0, ${m.cols})`);
   }
+  if (a.initial && (a.initial.rows !== m.rows || a.initial.cols !== y.cols || a.initial.data.length !== m.rows * y.cols)) {
+    throw new RangeError(`alsHalfStep: initial is ${a.initial.rows}×${a.initial.cols}, expected ${m.rows}×${y.cols}`);
+  }
   if (a.mode === 'implicit') {
     if (!a.gram) throw new RangeError('alsHalfStep: mode implicit needs gram = gramian(other)');
     if (a.gram.length !== y.cols * y.cols) throw new RangeError(`alsHalfStep: gram has length ${a.gram.length}, expected ${y.cols}² = ${y.cols * y.cols}`);
@@ -88,7 +93,9 @@ export function validateAlsHalfStep(a: AlsHalfStepArgs): void {
 }
 
 export function allocateAlsHalfStep(a: AlsHalfStepArgs): Dense {
-  return denseFrom(a.matrix.rows, a.other.cols);
+  const out = denseFrom(a.matrix.rows, a.other.cols);
+  if (a.initial) out.data.set(a.initial.data);
+  return out;
 }
 
 /**

@@ -167,5 +167,6 @@ export const bprEpochKernel = defineKernel<BprEpochArgs, Float64Array>({
   allocate: allocateBprEpoch,
   reference: (a, out, rowStart, rowEnd) => { bprEpochReference(a, out, rowStart, rowEnd); },
   splittable: false,
+  mutatesArgs: true,
   flops: bprEpochFlops,
 });

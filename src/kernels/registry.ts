@@ -21,6 +21,12 @@ export interface KernelDef<A = unknown, O = unknown> {
   reference: KernelImpl<A, O>;
   /** false when rows cannot be computed independently (e.g. one SGD epoch); run as one task */
   splittable?: boolean;
+  /**
+   * true when the kernel updates arrays in its args in place (SGD/BPR epochs). Such a call
+   * cannot be retried on another backend after a failure (the args may be half-updated), so
+   * the engine reports the failure instead of failing over.
+   */
+  mutatesArgs?: boolean;
   /** floating-point operations of a whole call, for GFLOP/s figures */
   flops?(args: A): number;
 }

@@ -301,5 +301,6 @@ export const sgdEpochKernel = defineKernel<SgdEpochArgs, Float64Array>({
   allocate: allocateSgdEpoch,
   reference: (a, out, rowStart, rowEnd) => { sgdEpochReference(a, out, rowStart, rowEnd); },
   splittable: false,
+  mutatesArgs: true,
   flops: sgdEpochFlops,
 });

@@ -1,2 +1,15 @@
-/** Every model, by CLI name. (Neighbourhood models for now; the lead extends this with the factorization models.) */
-export { neighbourhoodModels as allModels } from './neighbourhood/index.js';
+/** Every model, by CLI name (kebab case). */
+import type { ModelFactory } from './types.js';
+import { neighbourhoodModels } from './neighbourhood/index.js';
+import { factorizationModels } from './factorization/index.js';
+import { contentModels } from './content/index.js';
+
+export const allModels: Record<string, ModelFactory> = {
+  ...neighbourhoodModels,
+  ...factorizationModels,
+  ...contentModels,
+};
+
+export function modelNames(): string[] {
+  return Object.keys(allModels);
+}

@@ -43,6 +43,12 @@ export interface Model {
   predict(user: number, item: number): Prediction;
   recommend(user: number, k: number, opts?: RecommendOptions): Recommendations;
   similarItems?(item: number, k: number): Recommendations;
+  /**
+   * Optional batch forms, for models whose scoring is one heavy kernel call (factor models:
+   * denseScoreTopK through the engine). Result t must equal recommend(users[t], k, opts).
+   */
+  recommendBatch?(users: Int32Array, k: number, opts?: RecommendOptions): Promise<Recommendations[]>;
+  similarItemsBatch?(items: Int32Array, k: number): Promise<Recommendations[]>;
   similarUsers?(user: number, k: number): Recommendations;
 }
 

@@ -28,7 +28,7 @@
  * expose `userIds`/`itemIds` IdMaps (factorization models do). `modelFile` loads a model saved
  * with `save(path)` (the AFFM format), which carries its own ids, so no input is needed.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { IdMap, type ExternalId } from '../data/idMap.js';
@@ -90,8 +90,8 @@ export interface PrecomputeOptions {
   onBlock?: (e: BlockEvent) => void;
   /** after each fit epoch, with its loss */
   onEpoch?: (epoch: number, loss: number) => void;
-  /** when a stage starts: 'read', 'fit' (with the epoch count when the params say), 'score' (with the number of users), 'similar' (items) */
-  onStage?: (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; model?: string }) => void;
+  /** when a stage starts: 'read', 'fit' (with the epoch count when the params say), 'score' (with the number of users, and those already done on resume), 'similar' (items) */
+  onStage?: (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; done?: number; model?: string }) => void;
   /** notes for the user (e.g. a stale checkpoint ignored) */
   onNote?: (message: string) => void;
 }
@@ -382,16 +382,8 @@ class Job {
 
   /** Records which backend the process engine used per kernel while this job runs. */
   private observeBackends(): void {
-    const engine = getEngine();
-    const original = engine.runDetailed;
     const seen = this.backends;
-    const wrapped = async function (this: typeof engine, kernel: string, args: unknown, opts?: Parameters<typeof original>[2]) {
-      const res = await original.call(this, kernel, args, opts);
-      seen[kernel] = res.backend;
-      return res;
-    } as typeof original;
-    engine.runDetailed = wrapped;
-    this.stopObserving = () => { if (engine.runDetailed === wrapped) engine.runDetailed = original; };
+    this.stopObserving = getEngine().observe((r) => { seen[r.kernel] = r.backend; });
   }
 
   finish(): void {
@@ -410,16 +402,26 @@ class Job {
   }
 
   /** Computes block b of a phase: keys (external ids), their lists and scores. */
-  computeBlock(kind: ListKind, b: number): { keys: string[]; items: string[][]; scores: number[][]; rows: number } {
+  async computeBlock(kind: ListKind, b: number): Promise<{ keys: string[]; items: string[][]; scores: number[][]; rows: number }> {
     const idx = kind === 'recommendations' ? this.userIdx : this.itemIdx;
     const start = b * this.blockSize, end = Math.min(idx.length, start + this.blockSize);
     const keys: string[] = [], items: string[][] = [], scores: number[][] = [];
     const k = kind === 'recommendations' ? this.o.k : this.o.similarItems!;
     const filterSeen = this.o.filterSeen ?? true;
     const t0 = performance.now();
-    const results: Recommendations[] = [];
-    for (let t = start; t < end; t++) {
-      results.push(kind === 'recommendations' ? this.model.recommend(idx[t], k, { filterSeen }) : this.model.similarItems!(idx[t], k));
+    let results: Recommendations[];
+    const batch = kind === 'recommendations' ? this.model.recommendBatch : this.model.similarItemsBatch;
+    if (batch) {
+      // one engine call for the whole block (e.g. denseScoreTopK on the native backend)
+      const rows = idx.subarray(start, end);
+      results = kind === 'recommendations'
+        ? await this.model.recommendBatch!(rows, k, { filterSeen })
+        : await this.model.similarItemsBatch!(rows, k);
+    } else {
+      results = [];
+      for (let t = start; t < end; t++) {
+        results.push(kind === 'recommendations' ? this.model.recommend(idx[t], k, { filterSeen }) : this.model.similarItems!(idx[t], k));
+      }
     }
     const t1 = performance.now();
     this.timings.score += (t1 - t0) / 1000;
@@ -500,7 +502,7 @@ export function precompute(options: PrecomputeOptions): PrecomputeRun {
       let done = 0;
       for (let b = 0; b < blocks; b++) {
         options.signal?.throwIfAborted();
-        const blk = job.computeBlock(kind, b);
+        const blk = await job.computeBlock(kind, b);
         done += blk.keys.length;
         if (kind === 'recommendations') counts.recommendations += blk.rows; else counts.similarItems += blk.rows;
         options.onBlock?.({ phase: kind, block: b, blocks, done, total, rows: blk.rows });
@@ -565,6 +567,7 @@ export async function precomputeToFile(options: PrecomputeOptions & FileOptions)
   if (format !== 'jsonl' && format !== 'csv' && format !== 'parquet') throw new Error(`format must be jsonl, csv or parquet, got '${String(format)}'`);
   const dir = path.dirname(path.resolve(out));
   if (!existsSync(dir)) throw new Error(`output directory ${dir} does not exist`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new Error(`output ${out} is a directory; give a file path`);
   const job = new Job(options); // validates
   const similar = options.similarItems !== undefined;
   const similarOut = similar ? similarItemsPath(out) : undefined;
@@ -613,11 +616,11 @@ export async function precomputeToFile(options: PrecomputeOptions & FileOptions)
       if (kind === 'similar') state.phase = 'similar';
       const blocks = job.blocksOf(kind);
       const total = kind === 'recommendations' ? job.userIdx.length : job.itemIdx.length;
-      options.onStage?.(kind === 'recommendations' ? 'score' : 'similar', { total });
+      options.onStage?.(kind === 'recommendations' ? 'score' : 'similar', { total, done: prog.keys });
       const w = writers[kind]!;
       for (let b = prog.blocks; b < blocks; b++) {
         options.signal?.throwIfAborted();
-        const blk = job.computeBlock(kind, b);
+        const blk = await job.computeBlock(kind, b);
         const tw = performance.now();
         w.write(blk);
         w.sync();
@@ -677,11 +680,12 @@ function readCheckpointQuietly(file: string, strict: boolean): Checkpoint | null
 
 /**
  * The precompute demo (`npm start` may call it): fit 'als' if the registry has it, else
- * 'item-knn', else the popularity fallback, on the embedded synthetic dataset, and write top-10
+ * 'item-knn', else the popularity fallback (ALS with 32 factors × 10 iterations unless `params`
+ * says otherwise), on the embedded synthetic dataset, and write top-10
  * recommendations per user as JSONL to `out` (default: a fresh temp directory). Prints a
  * short report through `log` and returns the summary.
  */
-export async function precomputeDemo(opts: { out?: string; k?: number; log?: (line: string) => void } = {}): Promise<Summary> {
+export async function precomputeDemo(opts: { out?: string; k?: number; params?: ModelParams; log?: (line: string) => void } = {}): Promise<Summary> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const { embeddedDataset } = await import('../data/synthetic.js');
   const reg = await modelRegistry();
@@ -689,7 +693,9 @@ export async function precomputeDemo(opts: { out?: string; k?: number; log?: (li
   const data = embeddedDataset();
   const { mkdtempSync } = await import('node:fs');
   const out = opts.out ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'affinity-demo-')), 'recs.jsonl');
-  const s = await precomputeToFile({ input: data, model: name, k: opts.k ?? 10, out, format: 'jsonl' });
+  // a demo-sized ALS (the defaults, 100 factors × 15 iterations, take several seconds on 2 cores)
+  const params = opts.params ?? (name === 'als' ? { factors: 32, iterations: 10, seed: 42 } : undefined);
+  const s = await precomputeToFile({ input: data, model: name, params, k: opts.k ?? 10, out, format: 'jsonl' });
   log(`precompute demo: model '${s.model}' on the embedded dataset (${s.users} users × ${s.items} items, ${s.interactions} ratings)`);
   log(`  fit ${s.timings.fit.toFixed(2)} s, score ${s.timings.score.toFixed(2)} s, write ${s.timings.write.toFixed(2)} s; ${s.recommendations} recommendations → ${s.out}`);
   log(`  peak RSS ${s.peakRssMiB} MiB${Object.keys(s.backends).length ? `, backends ${Object.entries(s.backends).map(([k, b]) => `${k}: ${b}`).join(', ')}` : ''}`);

@@ -1,19 +1,22 @@
 /**
- * `affinity demo` (what `npm start` runs): item-item similar items by cosine over the
- * items' interaction vectors, through denseScoreTopK, on the embedded synthetic dataset.
+ * `affinity demo` (what `npm start` runs), on the embedded synthetic dataset:
+ *  1. item-item similar items by cosine over the items' interaction vectors (denseScoreTopK);
+ *  2. the batch precompute job: fit ALS, write the top-10 for every user to a JSONL file.
  */
 import type { Command } from 'commander';
 import { embeddedDataset } from '../../data/synthetic.js';
 import { denseFrom } from '../../data/matrix.js';
 import { getEngine } from '../../engine/engine.js';
 import type { TopK } from '../../data/matrix.js';
+import { precomputeDemo } from '../../pipeline/precompute.js';
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('similar items (cosine over interaction vectors) on the embedded synthetic dataset')
     .option('--items <n>', 'how many items to show', (v) => Number(v), 5)
-    .action(async (o: { items: number }, cmd: Command) => {
+    .option('--out <file>', 'where the precompute step writes its JSONL (default: a temp folder)')
+    .action(async (o: { items: number; out?: string }, cmd: Command) => {
       const backend = cmd.optsWithGlobals().backend as string | undefined;
       const t0 = performance.now();
       const data = embeddedDataset();
@@ -35,5 +38,7 @@ export function register(program: Command): void {
         }
         console.log(`  ${String(data.items.external(i)).padEnd(6)} → ${parts.join(', ')}`);
       }
+      console.log('');
+      await precomputeDemo({ out: o.out });
     });
 }

@@ -32,11 +32,13 @@ class Bars {
   private stage = '';
   private fitTotal = 0;
   private epochs = 0;
+  /** keys already done when the bar started (resume): the rate counts only this run's */
+  private from = 0;
   private t0 = 0;
 
   constructor(private readonly enabled: boolean) {}
 
-  private start(format: string, total: number, payload: Record<string, unknown>): void {
+  private start(format: string, total: number, payload: Record<string, unknown>, from = 0): void {
     this.stop();
     if (!this.enabled) return;
     this.bar = new cliProgress.SingleBar({
@@ -46,11 +48,12 @@ class Bars {
       etaBuffer: 20,
       fps: 5,
     }, cliProgress.Presets.shades_classic);
-    this.bar.start(total, 0, payload);
+    this.bar.start(total, from, payload);
     this.t0 = performance.now();
+    this.from = from;
   }
 
-  onStage = (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; model?: string }): void => {
+  onStage = (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; done?: number; model?: string }): void => {
     if (this.stage === 'fit' && this.bar) this.bar.update(this.fitTotal || 1); // the fit is over (models without epochs never report one)
     this.stage = stage;
     if (stage === 'read') { this.stop(); return; } // the reader draws its own bar (files ≥ 16 MiB)
@@ -61,7 +64,7 @@ class Bars {
       return;
     }
     const what = stage === 'score' ? 'users' : 'items';
-    this.start(`${stage === 'score' ? 'scoring' : 'similar items'} [{bar}] {percentage}% | {value}/{total} ${what} | {rate} ${what}/s | ETA {eta_formatted}`, info.total ?? 0, { rate: '-' });
+    this.start(`${stage === 'score' ? 'scoring' : 'similar items'} [{bar}] {percentage}% | {value}/{total} ${what} | {rate} ${what}/s | ETA {eta_formatted}`, info.total ?? 0, { rate: '-' }, info.done ?? 0);
   };
 
   onEpoch = (_epoch: number, loss: number): void => {
@@ -74,7 +77,7 @@ class Bars {
 
   onBlock = (e: { done: number }): void => {
     if (!this.bar) return;
-    this.bar.update(e.done, { rate: this.rate(e.done) });
+    this.bar.update(e.done, { rate: this.rate(e.done - this.from) });
   };
 
   private rate(done: number): string {
@@ -115,6 +118,19 @@ export function register(program: Command): void {
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end')
+    .addHelpText('after', `
+Output (ids are written as strings, exactly as in the input; scores as the shortest decimal of their float32):
+  jsonl    one line per user:  {"user":"u1","items":["i9","i4"],"scores":[0.93,0.71]}
+           (users with nothing to recommend get empty arrays)
+  csv      header user,rank,item,score, then one row per recommendation (rank from 1)
+  parquet  columns user: string, rank: int32, item: string, score: float32; a row group per block
+Similar items (--similar-items) go to OUT with .similar before the extension (recs.jsonl →
+recs.similar.jsonl), keyed by item: {"item":…,"items":[…],"scores":[…]} / item,rank,similar_item,score.
+
+Reliability: data goes to OUT.partial and is renamed to OUT at the end; OUT.checkpoint is
+rewritten after every block, so a killed run continues with --resume (same bytes as an
+uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
+concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
     .action(async (o: Opts, cmd: Command) => {
       const backend = cmd.optsWithGlobals().backend as string | undefined;
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');

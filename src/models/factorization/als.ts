@@ -24,6 +24,7 @@ import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { alsHalfStepReference, alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
+import { getEngine } from '../../engine/engine.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from './params.js';
 import { Rng } from './rng.js';
@@ -111,8 +112,10 @@ abstract class AlsBase extends FactorizationModel {
     const Cui = this.toSolverMatrix(prep.seen, prep.itemCount);
     const Ciu = transpose(Cui);
     const rng = new Rng(this.opts.seed);
-    const X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
-    const Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
+    let X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
+    let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
+    const engine = getEngine();
+    const runOpts = { backend: opts.backend, signal: opts.signal };
     for (let k = 0; k < X.data.length; k++) X.data[k] = rng.float() * 0.01;
     for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.float() * 0.01;
     const solver = this.opts.useCg ? 'cg' : 'cholesky';
@@ -120,9 +123,9 @@ abstract class AlsBase extends FactorizationModel {
     for (let it = 0; it < this.opts.iterations; it++) {
       checkAbort(opts.signal);
       const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
-      alsHalfStepReference({ mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda }, X, 0, X.rows);
+      X = await engine.run<Dense>('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
       const gx = this.mode === 'implicit' ? gramian(X) : undefined;
-      alsHalfStepReference({ mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda }, Y, 0, Y.rows);
+      Y = await engine.run<Dense>('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }

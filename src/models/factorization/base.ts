@@ -14,7 +14,8 @@ import { IdMap, type ExternalId } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, Model, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
 import { denseScoreTopKReference } from '../../kernels/denseScoreTopK.js';
-import { emptyTopK } from '../../data/matrix.js';
+import { denseFrom, emptyTopK, type TopK } from '../../data/matrix.js';
+import { getEngine } from '../../engine/engine.js';
 import { readModelFile, writeModelFile, type ModelArray, type ModelFile } from './format.js';
 
 export interface FoldInResult {
@@ -229,6 +230,63 @@ export abstract class FactorizationModel implements Model {
       scores[t] = out.scores[t] + off;
     }
     return { ids, scores };
+  }
+
+  /**
+   * recommend() for many users in one denseScoreTopK call through the engine (the fast
+   * backends' path for batch precompute). Equals recommend(u, k, opts) per user; calls with
+   * a candidate list (opts.items) fall back to per-user recommend().
+   */
+  async recommendBatch(users: Int32Array, k: number, opts: RecommendOptions = {}): Promise<Recommendations[]> {
+    this.requireFitted('recommendBatch()');
+    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
+    if (opts.items) return Array.from(users, (u) => this.recommend(u, k, opts));
+    const keys = this.scoringItems();
+    const d = keys.cols;
+    const known = Array.from(users).filter((u) => this.userKnown(u));
+    const n = known.length;
+    const results = new Map<number, Recommendations>();
+    if (n > 0 && keys.rows > 0) {
+      const queries = denseFrom(n, d);
+      for (let t = 0; t < n; t++) queries.data.set(this.userQuery(known[t]), t * d);
+      let exclude: Csr | undefined;
+      if (opts.filterSeen ?? true) {
+        const indptr = new Int32Array(n + 1);
+        for (let t = 0; t < n; t++) indptr[t + 1] = indptr[t] + (this.seen.indptr[known[t] + 1] - this.seen.indptr[known[t]]);
+        const indices = new Int32Array(indptr[n]);
+        for (let t = 0; t < n; t++) indices.set(this.seen.indices.subarray(this.seen.indptr[known[t]], this.seen.indptr[known[t] + 1]), indptr[t]);
+        exclude = { rows: n, cols: keys.rows, indptr, indices, data: new Float32Array(indices.length) };
+      }
+      const top = await getEngine().run<TopK>('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude });
+      for (let t = 0; t < n; t++) {
+        const o = t * top.k;
+        let m = 0;
+        while (m < top.k && top.ids[o + m] >= 0) m++;
+        const off = this.scoreOffset(known[t]);
+        const ids = top.ids.slice(o, o + m), scores = new Float32Array(m);
+        for (let j = 0; j < m; j++) scores[j] = top.scores[o + j] + off;
+        results.set(known[t], { ids, scores });
+      }
+    }
+    const empty = (): Recommendations => ({ ids: new Int32Array(0), scores: new Float32Array(0) });
+    return Array.from(users, (u) => results.get(u) ?? empty());
+  }
+
+  /** similarItems() for many items in one denseScoreTopK call (cosine over item factors, self excluded). */
+  async similarItemsBatch(items: Int32Array, k: number): Promise<Recommendations[]> {
+    this.requireFitted('similarItemsBatch()');
+    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
+    const m = this.itemFactors, d = m.cols, n = items.length;
+    for (const i of items) if (!(Number.isInteger(i) && i >= 0 && i < this.nItems)) throw new RangeError(`${this.name}: item ${i} out of range [0, ${this.nItems})`);
+    const kk = Math.min(k, m.rows - 1);
+    if (kk <= 0 || n === 0) return Array.from(items, () => ({ ids: new Int32Array(0), scores: new Float32Array(0) }));
+    const queries = denseFrom(n, d);
+    for (let t = 0; t < n; t++) queries.data.set(m.data.subarray(items[t] * d, items[t] * d + d), t * d);
+    const indptr = new Int32Array(n + 1);
+    for (let t = 0; t < n; t++) indptr[t + 1] = t + 1;
+    const exclude: Csr = { rows: n, cols: m.rows, indptr, indices: Int32Array.from(items), data: new Float32Array(n) };
+    const top = await getEngine().run<TopK>('denseScoreTopK', { queries, keys: m, k: kk, metric: 'cosine', exclude });
+    return Array.from(items, (_, t) => ({ ids: top.ids.slice(t * kk, t * kk + kk), scores: top.scores.slice(t * kk, t * kk + kk) }));
   }
 
   /** the k items most similar to `item` by cosine of the item factors (itself excluded) */
