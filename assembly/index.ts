@@ -270,3 +270,6 @@ export function scoreRows(r0: i32, r1: i32): void {
   }
   for (let r = r0; r < r1; r++) drain(r);
 }
+
+// ---- the other kernels live in their own files ----
+export * from './similarity';

@@ -108,6 +108,24 @@ test('a call can be cancelled', async () => {
   assert.ok(err, 'an aborted call rejects');
 });
 
+test('a pinned backend without the kernel falls back to js, and says so once', async () => {
+  const logs: string[] = [];
+  const e = new Engine(1);
+  e.log = (m) => logs.push(m);
+  registerBackend({ name: 'fake-partial', priority: -5, threading: 'internal', probe: () => ({ available: true, reason: 'test fake' }), kernels: {} });
+  try {
+    const a = args(30);
+    const r1 = await e.runDetailed<TopK>('denseScoreTopK', a, { backend: 'fake-partial' });
+    await e.runDetailed<TopK>('denseScoreTopK', a, { backend: 'fake-partial' });
+    assert.is(r1.backend, 'js');
+    assert.is(logs.length, 1);
+    assert.match(logs[0], /fake-partial.*no 'denseScoreTopK'.*'js'/);
+  } finally {
+    unregisterBackend('fake-partial');
+    await e.close();
+  }
+});
+
 test('the js backend is always available', async () => {
   const st = await probeBackend('js');
   assert.ok(st.available);

@@ -492,7 +492,7 @@ test('--model-file: a saved factorization model is loaded, not refitted', async 
   const file = path.join(d, 'als.affm');
   model.save(file);
   const out = path.join(d, 'recs.jsonl');
-  const r = affinity('precompute', '--model-file', file, '--k', '5', '--out', out, '--json');
+  const r = affinity('precompute', '--model-file', file, '--k', '5', '--out', out, '--json', '--backend', 'js');
   assert.is(r.code, 0, r.stderr);
   const got = readJsonl(out).map((l) => ({ ...l, scores: l.scores.map((v) => Math.fround(v)) }));
   assert.equal(got, expectedLines(model, x, 5));

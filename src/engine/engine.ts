@@ -50,6 +50,7 @@ export interface RunRecord {
 export class Engine {
   private pool: Piscina | null = null;
   private readonly observers = new Set<(r: RunRecord) => void>();
+  private readonly fallbackNoted = new Set<string>();
   private ranker: BackendRanker = byPriority;
   /** where failover messages go */
   log: (msg: string) => void = (m) => process.stderr.write(`affinity: ${m}\n`);
@@ -98,7 +99,15 @@ export class Engine {
     }
     const st = await probeBackend(name);
     if (!st.available) throw new Error(`backend '${name}' is not available: ${st.reason}`);
-    if (!st.kernels.includes(kernel)) throw new Error(`backend '${name}' does not implement '${kernel}' (it has: ${st.kernels.join(', ') || 'none'})`);
+    if (!st.kernels.includes(kernel)) {
+      // the TF.js rule: a pinned backend without this kernel falls back to the reference, said once
+      const key = `${name}/${kernel}`;
+      if (!this.fallbackNoted.has(key)) {
+        this.fallbackNoted.add(key);
+        this.log(`backend '${name}' has no '${kernel}' kernel; running it on 'js'`);
+      }
+      return [await probeBackend('js')];
+    }
     return [st];
   }
 
@@ -109,6 +118,7 @@ export class Engine {
   async runDetailed<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): Promise<RunResult<O>> {
     const kernel = getKernel(kernelName);
     kernel.validate(args);
+    if (kernel.prepare) args = kernel.prepare(args);
     const rows = kernel.rows(args);
     const work = kernel.flops ? kernel.flops(args) : rows * 1e4;
     const order = await this.resolveBackends(kernelName, work, opts.backend);

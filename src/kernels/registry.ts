@@ -27,6 +27,11 @@ export interface KernelDef<A = unknown, O = unknown> {
    * the engine reports the failure instead of failing over.
    */
   mutatesArgs?: boolean;
+  /**
+   * Work done once per call before the rows are split (e.g. a transpose or a weighting every
+   * row range needs); returns the args the backends receive.
+   */
+  prepare?(args: A): A;
   /** floating-point operations of a whole call, for GFLOP/s figures */
   flops?(args: A): number;
 }

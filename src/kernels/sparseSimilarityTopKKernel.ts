@@ -1,6 +1,6 @@
 import { defineKernel } from './registry.js';
 import {
-  allocateSparseSimilarityTopK, sparseSimilarityTopKFlops, sparseSimilarityTopKReference, validateSparseSimilarityTopK,
+  allocateSparseSimilarityTopK, sparseSimilarityTopKFlops, sparseSimilarityTopKReference, validateSparseSimilarityTopK, withPreparedSimilarity,
   type SparseSimilarityTopKArgs,
 } from './sparseSimilarityTopK.js';
 import type { TopK } from '../data/matrix.js';
@@ -15,5 +15,6 @@ export const sparseSimilarityTopKKernel = defineKernel<SparseSimilarityTopKArgs,
   rows: (a) => a.matrix.rows,
   allocate: allocateSparseSimilarityTopK,
   reference: sparseSimilarityTopKReference,
+  prepare: withPreparedSimilarity,
   flops: sparseSimilarityTopKFlops,
 });

@@ -8,6 +8,7 @@
  * rather than a shared memory.
  */
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
+import type { PreparedSimilarity, SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { TopK } from '../../data/matrix.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
@@ -22,6 +23,14 @@ interface WasmExports {
     scratch: number, keyBlock: number,
   ): void;
   scoreRows(r0: number, r1: number): void;
+  simStride(metric: number): number;
+  simSetMatrix(tIndptr: number, tIndices: number, tValues: number, rowNorm: number, rowCount: number): void;
+  simSetTask(
+    metric: number, qIndptr: number, qIndices: number, qValues: number, rowBase: number, scratch: number, touched: number,
+    kk: number, heapS: number, heapI: number, outI: number, outS: number,
+    shrink: number, minSupport: number, minSim: number, excludeSelf: number,
+  ): void;
+  simRows(r0: number, r1: number): void;
 }
 interface WasmApi {
   validate(bytes: ArrayBuffer | ArrayBufferView): boolean;
@@ -59,11 +68,38 @@ export function wasmSimdSupported(): boolean {
 export type DenseScoreTopKInput = Pick<DenseScoreTopKArgs, 'queries' | 'keys' | 'k' | 'metric' | 'exclude' | 'excludeSelf'>;
 export type TopKOutput = Pick<TopK, 'k' | 'ids' | 'scores'>;
 
+/**
+ * sparseSimilarityTopK's inputs: the options of SparseSimilarityTopKArgs and `prepared` (required here: this core
+ * has no value imports, so it cannot run prepareSparseSimilarity itself; ./index.ts fills it in for Node).
+ */
+export type SparseSimilarityTopKInput = Pick<
+  SparseSimilarityTopKArgs, 'matrix' | 'metric' | 'shrinkage' | 'minSupport' | 'minSimilarity' | 'excludeSelf'
+> & { prepared: PreparedSimilarity };
+
+/** Counters of the copies into linear memory (for measurements and tests). */
+export interface WasmCopyStats {
+  /** sparseSimilarityTopK calls that found the matrix side (transpose, norms) already in linear memory */
+  simCacheHits: number;
+  /** calls that copied it in */
+  simCacheMisses: number;
+  /** bytes copied into linear memory, all kernels */
+  bytesIn: number;
+}
+
 export interface AffinityWasm {
   /** Rows [rowStart, rowEnd) of denseScoreTopK into `out` (same contract as denseScoreTopKReference). */
   denseScoreTopK(args: DenseScoreTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void;
+  /**
+   * Rows [rowStart, rowEnd) of sparseSimilarityTopK into `out` (same contract as sparseSimilarityTopKReference;
+   * the scores are the reference's to the bit). The matrix side (the transpose of X' and the row norms) stays in
+   * linear memory after the call and is reused by the next call whose prepared arrays are the same buffers
+   * (same ArrayBuffer/SharedArrayBuffer objects, offsets and lengths); their contents must not change in between.
+   */
+  sparseSimilarityTopK(args: SparseSimilarityTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void;
   /** Bytes of linear memory the instance currently holds. */
   memoryBytes(): number;
+  /** Copy counters since instantiation. */
+  stats(): WasmCopyStats;
 }
 
 /** Query rows scored per call into the module (also lets V8 tier the kernel up early in a long task). */
@@ -71,15 +107,56 @@ const ROW_BLOCK = 128;
 /** Target bytes of packed keys per cache block (kept in L1/L2 while a query block runs over them). */
 const KEY_BLOCK_BYTES = 32 * 1024;
 
-const align16 = (n: number) => (n + 15) & ~15;
+/** Output bytes per block of rows in sparseSimilarityTopK (bounds linear memory when k is large, e.g. 'all'). */
+const SIM_OUT_BLOCK_BYTES = 4 * 1024 * 1024;
+
+/** 16-byte alignment of a byte offset (offsets may exceed 2^31, so no bit operators). */
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/** Metric codes of assembly/similarity.ts. */
+const SIM_METRIC: Record<string, number> = {
+  dot: 0, cosine: 1, 'cosine-common': 2, 'adjusted-cosine': 3, pearson: 4, 'pearson-baseline': 5, msd: 6, jaccard: 7,
+};
+
+type Typed = Int32Array | Float64Array | Float32Array | Uint32Array;
+
+/** Identity of a typed array's memory: its buffer object (held weakly), offset and length. */
+interface BufferKey { buf: WeakRef<ArrayBufferLike>; offset: number; length: number }
+const bufferKey = (a: Typed): BufferKey => ({ buf: new WeakRef(a.buffer), offset: a.byteOffset, length: a.length });
+const sameBuffer = (k: BufferKey, a: Typed): boolean => k.buf.deref() === a.buffer && k.offset === a.byteOffset && k.length === a.length;
+
+/** The matrix side of sparseSimilarityTopK kept in linear memory between calls. */
+interface SimCache {
+  keys: BufferKey[];
+  rows: number;
+  cols: number;
+  tIndptr: number;
+  tIndices: number;
+  tValues: number;
+  rowNorm: number;
+  /** first free byte after the cached data */
+  end: number;
+}
+
+/** Bump allocator over linear memory from `at` (16-byte aligned blocks). */
+class Layout {
+  constructor(public at: number) {}
+  take(bytes: number): number {
+    const p = this.at;
+    this.at = align16(this.at + bytes);
+    return p;
+  }
+}
 
 class Instance implements AffinityWasm {
   private readonly ex: WasmExports;
   private readonly base: number;
+  private simCache: SimCache | null = null;
+  private readonly counters: WasmCopyStats = { simCacheHits: 0, simCacheMisses: 0, bytesIn: 0 };
 
   constructor(exports: unknown) {
     this.ex = exports as WasmExports;
-    for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows'] as const) {
+    for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows', 'simStride', 'simSetMatrix', 'simSetTask', 'simRows'] as const) {
       if (!(name in this.ex)) throw new Error(`affinity.wasm lacks the export '${name}' (rebuild it: npm run build:wasm)`);
     }
     this.base = align16(this.ex.heapBase());
@@ -89,12 +166,23 @@ class Instance implements AffinityWasm {
     return this.ex.memory.buffer.byteLength;
   }
 
-  private ensure(bytes: number): ArrayBuffer {
+  stats(): WasmCopyStats {
+    return { ...this.counters };
+  }
+
+  private ensure(bytes: number, kernel: string): ArrayBuffer {
     const mem = this.ex.memory;
     const have = mem.buffer.byteLength;
-    if (bytes > 4 * 1024 * 1024 * 1024) throw new RangeError(`denseScoreTopK (wasm): needs ${bytes} bytes of linear memory, over the 4 GiB limit of wasm32; use smaller row ranges or another backend`);
+    if (bytes > 4 * 1024 * 1024 * 1024) throw new RangeError(`${kernel} (wasm): needs ${bytes} bytes of linear memory, over the 4 GiB limit of wasm32; use smaller row ranges or another backend`);
     if (bytes > have) mem.grow(Math.ceil((bytes - have) / 65536));
     return mem.buffer;
+  }
+
+  /** Copy `src` into linear memory at byte offset `at` as element type `Ctor` (converting if the types differ). */
+  private put(buf: ArrayBuffer, at: number, src: ArrayLike<number> & Typed, Ctor: Int32ArrayConstructor | Float64ArrayConstructor | Float32ArrayConstructor | Uint32ArrayConstructor, length = src.length): void {
+    const view = new Ctor(buf, at, length);
+    view.set(src.length === length ? src : src.subarray(0, length));
+    this.counters.bytesIn += length * Ctor.BYTES_PER_ELEMENT;
   }
 
   denseScoreTopK(args: DenseScoreTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void {
@@ -108,6 +196,7 @@ class Instance implements AffinityWasm {
     if (out.ids.length < rowEnd * kk || out.scores.length < rowEnd * kk) throw new RangeError('denseScoreTopK (wasm): output shorter than rows×k');
     const n = rowEnd - rowStart;
     if (n === 0 || kk === 0) return;
+    this.simCache = null; // the layout below starts at the base
 
     const nPad = (n + 3) & ~3;
     const panels = (nKeys + 7) >> 3;
@@ -128,14 +217,15 @@ class Instance implements AffinityWasm {
     const count = take(nPad * 4), thr = take(nPad * 4), cursor = take(nPad * 4);
     const outI = take(nPad * kk * 4), outS = take(nPad * kk * 4);
     const scratch = take(64);
-    const buf = this.ensure(at);
+    const buf = this.ensure(at, 'denseScoreTopK');
     const ex = this.ex;
     const metricNormalize = args.metric === 'cosine' ? 1 : 0;
 
     // keys → staging → packed panels of 8; then the task's query rows → staging → panels of 4
     new Float32Array(buf, staging, nKeys * d).set(keys.data.subarray(0, nKeys * d));
+    this.counters.bytesIn += nKeys * d * 4;
     ex.packRows(staging, kPanels, nKeys, d, 8, metricNormalize);
-    new Float32Array(buf, staging, n * d).set(queries.data.subarray(rowStart * d, rowEnd * d));
+    this.put(buf, staging, queries.data.subarray(rowStart * d, rowEnd * d), Float32Array);
     ex.packRows(staging, qPanels, n, d, 4, metricNormalize);
 
     if (exclude) {
@@ -159,6 +249,83 @@ class Instance implements AffinityWasm {
 
     out.ids.set(new Int32Array(buf, outI, n * kk), rowStart * kk);
     out.scores.set(new Float32Array(buf, outS, n * kk), rowStart * kk);
+  }
+
+  sparseSimilarityTopK(args: SparseSimilarityTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void {
+    const name = 'sparseSimilarityTopK';
+    const m = args.matrix, p = args.prepared;
+    const rows = m.rows, cols = m.cols;
+    const kk = out.k;
+    const metric = SIM_METRIC[args.metric];
+    if (metric === undefined) throw new RangeError(`${name} (wasm): unknown metric '${String(args.metric)}'`);
+    if (!p) throw new TypeError(`${name} (wasm): args.prepared is required (prepareSparseSimilarity)`);
+    if (!(rowStart >= 0 && rowEnd <= rows && rowStart <= rowEnd)) throw new RangeError(`${name} (wasm): row range [${rowStart}, ${rowEnd}) outside [0, ${rows})`);
+    const total = m.indptr[rows];
+    if (p.values.length < total || p.tIndices.length < total || p.tValues.length < total || p.tIndptr.length !== cols + 1 || p.rowNorm.length !== rows)
+      throw new RangeError(`${name} (wasm): prepared data does not match the matrix`);
+    if (out.ids.length < rowEnd * kk || out.scores.length < rowEnd * kk) throw new RangeError(`${name} (wasm): output shorter than rows×k`);
+    const n = rowEnd - rowStart;
+    if (n === 0 || kk === 0) return;
+    const ex = this.ex;
+
+    // the matrix side: reuse it when the prepared arrays are the same buffers as last call's
+    const keyed: Typed[] = [p.tIndptr, p.tIndices, p.tValues, p.rowNorm];
+    let c = this.simCache;
+    const hit = c !== null && c.rows === rows && c.cols === cols && c.keys.every((k, i) => sameBuffer(k, keyed[i]));
+    let lay: Layout;
+    if (hit) {
+      this.counters.simCacheHits++;
+      lay = new Layout(c!.end);
+    } else {
+      this.simCache = null;
+      this.counters.simCacheMisses++;
+      lay = new Layout(this.base);
+      const tIndptr = lay.take((cols + 1) * 4), tIndices = lay.take(total * 4), tValues = lay.take(total * 8), rowNorm = lay.take(rows * 8);
+      const buf = this.ensure(lay.at, name);
+      this.put(buf, tIndptr, p.tIndptr, Int32Array);
+      this.put(buf, tIndices, p.tIndices, Int32Array, total);
+      this.put(buf, tValues, p.tValues, Float64Array, total);
+      this.put(buf, rowNorm, p.rowNorm, Float64Array);
+      c = { keys: keyed.map(bufferKey), rows, cols, tIndptr, tIndices, tValues, rowNorm, end: lay.at };
+      this.simCache = c;
+    }
+
+    // the task side: its rows of X', scratch, heap, output blocks
+    const q0 = m.indptr[rowStart], q1 = m.indptr[rowEnd], nq = q1 - q0;
+    const jaccard = args.metric === 'jaccard';
+    const stride = ex.simStride(metric);
+    const block = Math.max(1, Math.min(n, Math.floor(SIM_OUT_BLOCK_BYTES / (kk * 8))));
+    const qIndptr = lay.take((n + 1) * 4), qIndices = lay.take(nq * 4), qValues = lay.take(nq * 8);
+    const rowCount = jaccard ? lay.take(rows * 8) : 0;
+    const scratch = lay.take(rows * stride * 8), touched = lay.take(rows * 4);
+    const heapS = lay.take(kk * 8), heapI = lay.take(kk * 4);
+    const outI = lay.take(block * kk * 4), outS = lay.take(block * kk * 4);
+    const buf = this.ensure(lay.at, name);
+    const ptr = new Int32Array(buf, qIndptr, n + 1);
+    for (let i = 0; i <= n; i++) ptr[i] = m.indptr[rowStart + i] - q0;
+    this.put(buf, qIndices, m.indices.subarray(q0, q1), Int32Array);
+    this.put(buf, qValues, p.values.subarray(q0, q1), Float64Array);
+    this.counters.bytesIn += (n + 1) * 4;
+    if (jaccard) {
+      const rc = new Float64Array(buf, rowCount, rows);
+      for (let r = 0; r < rows; r++) rc[r] = m.indptr[r + 1] - m.indptr[r];
+    }
+    new Float64Array(buf, scratch, rows * stride).fill(0);
+
+    const pb = args.metric === 'pearson-baseline';
+    const shrink = args.shrinkage ?? (pb ? 100 : 0);
+    const minSupport = pb ? Math.max(2, args.minSupport ?? 1) : (args.minSupport ?? 1);
+    const minSim = args.minSimilarity ?? -Infinity;
+    ex.simSetMatrix(c!.tIndptr, c!.tIndices, c!.tValues, c!.rowNorm, rowCount);
+    for (let r = 0; r < n; r += block) {
+      const e = Math.min(n, r + block);
+      // the output block is reused: point the kernel's local row 0 at r
+      ex.simSetTask(metric, qIndptr + r * 4, qIndices, qValues, rowStart + r, scratch, touched, kk, heapS, heapI, outI, outS,
+        shrink, minSupport, minSim, (args.excludeSelf ?? true) ? 1 : 0);
+      ex.simRows(0, e - r);
+      out.ids.set(new Int32Array(buf, outI, (e - r) * kk), (rowStart + r) * kk);
+      out.scores.set(new Float32Array(buf, outS, (e - r) * kk), (rowStart + r) * kk);
+    }
   }
 }
 

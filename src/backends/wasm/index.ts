@@ -20,10 +20,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
+import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { TopK } from '../../data/matrix.js';
 import { instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm } from './core.js';
 
-export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm } from './core.js';
+export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm, type WasmCopyStats } from './core.js';
 
 /**
  * build/wasm/affinity.wasm under the package root. This file compiles to dist/src/backends/wasm/index.js,
@@ -54,6 +55,17 @@ export function loadAffinityWasm(): AffinityWasm | Error {
   return cached;
 }
 
+// Derived data for args objects without `prepared` (as the reference does): consecutive row blocks of one call
+// in one thread prepare once. Pool tasks each receive their own copy of the args, so callers splitting a job
+// should pass args through withPreparedSimilarity() first (the engine then shares the prepared arrays).
+const preparedCache = new WeakMap<SparseSimilarityTopKArgs, PreparedSimilarity>();
+function preparedFor(a: SparseSimilarityTopKArgs): PreparedSimilarity {
+  if (a.prepared) return a.prepared;
+  let p = preparedCache.get(a);
+  if (!p) { p = prepareSparseSimilarity(a); preparedCache.set(a, p); }
+  return p;
+}
+
 function instance(): AffinityWasm {
   const w = loadAffinityWasm();
   if (w instanceof Error) throw w;
@@ -76,6 +88,10 @@ export const wasmBackend: Backend = {
   kernels: {
     denseScoreTopK(args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number): void {
       instance().denseScoreTopK(args, out, rowStart, rowEnd);
+    },
+    sparseSimilarityTopK(args: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number): void {
+      const w = instance();
+      w.sparseSimilarityTopK({ ...args, prepared: preparedFor(args) }, out, rowStart, rowEnd);
     },
   },
 };

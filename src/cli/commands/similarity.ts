@@ -7,6 +7,7 @@
  * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
  * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
  */
+import { getEngine } from '../../engine/engine.js';
 import type { Command } from 'commander';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,17 +57,9 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
   return args;
 }
 
-/** Compute the neighbour lists (reference kernel, one row block at a time). */
+/** Compute the neighbour lists through the engine (fastest backend for sparseSimilarityTopK). */
 export async function computeNeighbours(args: SparseSimilarityTopKArgs): Promise<TopK> {
-  validateSparseSimilarityTopK(args);
-  const prepared = withPreparedSimilarity(args);
-  const out = allocateSparseSimilarityTopK(prepared);
-  const block = 1024;
-  for (let r = 0; r < args.matrix.rows; r += block) {
-    sparseSimilarityTopKReference(prepared, out, r, Math.min(args.matrix.rows, r + block));
-    await new Promise<void>((res) => setImmediate(res));
-  }
-  return out;
+  return getEngine().run<TopK>('sparseSimilarityTopK', args);
 }
 
 function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {

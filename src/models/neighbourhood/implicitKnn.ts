@@ -16,6 +16,7 @@
  * not listed unless opts.items names them); predict() returns the score itself (predictsRatings is
  * false: not a rating), impossible for an unknown user.
  */
+import { getEngine } from '../../engine/engine.js';
 import type { TopK } from '../../data/matrix.js';
 import {
   allocateSparseSimilarityTopK, sparseSimilarityTopKReference, withPreparedSimilarity, SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS,
@@ -77,15 +78,7 @@ export class NeighbourRecommender implements Model {
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     const ts = buildTrainSet(train, this.name);
     const X = this.by === 'item' ? ts.ir : ts.ur;
-    const args = withPreparedSimilarity(this.similarityArgs(X));
-    const out = allocateSparseSimilarityTopK(args);
-    // row blocks, yielding to the event loop between them (the engine will run these on its pool)
-    const block = 512;
-    for (let r = 0; r < X.rows; r += block) {
-      opts.signal?.throwIfAborted();
-      sparseSimilarityTopKReference(args, out, r, Math.min(X.rows, r + block));
-      if (r + block < X.rows) await new Promise<void>((res) => setImmediate(res));
-    }
+    const out = await getEngine().run<TopK>('sparseSimilarityTopK', this.similarityArgs(X), { backend: opts.backend, signal: opts.signal });
     this.nn = out;
     this.ts = ts;
     this.acc = new Float64Array(ts.nItems);

@@ -1,0 +1,112 @@
+/**
+ * The speed-target context: reference figures from other libraries (the anchors) and the
+ * targets set for affinity, per benchmark case. `annotate` turns them into ratios on the
+ * records (vsAnchor, vsTarget: > 1 means better than the reference) and adds vsJs, the
+ * speed-up over the js backend on the same case in the same run.
+ */
+import { fmt, type BenchRecord } from './harness.js';
+
+export interface Anchor {
+  id: string;
+  /** the case, in words */
+  what: string;
+  /** who holds the reference figure */
+  reference: string;
+  /** reference time for the whole problem (seconds) … */
+  seconds?: number;
+  /** … or reference throughput */
+  gflops?: number;
+  /** targets: a time, or GFLOP/s (total or per thread) per backend; '*' for every backend */
+  targets: Record<string, { seconds?: number; gflops?: number; gflopsPerThread?: number }>;
+}
+
+export const ANCHORS: Anchor[] = [
+  {
+    id: 'dense-20k', what: 'denseScoreTopK 20000×64, k=20, dot', reference: 'tfjs-wasm 6 GFLOP/s', gflops: 6,
+    targets: { native: { gflops: 100 }, cuda: { gflops: 100 }, wasm: { gflopsPerThread: 12 } },
+  },
+  {
+    id: 'sim-20m', what: 'sparseSimilarityTopK 138k×27k×20M, cosine, k=20 (item-item)', reference: 'implicit 12.5 s', seconds: 12.5,
+    targets: { '*': { seconds: 6 } },
+  },
+  {
+    id: 'als-20m', what: 'ALS iteration (both half steps), 64 factors, CG, on 138k×27k×20M', reference: 'implicit 4.4 s', seconds: 4.4,
+    targets: { '*': { seconds: 2.2 } },
+  },
+  {
+    id: 'recommend-10k', what: 'recommend top-10 for 10,000 users from ALS factors (64), seen items filtered, 27k items', reference: 'implicit 0.82 s', seconds: 0.82,
+    targets: { '*': { seconds: 0.4 } },
+  },
+  {
+    id: 'ml100k-sim', what: 'one ML-100k similarity matrix (user-user, all pairs)', reference: 'Surprise ≈ 1.2 s each', seconds: 1.2,
+    targets: {},
+  },
+  {
+    id: 'svd-cv', what: 'SVD (100 factors, 20 epochs) 5-fold cross-validation on ML-100k, RMSE+MAE', reference: 'Surprise 7.2 s', seconds: 7.2,
+    targets: {},
+  },
+];
+
+export function anchorById(id: string): Anchor | undefined {
+  return ANCHORS.find((a) => a.id === id);
+}
+
+function recordSeconds(r: BenchRecord): number {
+  return r.estimatedFullSeconds ?? r.medianSeconds;
+}
+
+function throughputOf(r: BenchRecord): number | undefined {
+  return r.throughput ?? r.gflops;
+}
+
+/** Fills vsJs, vsAnchor and vsTarget in place (records without an anchor id get only vsJs). */
+export function annotate(records: BenchRecord[]): BenchRecord[] {
+  const js = new Map<string, BenchRecord>();
+  for (const r of records) if (r.backend === 'js') js.set(`${r.kernel}|${r.size}`, r);
+  for (const r of records) {
+    const base = js.get(`${r.kernel}|${r.size}`);
+    const t = throughputOf(r), tb = base && throughputOf(base);
+    if (t !== undefined && tb !== undefined && tb > 0) r.vsJs = t / tb;
+    const a = r.anchor ? anchorById(r.anchor) : undefined;
+    if (!a) continue;
+    if (a.seconds !== undefined) r.vsAnchor = a.seconds / recordSeconds(r);
+    else if (a.gflops !== undefined && r.gflops !== undefined) r.vsAnchor = r.gflops / a.gflops;
+    const target = a.targets[r.backend] ?? a.targets['*'];
+    if (target?.seconds !== undefined) r.vsTarget = target.seconds / recordSeconds(r);
+    else if (target?.gflops !== undefined && r.gflops !== undefined) r.vsTarget = r.gflops / target.gflops;
+    else if (target?.gflopsPerThread !== undefined && r.gflops !== undefined) r.vsTarget = r.gflops / r.threads / target.gflopsPerThread;
+  }
+  return records;
+}
+
+function targetText(a: Anchor): string {
+  const parts = Object.entries(a.targets).map(([b, t]) => {
+    const who = b === '*' ? '' : `${b} `;
+    if (t.seconds !== undefined) return `${who}≤ ${t.seconds} s`;
+    if (t.gflops !== undefined) return `${who}≥ ${t.gflops} GFLOP/s`;
+    return `${who}≥ ${t.gflopsPerThread} GFLOP/s/thread`;
+  });
+  return parts.length ? parts.join(', ') : '—';
+}
+
+/** The speed-target table: each anchor, its target, and this run's best result on it. */
+export function anchorsMarkdown(records: BenchRecord[]): string {
+  const lines = [
+    '| case | reference | target | best here | × reference | × target |',
+    '| --- | --- | --- | --- | ---: | ---: |',
+  ];
+  for (const a of ANCHORS) {
+    const mine = records.filter((r) => r.anchor === a.id && r.vsAnchor !== undefined);
+    mine.sort((x, y) => (y.vsAnchor ?? 0) - (x.vsAnchor ?? 0));
+    const best = mine[0];
+    let here = 'not run';
+    if (best) {
+      const est = best.estimatedFullSeconds !== undefined;
+      here = a.gflops !== undefined && best.gflops !== undefined
+        ? `${fmt(best.gflops)} GFLOP/s (${best.backend})`
+        : `${est ? '≈ ' : ''}${fmt(recordSeconds(best))} s (${best.backend}${est ? ', extrapolated from a sample' : ''})`;
+    }
+    lines.push(`| ${a.what} | ${a.reference} | ${targetText(a)} | ${here} | ${best ? fmt(best.vsAnchor) + '×' : ''} | ${best?.vsTarget !== undefined ? fmt(best.vsTarget) + '×' : ''} |`);
+  }
+  return lines.join('\n') + '\n';
+}
