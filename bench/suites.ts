@@ -1,48 +1,384 @@
 /**
- * Benchmark cases. Each case builds its inputs once (seeded), then is timed on every
- * available backend that implements its kernel.
+ * Benchmark cases and the runner. A kernel case builds its inputs once (seeded, lazily: only
+ * when it is selected), then is timed on every available backend that implements its kernel;
+ * a fit or job case runs once on the engine's choice (or the pinned backend), and its note
+ * says which backend the engine picked for each kernel.
+ *
+ * Suites: `quick` (small and ML-100k-sized cases; < 2 min on a 2-core machine) and `full`
+ * (quick + larger sizes + the synthetic 138k × 27k × 20M cases). Slow backends (js) time a
+ * sample of the rows of large cases; the note says so, and estimatedFullSeconds scales the
+ * time up by the work ratio (used only against the anchors, and flagged there).
  */
-import { getEngine } from '../src/engine/engine.js';
+import { getEngine, type RunRecord } from '../src/engine/engine.js';
 import { getKernel } from '../src/kernels/index.js';
-import type { Dense } from '../src/data/matrix.js';
-import { randomFloat32 } from './random.js';
-import { summarize, timeRepeated, type BenchRecord } from './harness.js';
+import { loadBackend } from '../src/backends/registry.js';
+import { gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
+import { withPreparedSimilarity, type SparseSimilarityTopKArgs, type SimilarityMetric } from '../src/kernels/sparseSimilarityTopK.js';
+import type { DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
+import type { SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
+import type { BprEpochArgs } from '../src/kernels/bprEpoch.js';
+import { xoshiroState } from '../src/kernels/xoshiro128.js';
+import { sharedFloat32, sharedInt32, type Csr, type Dense } from '../src/data/matrix.js';
+import { allModels } from '../src/models/registry.js';
+import { evaluate } from '../src/eval/evaluate.js';
+import { precompute } from '../src/pipeline/precompute.js';
+import { mulberry32, randomFloat32 } from './random.js';
+import { maxRssMiB, measure, MiB, summarize, type BenchRecord } from './harness.js';
+import { firstRows, loadLarge, loadMl100k, syntheticData, type BenchData } from './data.js';
+import { annotate } from './anchors.js';
 
 export type Suite = 'quick' | 'full';
 
-export interface BenchCase {
-  kernel: string;
-  size: string;
-  /** build args for a backend; slow backends may get a sample of the query rows */
-  args(backend: string): { args: unknown; note?: string };
+/** What a case hands the harness for one backend. */
+export interface Prepared {
+  run(): Promise<unknown>;
+  /** untimed, before every call: reset what a mutating kernel changed */
+  before?(): void;
+  /** flops of one timed call */
+  flops?: number;
+  /** throughput in another unit: `count` units per timed call (e.g. interactions) */
+  units?: { count: number; unit: string };
+  /** full work ÷ timed work, when only a sample was timed */
+  fullScale?: number;
+  /** threads actually used, when not the engine's (a direct single-thread call) */
+  threads?: number;
+  note?: string;
 }
+
+export interface BenchCase {
+  /** kernel name, or fit:<model> / job:precompute */
+  kernel: string;
+  kind: 'kernel' | 'fit' | 'job';
+  size: string;
+  suites: Suite[];
+  anchor?: string;
+  /** fewer repeats than the suite's for expensive cases */
+  maxRepeats?: number;
+  prepare(backend: string): Promise<Prepared>;
+}
+
+/** The js reference runs < 1 GFLOP/s: large cases time a sample of its rows. */
+const SLOW_BACKENDS = new Set(['js']);
+const isSlow = (b: string): boolean => SLOW_BACKENDS.has(b);
+const QUICK: Suite[] = ['quick', 'full'];
+const FULL: Suite[] = ['full'];
 
 function dense(rows: number, cols: number, seed: number): Dense {
   return { rows, cols, data: randomFloat32(rows * cols, seed) };
 }
 
-/** JS reference runs < 1 GFLOP/s: time it on a sample of query rows so the quick suite stays short. */
-const SLOW_BACKENDS = new Set(['js']);
+function run(kernel: string, args: unknown, backend: string): () => Promise<unknown> {
+  return () => getEngine().run(kernel, args, { backend });
+}
 
-function denseScoreCase(rows: number, cols: number, k: number, sampleRows: number): BenchCase {
-  const keys = dense(rows, cols, 7);
-  return {
-    kernel: 'denseScoreTopK',
-    size: `${rows}x${cols}`,
-    args(backend) {
-      if (SLOW_BACKENDS.has(backend) && sampleRows < rows) {
-        const q: Dense = { rows: sampleRows, cols, data: keys.data.subarray(0, sampleRows * cols) };
-        return { args: { queries: q, keys, k, metric: 'dot' }, note: `${sampleRows} of ${rows} query rows timed` };
+// ---------------------------------------------------------------------------------------------
+// denseScoreTopK
+
+function denseScoreCase(o: { rows: number; keys?: number; cols: number; k: number; sampleRows: number; suites: Suite[]; anchor?: string; exclusions?: number; size?: string }): BenchCase {
+  const keyRows = o.keys ?? o.rows;
+  const size = o.size ?? (o.keys ? `${o.rows}x${keyRows}x${o.cols} k=${o.k}` : `${o.rows}x${o.cols}`);
+  let built: { queries: Dense; keys: Dense; exclude?: Csr } | null = null;
+  const build = () => {
+    if (built) return built;
+    const keys = dense(keyRows, o.cols, 7);
+    const queries = o.keys ? dense(o.rows, o.cols, 11) : keys;
+    let exclude: Csr | undefined;
+    if (o.exclusions) {
+      // ~exclusions seen items per user (ML-20M averages 144), drawn uniformly; sorted per row
+      const rnd = mulberry32(5);
+      const indptr = sharedInt32(o.rows + 1);
+      for (let r = 0; r < o.rows; r++) indptr[r + 1] = indptr[r] + Math.max(1, Math.round(o.exclusions * 2 * rnd()));
+      const indices = sharedInt32(indptr[o.rows]);
+      for (let r = 0; r < o.rows; r++) {
+        const row = indices.subarray(indptr[r], indptr[r + 1]);
+        for (let p = 0; p < row.length; p++) row[p] = Math.floor(rnd() * keyRows);
+        row.sort();
       }
-      return { args: { queries: keys, keys, k, metric: 'dot' } };
+      exclude = { rows: o.rows, cols: keyRows, indptr, indices, data: sharedFloat32(indices.length).fill(1) };
+    }
+    built = { queries, keys, exclude };
+    return built;
+  };
+  return {
+    kernel: 'denseScoreTopK', kind: 'kernel', size, suites: o.suites, anchor: o.anchor,
+    async prepare(backend) {
+      const { queries, keys, exclude } = build();
+      const full: DenseScoreTopKArgs = { queries, keys, k: o.k, metric: 'dot', ...(exclude ? { exclude } : {}) };
+      const k = getKernel('denseScoreTopK');
+      const fullFlops = k.flops!(full);
+      const extra = exclude ? `, ${exclude.indices.length} seen items filtered` : '';
+      if (isSlow(backend) && o.sampleRows < o.rows) {
+        const n = o.sampleRows;
+        const q: Dense = { rows: n, cols: o.cols, data: queries.data.subarray(0, n * o.cols) };
+        const ex: Csr | undefined = exclude && { rows: n, cols: keyRows, indptr: exclude.indptr.subarray(0, n + 1), indices: exclude.indices, data: exclude.data };
+        const args: DenseScoreTopKArgs = { queries: q, keys, k: o.k, metric: 'dot', ...(ex ? { exclude: ex } : {}) };
+        const flops = k.flops!(args);
+        return { run: run('denseScoreTopK', args, backend), flops, fullScale: fullFlops / flops, note: `${n} of ${o.rows} query rows timed${extra}` };
+      }
+      return { run: run('denseScoreTopK', full, backend), flops: fullFlops, ...(extra ? { note: extra.slice(2) } : {}) };
     },
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// sparseSimilarityTopK
+
+function similarityCase(o: {
+  size: string; suites: Suite[]; anchor?: string; data: () => Promise<BenchData>; by: 'item' | 'user';
+  metric: SimilarityMetric; k: number | 'all'; sampleRows?: number; maxRepeats?: number;
+}): BenchCase {
+  return {
+    kernel: 'sparseSimilarityTopK', kind: 'kernel', size: o.size, suites: o.suites, anchor: o.anchor, maxRepeats: o.maxRepeats,
+    async prepare(backend) {
+      const d = await o.data();
+      const matrix = o.by === 'item' ? d.itemUsers : d.userItems;
+      const args: SparseSimilarityTopKArgs = { matrix, metric: o.metric, k: o.k };
+      const kernel = getKernel('sparseSimilarityTopK');
+      const fullFlops = kernel.flops!(args);
+      const what = `${o.by}-${o.by} ${o.metric}, k=${o.k}; ${d.source}`;
+      if (isSlow(backend) && o.sampleRows && o.sampleRows < matrix.rows) {
+        // the rows of one call cannot be cut without changing the problem: call the backend
+        // directly on a row range of the full problem (transpose prepared once, untimed)
+        const prepared = withPreparedSimilarity(args);
+        const impl = await loadBackend(backend);
+        if (impl instanceof Error) throw impl;
+        const fn = impl.kernels.sparseSimilarityTopK!;
+        const n = o.sampleRows;
+        // flops of the sampled rows: Σ over their stored columns c of df(c), ×2
+        const df = new Float64Array(matrix.cols);
+        for (let p = 0, t = matrix.indptr[matrix.rows]; p < t; p++) df[matrix.indices[p]]++;
+        let s = 0;
+        for (let p = 0, t = matrix.indptr[n]; p < t; p++) s += df[matrix.indices[p]];
+        const flops = 2 * s;
+        return {
+          run: async () => { const out = kernel.allocate(prepared); await fn(prepared, out, 0, n, { threads: 1 }); },
+          flops, fullScale: fullFlops / flops, threads: 1,
+          note: `${n} of ${matrix.rows} rows timed, one thread, backend called directly; ${what}`,
+        };
+      }
+      return { run: run('sparseSimilarityTopK', args, backend), flops: fullFlops, note: what };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// alsHalfStep
+
+function alsCase(o: {
+  size: string; suites: Suite[]; anchor?: string; data: () => Promise<BenchData>; factors: number;
+  /** time a whole iteration (users then items) instead of the users half */
+  iteration?: boolean; sampleRows?: number; maxRepeats?: number;
+}): BenchCase {
+  return {
+    kernel: 'alsHalfStep', kind: 'kernel', size: o.size, suites: o.suites, anchor: o.anchor, maxRepeats: o.maxRepeats,
+    async prepare(backend) {
+      const d = await o.data();
+      const f = o.factors;
+      const X = dense(d.userItems.rows, f, 3), Y = dense(d.itemUsers.rows, f, 4);
+      for (const m of [X, Y]) for (let i = 0; i < m.data.length; i++) m.data[i] *= 0.01;
+      const kernel = getKernel('alsHalfStep');
+      const half = (matrix: Csr, other: Dense, gram: Float64Array): AlsHalfStepArgs =>
+        ({ mode: 'implicit', solver: 'cg', cgSteps: 3, matrix, other, gram, regularization: 0.01 });
+      const what = `implicit, CG 3 steps, ${f} factors, confidence = rating; ${d.source}`;
+      const sample = isSlow(backend) && o.sampleRows !== undefined;
+      const users = sample ? firstRows(d.userItems, o.sampleRows!) : d.userItems;
+      const items = sample ? firstRows(d.itemUsers, Math.max(1, Math.round(o.sampleRows! * d.itemUsers.rows / d.userItems.rows))) : d.itemUsers;
+      const gy = gramian(Y), gx = gramian(X);
+      const fullFlops = kernel.flops!(half(d.userItems, Y, gy)) + (o.iteration ? kernel.flops!(half(d.itemUsers, X, gx)) : 0);
+      const flops = kernel.flops!(half(users, Y, gy)) + (o.iteration ? kernel.flops!(half(items, X, gx)) : 0);
+      const engine = getEngine();
+      const fn = o.iteration
+        ? async () => {
+          // one ALS iteration as a model runs it: Gram of the fixed side, then solve; both sides
+          const xs = await engine.run<Dense>('alsHalfStep', half(users, Y, gramian(Y)), { backend });
+          await engine.run<Dense>('alsHalfStep', half(items, sample ? X : xs, gramian(sample ? X : xs)), { backend });
+        }
+        : () => engine.run('alsHalfStep', half(users, Y, gy), { backend });
+      const note = `${o.iteration ? 'one iteration (both halves, Gram included)' : 'users half step'}; ${what}${sample ? `; sample: ${users.rows} of ${d.userItems.rows} users${o.iteration ? ` and ${items.rows} of ${d.itemUsers.rows} items` : ''} timed` : ''}`;
+      return { run: fn, flops, ...(sample ? { fullScale: fullFlops / flops } : {}), note };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// sgdEpoch, bprEpoch (mutating: parameters reset before every call, untimed)
+
+function sgdCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number }): BenchCase {
+  return {
+    kernel: 'sgdEpoch', kind: 'kernel', size: o.size, suites: o.suites,
+    async prepare(backend) {
+      const d = await o.data();
+      const x = d.x, n = x.user.length, F = o.factors;
+      const rnd = mulberry32(9);
+      const order = sharedInt32(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); const t = order[i]; order[i] = order[j]; order[j] = t; }
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += x.rating[i];
+      mean /= n;
+      const pu0 = randomFloat32(x.users.size * F, 12), qi0 = randomFloat32(x.items.size * F, 13);
+      for (const a of [pu0, qi0]) for (let i = 0; i < a.length; i++) a[i] *= 0.1;
+      const args: SgdEpochArgs = {
+        algorithm: 'svd', factors: F, user: x.user, item: x.item, rating: x.rating, order, globalMean: mean, biased: true,
+        lr: { bu: 0.005, bi: 0.005, pu: 0.005, qi: 0.005, yj: 0.005 }, reg: { bu: 0.02, bi: 0.02, pu: 0.02, qi: 0.02, yj: 0.02 },
+        bu: sharedFloat32(x.users.size), bi: sharedFloat32(x.items.size), pu: sharedFloat32(pu0.length), qi: sharedFloat32(qi0.length),
+      };
+      return {
+        run: run('sgdEpoch', args, backend),
+        before: () => { args.bu.fill(0); args.bi.fill(0); args.pu.set(pu0); args.qi.set(qi0); },
+        flops: getKernel('sgdEpoch').flops!(args), units: { count: n, unit: 'interactions/s' },
+        note: `svd (biased), ${F} factors, one epoch in shuffled order; ${d.source}`,
+      };
+    },
+  };
+}
+
+function bprCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number }): BenchCase {
+  return {
+    kernel: 'bprEpoch', kind: 'kernel', size: o.size, suites: o.suites,
+    async prepare(backend) {
+      const d = await o.data();
+      const m = d.userItems, F = o.factors, D = F + 1, nz = m.indptr[m.rows];
+      const entryUser = sharedInt32(nz);
+      for (let u = 0; u < m.rows; u++) for (let p = m.indptr[u]; p < m.indptr[u + 1]; p++) entryUser[p] = u;
+      const u0 = randomFloat32(m.rows * D, 14), i0 = randomFloat32(m.cols * D, 15);
+      for (let r = 0; r < m.rows; r++) { for (let c = 0; c < F; c++) u0[r * D + c] *= 0.01; u0[r * D + F] = 1; }
+      for (let r = 0; r < m.cols; r++) { for (let c = 0; c < F; c++) i0[r * D + c] *= 0.01; i0[r * D + F] = 0; }
+      const args: BprEpochArgs = {
+        userItems: m, entryUser, userFactors: sharedFloat32(u0.length), itemFactors: sharedFloat32(i0.length), factors: F,
+        learningRate: 0.01, regularization: 0.01, verifyNegative: true, negatives: 'popularity', samples: nz, rng: xoshiroState(42),
+      };
+      return {
+        run: run('bprEpoch', args, backend),
+        before: () => { args.userFactors.set(u0); args.itemFactors.set(i0); args.rng.set(xoshiroState(42)); },
+        flops: getKernel('bprEpoch').flops!(args), units: { count: nz, unit: 'samples/s' },
+        note: `${F} factors, nnz samples, popularity negatives, verified; ${d.source}`,
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// end to end: model fits, cross-validation, the precompute job
+
+function fitCase(o: { model: string; params: Record<string, number | boolean | string>; epochs: number; size: string; suites: Suite[]; data: () => Promise<BenchData>; maxRepeats?: number }): BenchCase {
+  return {
+    kernel: `fit:${o.model}`, kind: 'fit', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
+    async prepare(backend) {
+      const d = await o.data();
+      const n = d.x.user.length;
+      return {
+        run: async () => { await allModels[o.model](o.params).fit(d.x, { backend }); },
+        units: { count: n * o.epochs, unit: 'interactions/s' },
+        note: `${Object.entries(o.params).map(([k, v]) => `${k}=${v}`).join(', ')}; throughput = epochs × ratings / s; ${d.source}`,
+      };
+    },
+  };
+}
+
+function crossValidateCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData> }): BenchCase {
+  return {
+    kernel: 'fit:svd 5-fold', kind: 'fit', size: o.size, suites: o.suites, anchor: 'svd-cv', maxRepeats: 1,
+    async prepare(backend) {
+      const d = await o.data();
+      const n = d.x.user.length;
+      const prev = process.env.AFFINITY_BACKEND;
+      return {
+        run: async () => {
+          if (backend !== 'auto') process.env.AFFINITY_BACKEND = backend;
+          try {
+            await evaluate({ data: d.x, modelName: 'svd', protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
+          } finally {
+            if (prev === undefined) delete process.env.AFFINITY_BACKEND; else process.env.AFFINITY_BACKEND = prev;
+          }
+        },
+        // 5 fits on 4/5 of the ratings, 20 epochs each
+        units: { count: n * 0.8 * 5 * 20, unit: 'interactions/s' },
+        note: `Surprise's cross_validate protocol: SVD defaults (100 factors, 20 epochs), 5 folds, fit + RMSE/MAE; ${d.source}`,
+      };
+    },
+  };
+}
+
+function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; maxRepeats?: number }): BenchCase {
+  const params = { factors: 64, iterations: 15 };
+  return {
+    kernel: 'job:precompute', kind: 'job', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
+    async prepare(backend) {
+      const d = await o.data();
+      return {
+        run: async () => {
+          const job = precompute({ input: d.x, model: 'als', params, k: 10, similarItems: 10, backend });
+          let users = 0;
+          await Promise.all([
+            (async () => { for await (const b of job.blocks) users += b.users.length; })(),
+            (async () => { for await (const b of job.similarBlocks!) void b; })(),
+          ]);
+          await job.summary;
+          return users;
+        },
+        units: { count: d.x.users.size, unit: 'users/s' },
+        note: `als factors=64 iterations=15 fit, top-10 for every user (seen filtered) + 10 similar items per item, in memory; ${d.source}`,
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ml = loadMl100k;
+const small = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(1000, 2000, 50_000, 31)); })();
+
+/** Every case of both suites. */
+export function allCases(): BenchCase[] {
+  const L = '138kx27kx20M';
+  return [
+    denseScoreCase({ rows: 2000, cols: 64, k: 20, sampleRows: 2000, suites: QUICK }),
+    denseScoreCase({ rows: 20000, cols: 64, k: 20, sampleRows: 1000, suites: QUICK, anchor: 'dense-20k' }),
+    denseScoreCase({ rows: 10000, keys: 27000, cols: 64, k: 10, sampleRows: 500, exclusions: 144, suites: QUICK, anchor: 'recommend-10k', size: '10000 users x 27000 items x64 k=10' }),
+    denseScoreCase({ rows: 100000, cols: 128, k: 20, sampleRows: 500, suites: FULL }),
+
+    similarityCase({ size: '2000x1000x50k item cosine', suites: QUICK, data: small, by: 'item', metric: 'cosine', k: 20 }),
+    similarityCase({ size: 'ml100k item cosine', suites: QUICK, data: ml, by: 'item', metric: 'cosine', k: 20 }),
+    similarityCase({ size: 'ml100k user msd all', suites: QUICK, data: ml, by: 'user', metric: 'msd', k: 'all', anchor: 'ml100k-sim' }),
+    similarityCase({ size: 'ml100k user pearson all', suites: QUICK, data: ml, by: 'user', metric: 'pearson', k: 'all', anchor: 'ml100k-sim' }),
+    similarityCase({ size: 'ml100k user cosine-common all', suites: FULL, data: ml, by: 'user', metric: 'cosine-common', k: 'all', anchor: 'ml100k-sim' }),
+    similarityCase({ size: `${L} item cosine`, suites: FULL, data: loadLarge, by: 'item', metric: 'cosine', k: 20, sampleRows: 300, anchor: 'sim-20m', maxRepeats: 3 }),
+
+    alsCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
+    alsCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
+    alsCase({ size: `${L} f64 iteration`, suites: FULL, data: loadLarge, factors: 64, iteration: true, sampleRows: 5000, anchor: 'als-20m', maxRepeats: 3 }),
+
+    sgdCase({ size: '1000x2000x50k f100', suites: QUICK, data: small, factors: 100 }),
+    sgdCase({ size: 'ml100k f100', suites: QUICK, data: ml, factors: 100 }),
+    bprCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
+    bprCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
+
+    fitCase({ model: 'svd', params: { factors: 100, epochs: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
+    fitCase({ model: 'als', params: { factors: 64, iterations: 15 }, epochs: 15, size: 'ml100k', suites: QUICK, data: ml }),
+    fitCase({ model: 'bpr', params: { factors: 64, iterations: 20 }, epochs: 20, size: 'ml100k', suites: FULL, data: ml, maxRepeats: 3 }),
+    crossValidateCase({ size: 'ml100k', suites: QUICK, data: ml }),
+    precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
+  ];
+}
+
+/** `--size RxC`: every kernel at that shape (dense: R rows × C factors; sparse: R rows × C columns, ~5% dense, at most 2M entries). */
+export function customCases(size: [number, number]): BenchCase[] {
+  const [R, C] = size;
+  const nnz = Math.max(1, Math.min(2_000_000, Math.round(R * C * 0.05)));
+  const s = `${R}x${C}`;
+  const d = (() => { let x: BenchData | null = null; return async () => (x ??= syntheticData(R, C, Math.min(nnz, R * C), 77)); })();
+  return [
+    denseScoreCase({ rows: R, cols: C, k: 20, sampleRows: Math.min(R, 2000), suites: QUICK }),
+    similarityCase({ size: `${s}x${nnz} user cosine`, suites: QUICK, data: d, by: 'user', metric: 'cosine', k: 20 }),
+    alsCase({ size: `${s}x${nnz} f64`, suites: QUICK, data: d, factors: 64 }),
+    sgdCase({ size: `${s}x${nnz} f100`, suites: QUICK, data: d, factors: 100 }),
+    bprCase({ size: `${s}x${nnz} f64`, suites: QUICK, data: d, factors: 64 }),
+  ];
+}
+
 export function suiteCases(suite: Suite, size?: [number, number]): BenchCase[] {
-  if (size) return [denseScoreCase(size[0], size[1], 20, Math.min(size[0], 2000))];
-  if (suite === 'quick') return [denseScoreCase(20000, 64, 20, 1000), denseScoreCase(2000, 64, 20, 2000)];
-  return [denseScoreCase(20000, 64, 20, 4000), denseScoreCase(2000, 64, 20, 2000), denseScoreCase(100000, 128, 20, 1000)];
+  return size ? customCases(size) : allCases().filter((c) => c.suites.includes(suite));
 }
 
 export interface RunBenchOptions {
@@ -52,32 +388,57 @@ export interface RunBenchOptions {
   size?: [number, number];
   repeats?: number;
   onRecord?: (r: BenchRecord) => void;
+  /** a case failed on a backend: reported and skipped (default: rethrow) */
+  onError?: (c: BenchCase, backend: string, e: unknown) => void;
+}
+
+function matchesKernel(c: BenchCase, k: string | undefined): boolean {
+  if (!k) return true;
+  return c.kernel === k || c.kernel.startsWith(`${k} `) || (k === 'fit' && c.kind === 'fit') || (k === 'job' && c.kind === 'job');
 }
 
 export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
   const engine = getEngine();
   const records: BenchRecord[] = [];
   const repeats = o.repeats ?? (o.suite === 'quick' ? 3 : 5);
+  const pinned = o.backend && o.backend !== 'auto' ? o.backend : undefined;
   for (const c of suiteCases(o.suite, o.size)) {
-    if (o.kernel && c.kernel !== o.kernel) continue;
-    const kernel = getKernel(c.kernel);
-    const backends = o.backend && o.backend !== 'auto'
-      ? await engine.resolveBackends(c.kernel, 0, o.backend)
-      : await engine.candidates(c.kernel, 0);
+    if (!matchesKernel(c, o.kernel)) continue;
+    const backends = c.kind !== 'kernel'
+      ? [pinned ?? 'auto']
+      : (pinned ? await engine.resolveBackends(c.kernel, 0, pinned) : await engine.candidates(c.kernel, 0)).map((b) => b.name);
     for (const b of backends) {
-      const { args, note } = c.args(b.name);
-      const slow = SLOW_BACKENDS.has(b.name);
-      const times = await timeRepeated(() => engine.run(c.kernel, args, { backend: b.name }), { repeats: slow ? 1 : repeats, warmup: slow ? 0 : 1 });
-      const s = summarize(times);
-      const flops = kernel.flops?.(args);
-      const rec: BenchRecord = {
-        kernel: c.kernel, backend: b.name, size: c.size, threads: engine.threads, ...s, repeats: times.length,
-        ...(flops ? { gflops: flops / s.medianSeconds / 1e9 } : {}),
-        ...(note ? { note } : {}),
-      };
-      records.push(rec);
-      o.onRecord?.(rec);
+      try {
+        const p = await c.prepare(b);
+        const slow = c.kind === 'kernel' ? isSlow(b) : false;
+        const reps = Math.max(1, Math.min(repeats, c.maxRepeats ?? Infinity, slow && p.fullScale ? 2 : Infinity));
+        const used = new Map<string, Set<string>>();
+        const stop = engine.observe((r: RunRecord) => { const s = used.get(r.kernel) ?? new Set(); s.add(r.backend); used.set(r.kernel, s); });
+        let m;
+        try {
+          m = await measure(p.run, { repeats: reps, warmup: c.kind === 'kernel' && !slow ? 1 : 0, before: p.before });
+        } finally {
+          stop();
+        }
+        const s = summarize(m.times);
+        const notes = [p.note];
+        if (c.kind !== 'kernel' && used.size) notes.push(`engine used ${[...used].map(([k, v]) => `${k}→${[...v].join('/')}`).join(', ')}`);
+        const rec: BenchRecord = {
+          kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, repeats: m.times.length, kind: c.kind,
+          ...(p.flops ? { gflops: p.flops / s.medianSeconds / 1e9 } : {}),
+          ...(p.units ? { throughput: p.units.count / s.medianSeconds, throughputUnit: p.units.unit } : p.flops ? { throughput: p.flops / s.medianSeconds / 1e9, throughputUnit: 'GFLOP/s' } : {}),
+          peakRssMiB: Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
+          ...(p.fullScale ? { estimatedFullSeconds: s.medianSeconds * p.fullScale } : {}),
+          ...(c.anchor ? { anchor: c.anchor } : {}),
+          ...(notes.filter(Boolean).length ? { note: notes.filter(Boolean).join('; ') } : {}),
+        };
+        records.push(rec);
+        o.onRecord?.(rec);
+      } catch (e) {
+        if (!o.onError) throw e;
+        o.onError(c, b, e);
+      }
     }
   }
-  return records;
+  return annotate(records);
 }

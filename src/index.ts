@@ -1,12 +1,25 @@
 /** affinity — the library entry point. */
-export * from './data/matrix.js';
-export { IdMap, type ExternalId } from './data/idMap.js';
-export * from './data/interactions.js';
-export { getEngine, closeEngine, Engine, type RunOptions, type RunResult, type BackendRanker } from './engine/engine.js';
+// data: matrices, id maps, interactions, readers, splits, synthetic data, side information
+export * from './data/index.js';
+export { readItemFeatures, readUserFeatures } from './data/sideInfo.js';
+// engine and backends
+export { getEngine, closeEngine, Engine, type RunOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
 export { machineInfo, type MachineInfo } from './engine/machine.js';
 export { registerBackend, unregisterBackend, probeAll, probeBackend, backendNames, type BackendStatus } from './backends/registry.js';
 export type { Backend, BackendProbe, KernelImpl, KernelCallOptions } from './backends/types.js';
+// kernels (the contract and the reference implementations)
 export { getKernel, kernelNames, defineKernel, type KernelDef } from './kernels/index.js';
 export { denseScoreTopKReference, type DenseScoreTopKArgs, type DenseMetric } from './kernels/denseScoreTopK.js';
+export { sparseSimilarityTopKReference, similarityMatrixDense, SIMILARITY_METRICS, type SparseSimilarityTopKArgs, type SimilarityMetric } from './kernels/sparseSimilarityTopK.js';
+export { alsHalfStepReference, gramian, type AlsHalfStepArgs } from './kernels/alsHalfStep.js';
 export { TopKHeap } from './kernels/topk.js';
+// models
 export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions } from './models/types.js';
+export { allModels, modelNames } from './models/registry.js';
+export * from './models/neighbourhood/index.js';
+export * from './models/factorization/index.js';
+export * from './models/content/index.js';
+// evaluation, exploration, batch precompute
+export * from './eval/index.js';
+export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';
+export * from './explore/index.js';

@@ -1,36 +1,75 @@
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { markdownTable, runBench, type BenchRecord, type Suite } from '../../../bench/index.js';
+import {
+  compareMarkdown, compareRecords, formatThroughput, loadResults, runBench, updateReadme, writeReport,
+  type BenchRecord, type BenchResult, type Suite,
+} from '../../../bench/index.js';
+import { repoRoot } from '../../../bench/data.js';
 import { machineInfo } from '../../engine/machine.js';
 import { parseSize, UsageError } from '../args.js';
+
+interface BenchOpts {
+  suite: string; kernel?: string; size?: [number, number]; repeats?: number; out?: string; json?: boolean; readme?: boolean;
+}
+
+function line(r: BenchRecord): string {
+  const tp = formatThroughput(r);
+  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${tp ? `  ${tp}` : ''}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
+}
+
+function compare(files: string[], json: boolean | undefined): void {
+  if (files.length !== 2) throw new UsageError(`bench compare needs two result files (A.json B.json), got ${files.length}`);
+  const [a, b] = files.map((f) => {
+    try {
+      return loadResults(f);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  const rows = compareRecords(a.records, b.records);
+  if (json) process.stdout.write(JSON.stringify(rows) + '\n');
+  else process.stdout.write(`A = ${files[0]}${a.date ? ` (${a.date})` : ''}\nB = ${files[1]}${b.date ? ` (${b.date})` : ''}\n\n${compareMarkdown(rows)}`);
+}
 
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('time kernels per backend and size (median and spread over repeats)')
+    .description('time kernels, model fits and the precompute job per backend and size (median and spread over repeats); `bench compare A.json B.json` compares two runs')
+    .argument('[mode]', "'compare' to compare two result files")
+    .argument('[files...]', 'compare: A.json B.json')
     .option('--suite <name>', 'quick | full', 'quick')
-    .option('--kernel <name>', 'only this kernel')
-    .option('--size <RxC>', 'one size, e.g. 20000x64', parseSize)
+    .option('--kernel <name>', "only this kernel (or 'fit', 'job', 'fit:svd', …)")
+    .option('--size <RxC>', 'every kernel at one synthetic size, e.g. 20000x64', parseSize)
     .option('--repeats <n>', 'timed repeats per case', (v) => Number(v))
-    .option('--out <dir>', 'write results.json and results.md here')
+    .option('--out <dir>', 'write <suite>.json, <suite>.md and SVG charts here')
     .option('--json', 'print one JSON array of records on stdout')
-    .action(async (o: { suite: string; kernel?: string; size?: [number, number]; repeats?: number; out?: string; json?: boolean }, cmd: Command) => {
+    .option('--readme', "rewrite the README's bench section from this run (needs --out)")
+    .action(async (mode: string | undefined, files: string[], o: BenchOpts, cmd: Command) => {
+      if (mode === 'compare') return compare(files, o.json);
+      if (mode !== undefined) throw new UsageError(`unknown bench mode '${mode}' (only 'compare A.json B.json')`);
       if (o.suite !== 'quick' && o.suite !== 'full') throw new UsageError(`--suite must be quick or full, got '${o.suite}'`);
       if (o.repeats !== undefined && !(Number.isInteger(o.repeats) && o.repeats > 0)) throw new UsageError('--repeats must be a positive integer');
+      if (o.readme && !o.out) throw new UsageError('--readme needs --out DIR (the README links nothing outside it, but the run must be saved)');
       const backend = cmd.optsWithGlobals().backend as string | undefined;
-      const onRecord = o.json ? undefined : (r: BenchRecord) => {
-        console.log(`${r.kernel.padEnd(16)} ${r.backend.padEnd(7)} ${r.size.padEnd(10)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${r.gflops !== undefined ? `  ${r.gflops.toFixed(2)} GFLOP/s` : ''}${r.note ? `  (${r.note})` : ''}`);
-      };
-      const records = await runBench({ suite: o.suite as Suite, kernel: o.kernel, backend, size: o.size, repeats: o.repeats, onRecord });
+      const log = (s: string): void => { (o.json ? process.stderr : process.stdout).write(s + '\n'); };
+      const t0 = performance.now();
+      const records = await runBench({
+        suite: o.suite as Suite, kernel: o.kernel, backend, size: o.size, repeats: o.repeats,
+        onRecord: o.json ? undefined : (r) => log(line(r)),
+        onError: (c, b, e) => process.stderr.write(`affinity: bench ${c.kernel} ${c.size} on ${b} failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      });
+      if (o.kernel && !records.length) throw new UsageError(`no bench case matches --kernel ${o.kernel}`);
+      const wallSeconds = (performance.now() - t0) / 1000;
       if (o.json) process.stdout.write(JSON.stringify(records) + '\n');
       if (o.out) {
-        mkdirSync(o.out, { recursive: true });
-        const m = machineInfo();
-        const stamp = new Date().toISOString();
-        writeFileSync(path.join(o.out, `${o.suite}.json`), JSON.stringify({ date: stamp, machine: m, records }, null, 2) + '\n');
-        writeFileSync(path.join(o.out, `${o.suite}.md`), `# affinity bench (${o.suite})\n\n${stamp} — ${m.cpuModel}, ${m.cores} cores, SIMD ${m.simd}, node ${m.node}\n\n${markdownTable(records)}`);
-        if (!o.json) console.log(`wrote ${path.join(o.out, `${o.suite}.json`)} and .md`);
+        const result: BenchResult = { suite: o.suite, date: new Date().toISOString(), machine: machineInfo(), wallSeconds, records };
+        const written = writeReport(o.out, result);
+        if (!o.json) log(`wrote ${written.join(', ')} (${wallSeconds.toFixed(1)} s)`);
+        if (o.readme) {
+          const readme = path.join(repoRoot(), 'README.md');
+          updateReadme(readme, result);
+          log(`updated ${readme}`);
+        }
       }
     });
 }
