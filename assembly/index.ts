@@ -273,3 +273,6 @@ export function scoreRows(r0: i32, r1: i32): void {
 
 // ---- the other kernels live in their own files ----
 export * from './similarity';
+export * from './als';
+export * from './sgd';
+export * from './bpr';

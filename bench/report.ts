@@ -16,6 +16,8 @@ export interface BenchResult {
   machine: MachineInfo;
   /** wall time of the whole run, seconds */
   wallSeconds?: number;
+  /** os.loadavg() (1, 5, 15 min) at the start and at the end of the run: > cores means the timings shared the CPU */
+  loadAverage?: { start: number[]; end: number[] };
   records: BenchRecord[];
 }
 
@@ -23,10 +25,17 @@ export function machineLine(m: MachineInfo): string {
   return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, SIMD ${m.simd}, ${m.platform}-${m.arch}, node ${m.node}${m.gpu ? `, GPU ${m.gpu}` : ''}`;
 }
 
+function loadLine(r: BenchResult): string {
+  const l = r.loadAverage;
+  if (!l) return '';
+  const busy = Math.max(l.start[0], l.end[0]) > r.machine.cores * 0.75;
+  return ` Load average (1 min) ${l.start[0].toFixed(1)} at the start, ${l.end[0].toFixed(1)} at the end${busy ? ` on ${r.machine.cores} cores: other processes shared the CPU, so these timings are pessimistic` : ''}.`;
+}
+
 /** The report's body, without a title: used by the .md file and by the README section. */
 export function reportBody(r: BenchResult, o: { chartsDir?: string } = {}): string {
   const parts = [
-    `Run ${r.date.slice(0, 10)} (${r.date}), suite \`${r.suite}\`${r.wallSeconds !== undefined ? `, ${r.wallSeconds.toFixed(0)} s wall` : ''} — ${machineLine(r.machine)}.`,
+    `Run ${r.date.slice(0, 10)} (${r.date}), suite \`${r.suite}\`${r.wallSeconds !== undefined ? `, ${r.wallSeconds.toFixed(0)} s wall` : ''} — ${machineLine(r.machine)}.${loadLine(r)}`,
     '',
     '**Speed targets.** Reference figures from other libraries and the targets set for affinity; "× reference" and "× target" are > 1 when affinity is faster. Results extrapolated from a timed sample of rows are marked.',
     '',

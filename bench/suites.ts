@@ -301,7 +301,7 @@ function crossValidateCase(o: { size: string; suites: Suite[]; data: () => Promi
 }
 
 function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; maxRepeats?: number }): BenchCase {
-  const params = { factors: 64, iterations: 15 };
+  const params = { factors: 64, iterations: 5 };
   return {
     kernel: 'job:precompute', kind: 'job', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
     async prepare(backend) {
@@ -318,7 +318,7 @@ function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<
           return users;
         },
         units: { count: d.x.users.size, unit: 'users/s' },
-        note: `als factors=64 iterations=15 fit, top-10 for every user (seen filtered) + 10 similar items per item, in memory; ${d.source}`,
+        note: `als factors=${params.factors} iterations=${params.iterations} fit, top-10 for every user (seen filtered) + 10 similar items per item, in memory; ${d.source}`,
       };
     },
   };
@@ -334,8 +334,8 @@ export function allCases(): BenchCase[] {
   const L = '138kx27kx20M';
   return [
     denseScoreCase({ rows: 2000, cols: 64, k: 20, sampleRows: 2000, suites: QUICK }),
-    denseScoreCase({ rows: 20000, cols: 64, k: 20, sampleRows: 1000, suites: QUICK, anchor: 'dense-20k' }),
-    denseScoreCase({ rows: 10000, keys: 27000, cols: 64, k: 10, sampleRows: 500, exclusions: 144, suites: QUICK, anchor: 'recommend-10k', size: '10000 users x 27000 items x64 k=10' }),
+    denseScoreCase({ rows: 20000, cols: 64, k: 20, sampleRows: 500, suites: QUICK, anchor: 'dense-20k' }),
+    denseScoreCase({ rows: 10000, keys: 27000, cols: 64, k: 10, sampleRows: 250, exclusions: 144, suites: QUICK, anchor: 'recommend-10k', size: '10000 users x 27000 items x64 k=10' }),
     denseScoreCase({ rows: 100000, cols: 128, k: 20, sampleRows: 500, suites: FULL }),
 
     similarityCase({ size: '2000x1000x50k item cosine', suites: QUICK, data: small, by: 'item', metric: 'cosine', k: 20 }),
@@ -355,7 +355,8 @@ export function allCases(): BenchCase[] {
     bprCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
 
     fitCase({ model: 'svd', params: { factors: 100, epochs: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
-    fitCase({ model: 'als', params: { factors: 64, iterations: 15 }, epochs: 15, size: 'ml100k', suites: QUICK, data: ml }),
+    fitCase({ model: 'als', params: { factors: 64, iterations: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
+    fitCase({ model: 'als', params: { factors: 64, iterations: 15 }, epochs: 15, size: 'ml100k 15 it', suites: FULL, data: ml }),
     fitCase({ model: 'bpr', params: { factors: 64, iterations: 20 }, epochs: 20, size: 'ml100k', suites: FULL, data: ml, maxRepeats: 3 }),
     crossValidateCase({ size: 'ml100k', suites: QUICK, data: ml }),
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
@@ -416,7 +417,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
         const stop = engine.observe((r: RunRecord) => { const s = used.get(r.kernel) ?? new Set(); s.add(r.backend); used.set(r.kernel, s); });
         let m;
         try {
-          m = await measure(p.run, { repeats: reps, warmup: c.kind === 'kernel' && !slow ? 1 : 0, before: p.before });
+          m = await measure(p.run, { repeats: reps, warmup: c.kind === 'kernel' && !slow && c.maxRepeats === undefined ? 1 : 0, before: p.before });
         } finally {
           stop();
         }

@@ -31,7 +31,8 @@ const FONT = 'font-family="system-ui, sans-serif" font-size="12"';
 
 /** Throughput per backend per kernel: one bar per record. */
 export function barChart(records: BenchRecord[], title = 'affinity bench: throughput per backend'): string {
-  const width = 860, labelW = 250, barW = 400, rowH = 20, panelHead = 26, top = 36;
+  const labelW = 40 + 7 * Math.max(20, ...records.map((r) => r.size.length + r.backend.length + 5));
+  const barW = 400, width = labelW + barW + 180, rowH = 20, panelHead = 26, top = 36;
   const groups = new Map<string, BenchRecord[]>();
   for (const r of records) {
     const g = groups.get(r.kernel) ?? [];
@@ -49,7 +50,7 @@ export function barChart(records: BenchRecord[], title = 'affinity bench: throug
     for (const r of rs) {
       const v = throughputOf(r);
       const w = Math.max(1, (v / max) * barW);
-      const label = `${r.size} · ${r.backend}${r.note && /sample|of \d/.test(r.note) ? ' *' : ''}`;
+      const label = `${r.size} · ${r.backend}${r.estimatedFullSeconds !== undefined ? ' *' : ''}`;
       body.push(`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${escapeXml(label)}</text>`);
       body.push(`<rect class="bar" x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}" fill="${colorOf(r.backend, extra)}"><title>${escapeXml(`${r.kernel} ${r.size} ${r.backend}: ${formatThroughput(r)}, median ${r.medianSeconds.toFixed(4)} s`)}</title></rect>`);
       body.push(`<text x="${(labelW + w + 6).toFixed(1)}" y="${y + 14}" fill="#333">${escapeXml(formatThroughput(r) || '—')}</text>`);
@@ -68,9 +69,14 @@ export function barChart(records: BenchRecord[], title = 'affinity bench: throug
   ].join('\n') + '\n';
 }
 
+/** The y of the scaling chart: GFLOP/s where the case counts flops, else its own throughput. */
+function rateOf(r: BenchRecord): number {
+  return r.gflops ?? r.throughput ?? 0;
+}
+
 /** Work of the whole problem, the x of the scaling chart: GFLOP, or interactions for fits. */
 function workOf(r: BenchRecord): number | undefined {
-  const t = throughputOf(r);
+  const t = rateOf(r);
   if (!(t > 0)) return undefined;
   return t * (r.estimatedFullSeconds ?? r.medianSeconds);
 }
@@ -87,10 +93,10 @@ function pow10Label(e: number): string {
 
 /** Throughput against problem size (log–log): one polyline per (kernel, backend) with ≥ 2 sizes. */
 export function lineChart(records: BenchRecord[], title = 'affinity bench: scaling with size'): string {
-  const width = 860, height = 480, left = 70, right = 250, top = 40, bottom = 50;
+  const width = 980, height = 480, left = 70, right = 330, top = 40, bottom = 50;
   const series = new Map<string, Array<{ x: number; y: number; r: BenchRecord }>>();
   for (const r of records) {
-    const x = workOf(r), y = throughputOf(r);
+    const x = workOf(r), y = rateOf(r);
     if (x === undefined || !(y > 0)) continue;
     const key = `${r.kernel} · ${r.backend}`;
     const s = series.get(key) ?? [];
@@ -126,7 +132,7 @@ export function lineChart(records: BenchRecord[], title = 'affinity bench: scali
   }
   body.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   body.push(`<text x="${left + pw / 2}" y="${height - 12}" text-anchor="middle">work of the problem (GFLOP, or interactions for fits; log)</text>`);
-  body.push(`<text x="16" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + ph / 2})">throughput (log)</text>`);
+  body.push(`<text x="16" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + ph / 2})">GFLOP/s, or the case's unit (log)</text>`);
   const extra = new Map<string, string>();
   const dashes = ['', '6 3', '2 3', '8 3 2 3'];
   const kernels = [...new Set(lines.map(([, s]) => s[0].r.kernel))];
@@ -139,7 +145,7 @@ export function lineChart(records: BenchRecord[], title = 'affinity bench: scali
     for (const p of s) body.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${key} ${p.r.size}: ${formatThroughput(p.r)}`)}</title></circle>`);
     const ly = top + 10 + i * 18;
     body.push(`<line x1="${left + pw + 14}" y1="${ly}" x2="${left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
-    body.push(`<text x="${left + pw + 46}" y="${ly + 4}">${escapeXml(`${key} (${s[0].r.throughputUnit ?? 'GFLOP/s'})`)}</text>`);
+    body.push(`<text x="${left + pw + 46}" y="${ly + 4}">${escapeXml(`${key} (${s[0].r.gflops !== undefined ? 'GFLOP/s' : s[0].r.throughputUnit})`)}</text>`);
   });
   return [...head, ...body, '</svg>'].join('\n') + '\n';
 }

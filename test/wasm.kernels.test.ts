@@ -5,6 +5,14 @@
  *   so ids and scores must be EQUAL to the reference's (no tolerance), for every metric and weighting,
  *   excludeSelf, minSupport, shrinkage, minSimilarity, k ≥ rows and 'all', empty rows, ties and row ranges.
  *
+ * alsHalfStep: the system build adds the same products in the same order as the reference, the solves sum in
+ *   another order (f64x2), so each factor must agree within 1e-3 relative to its row's largest factor
+ *   (|wasm − ref| ≤ 1e-3 · max(‖ref row‖∞, 1e-6)); rows the reference leaves zero / unchanged must match exactly.
+ *
+ * sgdEpoch, bprEpoch: the same f64 expressions on the same f32 parameters in the same order (bprEpoch with the
+ *   reference's xoshiro128** stream and the engine's own Math.exp/log1p), so after several passes every parameter,
+ *   the rng state and the accumulated outputs must be EQUAL to the reference's.
+ *
  * Skipped, with the reason printed, when build/wasm/affinity.wasm is missing or cannot run here.
  */
 import { test } from 'uvu';
@@ -13,10 +21,14 @@ import {
   SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, allocateSparseSimilarityTopK, sparseSimilarityTopKReference,
   validateSparseSimilarityTopK, withPreparedSimilarity, type SparseSimilarityTopKArgs,
 } from '../src/kernels/sparseSimilarityTopK.js';
-import { csrFromTriplets, type Csr, type TopK } from '../src/data/matrix.js';
+import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
+import { allocateAlsHalfStep, alsHalfStepReference, gramian, validateAlsHalfStep, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { loadAffinityWasm, wasmBackend } from '../src/backends/wasm/index.js';
 import { instantiateAffinityWasmSync, type AffinityWasm } from '../src/backends/wasm/core.js';
 import { mulberry32 } from './helpers/random.js';
+import { allocateSgdEpoch, sgdEpochReference, validateSgdEpoch, type SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
+import { allocateBprEpoch, bprEpochReference, validateBprEpoch, type BprEpochArgs } from '../src/kernels/bprEpoch.js';
+import { xoshiroState } from '../src/kernels/xoshiro128.js';
 import { readFileSync } from 'node:fs';
 import { wasmPath } from '../src/backends/wasm/index.js';
 
@@ -74,6 +86,142 @@ function conformSim(a: SparseSimilarityTopKArgs, label: string, cuts: number[] =
     }
   }
   return got;
+}
+
+/** Random dense rows × cols in [-scale, scale). */
+function randomFactors(rows: number, cols: number, seed: number, scale = 0.5): Dense {
+  const rnd = mulberry32(seed);
+  return denseFrom(rows, cols, Array.from({ length: rows * cols }, () => (rnd() * 2 - 1) * scale));
+}
+
+/** Implicit confidences: mostly 1 + 40·r, some exactly 1 (weight 0), some negative (observed, p = 0). */
+function confidences(m: Csr, seed: number): Csr {
+  const rnd = mulberry32(seed);
+  const data = new Float32Array(m.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const u = rnd();
+    data[i] = u < 0.1 ? 1 : u < 0.2 ? -(1 + 10 * rnd()) : 1 + 40 * rnd();
+  }
+  return { ...m, data };
+}
+
+function conformAls(a: AlsHalfStepArgs, label: string, cuts: number[] = []): Dense {
+  validateAlsHalfStep(a);
+  const ref = allocateAlsHalfStep(a);
+  alsHalfStepReference(a, ref, 0, a.matrix.rows);
+  const got = allocateAlsHalfStep(a);
+  const bounds = [0, ...cuts, a.matrix.rows];
+  for (let i = 0; i + 1 < bounds.length; i++) wasmBackend.kernels.alsHalfStep!(a, got, bounds[i], bounds[i + 1]);
+  const f = a.other.cols;
+  let worst = 0;
+  for (let r = 0; r < a.matrix.rows; r++) {
+    let scale = 0;
+    for (let k = 0; k < f; k++) scale = Math.max(scale, Math.abs(ref.data[r * f + k]));
+    const exact = scale === 0 || (a.initial !== undefined && ref.data.subarray(r * f, r * f + f).every((v, k) => v === a.initial!.data[r * f + k]));
+    for (let k = 0; k < f; k++) {
+      const x = got.data[r * f + k], y = ref.data[r * f + k];
+      if (exact) { assert.is(x, y, `${label}: row ${r} factor ${k}: expected exactly ${y}`); continue; }
+      const err = Math.abs(x - y) / Math.max(scale, 1e-6);
+      worst = Math.max(worst, err);
+      if (!(err <= 1e-3)) assert.unreachable(`${label}: row ${r} factor ${k}: wasm ${x} vs reference ${y} (relative error ${err})`);
+    }
+  }
+  return got;
+}
+
+/** Element-wise identity of two typed arrays (NaN equal to NaN, −0 ≠ +0). */
+function sameArray(x: ArrayLike<number>, y: ArrayLike<number>, label: string): void {
+  assert.is(x.length, y.length, `${label}: length`);
+  for (let i = 0; i < x.length; i++) {
+    if (!Object.is(x[i], y[i])) assert.unreachable(`${label}[${i}]: wasm ${x[i]} vs reference ${y[i]}`);
+  }
+}
+
+/** Deep copy of the typed arrays an SGD/BPR call mutates (args objects share everything else). */
+function cloneTyped<T extends object>(a: T): T {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) o[k] = ArrayBuffer.isView(v) ? (v as Float32Array).slice() : v;
+  return o as T;
+}
+
+interface SgdProblem { nu: number; ni: number; user: Int32Array; item: Int32Array; rating: Float32Array; weight: Float32Array; seen: Csr }
+
+function sgdProblem(nu: number, ni: number, n: number, seed: number): SgdProblem {
+  const rnd = mulberry32(seed);
+  const pairs = new Set<number>();
+  while (pairs.size < n) pairs.add(Math.floor(rnd() * nu) * ni + Math.floor(rnd() * ni));
+  const list = [...pairs];
+  const user = Int32Array.from(list, (p) => Math.floor(p / ni)), item = Int32Array.from(list, (p) => p % ni);
+  const rating = Float32Array.from(list, () => 1 + Math.floor(rnd() * 5));
+  const weight = Float32Array.from(list, () => 0.5 + rnd());
+  const seen = csrFromTriplets(nu, ni, user, item, new Array(n).fill(1));
+  return { nu, ni, user, item, rating, weight, seen };
+}
+
+function sgdArgs(p: SgdProblem, algorithm: SgdEpochArgs['algorithm'], F: number, seed: number, extra: Partial<SgdEpochArgs> = {}): SgdEpochArgs {
+  const rnd = mulberry32(seed);
+  const init = (len: number, pos: boolean) => Float32Array.from({ length: len }, () => (pos ? rnd() : rnd() - 0.5) * 0.3);
+  const nmf = algorithm === 'nmf';
+  const n = p.user.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); const t = order[i]; order[i] = order[j]; order[j] = t; }
+  if (algorithm === 'svdpp') order.sort((x, y) => p.user[x] - p.user[y] || x - y); // grouped by user, as the model visits
+  return {
+    algorithm, factors: F, user: p.user, item: p.item, rating: p.rating, order, globalMean: 3.1, biased: !nmf,
+    lr: { bu: 0.005, bi: 0.006, pu: 0.007, qi: 0.008, yj: 0.004 }, reg: { bu: 0.02, bi: 0.03, pu: 0.04, qi: 0.05, yj: 0.06 },
+    bu: init(p.nu, false), bi: init(p.ni, false), pu: init(p.nu * F, nmf), qi: init(p.ni * F, nmf),
+    yj: algorithm === 'svdpp' ? init(p.ni * F, false) : undefined, implicitItems: algorithm === 'svdpp' ? p.seen : undefined,
+    ...extra,
+  };
+}
+
+/** `epochs` passes (each over [rowStart, rowEnd) of order) on the reference and on wasm, compared exactly. */
+function conformSgd(a: SgdEpochArgs, label: string, epochs = 3, range?: [number, number]): void {
+  validateSgdEpoch(a);
+  const ref = cloneTyped(a), got = cloneTyped(a);
+  const outR = allocateSgdEpoch(), outW = allocateSgdEpoch();
+  const [r0, r1] = range ?? [0, a.order.length];
+  for (let e = 0; e < epochs; e++) {
+    sgdEpochReference(ref, outR, r0, r1);
+    wasmBackend.kernels.sgdEpoch!(got, outW, r0, r1);
+    sameArray(outW, outR, `${label} epoch ${e} out`);
+  }
+  for (const k of ['bu', 'bi', 'pu', 'qi', 'yj'] as const) {
+    if (ref[k]) sameArray(got[k]!, ref[k]!, `${label} ${k}`);
+  }
+  assert.ok(outR[0] > 0 && Number.isFinite(outR[0]), `${label}: a finite, positive sse`);
+  const changed = ref.pu.some((v, i) => v !== a.pu[i]);
+  assert.ok(changed || r0 === r1, `${label}: the passes changed pu`);
+}
+
+function bprArgs(nu: number, ni: number, n: number, F: number, seed: number, extra: Partial<BprEpochArgs> = {}): BprEpochArgs {
+  const p = sgdProblem(nu, ni, n, seed);
+  const rnd = mulberry32(seed + 1);
+  const D = F + 1;
+  const userFactors = Float32Array.from({ length: nu * D }, (_, i) => (i % D === F ? 1 : (rnd() - 0.5) * 0.2));
+  const itemFactors = Float32Array.from({ length: ni * D }, (_, i) => (i % D === F ? 0 : (rnd() - 0.5) * 0.2));
+  const entryUser = new Int32Array(p.seen.indptr[nu]);
+  for (let u = 0; u < nu; u++) entryUser.fill(u, p.seen.indptr[u], p.seen.indptr[u + 1]);
+  return {
+    userItems: p.seen, entryUser, userFactors, itemFactors, factors: F, learningRate: 0.05, regularization: 0.01,
+    verifyNegative: true, negatives: 'popularity', samples: n, rng: xoshiroState(seed), ...extra,
+  };
+}
+
+function conformBpr(a: BprEpochArgs, label: string, epochs = 3): void {
+  validateBprEpoch(a);
+  const ref = cloneTyped(a), got = cloneTyped(a);
+  const outR = allocateBprEpoch(), outW = allocateBprEpoch();
+  for (let e = 0; e < epochs; e++) {
+    bprEpochReference(ref, outR, 0, a.samples);
+    wasmBackend.kernels.bprEpoch!(got, outW, 0, a.samples);
+    sameArray(got.rng, ref.rng, `${label} epoch ${e} rng`);
+    sameArray(outW, outR, `${label} epoch ${e} out`);
+  }
+  sameArray(got.userFactors, ref.userFactors, `${label} userFactors`);
+  sameArray(got.itemFactors, ref.itemFactors, `${label} itemFactors`);
+  assert.ok(outR[0] > 0 && outR[2] > 0, `${label}: some correct steps and some loss`);
+  assert.not.equal([...ref.rng], [...a.rng], `${label}: the rng advanced`);
 }
 
 const status = loadAffinityWasm();
@@ -136,7 +284,10 @@ if (status instanceof Error) {
 
   test('sparseSimilarityTopK: ties go to the lower id (binary data)', () => {
     const m = randomCsr(50, 8, 0.4, 7, 'ones', 0);
-    for (const metric of ['jaccard', 'cosine', 'dot', 'msd'] as const) {
+    for (const metric of SIMILARITY_METRICS) {
+      for (const weighting of ['tfidf', 'bm25'] as const) conformSim({ matrix: m, metric, k: 5, weighting, baselines: baselinesFor(m, 6) }, `binary ${metric} ${weighting}`);
+    }
+    for (const metric of ['jaccard', 'cosine', 'dot', 'msd', 'cosine-common'] as const) {
       const got = conformSim({ matrix: m, metric, k: 5 }, `binary ${metric}`, [25]);
       for (let r = 0; r < m.rows; r++) {
         for (let s = 1; s < 5; s++) {
@@ -211,6 +362,118 @@ if (status instanceof Error) {
     const out = allocateSparseSimilarityTopK(a);
     assert.throws(() => wasmBackend.kernels.sparseSimilarityTopK!(a, out, 5, 11), /row range/);
     assert.throws(() => wasmBackend.kernels.sparseSimilarityTopK!({ ...a, metric: 'nope' as never, prepared: withPreparedSimilarity(a).prepared }, out, 0, 1), /unknown metric/);
+  });
+
+  test('alsHalfStep: implicit and explicit, Cholesky and CG, several factor counts, match the reference', () => {
+    let seed = 100;
+    for (const f of [1, 3, 8, 13, 64]) {
+      const pattern = randomCsr(70, 50, 0.12, seed++, 'ratings', 0.1);
+      const y = randomFactors(50, f, seed++);
+      const gram = gramian(y);
+      const initial = randomFactors(70, f, seed++, 0.1);
+      const conf = confidences(pattern, seed++);
+      for (const solver of ['cholesky', 'cg'] as const) {
+        conformAls({ mode: 'implicit', solver, matrix: conf, other: y, gram, regularization: 0.1, initial }, `implicit ${solver} f=${f}`, [5, 33]);
+        conformAls({ mode: 'explicit', solver, matrix: pattern, other: y, regularization: 0.05, initial }, `explicit ${solver} f=${f}`, [69]);
+      }
+      conformAls({ mode: 'implicit', solver: 'cg', cgSteps: 1, matrix: conf, other: y, gram, regularization: 0.1, initial }, `implicit cg×1 f=${f}`);
+      conformAls({ mode: 'implicit', solver: 'cg', cgSteps: 8, matrix: conf, other: y, gram, regularization: 0.1, initial }, `implicit cg×8 f=${f}`);
+      // CG from zero (no initial): the first step from x = 0
+      conformAls({ mode: 'explicit', solver: 'cg', matrix: pattern, other: y, regularization: 0.05 }, `explicit cg from 0 f=${f}`);
+    }
+  });
+
+  test('alsHalfStep: heavy rows (more entries than a chunk), λ = 0, empty rows zeroed', () => {
+    const f = 16;
+    const pattern = randomCsr(12, 300, 0.6, 120, 'real', 0.25);
+    const y = randomFactors(300, f, 121);
+    const gram = gramian(y);
+    const initial = randomFactors(12, f, 122, 0.3);
+    const got = conformAls({ mode: 'implicit', solver: 'cholesky', matrix: confidences(pattern, 123), other: y, gram, regularization: 0, initial }, 'implicit λ=0');
+    conformAls({ mode: 'explicit', solver: 'cholesky', matrix: pattern, other: y, regularization: 0, initial }, 'explicit λ=0');
+    conformAls({ mode: 'implicit', solver: 'cg', matrix: confidences(pattern, 124), other: y, gram, regularization: 1, initial }, 'implicit cg heavy');
+    for (let r = 0; r < 12; r++) {
+      if (pattern.indptr[r + 1] === pattern.indptr[r]) assert.ok(got.data.subarray(r * f, r * f + f).every((v) => v === 0), `empty row ${r} is zero`);
+    }
+  });
+
+  test('alsHalfStep: a singular system throws the reference\'s RangeError', () => {
+    // explicit, λ = 0, row 1 rates only items whose factors are zero: its system is 0
+    const m = csrFromTriplets(3, 4, [0, 0, 1, 2, 2], [0, 1, 2, 0, 3], [4, 3, 5, 2, 1]);
+    const y = randomFactors(4, 2, 130);
+    y.data.fill(0, 2 * 2, 3 * 2);
+    const a: AlsHalfStepArgs = { mode: 'explicit', solver: 'cholesky', matrix: m, other: y, regularization: 0 };
+    assert.throws(() => alsHalfStepReference(a, allocateAlsHalfStep(a), 0, 3), /row 1 is not positive definite/);
+    const out = allocateAlsHalfStep(a);
+    assert.throws(() => wasmBackend.kernels.alsHalfStep!(a, out, 0, 3), /row 1 is not positive definite/);
+    assert.throws(() => wasmBackend.kernels.alsHalfStep!(a, out, 1, 2), /row 1 is not positive definite/);
+    wasmBackend.kernels.alsHalfStep!(a, out, 2, 3); // the other rows solve
+  });
+
+  test('sgdEpoch: svd (biased, unbiased, weighted, users-only, sub-range) equals the reference bit for bit', () => {
+    const p = sgdProblem(40, 30, 300, 200);
+    for (const F of [1, 5, 16]) {
+      conformSgd(sgdArgs(p, 'svd', F, 201), `svd F=${F}`);
+      conformSgd(sgdArgs(p, 'svd', F, 202, { biased: false }), `svd unbiased F=${F}`);
+      conformSgd(sgdArgs(p, 'svd', F, 203, { weight: p.weight }), `svd weighted F=${F}`);
+      conformSgd(sgdArgs(p, 'svd', F, 204, { update: 'users' }), `svd users F=${F}`);
+      conformSgd(sgdArgs(p, 'svd', F, 205), `svd range F=${F}`, 2, [50, 200]);
+    }
+  });
+
+  test('sgdEpoch: svdpp (grouped and shuffled orders, users-only) and nmf equal the reference bit for bit', () => {
+    const p = sgdProblem(35, 25, 250, 210);
+    for (const F of [1, 4, 7]) {
+      conformSgd(sgdArgs(p, 'svdpp', F, 211), `svdpp F=${F}`);
+      conformSgd(sgdArgs(p, 'svdpp', F, 212, { weight: p.weight }), `svdpp weighted F=${F}`);
+      const shuffled = sgdArgs(p, 'svd', F, 213);
+      conformSgd({ ...sgdArgs(p, 'svdpp', F, 213), order: shuffled.order }, `svdpp shuffled F=${F}`);
+      conformSgd(sgdArgs(p, 'svdpp', F, 214, { update: 'users' }), `svdpp users F=${F}`);
+      conformSgd(sgdArgs(p, 'nmf', F, 215), `nmf F=${F}`);
+      conformSgd(sgdArgs(p, 'nmf', F, 216, { biased: true }), `nmf biased F=${F}`);
+      conformSgd(sgdArgs(p, 'nmf', F, 217, { update: 'users' }), `nmf users F=${F}`);
+    }
+    // a user with no N(u) row entries: svdpp's implicit term is 0
+    const empty = sgdArgs(p, 'svdpp', 3, 218);
+    const noN: Csr = { ...p.seen, indptr: new Int32Array(p.nu + 1), indices: new Int32Array(0), data: new Float32Array(0) };
+    conformSgd({ ...empty, implicitItems: noN }, 'svdpp empty N(u)');
+  });
+
+  test('bprEpoch: the xoshiro128** stream, factors and outputs equal the reference bit for bit', () => {
+    for (const F of [1, 8, 13]) {
+      conformBpr(bprArgs(30, 25, 200, F, 300 + F), `bpr F=${F}`);
+      conformBpr(bprArgs(30, 25, 200, F, 310 + F, { verifyNegative: false }), `bpr no verify F=${F}`);
+      const t = bprArgs(30, 25, 200, F, 320 + F);
+      const cdf = new Float64Array(25);
+      for (let i = 0, acc = 0; i < 25; i++) { acc += 1 + (i % 4); cdf[i] = acc; }
+      for (let i = 0; i < 25; i++) cdf[i] /= cdf[24];
+      conformBpr({ ...t, negatives: 'table', negativeCdf: cdf }, `bpr table F=${F}`);
+      conformBpr(bprArgs(30, 25, 200, F, 330 + F, { update: 'users' }), `bpr users F=${F}`);
+      conformBpr(bprArgs(30, 25, 200, F, 340 + F, { update: 'positive' }), `bpr positive F=${F}`);
+      // seen ≠ userItems and popularity drawn from another list (the fold-in setup of the model)
+      const s = bprArgs(30, 25, 200, F, 350 + F);
+      const more = sgdProblem(30, 25, 320, 360 + F).seen;
+      conformBpr({ ...s, seen: more, popularityItems: more.indices }, `bpr seen/popularity F=${F}`);
+    }
+  });
+
+  test('sgdEpoch / bprEpoch through the engine (one task on the calling thread) update the caller\'s arrays', async () => {
+    const { getEngine } = await import('../src/engine/engine.js');
+    const p = sgdProblem(20, 15, 120, 400);
+    const a = sgdArgs(p, 'svd', 6, 401);
+    const ref = cloneTyped(a);
+    const outR = allocateSgdEpoch();
+    sgdEpochReference(ref, outR, 0, a.order.length);
+    const r = await getEngine().runDetailed<Float64Array>('sgdEpoch', a, { backend: 'wasm' });
+    assert.is(r.backend, 'wasm');
+    sameArray(r.out, outR, 'engine sgd out');
+    sameArray(a.pu, ref.pu, 'engine sgd pu');
+    const b = bprArgs(20, 15, 120, 4, 402);
+    const refB = cloneTyped(b);
+    bprEpochReference(refB, allocateBprEpoch(), 0, b.samples);
+    await getEngine().runDetailed('bprEpoch', b, { backend: 'wasm' });
+    sameArray(b.rng, refB.rng, 'engine bpr rng');
+    sameArray(b.itemFactors, refB.itemFactors, 'engine bpr itemFactors');
   });
 }
 

@@ -12,6 +12,7 @@ const builtinLoaders: Record<string, () => Promise<Backend>> = {
   wasm: async () => (await import('./wasm/index.js')).wasmBackend,
   native: async () => (await import('./native/index.js')).nativeBackend,
   cuda: async () => (await import('./native/cuda.js')).cudaBackend,
+  gpujs: async () => (await import('./gpujs/index.js')).gpujsBackend,
 };
 
 export interface BackendStatus extends BackendProbe {

@@ -12,6 +12,7 @@ import { getKernel } from '../kernels/index.js';
 import { loadBackend, probeBackend, type BackendStatus } from '../backends/registry.js';
 import { isShared, shareArgs } from './share.js';
 import type { WorkerTask } from './worker.js';
+import { useCalibration } from './calibration.js';
 
 export interface RunOptions {
   /** backend name or 'auto' (default: AFFINITY_BACKEND, else 'auto') */
@@ -189,7 +190,11 @@ let defaultEngine: Engine | null = null;
 
 /** The process-wide engine. */
 export function getEngine(): Engine {
-  if (!defaultEngine) defaultEngine = new Engine();
+  if (!defaultEngine) {
+    defaultEngine = new Engine();
+    // rank backends by this machine's cached calibration table (affinity calibrate), when there is one
+    useCalibration(defaultEngine);
+  }
   return defaultEngine;
 }
 

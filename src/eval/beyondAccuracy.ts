@@ -169,3 +169,41 @@ export function denseCosine(m: { rows: number; cols: number; data: ArrayLike<num
     return s / den;
   };
 }
+
+/**
+ * Cosine similarity of two items' binary interaction vectors in `train` (the users who interacted
+ * with each): sim(a, b) = |U_a ∩ U_b| / √(|U_a|·|U_b|), 0 when either has no user. The item
+ * similarity evaluate.ts uses for diversity@k, the same for every model. Pairs are memoised.
+ */
+export function interactionCosine(train: Interactions): ItemSimilarity {
+  const m = toCsr(train, 'item');
+  const rows: Int32Array[] = [];
+  for (let i = 0; i < m.rows; i++) {
+    const r = Int32Array.from(m.indices.subarray(m.indptr[i], m.indptr[i + 1])).sort();
+    // distinct users only (a repeated interaction counts once)
+    let w = 0;
+    for (let p = 0; p < r.length; p++) if (p === 0 || r[p] !== r[p - 1]) r[w++] = r[p];
+    rows.push(r.subarray(0, w));
+  }
+  const memo = new Map<number, number>();
+  const n = m.rows;
+  return (a, b) => {
+    if (a === b) return rows[a]?.length ? 1 : 0;
+    if (a > b) { const t = a; a = b; b = t; }
+    if (a < 0 || b >= n) throw new RangeError(`item ${b >= n ? b : a} out of range [0, ${n})`);
+    const key = a * n + b;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const x = rows[a], y = rows[b];
+    let v = 0;
+    if (x.length && y.length) {
+      let common = 0;
+      for (let p = 0, q = 0; p < x.length && q < y.length; ) {
+        if (x[p] === y[q]) { common++; p++; q++; } else if (x[p] < y[q]) p++; else q++;
+      }
+      v = common / Math.sqrt(x.length * y.length);
+    }
+    memo.set(key, v);
+    return v;
+  };
+}

@@ -1,24 +1,70 @@
 /**
- * The evaluation protocol runner: split the data (k-fold, Surprise style, or a random holdout),
- * fit a fresh model per fold, score the test side, and summarise.
+ * The evaluation protocol runner: split the data (see Protocol), fit a fresh model per fold,
+ * score the test side, and summarise.
  *
- *   rating metrics (rmse, mae, mse, fcp): every test interaction is predicted (impossible
- *   predictions included, with their fallback estimate, as Surprise's test()); needs a model with
+ * Protocols (parseProtocol's text form → object):
+ *   kfold:N            Surprise-style k-fold over all interactions            {kind:'kfold', folds}
+ *   holdout:R          a random R of all interactions to test                 {kind:'holdout', ratio}
+ *   user-holdout:R     per user, a random R of their interactions to test     {kind:'user-holdout', ratio}
+ *   loo, leave:K       per user, K random interactions to test (loo = leave:1)  {kind:'leave-k', k}
+ *                      (per-user splits keep ≥ 1 interaction of every user in train)
+ *   temporal:R         the latest R of all interactions to test               {kind:'temporal', ratio, perUser:false}
+ *   temporal-user:R    per user, their latest R to test                       {kind:'temporal', ratio, perUser:true}
+ *                      (both need timestamps; they are deterministic, so --repeat does not apply)
+ *   cold-users:F[:W]   a random F of the users become new: ALL their interactions go to test
+ *                      (removeUsersProtocol); with W > 0, a random W of every other user's
+ *                      interactions is held out too, so warm users are scored as well
+ *                                                                            {kind:'cold-users', fraction, warmRatio}
+ * repeat N runs a seeded protocol with seeds seed, seed+1, …, seed+N−1 (k-fold: N×folds folds).
+ *
+ * Metrics (metrics.ts parses them; the result uses the exact keys given):
+ *   rating (rmse, mae, mse, fcp): every test interaction is predicted (impossible predictions
+ *   included, with their fallback estimate, as Surprise's test()); needs a model with
  *   predictsRatings, else an error before any fitting.
- *   ranking metrics (ndcg@k, precision@k, recall@k): for each test user with ≥ 1 test item,
- *   recommend(user, max k, {filterSeen: true}) — training items filtered — and relevant = that
- *   user's test items; the metric is averaged over those users (users without test items are
- *   excluded).
+ *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
+ *   training items filtered — and relevant = that user's test items (graded: gain = the test
+ *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
+ *   gain): moreRanking.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
+ *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
+ *   model does not return counted as tied below its list.
+ *   beyond accuracy @k (beyondAccuracy.ts), over the same users' top-k lists:
+ *     coverage  = distinct recommended items / catalogue size (all items of the data set)
+ *     diversity = mean over users of 1 − mean pairwise similarity in the list, similarity = cosine
+ *                 of the items' binary interaction vectors in the training fold (interactionCosine);
+ *                 the same for every model, so models compare; lists shorter than 2 are skipped
+ *     novelty   = mean self-information −log2(pop(i)/|training users|), pop = training users of i
+ *     popbias   = mean popularity percentile (0–100) of the recommended items
+ * Averages are over users with ≥ 1 test item; users with training data but no test item are
+ * excluded and counted (usersWithoutTest), per fold in `splits` and as the mean over folds.
  *
  * mean and std (population standard deviation, numpy's default as Surprise prints it) are over
- * folds, for every metric key and for fitSeconds / testSeconds.
+ * folds, for every metric key and for fitSeconds / testSeconds. A value that cannot be computed
+ * (e.g. diversity when every list has one item) is NaN (null in JSON).
+ *
+ * coldStart 'user' | 'item': per fold, test users (items) are bucketed by their training history
+ * length (coldStart.ts's buckets 0, 1-5, 6-20, 21-50, >50) and every metric is computed on the
+ * bucket alone: by user, on the bucket's users (their lists, test items and predictions); by item,
+ * relevant(u) = u's test items in the bucket, rating metrics on the bucket's test interactions,
+ * beyond-accuracy metrics are not defined (null). A bucket's value over folds is the mean of the
+ * fold values weighted by the users scored in the fold's bucket.
  */
 import type { Interactions } from '../data/interactions.js';
-import { kFold, randomHoldout, type Split } from '../data/splits.js';
+import { interactionCount } from '../data/interactions.js';
+import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
-import { fcp, mae, mse, parseMetric, rankingMetric, rmse, type MetricSpec } from './metrics.js';
+import { attachSideInfo, type SideInfoInput } from '../models/content/sideInfoModel.js';
+import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
+import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './moreRanking.js';
+import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
+import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 
-export type Protocol = { kind: 'kfold'; folds: number } | { kind: 'holdout'; ratio: number };
+export type Protocol =
+  | { kind: 'kfold'; folds: number }
+  | { kind: 'holdout'; ratio: number }
+  | { kind: 'user-holdout'; ratio: number }
+  | { kind: 'leave-k'; k: number }
+  | { kind: 'temporal'; ratio: number; perUser: boolean }
+  | { kind: 'cold-users'; fraction: number; warmRatio: number };
 
 export interface EvaluateOptions {
   data: Interactions;
@@ -29,6 +75,14 @@ export interface EvaluateOptions {
   /** e.g. ['rmse', 'mae', 'fcp', 'ndcg@10'] — the result uses these exact keys */
   metrics: string[];
   models: Record<string, ModelFactory>;
+  /** runs of a seeded protocol, seeds seed..seed+repeat−1 (default 1) */
+  repeat?: number;
+  /** side information given to every model that takes it (attachSideInfo) before fit */
+  sideInfo?: SideInfoInput;
+  /** also report every metric per cold-start bucket of users (or items) */
+  coldStart?: 'user' | 'item';
+  /** precomputed splits (makeSplits), e.g. shared by several models; default: made here */
+  splits?: SeededSplit[];
   /** called after each fold */
   onFold?: (fold: number, result: FoldResult) => void;
   signal?: AbortSignal;
@@ -36,58 +90,194 @@ export interface EvaluateOptions {
 
 export type FoldResult = Record<string, number> & { fitSeconds: number; testSeconds: number };
 
+export interface SplitInfo {
+  seed: number;
+  /** fold index within its run (0 for holdout-style protocols) */
+  fold: number;
+  train: number;
+  test: number;
+  /** users with ≥ 1 test interaction: the users ranking and beyond-accuracy averages are over */
+  usersEvaluated: number;
+  /** users with training interactions but no test interaction: excluded from the averages */
+  usersWithoutTest: number;
+}
+
+export interface ColdStartSummaryRow {
+  bucket: BucketName;
+  /** users scored in the bucket, summed over folds */
+  users: number;
+  /** by item: distinct test items in the bucket, summed over folds */
+  items?: number;
+  mean: Record<string, number | null>;
+}
+
 export interface EvaluateResult {
   model: string;
   params: ModelParams;
   protocol: Protocol;
   seed: number;
+  repeat: number;
   folds: FoldResult[];
   mean: Record<string, number>;
   std: Record<string, number>;
+  /** mean over folds of SplitInfo.usersEvaluated */
+  usersEvaluated: number;
+  /** mean over folds of SplitInfo.usersWithoutTest */
+  usersWithoutTest: number;
+  splits: SplitInfo[];
+  coldStartBy?: 'user' | 'item';
+  coldStart?: ColdStartSummaryRow[];
 }
 
-/** 'kfold:5' → {kind:'kfold', folds:5}; 'holdout:0.2' → {kind:'holdout', ratio:0.2}. */
+export type SeededSplit = Split & { seed: number; fold: number };
+
+function ratioOf(text: string, what: string, v: string): number {
+  const r = v.trim() === '' ? NaN : Number(v);
+  if (!(r > 0 && r < 1)) throw new RangeError(`protocol '${text}': ${what} must be in (0, 1), got '${v}'`);
+  return r;
+}
+
+/**
+ * 'kfold:5', 'holdout:0.2', 'user-holdout:0.2', 'loo', 'leave:3', 'temporal:0.2', 'temporal-user:0.2',
+ * 'cold-users:0.1' or 'cold-users:0.1:0.2' → a Protocol (see the module comment).
+ */
 export function parseProtocol(text: string): Protocol {
-  const m = /^(kfold|holdout):(.+)$/.exec(text.trim());
-  if (m && m[1] === 'kfold') {
-    const folds = Number(m[2]);
-    if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`protocol '${text}': kfold needs an integer number of folds ≥ 2`);
-    return { kind: 'kfold', folds };
+  const t = text.trim();
+  if (t === 'loo') return { kind: 'leave-k', k: 1 };
+  const m = /^([a-z-]+):(.*)$/.exec(t);
+  const kind = m?.[1], arg = m?.[2] ?? '';
+  switch (kind) {
+    case 'kfold': {
+      const folds = arg.trim() === '' ? NaN : Number(arg);
+      if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`protocol '${text}': kfold needs an integer number of folds ≥ 2`);
+      return { kind: 'kfold', folds };
+    }
+    case 'holdout': {
+      const ratio = Number(arg);
+      if (!(ratio > 0 && ratio < 1) || arg.trim() === '') throw new RangeError(`protocol '${text}': holdout needs a test ratio in (0, 1)`);
+      return { kind: 'holdout', ratio };
+    }
+    case 'user-holdout': return { kind: 'user-holdout', ratio: ratioOf(text, 'the per-user test ratio', arg) };
+    case 'leave':
+    case 'leave-k': {
+      const k = arg.trim() === '' ? NaN : Number(arg);
+      if (!Number.isInteger(k) || k < 1) throw new RangeError(`protocol '${text}': leave:K needs an integer K ≥ 1 (interactions left out per user)`);
+      return { kind: 'leave-k', k };
+    }
+    case 'temporal': return { kind: 'temporal', ratio: ratioOf(text, 'the test ratio', arg), perUser: false };
+    case 'temporal-user': return { kind: 'temporal', ratio: ratioOf(text, 'the per-user test ratio', arg), perUser: true };
+    case 'cold-users': {
+      const [f, w, ...more] = arg.split(':');
+      if (more.length) throw new RangeError(`protocol '${text}': use cold-users:FRACTION or cold-users:FRACTION:WARM_RATIO`);
+      const fraction = ratioOf(text, 'the share of users made new', f);
+      let warmRatio = 0;
+      if (w !== undefined) {
+        warmRatio = w.trim() === '' ? NaN : Number(w);
+        if (!(warmRatio >= 0 && warmRatio < 1)) throw new RangeError(`protocol '${text}': the warm users' test ratio must be in [0, 1), got '${w}'`);
+      }
+      return { kind: 'cold-users', fraction, warmRatio };
+    }
   }
-  if (m && m[1] === 'holdout') {
-    const ratio = Number(m[2]);
-    if (!(ratio > 0 && ratio < 1)) throw new RangeError(`protocol '${text}': holdout needs a test ratio in (0, 1)`);
-    return { kind: 'holdout', ratio };
-  }
-  throw new RangeError(`unknown protocol '${text}' (use kfold:N or holdout:RATIO, e.g. kfold:5 or holdout:0.2)`);
+  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO or cold-users:FRACTION[:WARM], e.g. kfold:5 or holdout:0.2)`);
 }
 
-function makeModel(o: EvaluateOptions): Model {
+/** The text form parseProtocol reads. */
+export function formatProtocol(p: Protocol): string {
+  switch (p.kind) {
+    case 'kfold': return `kfold:${p.folds}`;
+    case 'holdout': return `holdout:${p.ratio}`;
+    case 'user-holdout': return `user-holdout:${p.ratio}`;
+    case 'leave-k': return p.k === 1 ? 'loo' : `leave:${p.k}`;
+    case 'temporal': return `${p.perUser ? 'temporal-user' : 'temporal'}:${p.ratio}`;
+    case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
+  }
+}
+
+/** True for protocols whose split depends on the seed (so repeats differ). */
+export function isSeeded(p: Protocol): boolean {
+  return p.kind !== 'temporal';
+}
+
+/**
+ * The train/test splits of a protocol, for `repeat` runs with seeds seed..seed+repeat−1. A one-line
+ * RangeError when the protocol cannot run on this data (no timestamps for a temporal split, an
+ * empty test or training side).
+ */
+export function makeSplits(data: Interactions, protocol: Protocol, seed: number, repeat = 1): SeededSplit[] {
+  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`repeat must be a positive integer, got ${repeat}`);
+  const name = formatProtocol(protocol);
+  if (repeat > 1 && !isSeeded(protocol)) throw new RangeError(`protocol '${name}' is deterministic (no seed), so repeating it gives the same split: drop --repeat`);
+  if (interactionCount(data) === 0) throw new RangeError('the input has no interactions');
+  if (protocol.kind === 'temporal' && !data.timestamp) throw new RangeError(`protocol '${name}' needs timestamps, and the input has none (no timestamp column)`);
+  const out: SeededSplit[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const s = seed + r;
+    const p = protocol;
+    let splits: Split[];
+    switch (p.kind) {
+      case 'kfold': splits = kFold(data, { folds: p.folds, seed: s }); break;
+      case 'holdout': splits = [randomHoldout(data, { ratio: p.ratio, seed: s })]; break;
+      case 'user-holdout': splits = [perUserHoldout(data, { ratio: p.ratio, seed: s })]; break;
+      case 'leave-k': splits = [perUserHoldout(data, { leaveK: p.k, seed: s })]; break;
+      case 'temporal': splits = [temporalSplit(data, { ratio: p.ratio, perUser: p.perUser })]; break;
+      case 'cold-users': {
+        const { train, test } = removeUsersProtocol(data, { fraction: p.fraction, warmRatio: p.warmRatio, seed: s });
+        splits = [{ train, test }];
+        break;
+      }
+      default: throw new RangeError(`unknown protocol kind '${(p as { kind: string }).kind}'`);
+    }
+    splits.forEach((sp, f) => {
+      const where = `seed ${s}${splits.length > 1 ? `, fold ${f + 1}` : ''}`;
+      if (interactionCount(sp.test) === 0) throw new RangeError(`protocol '${name}' gives an empty test set on this data (${where}): every user needs at least 2 interactions for a per-user split`);
+      if (interactionCount(sp.train) === 0) throw new RangeError(`protocol '${name}' gives an empty training set on this data (${where})`);
+      out.push({ ...sp, seed: s, fold: f });
+    });
+  }
+  return out;
+}
+
+function makeModel(o: Pick<EvaluateOptions, 'models' | 'modelName' | 'params' | 'sideInfo'>): Model {
   const factory = o.models[o.modelName];
   if (!factory) throw new RangeError(`unknown model '${o.modelName}' (known: ${Object.keys(o.models).sort().join(', ')})`);
-  return factory(o.params ?? {});
+  const model = factory(o.params ?? {});
+  if (o.sideInfo && (o.sideInfo.items || o.sideInfo.users)) attachSideInfo(model, o.sideInfo);
+  return model;
 }
 
-function splitsFor(o: EvaluateOptions): Split[] {
-  const p = o.protocol;
-  if (p.kind === 'kfold') return kFold(o.data, { folds: p.folds, seed: o.seed });
-  if (p.kind === 'holdout') return [randomHoldout(o.data, { ratio: p.ratio, seed: o.seed })];
-  throw new RangeError(`unknown protocol kind '${(p as { kind: string }).kind}'`);
-}
-
-export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
-  if (!o.metrics.length) throw new RangeError('evaluate: no metrics asked for');
-  const specs = o.metrics.map(parseMetric);
-  const dup = o.metrics.find((m, t) => o.metrics.indexOf(m) !== t);
-  if (dup) throw new RangeError(`metric '${dup}' is listed twice`);
-  if (!Number.isFinite(o.seed)) throw new RangeError(`seed must be a finite number, got ${o.seed}`);
-  const probe = makeModel(o); // validates the name and params before any work
-  const ratingKeys = specs.filter((s) => s.kind === 'rating').map((s) => s.key);
+/**
+ * Build (and so validate) the model with its params, and refuse before any fitting when rating
+ * metrics are asked of a model that does not predict ratings. Returns the model.
+ */
+export function checkModel(o: Pick<EvaluateOptions, 'models' | 'modelName' | 'params' | 'sideInfo'>, metrics: MetricSpec[]): Model {
+  const probe = makeModel(o);
+  const ratingKeys = metrics.filter((s) => s.kind === 'rating').map((s) => s.key);
   if (ratingKeys.length && !probe.predictsRatings) {
     throw new RangeError(`model '${o.modelName}' does not predict ratings, so it cannot be scored by ${ratingKeys.join(', ')}; use ranking metrics such as ndcg@10`);
   }
-  const splits = splitsFor(o);
+  return probe;
+}
+
+/** Parse and check a metric list (non-empty, no repeats). */
+export function parseMetrics(metrics: string[]): MetricSpec[] {
+  if (!metrics.length) throw new RangeError('evaluate: no metrics asked for');
+  const specs = metrics.map(parseMetric);
+  const dup = metrics.find((m, t) => metrics.indexOf(m) !== t);
+  if (dup) throw new RangeError(`metric '${dup}' is listed twice`);
+  return specs;
+}
+
+export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
+  const specs = parseMetrics(o.metrics);
+  if (!Number.isFinite(o.seed)) throw new RangeError(`seed must be a finite number, got ${o.seed}`);
+  const repeat = o.repeat ?? 1;
+  if (o.coldStart !== undefined && o.coldStart !== 'user' && o.coldStart !== 'item') throw new RangeError(`coldStart must be 'user' or 'item', got '${String(o.coldStart)}'`);
+  const probe = checkModel(o, specs); // validates the name and params before any work
+  const splits = o.splits ?? makeSplits(o.data, o.protocol, o.seed, repeat);
   const folds: FoldResult[] = [];
+  const infos: SplitInfo[] = [];
+  const cold = o.coldStart ? new ColdStartAccumulator(o.metrics) : null;
   for (let f = 0; f < splits.length; f++) {
     o.signal?.throwIfAborted();
     const { train, test } = splits[f];
@@ -95,13 +285,28 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const t0 = performance.now();
     await model.fit(train, { signal: o.signal });
     const t1 = performance.now();
-    const scores = scoreFold(model, test, specs);
+    const source = modelLists(model, specs, train.items.size);
+    const ctx: ScoreContext = { train };
+    const scored = scoreLists(source, test, specs, ctx);
+    if (cold) cold.addFold(source, train, test, specs, o.coldStart!, ctx);
     const t2 = performance.now();
-    const result = { ...scores, fitSeconds: (t1 - t0) / 1000, testSeconds: (t2 - t1) / 1000 } as FoldResult;
+    const result = { ...scored.values, fitSeconds: (t1 - t0) / 1000, testSeconds: (t2 - t1) / 1000 } as FoldResult;
     folds.push(result);
+    infos.push({ seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test) });
     o.onFold?.(f, result);
   }
-  const keys = [...o.metrics, 'fitSeconds', 'testSeconds'];
+  const { mean, std } = meanStd(folds, [...o.metrics, 'fitSeconds', 'testSeconds']);
+  const avg = (key: 'usersEvaluated' | 'usersWithoutTest'): number => infos.reduce((s, x) => s + x[key], 0) / infos.length;
+  const out: EvaluateResult = {
+    model: o.modelName, params: { ...(o.params ?? {}) }, protocol: o.protocol, seed: o.seed, repeat, folds, mean, std,
+    usersEvaluated: avg('usersEvaluated'), usersWithoutTest: avg('usersWithoutTest'), splits: infos,
+  };
+  if (cold) { out.coldStartBy = o.coldStart; out.coldStart = cold.rows(); }
+  return out;
+}
+
+/** Mean and population std over folds of each key. */
+export function meanStd(folds: Array<Record<string, number>>, keys: string[]): { mean: Record<string, number>; std: Record<string, number> } {
   const mean: Record<string, number> = {}, std: Record<string, number> = {};
   for (const key of keys) {
     const v = folds.map((r) => r[key]);
@@ -109,40 +314,246 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     mean[key] = m;
     std[key] = Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
   }
-  return { model: o.modelName, params: { ...(o.params ?? {}) }, protocol: o.protocol, seed: o.seed, folds, mean, std };
+  return { mean, std };
 }
 
-/** Score one fitted model on one test set. */
-export function scoreFold(model: Model, test: Interactions, specs: MetricSpec[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  const n = test.user.length;
-  if (n === 0) throw new RangeError('evaluate: the test set is empty');
-  if (specs.some((s) => s.kind === 'rating')) {
-    const truth = new Float64Array(n), est = new Float64Array(n);
-    for (let t = 0; t < n; t++) {
-      truth[t] = test.rating[t];
-      est[t] = model.predict(test.user[t], test.item[t]).estimate;
-    }
-    for (const s of specs) {
-      if (s.kind !== 'rating') continue;
-      out[s.key] = s.name === 'rmse' ? rmse(truth, est) : s.name === 'mae' ? mae(truth, est) : s.name === 'mse' ? mse(truth, est) : fcp(test.user, truth, est);
-    }
-  }
-  const ranking = specs.filter((s): s is Extract<MetricSpec, { kind: 'ranking' }> => s.kind === 'ranking');
-  if (ranking.length) {
-    const maxK = Math.max(...ranking.map((s) => s.k));
-    const relevant = new Map<number, Set<number>>();
-    for (let t = 0; t < n; t++) {
-      let set = relevant.get(test.user[t]);
-      if (!set) relevant.set(test.user[t], (set = new Set()));
-      set.add(test.item[t]);
-    }
-    const sums = new Float64Array(ranking.length);
-    for (const [u, rel] of relevant) {
-      const rec = model.recommend(u, maxK, { filterSeen: true }).ids;
-      ranking.forEach((s, j) => { sums[j] += rankingMetric(s.name, rec, rel, s.k); });
-    }
-    ranking.forEach((s, j) => { out[s.key] = sums[j] / relevant.size; });
-  }
-  return out;
+/** Users with at least one training interaction and no test interaction. */
+export function usersWithoutTest(train: Interactions, test: Interactions): number {
+  const n = Math.max(train.users.size, test.users.size);
+  const state = new Uint8Array(n);
+  for (let p = 0; p < train.user.length; p++) state[train.user[p]] |= 1;
+  for (let p = 0; p < test.user.length; p++) state[test.user[p]] |= 2;
+  let c = 0;
+  for (let u = 0; u < n; u++) if (state[u] === 1) c++;
+  return c;
 }
+
+/** Where the scored lists come from: a model's recommend(), or a re-ranker (MMR) in a study. */
+export interface ListSource {
+  /** the user's list, best first, at least max k long where the model can (training items filtered) */
+  top(user: number): ArrayLike<number>;
+  /** every candidate item ranked (for 'auc' without a cut-off) */
+  full?(user: number): ArrayLike<number>;
+  /** predicted rating (rating metrics) */
+  predict?(user: number, item: number): number;
+}
+
+/** A fitted model's lists (cached per user: top max-k, and the full ranking when 'auc' is asked). */
+export function modelLists(model: Model, specs: MetricSpec[], nItems: number): ListSource {
+  const ks = specs.filter((s) => s.kind !== 'rating' && Number.isFinite((s as { k: number }).k)).map((s) => (s as { k: number }).k);
+  const maxK = ks.length ? Math.max(...ks) : 1;
+  const tops = new Map<number, Int32Array>(), fulls = new Map<number, Int32Array>();
+  return {
+    top(u) {
+      let l = tops.get(u);
+      if (!l) tops.set(u, (l = model.recommend(u, maxK, { filterSeen: true }).ids));
+      return l;
+    },
+    full(u) {
+      let l = fulls.get(u);
+      if (!l) fulls.set(u, (l = model.recommend(u, Math.max(nItems, 1), { filterSeen: true }).ids));
+      return l;
+    },
+    predict: (u, i) => model.predict(u, i).estimate,
+  };
+}
+
+export interface ScoreContext {
+  /** the training side: needed for beyond-accuracy metrics and the full 'auc' (candidates) */
+  train?: Interactions;
+  /** only these users (cold-start user buckets) */
+  users?: ReadonlySet<number>;
+  /** only these test items count as relevant / are predicted (cold-start item buckets) */
+  items?: ReadonlySet<number>;
+  /** false: a metric that cannot be computed is NaN instead of an error (bucket reports) */
+  strict?: boolean;
+  /** cache of training-derived data; filled on first use */
+  cache?: TrainCache;
+}
+
+export interface TrainCache {
+  popularity: Float64Array;
+  percentiles: Float64Array;
+  activeUsers: number;
+  similarity: ItemSimilarity;
+  history: Int32Array;
+}
+
+function trainCache(ctx: ScoreContext): TrainCache {
+  if (ctx.cache) return ctx.cache;
+  const train = ctx.train;
+  if (!train) throw new RangeError('beyond-accuracy metrics and auc need the training set (pass ctx.train)');
+  const popularity = itemPopularity(train);
+  ctx.cache = { popularity, percentiles: popularityPercentiles(popularity), activeUsers: Math.max(1, activeUsers(train)), similarity: interactionCosine(train), history: historyLengths(train, 'user') };
+  return ctx.cache;
+}
+
+export interface ScoreResult {
+  values: Record<string, number>;
+  /** users with ≥ 1 relevant test item (after the ctx filters) */
+  usersEvaluated: number;
+  /** test interactions predicted for the rating metrics */
+  predictions: number;
+}
+
+/** Score one fitted model on one test set (train: needed for beyond-accuracy metrics and 'auc'). */
+export function scoreFold(model: Model, test: Interactions, specs: MetricSpec[], train?: Interactions): Record<string, number> {
+  if (interactionCount(test) === 0) throw new RangeError('evaluate: the test set is empty');
+  return scoreLists(modelLists(model, specs, test.items.size), test, specs, { train }).values;
+}
+
+/** Every metric of `specs` for the lists of `source` against `test` (see the module comment). */
+export function scoreLists(source: ListSource, test: Interactions, specs: MetricSpec[], ctx: ScoreContext = {}): ScoreResult {
+  const strict = ctx.strict !== false;
+  const n = interactionCount(test);
+  if (n === 0) throw new RangeError('evaluate: the test set is empty');
+  const keep = (t: number): boolean => (!ctx.users || ctx.users.has(test.user[t])) && (!ctx.items || ctx.items.has(test.item[t]));
+  const safe = (f: () => number): number => {
+    if (strict) return f();
+    try { return f(); } catch { return NaN; }
+  };
+  const out: Record<string, number> = {};
+  let predictions = 0;
+  const rating = specs.filter((s) => s.kind === 'rating');
+  if (rating.length) {
+    if (!source.predict) throw new RangeError('rating metrics need predictions, and this list source has none');
+    const idx: number[] = [];
+    for (let t = 0; t < n; t++) if (keep(t)) idx.push(t);
+    predictions = idx.length;
+    const truth = new Float64Array(idx.length), est = new Float64Array(idx.length), users = new Int32Array(idx.length);
+    idx.forEach((t, j) => { truth[j] = test.rating[t]; est[j] = source.predict!(test.user[t], test.item[t]); users[j] = test.user[t]; });
+    for (const s of rating) {
+      out[s.key] = safe(() => (s.name === 'rmse' ? rmse(truth, est) : s.name === 'mae' ? mae(truth, est) : s.name === 'mse' ? mse(truth, est) : fcp(users, truth, est)));
+    }
+  }
+  // relevant items per user, with the rating as graded gain (the highest when an item repeats)
+  const graded = new Map<number, Map<number, number>>();
+  for (let t = 0; t < n; t++) {
+    if (!keep(t)) continue;
+    let g = graded.get(test.user[t]);
+    if (!g) graded.set(test.user[t], (g = new Map()));
+    g.set(test.item[t], Math.max(g.get(test.item[t]) ?? -Infinity, test.rating[t]));
+  }
+  const listSpecs = specs.filter((s): s is Exclude<MetricSpec, { kind: 'rating' }> => s.kind !== 'rating');
+  if (listSpecs.length) {
+    const users = [...graded.keys()].sort((a, b) => a - b);
+    const sums = new Float64Array(listSpecs.length), counts = new Float64Array(listSpecs.length);
+    const needTrain = listSpecs.some((s) => s.kind === 'beyond' || (s.name === 'auc'));
+    const tc = needTrain ? trainCache(ctx) : null;
+    const nItems = test.items.size;
+    const recommended = new Map<number, Set<number>>(); // coverage@k: the union per k
+    for (const u of users) {
+      const g = graded.get(u)!;
+      const rel = new Set(g.keys());
+      const list = source.top(u);
+      listSpecs.forEach((s, j) => {
+        let v: number;
+        if (s.kind === 'ranking') {
+          v = safe(() => rankingValue(s.name, s.k, list, rel, g, source, u, tc, nItems));
+        } else {
+          const l = topOf(list, s.k);
+          if (s.name === 'coverage') {
+            let set = recommended.get(s.k);
+            if (!set) recommended.set(s.k, (set = new Set()));
+            for (const i of l) set.add(i);
+            return;
+          }
+          if (l.length === 0 || (s.name === 'diversity' && l.length < 2)) return; // skipped: no value for this user
+          v = safe(() => (s.name === 'novelty' ? novelty(l, tc!.popularity, tc!.activeUsers) : s.name === 'popbias' ? popularityBias(l, tc!.percentiles) : intraListDiversity(l, tc!.similarity)));
+        }
+        if (Number.isNaN(v) && !strict) return;
+        sums[j] += v; counts[j]++;
+      });
+    }
+    listSpecs.forEach((s, j) => {
+      if (s.kind === 'beyond' && s.name === 'coverage') out[s.key] = users.length ? (recommended.get(s.k)?.size ?? 0) / Math.max(1, nItems) : NaN;
+      else out[s.key] = counts[j] > 0 ? sums[j] / counts[j] : NaN;
+    });
+    return { values: order(out, specs), usersEvaluated: users.length, predictions };
+  }
+  return { values: order(out, specs), usersEvaluated: graded.size, predictions };
+}
+
+function order(out: Record<string, number>, specs: MetricSpec[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const s of specs) o[s.key] = out[s.key];
+  return o;
+}
+
+function rankingValue(name: string, k: number, list: ArrayLike<number>, rel: Set<number>, graded: Map<number, number>, source: ListSource, u: number, tc: TrainCache | null, nItems: number): number {
+  switch (name) {
+    case 'precision': return precisionAtK(topOf(list, k), rel, k);
+    case 'recall': return recallAtK(topOf(list, k), rel, k);
+    case 'ndcg': return ndcgAtK(topOf(list, k), rel, k);
+    case 'f1': return f1AtK(list, rel, k);
+    case 'hit': return hitRateAtK(list, rel, k);
+    case 'map': return averagePrecisionAtK(list, rel, k);
+    case 'mrr': return reciprocalRankAtK(list, rel, k);
+    case 'ndcg-graded': {
+      // linear gain = the test rating (implicit data: every gain 1 → binary NDCG)
+      return ndcgGradedAtK(list, graded, k, 'linear');
+    }
+    case 'auc': {
+      // candidates = items not in the user's training history (filterSeen), at least the list and the relevant items
+      const full = Number.isFinite(k) ? topOf(list, k) : topOf(source.full ? source.full(u) : list, Infinity);
+      const candidates = Math.max(nItems - (tc && u < tc.history.length ? tc.history[u] : 0), full.length, rel.size);
+      return aucAtK(full, rel, Math.max(1, Number.isFinite(k) ? k : full.length), candidates);
+    }
+  }
+  throw new RangeError(`unknown ranking metric '${name}'`);
+}
+
+/** Per-bucket cold-start values over folds (weighted by the users scored per fold). */
+class ColdStartAccumulator {
+  private readonly sums = new Map<BucketName, Float64Array>();
+  private readonly weights = new Map<BucketName, Float64Array>();
+  private readonly users = new Map<BucketName, number>();
+  private readonly items = new Map<BucketName, number>();
+  private by: 'user' | 'item' = 'user';
+  constructor(private readonly keys: string[]) {
+    for (const b of COLD_START_BUCKETS) {
+      this.sums.set(b.bucket, new Float64Array(keys.length));
+      this.weights.set(b.bucket, new Float64Array(keys.length));
+      this.users.set(b.bucket, 0);
+      this.items.set(b.bucket, 0);
+    }
+  }
+
+  addFold(source: ListSource, train: Interactions, test: Interactions, specs: MetricSpec[], by: 'user' | 'item', base: ScoreContext): void {
+    this.by = by;
+    const len = historyLengths(train, by);
+    const groups = new Map<BucketName, Set<number>>();
+    const ids = by === 'user' ? test.user : test.item;
+    for (let t = 0; t < ids.length; t++) {
+      const b = bucketOf(len[ids[t]]);
+      let g = groups.get(b);
+      if (!g) groups.set(b, (g = new Set()));
+      g.add(ids[t]);
+    }
+    const bucketSpecs = by === 'item' ? specs.filter((s) => s.kind !== 'beyond') : specs;
+    for (const [b, members] of groups) {
+      const r = scoreLists(source, test, bucketSpecs, { ...base, strict: false, users: by === 'user' ? members : undefined, items: by === 'item' ? members : undefined });
+      if (r.usersEvaluated === 0) continue;
+      this.users.set(b, this.users.get(b)! + r.usersEvaluated);
+      if (by === 'item') this.items.set(b, this.items.get(b)! + members.size);
+      const sums = this.sums.get(b)!, w = this.weights.get(b)!;
+      this.keys.forEach((key, j) => {
+        const v = r.values[key];
+        if (v === undefined || !Number.isFinite(v)) return;
+        sums[j] += v * r.usersEvaluated; w[j] += r.usersEvaluated;
+      });
+    }
+  }
+
+  rows(): ColdStartSummaryRow[] {
+    return COLD_START_BUCKETS.map(({ bucket }) => {
+      const sums = this.sums.get(bucket)!, w = this.weights.get(bucket)!;
+      const mean: Record<string, number | null> = {};
+      this.keys.forEach((key, j) => { mean[key] = w[j] > 0 ? sums[j] / w[j] : null; });
+      const row: ColdStartSummaryRow = { bucket, users: this.users.get(bucket)! , mean };
+      if (this.by === 'item') row.items = this.items.get(bucket)!;
+      return row;
+    });
+  }
+}
+

@@ -1,2 +1,6 @@
 export * from './metrics.js';
-export { evaluate, parseProtocol, scoreFold, type EvaluateOptions, type EvaluateResult, type FoldResult, type Protocol } from './evaluate.js';
+export {
+  evaluate, parseProtocol, formatProtocol, makeSplits, parseMetrics, checkModel, scoreFold, scoreLists, modelLists, meanStd, usersWithoutTest, isSeeded,
+  type EvaluateOptions, type EvaluateResult, type FoldResult, type Protocol, type SeededSplit, type SplitInfo, type ColdStartSummaryRow,
+  type ListSource, type ScoreContext, type ScoreResult,
+} from './evaluate.js';

@@ -22,23 +22,47 @@
 
 export const RATING_METRICS = ['rmse', 'mae', 'mse', 'fcp'] as const;
 export type RatingMetric = (typeof RATING_METRICS)[number];
-export const RANKING_METRICS = ['ndcg', 'precision', 'recall'] as const;
+/**
+ * Ranking metrics at k (see evaluate.ts for how each is computed and averaged):
+ *   precision, recall, ndcg (binary), f1, hit (hit rate; aliases hr, hitrate), map, mrr,
+ *   ndcg-graded (gain = the test rating, linear), auc (with @k: the top-k list, unlisted candidates
+ *   tied below it; without a cut-off, 'auc' ranks every candidate item).
+ */
+export const RANKING_METRICS = ['ndcg', 'precision', 'recall', 'f1', 'hit', 'map', 'mrr', 'ndcg-graded', 'auc'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
+/** Beyond-accuracy metrics at k: catalogue coverage, intra-list diversity, novelty, popularity bias. */
+export const BEYOND_METRICS = ['coverage', 'diversity', 'novelty', 'popbias'] as const;
+export type BeyondMetric = (typeof BEYOND_METRICS)[number];
 
-export type MetricSpec = { key: string; kind: 'rating'; name: RatingMetric } | { key: string; kind: 'ranking'; name: RankingMetric; k: number };
+const ALIASES: Record<string, string> = { hr: 'hit', hitrate: 'hit', 'hit-rate': 'hit', 'ndcg-grade': 'ndcg-graded', gndcg: 'ndcg-graded', 'popularity-bias': 'popbias', ild: 'diversity' };
 
-/** 'rmse' → rating metric; 'ndcg@10' → ranking metric with k = 10. Throws a one-line error otherwise. */
+/**
+ * kind 'ranking' with k = Infinity is the full-catalogue AUC ('auc' without a cut-off).
+ */
+export type MetricSpec =
+  | { key: string; kind: 'rating'; name: RatingMetric }
+  | { key: string; kind: 'ranking'; name: RankingMetric; k: number }
+  | { key: string; kind: 'beyond'; name: BeyondMetric; k: number };
+
+function knownList(): string {
+  return `${RATING_METRICS.join(', ')}, ${[...RANKING_METRICS, ...BEYOND_METRICS].map((r) => `${r}@K`).join(', ')}, auc`;
+}
+
+/** 'rmse' → rating metric; 'ndcg@10' → ranking metric with k = 10; 'coverage@10' → beyond-accuracy. Throws a one-line error otherwise. */
 export function parseMetric(key: string): MetricSpec {
   const s = key.trim();
   if ((RATING_METRICS as readonly string[]).includes(s)) return { key, kind: 'rating', name: s as RatingMetric };
-  const m = /^([a-z]+)@(\d+)$/.exec(s);
-  if (m && (RANKING_METRICS as readonly string[]).includes(m[1])) {
-    const k = Number(m[2]);
-    if (!(k >= 1)) throw new RangeError(`metric '${key}': k must be a positive integer`);
-    return { key, kind: 'ranking', name: m[1] as RankingMetric, k };
+  if (s === 'auc') return { key, kind: 'ranking', name: 'auc', k: Infinity };
+  const m = /^([a-z][a-z0-9-]*)@(.*)$/.exec(s);
+  const base = m ? (ALIASES[m[1]] ?? m[1]) : (ALIASES[s] ?? s);
+  const isRanking = (RANKING_METRICS as readonly string[]).includes(base), isBeyond = (BEYOND_METRICS as readonly string[]).includes(base);
+  if (m && (isRanking || isBeyond)) {
+    const k = m[2].trim() === '' ? NaN : Number(m[2]);
+    if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`metric '${key}': k must be a positive integer, got '${m[2]}'`);
+    return isRanking ? { key, kind: 'ranking', name: base as RankingMetric, k } : { key, kind: 'beyond', name: base as BeyondMetric, k };
   }
-  if ((RANKING_METRICS as readonly string[]).includes(s)) throw new RangeError(`metric '${key}' needs a cut-off, e.g. '${s}@10'`);
-  throw new RangeError(`unknown metric '${key}' (known: ${RATING_METRICS.join(', ')}, ${RANKING_METRICS.map((r) => `${r}@K`).join(', ')})`);
+  if (!m && (isRanking || isBeyond)) throw new RangeError(`metric '${key}' needs a cut-off, e.g. '${s}@10'`);
+  throw new RangeError(`unknown metric '${key}' (known: ${knownList()})`);
 }
 
 function checkLengths(truth: ArrayLike<number>, est: ArrayLike<number>): number {
@@ -121,5 +145,6 @@ export function rankingMetric(name: RankingMetric, rec: ArrayLike<number>, relev
     case 'ndcg': return ndcgAtK(rec, relevant, k);
     case 'precision': return precisionAtK(rec, relevant, k);
     case 'recall': return recallAtK(rec, relevant, k);
+    default: throw new RangeError(`rankingMetric: '${name}' is computed by evaluate.ts (scoreUsers), not here`);
   }
 }

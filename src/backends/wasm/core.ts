@@ -9,7 +9,10 @@
  */
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { PreparedSimilarity, SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { TopK } from '../../data/matrix.js';
+import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
+import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
+import type { Dense, TopK } from '../../data/matrix.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
@@ -24,13 +27,35 @@ interface WasmExports {
   ): void;
   scoreRows(r0: number, r1: number): void;
   simStride(metric: number): number;
-  simSetMatrix(tIndptr: number, tIndices: number, tValues: number, rowNorm: number, rowCount: number): void;
+  simSetMatrix(tIndptr: number, tIndices: number, tValues: number, rowNorm: number, rowCount: number, colFlag: number, colConst: number): void;
   simSetTask(
     metric: number, qIndptr: number, qIndices: number, qValues: number, rowBase: number, scratch: number, touched: number,
     kk: number, heapS: number, heapI: number, outI: number, outS: number,
     shrink: number, minSupport: number, minSim: number, excludeSelf: number,
   ): void;
   simRows(r0: number, r1: number): void;
+  alsChunk(): number;
+  alsSetup(
+    f: number, fp: number, y: number, gram: number, implicit: number, lambda: number, indptr: number, indices: number, data: number,
+    x: number, a: number, b: number, u: number, v: number, xv: number, r: number, p: number, ap: number, steps: number,
+  ): void;
+  alsRowsCholesky(r0: number, r1: number): number;
+  alsRowsCg(r0: number, r1: number): void;
+  sgdSetup(
+    f: number, user: number, item: number, rating: number, weight: number, order: number, bu: number, bi: number, pu: number, qi: number,
+    yj: number, nIndptr: number, nIndices: number, scratch: number, items: number,
+  ): void;
+  sgdSvd(t0: number, t1: number, biased: number, globalMean: number,
+    lrBu: number, lrBi: number, lrPu: number, lrQi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
+  sgdSvdpp(t0: number, t1: number, globalMean: number,
+    lrBu: number, lrBi: number, lrPu: number, lrQi: number, lrYj: number, regBu: number, regBi: number, regPu: number, regQi: number, regYj: number): number;
+  sgdNmf(t0: number, t1: number, nu: number, ni: number, biased: number, globalMean: number,
+    lrBu: number, lrBi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
+  bprSetup(
+    indptr: number, indices: number, entryUser: number, sIndptr: number, sIndices: number, pop: number, npop: number, cdf: number,
+    x: number, y: number, f: number, items: number, nz: number, state: number,
+  ): void;
+  bprSteps(t0: number, t1: number, lr: number, reg: number, verify: number, mode: number): void;
 }
 interface WasmApi {
   validate(bytes: ArrayBuffer | ArrayBufferView): boolean;
@@ -76,6 +101,9 @@ export type SparseSimilarityTopKInput = Pick<
   SparseSimilarityTopKArgs, 'matrix' | 'metric' | 'shrinkage' | 'minSupport' | 'minSimilarity' | 'excludeSelf'
 > & { prepared: PreparedSimilarity };
 
+export type AlsHalfStepInput = Pick<AlsHalfStepArgs, 'mode' | 'solver' | 'cgSteps' | 'matrix' | 'other' | 'gram' | 'regularization'>;
+export type DenseOutput = Pick<Dense, 'rows' | 'cols' | 'data'>;
+
 /** Counters of the copies into linear memory (for measurements and tests). */
 export interface WasmCopyStats {
   /** sparseSimilarityTopK calls that found the matrix side (transpose, norms) already in linear memory */
@@ -96,6 +124,21 @@ export interface AffinityWasm {
    * (same ArrayBuffer/SharedArrayBuffer objects, offsets and lengths); their contents must not change in between.
    */
   sparseSimilarityTopK(args: SparseSimilarityTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void;
+  /**
+   * Rows [rowStart, rowEnd) of alsHalfStep into `out` (same contract as alsHalfStepReference: CG warm-starts from
+   * out's rows; Cholesky throws the reference's RangeError on a system that is not positive definite).
+   */
+  alsHalfStep(args: AlsHalfStepInput, out: DenseOutput, rowStart: number, rowEnd: number): void;
+  /**
+   * Examples order[rowStart..rowEnd) of sgdEpoch (same contract as sgdEpochReference, bit for bit): the parameters
+   * in `args` are copied in, updated and copied back; [sse, count] is added to out. Returns the pass's sse.
+   */
+  sgdEpoch(args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): number;
+  /**
+   * rowEnd − rowStart steps of bprEpoch (same contract as bprEpochReference, bit for bit, same xoshiro128** stream):
+   * the factors and args.rng are updated in place; [correct, skipped, loss] is added to out. Returns the mean loss.
+   */
+  bprEpoch(args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): number;
   /** Bytes of linear memory the instance currently holds. */
   memoryBytes(): number;
   /** Copy counters since instantiation. */
@@ -132,8 +175,11 @@ interface SimCache {
   cols: number;
   tIndptr: number;
   tIndices: number;
+  /** 0 when every transposed row is constant (then the values are not copied) */
   tValues: number;
   rowNorm: number;
+  colFlag: number;
+  colConst: number;
   /** first free byte after the cached data */
   end: number;
 }
@@ -156,7 +202,8 @@ class Instance implements AffinityWasm {
 
   constructor(exports: unknown) {
     this.ex = exports as WasmExports;
-    for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows', 'simStride', 'simSetMatrix', 'simSetTask', 'simRows'] as const) {
+    for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows', 'simStride', 'simSetMatrix', 'simSetTask', 'simRows',
+      'alsChunk', 'alsSetup', 'alsRowsCholesky', 'alsRowsCg', 'sgdSetup', 'sgdSvd', 'sgdSvdpp', 'sgdNmf', 'bprSetup', 'bprSteps'] as const) {
       if (!(name in this.ex)) throw new Error(`affinity.wasm lacks the export '${name}' (rebuild it: npm run build:wasm)`);
     }
     this.base = align16(this.ex.heapBase());
@@ -280,13 +327,33 @@ class Instance implements AffinityWasm {
       this.simCache = null;
       this.counters.simCacheMisses++;
       lay = new Layout(this.base);
-      const tIndptr = lay.take((cols + 1) * 4), tIndices = lay.take(total * 4), tValues = lay.take(total * 8), rowNorm = lay.take(rows * 8);
+      // transposed rows whose values are all the same (binary data, tfidf on binary data) are flagged: the
+      // kernel then reads only their indices, and when every row is constant the values are not copied at all
+      const flags = new Uint8Array(cols), consts = new Float64Array(cols);
+      let allConst = true;
+      const tv = p.tValues, tpp = p.tIndptr;
+      for (let j = 0; j < cols; j++) {
+        const t0 = tpp[j], t1 = tpp[j + 1];
+        const v0 = t0 < t1 ? tv[t0] : 0;
+        let same = true;
+        for (let t = t0 + 1; t < t1; t++) {
+          const v = tv[t];
+          if (v === v0 ? v === 0 && 1 / v !== 1 / v0 : v === v || v0 === v0) { same = false; break; }
+        }
+        flags[j] = same ? 1 : 0;
+        consts[j] = v0;
+        allConst &&= same;
+      }
+      const tIndptr = lay.take((cols + 1) * 4), tIndices = lay.take(total * 4), tValues = allConst ? 0 : lay.take(total * 8);
+      const rowNorm = lay.take(rows * 8), colFlag = lay.take(cols), colConst = lay.take(cols * 8);
       const buf = this.ensure(lay.at, name);
       this.put(buf, tIndptr, p.tIndptr, Int32Array);
       this.put(buf, tIndices, p.tIndices, Int32Array, total);
-      this.put(buf, tValues, p.tValues, Float64Array, total);
+      if (!allConst) this.put(buf, tValues, p.tValues, Float64Array, total);
       this.put(buf, rowNorm, p.rowNorm, Float64Array);
-      c = { keys: keyed.map(bufferKey), rows, cols, tIndptr, tIndices, tValues, rowNorm, end: lay.at };
+      new Uint8Array(buf, colFlag, cols).set(flags);
+      this.put(buf, colConst, consts, Float64Array);
+      c = { keys: keyed.map(bufferKey), rows, cols, tIndptr, tIndices, tValues, rowNorm, colFlag, colConst, end: lay.at };
       this.simCache = c;
     }
 
@@ -316,7 +383,7 @@ class Instance implements AffinityWasm {
     const shrink = args.shrinkage ?? (pb ? 100 : 0);
     const minSupport = pb ? Math.max(2, args.minSupport ?? 1) : (args.minSupport ?? 1);
     const minSim = args.minSimilarity ?? -Infinity;
-    ex.simSetMatrix(c!.tIndptr, c!.tIndices, c!.tValues, c!.rowNorm, rowCount);
+    ex.simSetMatrix(c!.tIndptr, c!.tIndices, c!.tValues, c!.rowNorm, rowCount, c!.colFlag, c!.colConst);
     for (let r = 0; r < n; r += block) {
       const e = Math.min(n, r + block);
       // the output block is reused: point the kernel's local row 0 at r
@@ -327,7 +394,186 @@ class Instance implements AffinityWasm {
       out.scores.set(new Float32Array(buf, outS, (e - r) * kk), (rowStart + r) * kk);
     }
   }
+
+  alsHalfStep(args: AlsHalfStepInput, out: DenseOutput, rowStart: number, rowEnd: number): void {
+    const name = 'alsHalfStep';
+    const { matrix: m, other: y } = args;
+    const f = y.cols, fp = Math.ceil(f / 4) * 4, my = y.rows;
+    const implicit = args.mode === 'implicit';
+    if (args.mode !== 'implicit' && args.mode !== 'explicit') throw new RangeError(`${name} (wasm): unknown mode '${String(args.mode)}'`);
+    if (args.solver !== 'cholesky' && args.solver !== 'cg') throw new RangeError(`${name} (wasm): unknown solver '${String(args.solver)}'`);
+    if (!(rowStart >= 0 && rowEnd <= m.rows && rowStart <= rowEnd)) throw new RangeError(`${name} (wasm): row range [${rowStart}, ${rowEnd}) outside [0, ${m.rows})`);
+    if (m.cols !== my || y.data.length < my * f) throw new RangeError(`${name} (wasm): matrix has ${m.cols} columns, other factors ${my}×${f} (${y.data.length} values)`);
+    if (out.cols !== f || out.data.length < rowEnd * f) throw new RangeError(`${name} (wasm): output is ${out.rows}×${out.cols}, expected ${m.rows}×${f}`);
+    if (implicit && (!args.gram || args.gram.length !== f * f)) throw new RangeError(`${name} (wasm): mode implicit needs gram of length ${f * f}`);
+    const n = rowEnd - rowStart;
+    if (n === 0 || f === 0) return;
+    this.simCache = null;
+    const ex = this.ex;
+    const q0 = m.indptr[rowStart], q1 = m.indptr[rowEnd], nq = q1 - q0;
+    const chunk = ex.alsChunk();
+    const lay = new Layout(this.base);
+    const yAt = lay.take(my * fp * 4), gram = implicit ? lay.take(fp * fp * 8) : 0;
+    const indptr = lay.take((n + 1) * 4), indices = lay.take(nq * 4), data = lay.take(nq * 4);
+    const x = lay.take(n * fp * 4), A = lay.take(fp * fp * 8), b = lay.take(fp * 8);
+    const U = lay.take(chunk * fp * 8), V = lay.take(chunk * fp * 8);
+    const xv = lay.take(fp * 8), r = lay.take(fp * 8), p = lay.take(fp * 8), ap = lay.take(fp * 8);
+    const buf = this.ensure(lay.at, name);
+    // padded copies: rows of f values at a stride of fp (zeros in between)
+    const putRows = (at: number, src: Float32Array, rows: number): void => {
+      if (fp === f) { this.put(buf, at, src, Float32Array, rows * f); return; }
+      const dst = new Float32Array(buf, at, rows * fp);
+      dst.fill(0);
+      for (let i = 0; i < rows; i++) dst.set(src.subarray(i * f, i * f + f), i * fp);
+      this.counters.bytesIn += rows * f * 4;
+    };
+    putRows(yAt, y.data, my);
+    if (implicit) {
+      const g = new Float64Array(buf, gram, fp * fp);
+      g.fill(0);
+      for (let i = 0; i < f; i++) g.set(args.gram!.subarray(i * f, i * f + f), i * fp);
+      this.counters.bytesIn += f * f * 8;
+    }
+    const ptr = new Int32Array(buf, indptr, n + 1);
+    for (let i = 0; i <= n; i++) ptr[i] = m.indptr[rowStart + i] - q0;
+    this.put(buf, indices, m.indices.subarray(q0, q1), Int32Array);
+    this.put(buf, data, m.data.subarray(q0, q1), Float32Array);
+    const cg = args.solver === 'cg';
+    if (cg) putRows(x, out.data.subarray(rowStart * f, rowEnd * f), n);
+    ex.alsSetup(f, fp, yAt, gram, implicit ? 1 : 0, args.regularization, indptr, indices, data, x, A, b, U, V, xv, r, p, ap, args.cgSteps ?? 3);
+    let failed = -1;
+    if (cg) ex.alsRowsCg(0, n);
+    else failed = ex.alsRowsCholesky(0, n);
+    const done = failed < 0 ? n : failed;
+    const xs = new Float32Array(buf, x, n * fp);
+    if (fp === f) out.data.set(xs.subarray(0, done * f), rowStart * f);
+    else for (let i = 0; i < done; i++) out.data.set(xs.subarray(i * fp, i * fp + f), (rowStart + i) * f);
+    if (failed >= 0) {
+      throw new RangeError(`alsHalfStep: the system of row ${rowStart + failed} is not positive definite; increase regularization (now ${args.regularization})`);
+    }
+  }
+
+  sgdEpoch(a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): number {
+    const name = 'sgdEpoch';
+    const F = a.factors, nu = a.bu.length, ni = a.bi.length, n = a.user.length;
+    if (a.algorithm !== 'svd' && a.algorithm !== 'svdpp' && a.algorithm !== 'nmf') throw new RangeError(`${name} (wasm): unknown algorithm '${String(a.algorithm)}'`);
+    if (!(rowStart >= 0 && rowEnd <= a.order.length && rowStart <= rowEnd)) throw new RangeError(`${name} (wasm): range [${rowStart}, ${rowEnd}) outside [0, ${a.order.length})`);
+    if (a.pu.length !== nu * F || a.qi.length !== ni * F || a.item.length !== n || a.rating.length !== n || (a.weight && a.weight.length !== n))
+      throw new RangeError(`${name} (wasm): parameter or example arrays of the wrong length`);
+    const svdpp = a.algorithm === 'svdpp';
+    if (svdpp && (!a.yj || a.yj.length !== ni * F || !a.implicitItems)) throw new RangeError(`${name} (wasm): svdpp needs yj (${ni}×${F}) and implicitItems`);
+    // the examples the range visits are checked here: the module trusts its indices
+    for (let t = rowStart; t < rowEnd; t++) {
+      const p = a.order[t];
+      if (!(p >= 0 && p < n) || !(a.user[p] >= 0 && a.user[p] < nu) || !(a.item[p] >= 0 && a.item[p] < ni)) throw new RangeError(`${name} (wasm): example ${p} (order[${t}]) out of range`);
+    }
+    this.simCache = null;
+    const ex = this.ex;
+    const nmf = a.algorithm === 'nmf';
+    const nm = a.implicitItems;
+    const nnzN = svdpp ? nm!.indptr[nm!.rows] : 0;
+    const len = rowEnd - rowStart;
+    const lay = new Layout(this.base);
+    const user = lay.take(n * 4), item = lay.take(n * 4), rating = lay.take(n * 4), weight = a.weight ? lay.take(n * 4) : 0;
+    const order = lay.take(len * 4);
+    const bu = lay.take(nu * 4), bi = lay.take(ni * 4), pu = lay.take(nu * F * 4), qi = lay.take(ni * F * 4);
+    const yj = svdpp ? lay.take(ni * F * 4) : 0;
+    const nIndptr = svdpp ? lay.take((nu + 1) * 4) : 0, nIndices = svdpp ? lay.take(nnzN * 4) : 0;
+    const scratchBytes = nmf ? (2 * nu * F + nu + 2 * ni * F + ni) * 8 : 2 * F * 8;
+    const scratch = lay.take(scratchBytes);
+    const buf = this.ensure(lay.at, name);
+    this.put(buf, user, a.user, Int32Array);
+    this.put(buf, item, a.item, Int32Array);
+    this.put(buf, rating, a.rating, Float32Array);
+    if (a.weight) this.put(buf, weight, a.weight, Float32Array);
+    this.put(buf, order, a.order.subarray(rowStart, rowEnd), Int32Array);
+    this.put(buf, bu, a.bu, Float32Array);
+    this.put(buf, bi, a.bi, Float32Array);
+    this.put(buf, pu, a.pu, Float32Array);
+    this.put(buf, qi, a.qi, Float32Array);
+    if (svdpp) {
+      this.put(buf, yj, a.yj!, Float32Array);
+      this.put(buf, nIndptr, nm!.indptr, Int32Array, nu + 1);
+      this.put(buf, nIndices, nm!.indices, Int32Array, nnzN);
+    }
+    new Uint8Array(buf, scratch, scratchBytes).fill(0);
+    const items = a.update !== 'users';
+    ex.sgdSetup(F, user, item, rating, weight, order, bu, bi, pu, qi, yj, nIndptr, nIndices, scratch, items ? 1 : 0);
+    const { lr, reg } = a;
+    let sse: number;
+    if (a.algorithm === 'svd') sse = ex.sgdSvd(0, len, a.biased ? 1 : 0, a.globalMean, lr.bu, lr.bi, lr.pu, lr.qi, reg.bu, reg.bi, reg.pu, reg.qi);
+    else if (svdpp) sse = ex.sgdSvdpp(0, len, a.globalMean, lr.bu, lr.bi, lr.pu, lr.qi, lr.yj, reg.bu, reg.bi, reg.pu, reg.qi, reg.yj);
+    else sse = ex.sgdNmf(0, len, nu, ni, a.biased ? 1 : 0, a.globalMean, lr.bu, lr.bi, reg.bu, reg.bi, reg.pu, reg.qi);
+    // copy back what the pass may have changed
+    a.bu.set(new Float32Array(buf, bu, nu));
+    a.pu.set(new Float32Array(buf, pu, nu * F));
+    if (items) {
+      a.bi.set(new Float32Array(buf, bi, ni));
+      a.qi.set(new Float32Array(buf, qi, ni * F));
+      if (svdpp) a.yj!.set(new Float32Array(buf, yj, ni * F));
+    }
+    out[0] += sse;
+    out[1] += len;
+    return sse;
+  }
+
+  bprEpoch(a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): number {
+    const name = 'bprEpoch';
+    const m = a.userItems, F = a.factors, D = F + 1;
+    const nz = m.indptr[m.rows];
+    if (!(rowStart >= 0 && rowStart <= rowEnd)) throw new RangeError(`${name} (wasm): bad step range [${rowStart}, ${rowEnd})`);
+    if (a.userFactors.length !== m.rows * D || a.itemFactors.length !== m.cols * D) throw new RangeError(`${name} (wasm): factor arrays of the wrong length`);
+    if (a.entryUser.length !== nz || nz === 0) throw new RangeError(`${name} (wasm): entryUser must have nnz = ${nz} > 0 entries`);
+    if (!(a.rng instanceof Uint32Array) || a.rng.length !== 4) throw new RangeError(`${name} (wasm): rng must be a Uint32Array(4)`);
+    const table = a.negatives === 'table';
+    if (table && (!a.negativeCdf || a.negativeCdf.length !== m.cols)) throw new RangeError(`${name} (wasm): negatives 'table' needs negativeCdf of length ${m.cols}`);
+    const mode = a.update ?? 'all';
+    const modeCode = mode === 'all' ? 0 : mode === 'users' ? 1 : mode === 'positive' ? 2 : -1;
+    if (modeCode < 0) throw new RangeError(`${name} (wasm): unknown update '${String(mode)}'`);
+    const steps = rowEnd - rowStart;
+    if (steps === 0) { return 0; }
+    this.simCache = null;
+    const ex = this.ex;
+    const seen = a.seen ?? m;
+    const sNz = seen.indptr[seen.rows];
+    const pop = a.popularityItems;
+    const npop = pop ? pop.length : nz;
+    const lay = new Layout(this.base);
+    const indptr = lay.take((m.rows + 1) * 4), indices = lay.take(nz * 4), entryUser = lay.take(nz * 4);
+    const ownSeen = a.verifyNegative && seen !== m;
+    const sIndptr = ownSeen ? lay.take((seen.rows + 1) * 4) : indptr, sIndices = ownSeen ? lay.take(sNz * 4) : indices;
+    const popAt = pop ? lay.take(npop * 4) : indices;
+    const cdf = table ? lay.take(m.cols * 8) : 0;
+    const x = lay.take(m.rows * D * 4), y = lay.take(m.cols * D * 4);
+    const state = lay.take(16 + 24);
+    const buf = this.ensure(lay.at, name);
+    this.put(buf, indptr, m.indptr, Int32Array, m.rows + 1);
+    this.put(buf, indices, m.indices, Int32Array, nz);
+    this.put(buf, entryUser, a.entryUser, Int32Array, nz);
+    if (ownSeen) {
+      this.put(buf, sIndptr, seen.indptr, Int32Array, seen.rows + 1);
+      this.put(buf, sIndices, seen.indices, Int32Array, sNz);
+    }
+    if (pop) this.put(buf, popAt, pop, Int32Array);
+    if (table) this.put(buf, cdf, a.negativeCdf!, Float64Array);
+    this.put(buf, x, a.userFactors, Float32Array);
+    this.put(buf, y, a.itemFactors, Float32Array);
+    this.put(buf, state, a.rng, Uint32Array);
+    ex.bprSetup(indptr, indices, entryUser, sIndptr, sIndices, popAt, npop, cdf, x, y, F, m.cols, nz, state);
+    ex.bprSteps(0, steps, a.learningRate, a.regularization, a.verifyNegative ? 1 : 0, modeCode);
+    a.rng.set(new Uint32Array(buf, state, 4));
+    if (modeCode !== 2) a.userFactors.set(new Float32Array(buf, x, m.rows * D));
+    if (modeCode !== 1) a.itemFactors.set(new Float32Array(buf, y, m.cols * D));
+    const res = new Float64Array(buf, state + 16, 3);
+    const [correct, skipped, lossSum] = [res[0], res[1], res[2]];
+    out[0] += correct; out[1] += skipped; out[2] += lossSum;
+    const used = steps - skipped;
+    return used > 0 ? lossSum / used : 0;
+  }
 }
+
+/** What the module imports: the JavaScript engine's own exp/log1p (bprEpoch then matches the reference to the bit). */
+const IMPORTS = { env: { exp: Math.exp, log1p: Math.log1p } };
 
 function checkSimd(): void {
   if (!wasmSimdSupported()) throw new Error('this JavaScript runtime does not support WebAssembly SIMD (needs Node ≥ 16.4 or a current browser)');
@@ -336,7 +582,7 @@ function checkSimd(): void {
 /** Instantiate affinity.wasm from its bytes (works in browsers and Node; no imports needed). */
 export async function instantiateAffinityWasm(bytes: WasmBytes): Promise<AffinityWasm> {
   checkSimd();
-  const { instance } = await wasmApi().instantiate(bytes, {});
+  const { instance } = await wasmApi().instantiate(bytes, IMPORTS);
   return new Instance(instance.exports);
 }
 
@@ -344,5 +590,5 @@ export async function instantiateAffinityWasm(bytes: WasmBytes): Promise<Affinit
 export function instantiateAffinityWasmSync(bytes: WasmBytes): AffinityWasm {
   checkSimd();
   const api = wasmApi();
-  return new Instance(new api.Instance(new api.Module(bytes), {}).exports);
+  return new Instance(new api.Instance(new api.Module(bytes), IMPORTS).exports);
 }

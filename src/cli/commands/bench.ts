@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
+import os from 'node:os';
 import {
   compareMarkdown, compareRecords, formatThroughput, loadResults, runBench, updateReadme, writeReport,
   type BenchRecord, type BenchResult, type Suite,
@@ -52,6 +53,7 @@ export function register(program: Command): void {
       if (o.readme && !o.out) throw new UsageError('--readme needs --out DIR (the README links nothing outside it, but the run must be saved)');
       const backend = cmd.optsWithGlobals().backend as string | undefined;
       const log = (s: string): void => { (o.json ? process.stderr : process.stdout).write(s + '\n'); };
+      const loadStart = os.loadavg();
       const t0 = performance.now();
       const records = await runBench({
         suite: o.suite as Suite, kernel: o.kernel, backend, size: o.size, repeats: o.repeats,
@@ -62,7 +64,7 @@ export function register(program: Command): void {
       const wallSeconds = (performance.now() - t0) / 1000;
       if (o.json) process.stdout.write(JSON.stringify(records) + '\n');
       if (o.out) {
-        const result: BenchResult = { suite: o.suite, date: new Date().toISOString(), machine: machineInfo(), wallSeconds, records };
+        const result: BenchResult = { suite: o.suite, date: new Date().toISOString(), machine: machineInfo(), wallSeconds, loadAverage: { start: loadStart, end: os.loadavg() }, records };
         const written = writeReport(o.out, result);
         if (!o.json) log(`wrote ${written.join(', ')} (${wallSeconds.toFixed(1)} s)`);
         if (o.readme) {

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { readInteractions } from '../../data/readers.js';
-import { evaluate, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
+import { evaluate, formatProtocol, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
 import { parseMetric } from '../../eval/metrics.js';
 import { allModels } from '../../models/registry.js';
 import type { ModelFactory } from '../../models/types.js';
@@ -25,7 +25,7 @@ export function formatTable(r: EvaluateResult): string {
   ];
   const width = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(width[c]) : s.padStart(width[c]))).join('  ');
-  const proto = r.protocol.kind === 'kfold' ? `kfold:${r.protocol.folds}` : `holdout:${r.protocol.ratio}`;
+  const proto = formatProtocol(r.protocol);
   const params = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(',');
   return [`${r.model}${params ? ` (${params})` : ''}, ${proto}, seed ${r.seed}`, line(head), ...rows.map(line)].join('\n') + '\n';
 }

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { machineInfo } from '../../engine/machine.js';
 import { probeAll } from '../../backends/registry.js';
+import { calibrationSummary } from '../../engine/calibration.js';
 
 export async function infoObject() {
   const backends = await probeAll();
   return {
     machine: machineInfo(),
+    calibration: calibrationSummary(),
     backends: backends.map((b) => ({ name: b.name, available: b.available, reason: b.reason, kernels: b.kernels, ...(b.details ? { details: b.details } : {}) })),
   };
 }
@@ -29,5 +31,8 @@ export function register(program: Command): void {
         const mark = b.available ? 'available  ' : 'unavailable';
         console.log(`  ${b.name.padEnd(8)} ${mark} ${b.reason}${b.kernels.length ? ` [${b.kernels.join(', ')}]` : ''}`);
       }
+      console.log(info.calibration
+        ? `calibration (fastest first):\n${JSON.stringify(info.calibration, null, 2).split('\n').map((l) => `  ${l}`).join('\n')}`
+        : 'calibration: none cached — run `affinity calibrate` (dispatch uses backend priority until then)');
     });
 }

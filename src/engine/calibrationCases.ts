@@ -1,0 +1,118 @@
+/**
+ * The problems calibration times: per kernel, a `small` size (below the work where a pool
+ * round trip or a GPU transfer pays off) and a `medium` one (a realistic block of a model's
+ * work). Inputs are seeded; a case can hand out its first n rows so a slow backend times a
+ * sample of the rows (throughput is work per second, so a sample measures the same rate).
+ */
+import type { Csr, Dense } from '../data/matrix.js';
+import { sharedFloat32, sharedInt32 } from '../data/matrix.js';
+import { Rng } from '../data/random.js';
+import type { DenseScoreTopKArgs } from '../kernels/denseScoreTopK.js';
+import type { SparseSimilarityTopKArgs } from '../kernels/sparseSimilarityTopK.js';
+import { gramian, type AlsHalfStepArgs } from '../kernels/alsHalfStep.js';
+
+export type SizeClass = 'small' | 'medium';
+
+export interface CalibrationProblem {
+  args: unknown;
+  /** output rows of the full problem */
+  rows: number;
+  /** the same problem restricted to its first n output rows; absent when rows cannot be sampled */
+  firstRows?: (n: number) => unknown;
+}
+
+export interface CalibrationCase {
+  kernel: string;
+  sizeClass: SizeClass;
+  /** the shape in words, e.g. '2000x64 self k=20' */
+  size: string;
+  build(): CalibrationProblem;
+}
+
+function dense(rows: number, cols: number, seed: number): Dense {
+  const rng = new Rng(seed);
+  const data = sharedFloat32(rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = rng.nextDouble() * 2 - 1;
+  return { rows, cols, data };
+}
+
+/** A random CSR with about `perRow` entries per row, columns sorted and distinct, values in [1, 5]. */
+function sparse(rows: number, cols: number, perRow: number, seed: number): Csr {
+  const rng = new Rng(seed);
+  const indptr = sharedInt32(rows + 1);
+  const rowCols: Int32Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const n = Math.min(cols, 1 + rng.int(2 * perRow));
+    const set = new Set<number>();
+    while (set.size < n) set.add(rng.int(cols));
+    const c = Int32Array.from(set).sort();
+    rowCols.push(c);
+    indptr[r + 1] = indptr[r] + c.length;
+  }
+  const indices = sharedInt32(indptr[rows]);
+  const data = sharedFloat32(indptr[rows]);
+  for (let r = 0; r < rows; r++) {
+    indices.set(rowCols[r], indptr[r]);
+    for (let p = indptr[r]; p < indptr[r + 1]; p++) data[p] = 1 + rng.int(5);
+  }
+  return { rows, cols, indptr, indices, data };
+}
+
+function csrFirstRows(m: Csr, n: number): Csr {
+  return { rows: n, cols: m.cols, indptr: m.indptr.subarray(0, n + 1), indices: m.indices, data: m.data };
+}
+
+function denseFirstRows(m: Dense, n: number): Dense {
+  return { rows: n, cols: m.cols, data: m.data.subarray(0, n * m.cols) };
+}
+
+function denseCase(sizeClass: SizeClass, q: number, keys: number, d: number, k: number): CalibrationCase {
+  const self = q === keys;
+  return {
+    kernel: 'denseScoreTopK', sizeClass,
+    size: self ? `${q}x${d} self k=${k}` : `${q}x${keys}x${d} k=${k}`,
+    build() {
+      const K = dense(keys, d, 7);
+      const Q = self ? K : dense(q, d, 11);
+      const make = (queries: Dense): DenseScoreTopKArgs => ({ queries, keys: K, k, metric: 'dot', excludeSelf: self });
+      return { args: make(Q), rows: q, firstRows: (n) => make(denseFirstRows(Q, n)) };
+    },
+  };
+}
+
+function similarityCase(sizeClass: SizeClass, rows: number, cols: number, perRow: number): CalibrationCase {
+  return {
+    kernel: 'sparseSimilarityTopK', sizeClass, size: `${rows}x${cols} ~${perRow}/row cosine k=20`,
+    build() {
+      // every row is compared with every other: the rows of one call cannot be sampled
+      const args: SparseSimilarityTopKArgs = { matrix: sparse(rows, cols, perRow, 21), metric: 'cosine', k: 20 };
+      return { args, rows };
+    },
+  };
+}
+
+function alsCase(sizeClass: SizeClass, rows: number, items: number, perRow: number, f: number): CalibrationCase {
+  return {
+    kernel: 'alsHalfStep', sizeClass, size: `${rows}x${items} ~${perRow}/row f=${f} cg3`,
+    build() {
+      const matrix = sparse(rows, items, perRow, 31);
+      const other = dense(items, f, 32);
+      for (let i = 0; i < other.data.length; i++) other.data[i] *= 0.1;
+      const gram = gramian(other);
+      const make = (m: Csr): AlsHalfStepArgs => ({ mode: 'implicit', solver: 'cg', cgSteps: 3, matrix: m, other, gram, regularization: 0.01 });
+      return { args: make(matrix), rows, firstRows: (n) => make(csrFirstRows(matrix, n)) };
+    },
+  };
+}
+
+/** Every calibration case, small before medium. */
+export function calibrationCases(): CalibrationCase[] {
+  return [
+    denseCase('small', 64, 256, 32, 10),
+    denseCase('medium', 2000, 2000, 64, 20),
+    similarityCase('small', 200, 300, 10),
+    similarityCase('medium', 1500, 1000, 25),
+    alsCase('small', 100, 500, 10, 32),
+    alsCase('medium', 4000, 2000, 25, 64),
+  ];
+}

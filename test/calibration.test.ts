@@ -1,0 +1,176 @@
+/**
+ * Calibration: two fake backends (one doing the reference's work 25× over) are measured, the
+ * calibrated ranker puts the fast one first, the table round-trips through the cache (and a
+ * key mismatch gives null), and an engine using the cached table dispatches to the fast one.
+ * The only timing claim is "fast before a backend ≥ 20× slower".
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { registerBackend, unregisterBackend, type BackendStatus } from '../src/backends/registry.js';
+import type { Backend } from '../src/backends/types.js';
+import { denseScoreTopKReference, allocateDenseScoreTopK, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
+import type { TopK } from '../src/data/matrix.js';
+import { Engine } from '../src/engine/engine.js';
+import {
+  calibrate, calibratedRanker, calibrationKey, calibrationPath, calibrationSummary, loadCalibration, saveCalibration,
+  useCalibration, SMALL_WORK, type CalibrationTable,
+} from '../src/engine/calibration.js';
+import { calibrationCases } from '../src/engine/calibrationCases.js';
+import { randomDense } from './helpers/random.js';
+
+const SLOWDOWN = 25;
+
+function fake(name: string, priority: number, repeat: number): Backend {
+  return {
+    name, priority, threading: 'internal',
+    probe: () => ({ available: true, reason: `test fake (${repeat}× the reference's work)` }),
+    kernels: {
+      denseScoreTopK: (a: DenseScoreTopKArgs, out: TopK, r0: number, r1: number) => {
+        for (let i = 0; i < repeat; i++) denseScoreTopKReference(a, out, r0, r1);
+      },
+    },
+  };
+}
+
+const status = (name: string, priority: number): BackendStatus =>
+  ({ name, priority, threading: 'internal', kernels: ['denseScoreTopK'], available: true, reason: '' });
+
+let dir = '';
+let prevCache: string | undefined;
+const engine = new Engine(2);
+let table: CalibrationTable;
+
+test.before(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'affinity-calib-'));
+  prevCache = process.env.AFFINITY_CACHE_DIR;
+  process.env.AFFINITY_CACHE_DIR = dir;
+  // the slow fake has the higher priority: without calibration the engine would pick it
+  registerBackend(fake('calib-fast', 500, 1));
+  registerBackend(fake('calib-slow', 1000, SLOWDOWN));
+});
+
+test.after(async () => {
+  unregisterBackend('calib-fast');
+  unregisterBackend('calib-slow');
+  if (prevCache === undefined) delete process.env.AFFINITY_CACHE_DIR; else process.env.AFFINITY_CACHE_DIR = prevCache;
+  rmSync(dir, { recursive: true, force: true });
+  await engine.close();
+});
+
+test('calibrate measures both fakes at both sizes; the fast one measures faster', async () => {
+  const progress: string[] = [];
+  table = await calibrate({
+    kernels: ['denseScoreTopK'], backends: ['calib-fast', 'calib-slow'], engine,
+    targetSeconds: 0.02, maxSeconds: 0.5, onProgress: (m) => progress.push(m),
+  });
+  assert.equal(table.failures, []);
+  assert.is(table.entries.length, 4);
+  assert.is(progress.length, 4);
+  for (const size of ['small', 'medium'] as const) {
+    const f = table.entries.find((e) => e.backend === 'calib-fast' && e.sizeClass === size)!;
+    const s = table.entries.find((e) => e.backend === 'calib-slow' && e.sizeClass === size)!;
+    assert.ok(f && s, `both measured at ${size}`);
+    assert.ok(f.gflops > 0 && Number.isFinite(f.gflops));
+    assert.ok(f.gflops > s.gflops, `${size}: fast ${f.gflops} vs slow ${s.gflops} GFLOP/s`);
+    assert.is(f.work, s.work);
+    assert.ok(f.timedRows >= 1 && f.timedRows <= f.rows);
+  }
+  // the medium case is big enough that the slow fake timed a sample of its rows
+  const slowMedium = table.entries.find((e) => e.backend === 'calib-slow' && e.sizeClass === 'medium')!;
+  assert.ok(slowMedium.timedRows < slowMedium.rows, 'slow backend sampled');
+  assert.equal(table.key, calibrationKey());
+  assert.equal(table.backends.map((b) => b.name).sort(), ['calib-fast', 'calib-slow']);
+});
+
+test('calibrated ranker: fast first at every size; unmeasured after measured, by priority', () => {
+  const rank = calibratedRanker(table);
+  const cands = [status('calib-slow', 1000), status('calib-fast', 500), status('unmeasured-hi', 5000), status('js', 0), status('unmeasured-lo', 1)];
+  const works = [1e3, SMALL_WORK / 2, ...table.entries.map((e) => e.work), 1e12];
+  for (const w of works) {
+    const order = rank('denseScoreTopK', w, cands).map((c) => c.name);
+    assert.equal(order, ['calib-fast', 'calib-slow', 'unmeasured-hi', 'unmeasured-lo', 'js'], `work ${w}`);
+  }
+  // a kernel the table does not cover: priority order, but js first for small calls
+  assert.equal(rank('alsHalfStep', 1e9, cands).map((c) => c.name), ['unmeasured-hi', 'calib-slow', 'calib-fast', 'unmeasured-lo', 'js']);
+  assert.equal(rank('alsHalfStep', 1e3, cands).map((c) => c.name)[0], 'js');
+});
+
+test('nearest size class decides', () => {
+  // a table where 'b' wins small problems and 'a' wins medium ones
+  const cases = calibrationCases().filter((c) => c.kernel === 'denseScoreTopK');
+  const entry = (backend: string, sizeClass: 'small' | 'medium', work: number, gflops: number) =>
+    ({ kernel: 'denseScoreTopK', backend, sizeClass, size: sizeClass, work, rows: 1, timedRows: 1, seconds: 1, repeats: 1, gflops, rowsPerSecond: 1 });
+  assert.is(cases.length, 2);
+  const t: CalibrationTable = {
+    ...table, entries: [entry('a', 'small', 1e6, 1), entry('b', 'small', 1e6, 2), entry('a', 'medium', 1e9, 20), entry('b', 'medium', 1e9, 3)],
+  };
+  const rank = calibratedRanker(t);
+  const c = [status('a', 0), status('b', 0)];
+  assert.is(rank('denseScoreTopK', 2e6, c)[0].name, 'b');
+  assert.is(rank('denseScoreTopK', 5e8, c)[0].name, 'a');
+});
+
+test('the cache round-trips; a key mismatch or a bad file gives null', () => {
+  assert.is(calibrationPath(), path.join(dir, 'calibration.json'));
+  assert.ok(existsSync(calibrationPath()), 'calibrate wrote the table');
+  assert.equal(loadCalibration(), table);
+  const key = calibrationKey();
+  assert.is(loadCalibration({ key: { ...key, version: `${key.version}-other` } }), null);
+  assert.is(loadCalibration({ key: { ...key, cores: key.cores + 1 } }), null);
+  assert.is(loadCalibration({ key: { ...key, gpu: 'Imaginary GPU' } }), null);
+  assert.is(loadCalibration({ key: { ...key, cpuModel: 'other CPU' } }), null);
+  // a table written on another machine
+  const other = path.join(dir, 'other.json');
+  saveCalibration({ ...table, key: { ...key, cpuModel: 'other CPU' } }, other);
+  assert.is(loadCalibration({ file: other }), null);
+  writeFileSync(other, '{ not json');
+  assert.is(loadCalibration({ file: other }), null);
+  assert.is(loadCalibration({ file: path.join(dir, 'missing.json') }), null);
+  const summary = calibrationSummary() as { kernels: Array<{ ranking: Array<{ backend: string }> }> };
+  assert.ok(summary && summary.kernels.length === 2);
+  for (const k of summary.kernels) assert.is(k.ranking[0].backend, 'calib-fast');
+});
+
+test('an engine using the cached table dispatches to the fast backend', async () => {
+  const a: DenseScoreTopKArgs = { queries: randomDense(300, 16, 3), keys: randomDense(400, 16, 4), k: 5, metric: 'dot' };
+  const e = new Engine(2);
+  try {
+    // by priority alone the (slow) higher-priority fake would run
+    assert.is((await e.runDetailed('denseScoreTopK', a, { backend: 'auto' })).backend, 'calib-slow');
+    const t = useCalibration(e);
+    assert.ok(t, 'the cached table was found');
+    const r = await e.runDetailed<TopK>('denseScoreTopK', a, { backend: 'auto' });
+    assert.is(r.backend, 'calib-fast');
+    const ref = allocateDenseScoreTopK(a);
+    denseScoreTopKReference(a, ref, 0, 300);
+    assert.equal(r.out.ids, ref.ids);
+  } finally {
+    await e.close();
+  }
+});
+
+test('no cached table: useCalibration leaves the engine alone and returns null', () => {
+  const e = new Engine(1);
+  const prev = process.env.AFFINITY_CACHE_DIR;
+  process.env.AFFINITY_CACHE_DIR = path.join(dir, 'empty');
+  try {
+    assert.is(useCalibration(e), null);
+    assert.is(calibrationSummary(), null);
+  } finally {
+    process.env.AFFINITY_CACHE_DIR = prev;
+  }
+});
+
+test('unknown kernel or backend names are errors', async () => {
+  const message = async (p: Promise<unknown>): Promise<string> => {
+    try { await p; } catch (e) { return (e as Error).message; }
+    return 'resolved';
+  };
+  assert.match(await message(calibrate({ kernels: ['noSuchKernel'], backends: ['calib-fast'], engine, write: false })), /unknown kernel 'noSuchKernel'/);
+  assert.match(await message(calibrate({ backends: ['noSuchBackend'], engine, write: false })), /unknown backend 'noSuchBackend'/);
+});
+
+test.run();
