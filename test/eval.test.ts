@@ -61,7 +61,8 @@ test('parseMetric and parseProtocol: names, cut-offs and errors', () => {
   assert.equal(parseProtocol('holdout:0.2'), { kind: 'holdout', ratio: 0.2 });
   assert.throws(() => parseProtocol('kfold:1'), /≥ 2/);
   assert.throws(() => parseProtocol('holdout:1.5'), /\(0, 1\)/);
-  assert.throws(() => parseProtocol('loo'), /unknown protocol 'loo'/);
+  assert.equal(parseProtocol('loo'), { kind: 'leave-k', k: 1 });
+  assert.throws(() => parseProtocol('bogus:3'), /unknown protocol 'bogus:3'/);
 });
 
 /** A model that recommends a fixed list per user and predicts a fixed value. */
