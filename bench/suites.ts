@@ -276,9 +276,12 @@ function fitCase(o: { model: string; params: Record<string, number | boolean | s
   };
 }
 
-function crossValidateCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData> }): BenchCase {
+/** Surprise's cross_validate protocol for one of its models at their default parameters (SVD, SVD++: 20 epochs). */
+function crossValidateCase(o: { model: 'svd' | 'svdpp'; size: string; suites: Suite[]; data: () => Promise<BenchData> }): BenchCase {
+  const label = o.model === 'svd' ? 'SVD' : 'SVD++';
+  const factors = o.model === 'svd' ? 100 : 20;
   return {
-    kernel: 'fit:svd 5-fold', kind: 'fit', size: o.size, suites: o.suites, anchor: 'svd-cv', maxRepeats: 1,
+    kernel: `fit:${o.model} 5-fold`, kind: 'fit', size: o.size, suites: o.suites, anchor: `${o.model}-cv`, maxRepeats: 1,
     async prepare(backend) {
       const d = await o.data();
       const n = d.x.user.length;
@@ -287,14 +290,14 @@ function crossValidateCase(o: { size: string; suites: Suite[]; data: () => Promi
         run: async () => {
           if (backend !== 'auto') process.env.AFFINITY_BACKEND = backend;
           try {
-            await evaluate({ data: d.x, modelName: 'svd', protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
+            await evaluate({ data: d.x, modelName: o.model, protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
           } finally {
             if (prev === undefined) delete process.env.AFFINITY_BACKEND; else process.env.AFFINITY_BACKEND = prev;
           }
         },
         // 5 fits on 4/5 of the ratings, 20 epochs each
         units: { count: n * 0.8 * 5 * 20, unit: 'interactions/s' },
-        note: `Surprise's cross_validate protocol: SVD defaults (100 factors, 20 epochs), 5 folds, fit + RMSE/MAE; ${d.source}`,
+        note: `Surprise's cross_validate protocol: ${label} defaults (${factors} factors, 20 epochs), 5 folds, fit + RMSE/MAE; ${d.source}`,
       };
     },
   };
@@ -358,7 +361,8 @@ export function allCases(): BenchCase[] {
     fitCase({ model: 'als', params: { factors: 64, iterations: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
     fitCase({ model: 'als', params: { factors: 64, iterations: 15 }, epochs: 15, size: 'ml100k 15 it', suites: FULL, data: ml }),
     fitCase({ model: 'bpr', params: { factors: 64, iterations: 20 }, epochs: 20, size: 'ml100k', suites: FULL, data: ml, maxRepeats: 3 }),
-    crossValidateCase({ size: 'ml100k', suites: QUICK, data: ml }),
+    crossValidateCase({ model: 'svd', size: 'ml100k', suites: QUICK, data: ml }),
+    crossValidateCase({ model: 'svdpp', size: 'ml100k', suites: FULL, data: ml }),
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
   ];
 }

@@ -20,6 +20,8 @@ import {
 } from '../src/engine/calibration.js';
 import { calibrationCases } from '../src/engine/calibrationCases.js';
 import { randomDense } from './helpers/random.js';
+import { getKernel, kernelNames } from '../src/kernels/index.js';
+import { backendNames, probeBackend } from '../src/backends/registry.js';
 
 const SLOWDOWN = 25;
 
@@ -161,6 +163,43 @@ test('no cached table: useCalibration leaves the engine alone and returns null',
     assert.is(calibrationSummary(), null);
   } finally {
     process.env.AFFINITY_CACHE_DIR = prev;
+  }
+});
+
+test('the cases cover every kernel of the contract at both sizes, with valid (and validly sampled) args', () => {
+  const cases = calibrationCases();
+  for (const k of kernelNames()) {
+    for (const size of ['small', 'medium'] as const) {
+      const c = cases.filter((x) => x.kernel === k && x.sizeClass === size);
+      assert.is(c.length, 1, `${k} ${size}`);
+      const p = c[0].build();
+      const kernel = getKernel(k);
+      kernel.validate(p.args);
+      assert.is(kernel.rows(p.args), p.rows, `${k} ${size}: rows`);
+      const work = kernel.flops!(kernel.prepare ? kernel.prepare(p.args) : p.args);
+      if (size === 'small') assert.ok(work < SMALL_WORK, `${k} small: ${work} flops is below SMALL_WORK`);
+      else assert.ok(work > SMALL_WORK * 10, `${k} medium: ${work} flops`);
+      if (p.firstRows) {
+        const a = p.firstRows(7);
+        kernel.validate(a);
+        assert.is(kernel.rows(a), 7, `${k} ${size}: a sample of 7 rows`);
+      }
+    }
+  }
+});
+
+test('calibrating the real backends measures every kernel on every available backend that implements it', async () => {
+  const statuses = (await Promise.all(backendNames().map(probeBackend))).filter((s) => s.available && !s.name.startsWith('calib-'));
+  const names = statuses.map((s) => s.name);
+  for (const s of (await Promise.all(backendNames().map(probeBackend))).filter((x) => !x.available)) console.log(`  calibration: ${s.name} unavailable (${s.reason})`);
+  const t = await calibrate({ backends: names, sizes: ['small'], engine, write: false, targetSeconds: 0.002, maxSeconds: 0.05 });
+  assert.equal(t.failures, []);
+  for (const k of kernelNames()) {
+    const expected = statuses.filter((s) => s.kernels.includes(k)).map((s) => s.name).sort();
+    assert.ok(expected.includes('js'), `${k}: the reference is always measured`);
+    const got = t.entries.filter((e) => e.kernel === k).map((e) => e.backend).sort();
+    assert.equal(got, expected, `${k}: measured on ${got.join(', ')}`);
+    for (const e of t.entries.filter((x) => x.kernel === k)) assert.ok(e.gflops > 0 && Number.isFinite(e.gflops), `${k} on ${e.backend}: ${e.gflops} GFLOP/s`);
   }
 });
 

@@ -7,12 +7,18 @@
  * reference accumulates in float64. Ids must match exactly where the data make scores exact in
  * float32 (quantized inputs, dot); elsewhere a differing id is accepted only where its exact
  * score is within the tolerance of the reference's at that slot (a near-tie reordered).
+ *
+ * alsHalfStep (systems built on gpu.js in float32, solved in float64 on the CPU): every factor within 1e-3
+ * of its row's largest |factor| in the reference (|gpujs − ref| ≤ tol · max(‖ref row‖∞, 1e-6)) for Cholesky;
+ * tol = 5e-3 for CG, whose few unconverged steps amplify the float32 rounding of the system on ill-conditioned
+ * rows (measured up to 1.2e-3 with f = 33, 6 steps, λ = 0.1); rows with no entries exactly 0. gramianGpujs: within 1e-5 relative (absolute below magnitude 1) of gramian().
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gpujsBackend, setGpujsChunking } from '../src/backends/gpujs/index.js';
+import { gpujsBackend, gramianGpujs, setGpujsChunking } from '../src/backends/gpujs/index.js';
+import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
-import { csrFromTriplets, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
+import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
 import { Engine } from '../src/engine/engine.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
 
@@ -149,6 +155,112 @@ if (!probe.available) {
       }
     } finally {
       setGpujsChunking(prev);
+    }
+  });
+
+  /** A random ratings matrix with some empty rows (and, with `heavy`, a few rows of many entries). */
+  function ratings(rows: number, cols: number, density: number, seed: number, heavy = false): Csr {
+    const rnd = mulberry32(seed);
+    const r: number[] = [], c: number[] = [], v: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      if (rnd() < 0.1) continue;
+      const d = heavy && i % 7 === 0 ? 0.8 : density;
+      for (let j = 0; j < cols; j++) if (rnd() < d) { r.push(i); c.push(j); v.push(1 + Math.floor(rnd() * 5)); }
+    }
+    return csrFromTriplets(rows, cols, r, c, v);
+  }
+  const factors = (rows: number, f: number, seed: number, scale: number): Dense => {
+    const rnd = mulberry32(seed);
+    return denseFrom(rows, f, Array.from({ length: rows * f }, () => (rnd() * 2 - 1) * scale));
+  };
+  /** confidences 1 + 10·r, some exactly 1 (weight 0) and some negative (observed, p = 0) */
+  const confidences = (m: Csr, seed: number): Csr => {
+    const rnd = mulberry32(seed);
+    return { ...m, data: Float32Array.from(m.data, (x) => { const u = rnd(); return u < 0.1 ? 1 : u < 0.2 ? -(1 + x) : 1 + 10 * x; }) };
+  };
+
+  async function compareAls(a: AlsHalfStepArgs, label: string, range?: [number, number]): Promise<Dense> {
+    const rows = a.matrix.rows, f = a.other.cols;
+    const [r0, r1] = range ?? [0, rows];
+    const tol = a.solver === 'cg' ? 5e-3 : 1e-3;
+    const ref = allocateAlsHalfStep(a), got = allocateAlsHalfStep(a);
+    alsHalfStepReference(a, ref, r0, r1);
+    await gpujsBackend.kernels.alsHalfStep!(a, got, r0, r1);
+    for (let r = 0; r < rows; r++) {
+      let scale = 0;
+      for (let k = 0; k < f; k++) scale = Math.max(scale, Math.abs(ref.data[r * f + k]));
+      const untouched = r < r0 || r >= r1;
+      for (let k = 0; k < f; k++) {
+        const x = got.data[r * f + k], y = ref.data[r * f + k];
+        if (untouched || a.matrix.indptr[r + 1] === a.matrix.indptr[r]) { assert.is(x, y, `${label}: row ${r} factor ${k} exactly ${y}`); continue; }
+        const err = Math.abs(x - y) / Math.max(scale, 1e-6);
+        if (!(err <= tol)) assert.unreachable(`${label}: row ${r} factor ${k}: gpujs ${x} vs reference ${y} (relative error ${err})`);
+      }
+    }
+    return got;
+  }
+
+  test('gramianGpujs matches gramian', () => {
+    for (const [m, f] of [[1, 1], [50, 7], [300, 32]]) {
+      const y = factors(m, f, m + f, 0.7);
+      const want = gramian(y), got = gramianGpujs(y);
+      for (let i = 0; i < want.length; i++) assert.ok(close(got[i], want[i]), `${m}x${f} cell ${i}: ${got[i]} vs ${want[i]}`);
+    }
+  });
+
+  test('alsHalfStep: implicit and explicit, Cholesky and CG (1, 3, 6 steps), several factor counts, match the reference', async () => {
+    let seed = 200;
+    for (const f of [1, 5, 16, 33]) {
+      const m = ratings(60, 45, 0.15, seed++);
+      const y = factors(45, f, seed++, 0.5), initial = factors(60, f, seed++, 0.1);
+      const gram = gramian(y), conf = confidences(m, seed++);
+      for (const solver of ['cholesky', 'cg'] as const) {
+        await compareAls({ mode: 'implicit', solver, matrix: conf, other: y, gram, regularization: 0.1, initial }, `implicit ${solver} f=${f}`);
+        await compareAls({ mode: 'explicit', solver, matrix: m, other: y, regularization: 0.05, initial }, `explicit ${solver} f=${f}`);
+      }
+      for (const cgSteps of [1, 6]) await compareAls({ mode: 'implicit', solver: 'cg', cgSteps, matrix: conf, other: y, gram, regularization: 0.1, initial }, `implicit cg×${cgSteps} f=${f}`);
+      await compareAls({ mode: 'explicit', solver: 'cg', matrix: m, other: y, regularization: 0.05 }, `explicit cg from 0 f=${f}`);
+    }
+  });
+
+  test('alsHalfStep: heavy rows, row ranges, tiny chunks, λ = 0 and a singular system', async () => {
+    const f = 12;
+    const m = ratings(80, 150, 0.05, 300, true);
+    const y = factors(150, f, 301, 0.4), initial = factors(80, f, 302, 0.1);
+    const a: AlsHalfStepArgs = { mode: 'implicit', solver: 'cholesky', matrix: confidences(m, 303), other: y, gram: gramian(y), regularization: 0.05, initial };
+    await compareAls(a, 'heavy rows');
+    await compareAls({ ...a, solver: 'cg' }, 'heavy rows cg', [13, 61]);
+    await compareAls({ ...a, regularization: 0 }, 'implicit λ=0');
+    const prev = setGpujsChunking({ cells: (f * f + f) * 7 });
+    try {
+      await compareAls(a, 'chunks of 7 rows', [3, 77]);
+      await compareAls({ ...a, mode: 'explicit', matrix: m, gram: undefined }, 'explicit chunks of 7 rows');
+    } finally {
+      setGpujsChunking(prev);
+    }
+    // explicit, λ = 0, row 1 rates only an item whose factors are zero: the reference's RangeError
+    const s = csrFromTriplets(3, 4, [0, 0, 1, 2, 2], [0, 1, 2, 0, 3], [4, 3, 5, 2, 1]);
+    const z = factors(4, 2, 304, 0.5);
+    z.data.fill(0, 4, 6);
+    const bad: AlsHalfStepArgs = { mode: 'explicit', solver: 'cholesky', matrix: s, other: z, regularization: 0 };
+    let message = '';
+    try { await gpujsBackend.kernels.alsHalfStep!(bad, allocateAlsHalfStep(bad), 0, 3); } catch (e) { message = (e as Error).message; }
+    assert.match(message, /row 1 is not positive definite/);
+  });
+
+  test('engine dispatch pinned to gpujs: alsHalfStep', async () => {
+    const e = new Engine(2);
+    try {
+      const m = ratings(200, 120, 0.08, 400);
+      const y = factors(120, 20, 401, 0.3);
+      const a: AlsHalfStepArgs = { mode: 'implicit', solver: 'cg', cgSteps: 3, matrix: confidences(m, 402), other: y, gram: gramian(y), regularization: 0.1 };
+      const r = await e.runDetailed<Dense>('alsHalfStep', a, { backend: 'gpujs' });
+      assert.is(r.backend, 'gpujs');
+      const ref = allocateAlsHalfStep(a);
+      alsHalfStepReference(a, ref, 0, 200);
+      for (let i = 0; i < ref.data.length; i++) assert.ok(Math.abs(r.out.data[i] - ref.data[i]) <= 1e-3 * Math.max(0.1, Math.abs(ref.data[i])), `value ${i}`);
+    } finally {
+      await e.close();
     }
   });
 

@@ -448,6 +448,10 @@ if (status instanceof Error) {
       for (let i = 0, acc = 0; i < 25; i++) { acc += 1 + (i % 4); cdf[i] = acc; }
       for (let i = 0; i < 25; i++) cdf[i] /= cdf[24];
       conformBpr({ ...t, negatives: 'table', negativeCdf: cdf }, `bpr table F=${F}`);
+      // uniform sampling of negatives (β = 0: the model's table is (i + 1) / items)
+      const uniform = Float64Array.from({ length: 25 }, (_, i) => (i + 1) / 25);
+      conformBpr({ ...bprArgs(30, 25, 200, F, 370 + F), negatives: 'table', negativeCdf: uniform }, `bpr uniform F=${F}`);
+      conformBpr({ ...bprArgs(30, 25, 200, F, 380 + F, { verifyNegative: false }), negatives: 'table', negativeCdf: uniform }, `bpr uniform no verify F=${F}`);
       conformBpr(bprArgs(30, 25, 200, F, 330 + F, { update: 'users' }), `bpr users F=${F}`);
       conformBpr(bprArgs(30, 25, 200, F, 340 + F, { update: 'positive' }), `bpr positive F=${F}`);
       // seen ≠ userItems and popularity drawn from another list (the fold-in setup of the model)

@@ -206,6 +206,31 @@ if (status instanceof Error) {
     }
   });
 
+  test('edge cases: no query rows, no keys, k ≥ keys (with excludeSelf and exclusions), empty exclusion rows, one key', () => {
+    const keys = randomDense(9, 6, 71);
+    // no query rows: nothing to do, nothing written
+    const none = conform({ queries: denseFrom(0, 6), keys, k: 3, metric: 'dot' }, 'no queries');
+    assert.is(none.ids.length, 0);
+    // no keys: k clamps to 0, every row empty
+    const noKeys = conform({ queries: randomDense(4, 6, 72), keys: denseFrom(0, 6), k: 5, metric: 'cosine' }, 'no keys');
+    assert.is(noKeys.k, 0);
+    // k ≥ number of keys: every key listed, the excluded ones (and self) leave -1/-Infinity at the end
+    for (const metric of ['dot', 'cosine'] as const) {
+      const all = conform({ queries: keys, keys, k: 50, metric }, `k=50 > 9 keys ${metric}`);
+      assert.is(all.k, 9);
+      for (let r = 0; r < 9; r++) assert.equal([...all.ids.subarray(r * 9, r * 9 + 9)].sort(), [0, 1, 2, 3, 4, 5, 6, 7, 8], `row ${r} lists every key`);
+      const self = conform({ queries: keys, keys, k: 9, metric, excludeSelf: true }, `k=9 excludeSelf ${metric}`);
+      for (let r = 0; r < 9; r++) {
+        assert.is(self.ids[r * 9 + 8], -1, `row ${r}: self leaves the last slot empty`);
+        assert.is(self.scores[r * 9 + 8], -Infinity);
+      }
+      const empty = csrFromTriplets(9, 9, [], [], []);
+      conform({ queries: keys, keys, k: 12, metric, exclude: empty, excludeSelf: true }, `empty exclusion rows ${metric}`, [4]);
+    }
+    const one = conform({ queries: randomDense(5, 6, 73), keys: randomDense(1, 6, 74), k: 3, metric: 'dot' }, 'one key');
+    assert.equal([...one.ids], [0, 0, 0, 0, 0]);
+  });
+
   test('larger random problem (several key blocks and row blocks)', () => {
     const queries = randomDense(300, 48, 61), keys = randomDense(2500, 48, 62);
     const exclude = randomExclude(300, 2500, 63, 200);

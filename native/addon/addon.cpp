@@ -1,12 +1,14 @@
 // affinity_native.node: the thin Node binding of native/core.
 //   probe() → { simd: 'avx512'|'avx2'|'scalar', threads }
 //   denseScoreTopK(...) → Promise<void>   (signature in dense_args.h)
+//   sparseSimilarityTopK({...}) → Promise<void>   (sparse_similarity_args.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
 #include <napi.h>
 
 #include "affinity/dense_score_topk.h"
 #include "dense_worker.h"
+#include "sparse_similarity_args.h"
 
 namespace {
 
@@ -22,9 +24,14 @@ Napi::Value DenseScoreTopK(const Napi::CallbackInfo& info) {
   return affinity::addon::queue_dense_score_topk<&affinity::dense_score_topk>(info, 256);
 }
 
+Napi::Value SparseSimilarityTopK(const Napi::CallbackInfo& info) {
+  return affinity::addon::queue_sparse_similarity_topk(info, 256);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
+  exports.Set("sparseSimilarityTopK", Napi::Function::New(env, SparseSimilarityTopK, "sparseSimilarityTopK"));
   return exports;
 }
 

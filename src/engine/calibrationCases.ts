@@ -10,6 +10,9 @@ import { Rng } from '../data/random.js';
 import type { DenseScoreTopKArgs } from '../kernels/denseScoreTopK.js';
 import type { SparseSimilarityTopKArgs } from '../kernels/sparseSimilarityTopK.js';
 import { gramian, type AlsHalfStepArgs } from '../kernels/alsHalfStep.js';
+import type { SgdEpochArgs } from '../kernels/sgdEpoch.js';
+import type { BprEpochArgs } from '../kernels/bprEpoch.js';
+import { xoshiroState } from '../kernels/xoshiro128.js';
 
 export type SizeClass = 'small' | 'medium';
 
@@ -105,14 +108,75 @@ function alsCase(sizeClass: SizeClass, rows: number, items: number, perRow: numb
   };
 }
 
+/** The users × items pattern of a case as (user, item, rating) examples, one per stored entry, plus each entry's user. */
+function examples(m: Csr): { user: Int32Array; item: Int32Array; rating: Float32Array } {
+  const user = new Int32Array(m.indptr[m.rows]);
+  for (let u = 0; u < m.rows; u++) user.fill(u, m.indptr[u], m.indptr[u + 1]);
+  return { user, item: Int32Array.from(m.indices), rating: Float32Array.from(m.data) };
+}
+
+function smallFactors(len: number, seed: number, positive = false): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: len }, () => (positive ? rng.nextDouble() : rng.nextDouble() - 0.5) * 0.1);
+}
+
+/**
+ * sgdEpoch: one pass of biased SVD (Funk/Koren) over every rating in shuffled order. The call updates its args in
+ * place, so repeated timed calls keep training the same model (the work per call is the same). Rows are examples:
+ * a sample is the first n of the order.
+ */
+function sgdCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase {
+  return {
+    kernel: 'sgdEpoch', sizeClass, size: `${users}x${items} ~${perRow}/row svd f=${f}`,
+    build() {
+      const m = sparse(users, items, perRow, 41);
+      const x = examples(m);
+      const n = x.user.length;
+      const order = Int32Array.from({ length: n }, (_, i) => i);
+      const rng = new Rng(42);
+      for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const t = order[i]; order[i] = order[j]; order[j] = t; }
+      const rates = { bu: 0.005, bi: 0.005, pu: 0.005, qi: 0.005, yj: 0.005 };
+      const regs = { bu: 0.02, bi: 0.02, pu: 0.02, qi: 0.02, yj: 0.02 };
+      const args: SgdEpochArgs = {
+        algorithm: 'svd', factors: f, ...x, order, globalMean: 3, biased: true, lr: rates, reg: regs,
+        bu: smallFactors(users, 43), bi: smallFactors(items, 44), pu: smallFactors(users * f, 45), qi: smallFactors(items * f, 46),
+      };
+      return { args, rows: n, firstRows: (k) => ({ ...args, order: order.subarray(0, k) }) };
+    },
+  };
+}
+
+/** bprEpoch: `samples` = nnz steps with popularity-sampled, verified negatives (implicit's scheme); a sample is fewer steps. */
+function bprCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase {
+  return {
+    kernel: 'bprEpoch', sizeClass, size: `${users}x${items} ~${perRow}/row f=${f}`,
+    build() {
+      const m = sparse(users, items, perRow, 51);
+      const D = f + 1;
+      const userFactors = smallFactors(users * D, 52), itemFactors = smallFactors(items * D, 53);
+      for (let u = 0; u < users; u++) userFactors[u * D + f] = 1;
+      for (let i = 0; i < items; i++) itemFactors[i * D + f] = 0;
+      const args: BprEpochArgs = {
+        userItems: m, entryUser: examples(m).user, userFactors, itemFactors, factors: f, learningRate: 0.01, regularization: 0.01,
+        verifyNegative: true, negatives: 'popularity', samples: m.indptr[users], rng: xoshiroState(54),
+      };
+      return { args, rows: args.samples, firstRows: (k) => ({ ...args, samples: k }) };
+    },
+  };
+}
+
 /** Every calibration case, small before medium. */
 export function calibrationCases(): CalibrationCase[] {
   return [
     denseCase('small', 64, 256, 32, 10),
     denseCase('medium', 2000, 2000, 64, 20),
     similarityCase('small', 200, 300, 10),
-    similarityCase('medium', 1500, 1000, 25),
+    similarityCase('medium', 4000, 2000, 40),
     alsCase('small', 100, 500, 10, 32),
     alsCase('medium', 4000, 2000, 25, 64),
+    sgdCase('small', 200, 100, 12, 20),
+    sgdCase('medium', 6000, 3000, 17, 64),
+    bprCase('small', 200, 100, 12, 20),
+    bprCase('medium', 6000, 3000, 25, 64),
   ];
 }

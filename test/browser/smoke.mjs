@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Browser smoke test of the wasm backend's core: serves test/browser/index.html, the compiled core
-// (dist/src/backends/wasm/core.js, a plain ES module) and build/wasm/affinity.wasm on 127.0.0.1, opens the
-// page in headless Chromium, and reads PASS/FAIL from the page (its DOM via --dump-dom, and a POST the page
+// (dist/src/backends/wasm/core.js, a plain ES module), build/wasm/affinity.wasm and, under /src/, the compiled
+// reference kernels (dist/src/**/*.js: the page checks sparseSimilarityTopK and alsHalfStep against them) on
+// 127.0.0.1, opens the page in headless Chromium, and reads PASS/FAIL from the page (its DOM via --dump-dom, and a POST the page
 // sends to /result). Exit 0 on PASS, 1 on FAIL; `SKIP browser: …` and exit 0 when Chromium or the build
 // outputs are missing.
 //   node test/browser/smoke.mjs   (CHROMIUM=/path/to/chrome for another binary, AFFINITY_WASM=/path/to.wasm for another build)
@@ -22,7 +23,7 @@ const files = {
 };
 
 if (!existsSync(chromium)) {
-  console.log('SKIP browser: chromium not found');
+  console.log(`SKIP browser: chromium not found at ${chromium} (install Debian's chromium package, or set CHROMIUM=/path/to/chrome)`);
   process.exit(0);
 }
 for (const [url, { file }] of Object.entries(files)) {
@@ -40,6 +41,11 @@ const server = http.createServer((req, res) => {
     req.on('data', (c) => { body += c; });
     req.on('end', () => { posted = body; res.writeHead(204).end(); });
     return;
+  }
+  // /src/… → dist/src/… (compiled ES modules only; no way out of dist/src)
+  if (url.startsWith('/src/') && url.endsWith('.js') && !url.includes('..')) {
+    const file = path.join(root, 'dist', url);
+    if (existsSync(file)) { res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(readFileSync(file)); return; }
   }
   const entry = files[url];
   if (!entry) { res.writeHead(404).end('not found'); return; }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -550,6 +552,252 @@ void run_block(const SparseSimilarityTopKParams& p, const Data<float>& d, const 
   }
 }
 
+
+// ---------------------------------------------------------------- symmetric blocked path
+//
+// dot and cosine are symmetric: s(a, b) = s(b, a). When one call covers every row, rows are
+// relabelled by rank (heaviest first) and block j (ranks [jB, jB+B)) accumulates only the rows b
+// of rank ≥ jB; every pair is scored once and offered to both rows' heaps — the lane's own row
+// and, for b past the block, row b's. Heaps are per thread (rows × k_out each) and merged at the
+// end, so no locks. The light rows at the end of the order then find almost nothing left to
+// walk: the work drops from Σ_c df(c)² towards half of it, and most of what remains is done 16
+// rows at a time. Candidates reach a heap in no particular id order, so the pre-filters are
+// non-strict (`!(s < thr)`) and consider() settles equal scores by the lower id exactly.
+
+struct SymCall {
+  const BlockCall* call;
+  const int32_t* orig;  // rank → row id
+  int64_t j0;  // first rank of the block
+  int lanes;
+};
+
+template <int B>
+void select_sym_portable(const SymCall& y, BlockScratch& s, RowState* heaps, float* acc, int64_t k) {
+  const BlockCall& c = *y.call;
+  const int64_t b0 = k * c.tile, b1 = std::min(c.rows, b0 + c.tile);
+  const int64_t bend = y.j0 + y.lanes;
+  for (int64_t b = b0; b < b1; b++) {
+    float* a = acc + (b - b0) * B;
+    if (b >= y.j0) {
+      const float cs = c.col_scale[b];
+      RowState& rb = heaps[b];
+      const int32_t ib = y.orig[b];
+      for (int l = 0; l < y.lanes; l++) {
+        const float v = a[l];
+        if (v == 0.0f) continue;
+        const float sc = v * s.scale[l] * cs;
+        if (sc != sc || sc == 0.0f || sc < c.min_sim) continue;
+        RowState& ra = heaps[y.j0 + l];
+        if (!(sc < ra.thr)) detail::consider(ra, ib, sc, c.k_out);
+        if (b >= bend && !(sc < rb.thr)) detail::consider(rb, y.orig[y.j0 + l], sc, c.k_out);
+      }
+    }
+    for (int l = 0; l < B; l++) a[l] = 0.0f;
+  }
+}
+
+#if AFFINITY_X86
+__attribute__((target("avx512f"))) void select_sym_avx512(const SymCall& y, BlockScratch& s, RowState* heaps, float* acc, int64_t k) {
+  constexpr int B = 16;
+  const BlockCall& c = *y.call;
+  const int64_t b0 = k * c.tile, b1 = std::min(c.rows, b0 + c.tile);
+  const int64_t bend = y.j0 + y.lanes;
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 scale = _mm512_load_ps(s.scale);
+  const __m512 minsim = _mm512_set1_ps(c.min_sim);
+  const __mmask16 valid = static_cast<__mmask16>(y.lanes >= 16 ? 0xffffu : ((1u << y.lanes) - 1u));
+  alignas(64) float thr[16];
+  for (int l = 0; l < 16; l++) thr[l] = l < y.lanes ? heaps[y.j0 + l].thr : 0.0f;
+  __m512 vthr = _mm512_load_ps(thr);
+  int64_t b = b0;
+  for (; b < std::min(b1, y.j0); b++) _mm512_store_ps(acc + (b - b0) * B, zero);
+  for (; b < b1; b++) {
+    float* a = acc + (b - b0) * B;
+    const __m512 v = _mm512_load_ps(a);
+    __mmask16 m = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_OQ);
+    if (!m) continue;
+    _mm512_store_ps(a, zero);
+    const __m512 sc = _mm512_mul_ps(_mm512_mul_ps(v, scale), _mm512_set1_ps(c.col_scale[b]));
+    m &= valid;
+    m &= _mm512_cmp_ps_mask(sc, zero, _CMP_NEQ_OQ);  // also drops NaN
+    m &= _mm512_cmp_ps_mask(sc, minsim, _CMP_NLT_UQ);  // !(s < min_sim)
+    if (!m) continue;
+    const __mmask16 ma = m & _mm512_cmp_ps_mask(sc, vthr, _CMP_NLT_UQ);  // !(s < thr): lanes' heaps
+    __mmask16 mb = 0;
+    RowState& rb = heaps[b];
+    if (b >= bend) mb = m & _mm512_cmp_ps_mask(sc, _mm512_set1_ps(rb.thr), _CMP_NLT_UQ);  // row b's heap
+    if (!(ma | mb)) continue;
+    alignas(64) float sv[B];
+    _mm512_store_ps(sv, sc);
+    const int32_t ib = y.orig[b];
+    unsigned mm = ma;
+    bool changed = false;
+    while (mm) {
+      const int l = __builtin_ctz(mm);
+      mm &= mm - 1;
+      RowState& ra = heaps[y.j0 + l];
+      detail::consider(ra, ib, sv[l], c.k_out);
+      thr[l] = ra.thr;
+      changed = true;
+    }
+    if (changed) vthr = _mm512_load_ps(thr);
+    mm = mb;
+    while (mm) {
+      const int l = __builtin_ctz(mm);
+      mm &= mm - 1;
+      if (!(sv[l] < rb.thr)) detail::consider(rb, y.orig[y.j0 + l], sv[l], c.k_out);
+    }
+  }
+}
+#endif
+
+/**
+ * The symmetric path for a call over all rows (see above). `order` lists the rows heaviest
+ * first. Returns false (nothing written) when the per-thread heaps would be too large.
+ */
+bool run_symmetric(const SparseSimilarityTopKParams& p, const Data<float>& d, Simd simd, const std::vector<int32_t>& order,
+                   int32_t k_out, int threads, float min_sim) {
+  const int64_t rows = p.rows, cols = p.cols;
+  const int64_t heap_bytes = rows * static_cast<int64_t>(k_out) * 8 * threads;
+  if (heap_bytes > (int64_t(1) << 30)) return false;
+  int B = 8;
+  void (*accumulate)(const BlockCall&, const int32_t*, const float*, int64_t, int64_t, float*) = accumulate_portable<8>;
+  void (*select)(const SymCall&, BlockScratch&, RowState*, float*, int64_t) = select_sym_portable<8>;
+#if AFFINITY_X86
+  if (simd == Simd::Avx512) { B = 16; accumulate = accumulate_avx512; select = select_sym_avx512; }
+  else if (simd == Simd::Avx2) { accumulate = accumulate_avx2; }
+#endif
+  (void)simd;
+  // relabelled transpose: entries of column c by ascending rank
+  std::vector<int32_t> rank(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; i++) rank[order[i]] = static_cast<int32_t>(i);
+  const int64_t nnz = p.indptr[rows];
+  std::vector<int32_t> tidx(static_cast<size_t>(nnz));
+  std::vector<float> tval(static_cast<size_t>(nnz));
+  {
+    std::vector<int64_t> cursor(d.tptr.begin(), d.tptr.end() - 1);
+    for (int64_t i = 0; i < rows; i++) {
+      const int32_t a = order[i];
+      for (int64_t q = p.indptr[a]; q < p.indptr[a + 1]; q++) {
+        const int64_t t = cursor[p.indices[q]]++;
+        tidx[t] = static_cast<int32_t>(i);
+        tval[t] = d.x[q];
+      }
+    }
+  }
+  std::vector<float> col_scale(static_cast<size_t>(rows), 1.0f);
+  if (!d.norm.empty())
+    for (int64_t i = 0; i < rows; i++) {
+      const double n = d.norm[order[i]];
+      col_scale[i] = n > 0 ? static_cast<float>(1.0 / n) : 0.0f;
+    }
+  int64_t tile = std::max<int64_t>(64, (int64_t(256) << 10) / (4 * B));
+  if (const char* env = std::getenv("AFFINITY_SIM_TILE")) tile = std::max<int64_t>(64, std::atoll(env));
+  tile = std::min<int64_t>(tile, std::max<int64_t>(1, rows));
+  const int64_t tiles = (rows + tile - 1) / tile;
+  std::vector<int64_t> split(static_cast<size_t>(cols * (tiles + 1)));
+  for (int64_t c = 0; c < cols; c++) {
+    int64_t t = d.tptr[c];
+    const int64_t te = d.tptr[c + 1];
+    for (int64_t k = 0; k < tiles; k++) {
+      while (t < te && tidx[t] < k * tile) t++;
+      split[k * cols + c] = t;
+    }
+    split[tiles * cols + c] = te;
+  }
+  BlockCall call{rows, split.data(), cols, tiles, tile, tidx.data(), tval.data(), col_scale.data(), min_sim, k_out};
+  const int64_t nblocks = (rows + B - 1) / B;
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, nblocks)));
+  // per-thread heaps, indexed by rank
+  struct Heaps {
+    std::vector<RowState> rs;
+    std::vector<float> hs;
+    std::vector<int32_t> hi;
+  };
+  std::vector<Heaps> heaps(static_cast<size_t>(threads));
+  for (auto& h : heaps) {
+    h.rs.resize(static_cast<size_t>(rows));
+    h.hs.resize(static_cast<size_t>(rows) * k_out);
+    h.hi.resize(static_cast<size_t>(rows) * k_out);
+    for (int64_t i = 0; i < rows; i++) {
+      RowState& r = h.rs[i];
+      r.thr = std::numeric_limits<float>::quiet_NaN();
+      r.size = 0;
+      r.self = p.exclude_self ? order[i] : -1;
+      r.ex = r.ex_end = nullptr;
+      r.hs = h.hs.data() + i * k_out;
+      r.hi = h.hi.data() + i * k_out;
+    }
+  }
+  std::vector<BlockScratch> scratch(static_cast<size_t>(threads));
+  for (auto& s : scratch) {
+    s.acc = Aligned<float>(static_cast<size_t>(tile) * B);
+    s.xmat = Aligned<float>(static_cast<size_t>(cols) * B);
+    s.bits.assign(static_cast<size_t>((cols + 63) / 64), 0);
+    s.ucols.resize(static_cast<size_t>(cols));
+    s.uxv = Aligned<float>(static_cast<size_t>(cols) * B);
+  }
+  parallel_for(nblocks, threads, [&](int64_t blk, int slot) {
+    BlockScratch& s = scratch[slot];
+    const int64_t j0 = blk * B;
+    const int lanes = static_cast<int>(std::min<int64_t>(B, rows - j0));
+    float* xmat = s.xmat.data();
+    uint64_t* bits = s.bits.data();
+    for (int l = 0; l < lanes; l++) {
+      const int32_t a = order[j0 + l];
+      for (int64_t q = p.indptr[a]; q < p.indptr[a + 1]; q++) {
+        const int32_t c = p.indices[q];
+        xmat[static_cast<int64_t>(c) * B + l] += d.x[q];
+        bits[c >> 6] |= uint64_t(1) << (c & 63);
+      }
+      s.scale[l] = d.norm.empty() ? 1.0f : col_scale[j0 + l];
+    }
+    for (int l = lanes; l < 16; l++) s.scale[l] = 0.0f;
+    int64_t nu = 0;
+    int32_t* ucols = s.ucols.data();
+    float* uxv = s.uxv.data();
+    const int64_t words = static_cast<int64_t>(s.bits.size());
+    for (int64_t w = 0; w < words; w++) {
+      uint64_t m = bits[w];
+      if (!m) continue;
+      bits[w] = 0;
+      do {
+        const int64_t c = w * 64 + __builtin_ctzll(m);
+        m &= m - 1;
+        ucols[nu] = static_cast<int32_t>(c);
+        std::memcpy(uxv + nu * B, xmat + c * B, sizeof(float) * B);
+        std::memset(xmat + c * B, 0, sizeof(float) * B);
+        nu++;
+      } while (m);
+    }
+    if (std::getenv("AFFINITY_SIM_DEBUG")) {
+      int64_t v = 0;
+      for (int64_t u = 0; u < nu; u++) v += d.tptr[ucols[u] + 1] - split[(j0 / tile) * cols + ucols[u]];
+      static std::atomic<int64_t> total{0};
+      const int64_t t = total += v;
+      if (blk % 256 == 0 || blk == nblocks - 1) std::fprintf(stderr, "sim: block %ld union %ld visits so far %.3e\n", (long)blk, (long)nu, (double)t);
+    }
+    const SymCall y{&call, order.data(), j0, lanes};
+    for (int64_t k = j0 / tile; k < tiles; k++) {
+      accumulate(call, ucols, uxv, nu, k, s.acc.data());
+      select(y, s, heaps[slot].rs.data(), s.acc.data(), k);
+    }
+  });
+  // merge the threads' heaps into the output, row by row
+  parallel_for((rows + 255) / 256, threads, [&](int64_t t, int) {
+    for (int64_t i = t * 256; i < std::min(rows, (t + 1) * 256); i++) {
+      RowState& r0 = heaps[0].rs[i];
+      for (int h = 1; h < threads; h++) {
+        const RowState& r = heaps[h].rs[i];
+        for (int32_t e = 0; e < r.size; e++) detail::consider(r0, r.hi[e], r.hs[e], k_out);
+      }
+      const int64_t o = static_cast<int64_t>(order[i]) * k_out;
+      detail::drain(r0, k_out, p.out_ids + o, p.out_scores + o);
+    }
+  });
+  return true;
+}
+
 template <class V>
 void run_general(const SparseSimilarityTopKParams& p, const Data<V>& d, const std::vector<int32_t>& rows_list, int32_t k_out,
                  int threads) {
@@ -630,8 +878,17 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
   const BlockKernels kern = block_kernels(simd);
   const int B = kern.lanes;
 
+  const bool dbg = std::getenv("AFFINITY_SIM_DEBUG") != nullptr;
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&](const char* what) {
+    if (!dbg) return;
+    const auto t1 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "sim: %s %.3f s\n", what, std::chrono::duration<double>(t1 - t0).count());
+    t0 = t1;
+  };
   Data<float> d;
   build_data(p, d);
+  lap("build_data");
   // work of row a: Σ_{c ∈ a} df(c); rows sorted by it, heaviest first
   std::vector<int64_t> work(static_cast<size_t>(nrows));
   for (int64_t i = 0; i < nrows; i++) {
@@ -644,6 +901,16 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
   std::iota(order.begin(), order.end(), static_cast<int32_t>(p.row_start));
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t x, int32_t y) { return work[x - p.row_start] > work[y - p.row_start]; });
+  // min_similarity as a float (beyond float's range: ±infinity)
+  const double fmax = std::numeric_limits<float>::max();
+  const float min_sim_f = p.min_similarity < -fmax   ? -std::numeric_limits<float>::infinity()
+                          : p.min_similarity > fmax ? std::numeric_limits<float>::infinity()
+                                                    : static_cast<float>(p.min_similarity);
+  if (p.path == 0 && p.row_start == 0 && p.row_end == p.rows && !std::getenv("AFFINITY_SIM_NO_SYMMETRIC")) {
+    const bool done = run_symmetric(p, d, simd, order, k_out, threads, min_sim_f);
+    lap("symmetric");
+    if (done) return;
+  }
   // blocks of B rows whose walk outweighs the dense pass over `rows` accumulators go blocked;
   // the rest (light rows) row by row
   int64_t nblocks = 0;
@@ -700,13 +967,32 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
       s.hs.resize(static_cast<size_t>(B) * k_out);
       s.hi.resize(static_cast<size_t>(B) * k_out);
     }
+    if (dbg) {
+      std::vector<int64_t> mark(static_cast<size_t>(p.cols), -1);
+      double visits = 0, gus = 0;
+      for (int64_t blk = 0; blk < nblocks; blk++)
+        for (int64_t i = blk * B; i < std::min(nrows, (blk + 1) * B); i++) {
+          const int32_t a = order[i];
+          for (int64_t q = p.indptr[a]; q < p.indptr[a + 1]; q++) {
+            const int32_t c = p.indices[q];
+            const double df = static_cast<double>(d.tptr[c + 1] - d.tptr[c]);
+            gus += df;
+            if (mark[c] != blk) { mark[c] = blk; visits += df; }
+          }
+        }
+      std::fprintf(stderr, "sim: blocked visits %.3e (x%d lanes), gustavson visits %.3e\n", visits, B, gus);
+    }
+    lap("blocked setup");
     parallel_for(nblocks, bt, [&](int64_t blk, int slot) {
       const int64_t i0 = blk * B;
       const int lanes = static_cast<int>(std::min<int64_t>(B, nrows - i0));
       run_block(p, d, kern, call, order.data() + i0, lanes, scratch[slot]);
     });
   }
+  if (dbg) std::fprintf(stderr, "sim: %ld blocks of %d, %zu light rows\n", static_cast<long>(nblocks), B, light.size());
+  lap("blocked");
   if (!light.empty()) run_general(p, d, light, k_out, threads);
+  lap("general");
 }
 
 }  // namespace affinity

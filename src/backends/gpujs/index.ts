@@ -10,13 +10,19 @@
  * exclusions, padding and NaN handling are the reference's. Chunks keep the output texture
  * at most CELLS_PER_CALL floats and at most MAX_KEYS_PER_CALL keys wide.
  *
+ * alsHalfStep: the dense part of each row's system — Σ_{i∈u} w_ui·y_i y_iᵀ (f×f) and the right-hand side
+ * Σ_{i∈u} v_ui·y_i — is built for a chunk of rows at once by one gpu.js kernel (one thread per cell of
+ * A and b per row, float32); the f×f solve (float64 Cholesky, or CG on the formed system, warm-started
+ * from out's rows as the reference does) runs here on the CPU. gramianGpujs(Y) computes YᵀY on gpu.js.
+ *
  * gpu.js is CommonJS and heavy (it pulls in headless-gl when present): it is loaded lazily
  * with createRequire, and a load failure only makes this backend unavailable, with the error.
  */
 import { createRequire } from 'node:module';
 import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
-import type { TopK } from '../../data/matrix.js';
+import { choleskySolve, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { Dense, TopK } from '../../data/matrix.js';
 import { TopKHeap } from '../../kernels/topk.js';
 
 /** The part of gpu.js this backend uses (its own typings are not relied on). */
@@ -205,6 +211,159 @@ export async function denseScoreTopKGpujs(a: DenseScoreTopKArgs, out: TopK, rowS
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// alsHalfStep: per-row systems on gpu.js, solves on the CPU
+
+// One thread per (cell, row): cells [0, f²) are A's entries Σ w_q·y[i]·y[j] over the row's stored entries q,
+// cells [f², f² + f) are b's entries Σ v_q·y[i]. indptr is the chunk's (rebased to 0); idx, w, v per entry.
+const ALS_SOURCE = `function (indptr, idx, w, v, y) {
+  const f = this.constants.f;
+  const cell = this.thread.x;
+  const start = indptr[this.thread.y];
+  const end = indptr[this.thread.y + 1];
+  let s = 0;
+  if (cell < f * f) {
+    const i = Math.floor(cell / f);
+    const j = cell - i * f;
+    for (let q = start; q < end; q++) {
+      const o = idx[q] * f;
+      s += w[q] * y[o + i] * y[o + j];
+    }
+  } else {
+    const i = cell - f * f;
+    for (let q = start; q < end; q++) {
+      s += v[q] * y[idx[q] * f + i];
+    }
+  }
+  return s;
+}`;
+
+const GRAM_SOURCE = `function (y) {
+  let s = 0;
+  for (let r = 0; r < this.constants.m; r++) {
+    s += y[r * this.constants.f + this.thread.x] * y[r * this.constants.f + this.thread.y];
+  }
+  return s;
+}`;
+
+/** gpu.js unrolls/limits dynamic loops on GL to loopMaxIterations: kernels are cached per power-of-two bound. */
+function alsKernel(f: number, maxRowLength: number): GpuKernel {
+  let bound = 1;
+  while (bound < maxRowLength) bound *= 2;
+  const key = `als:${f}:${bound}`;
+  let k = kernelCache.get(key);
+  if (!k) {
+    k = getGpu().createKernel(ALS_SOURCE, {
+      constants: { f }, output: [1, 1], dynamicOutput: true, dynamicArguments: true,
+      precision: 'single', tactic: 'precision', loopMaxIterations: bound,
+    });
+    kernelCache.set(key, k);
+  }
+  return k;
+}
+
+/** YᵀY (f × f, float64 result of float32 sums) of a dense m × f matrix, on gpu.js. */
+export function gramianGpujs(y: Dense): Float64Array {
+  const f = y.cols, m = y.rows;
+  const g = new Float64Array(f * f);
+  if (f === 0 || m === 0) return g;
+  const key = `gram:${f}:${m}`;
+  let k = kernelCache.get(key);
+  if (!k) {
+    k = getGpu().createKernel(GRAM_SOURCE, {
+      constants: { f, m }, output: [f, f], precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(1, m),
+    });
+    kernelCache.set(key, k);
+  }
+  const block = new Float32Array(f * f);
+  copyResult(k(Float32Array.from(y.data.subarray(0, m * f))), block, f, f, f, 0);
+  g.set(block);
+  return g;
+}
+
+/** Exact-integer limit of float32 indices (GL textures hold floats). */
+const F32_EXACT = 1 << 24;
+
+export async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
+  const { matrix: m, other } = a;
+  const f = other.cols, X = out.data, lambda = a.regularization;
+  const implicit = a.mode === 'implicit';
+  if (rowEnd <= rowStart) return;
+  if (f === 0) return;
+  const gram = a.gram;
+  if (implicit && (!gram || gram.length !== f * f)) throw new RangeError(`alsHalfStep (gpujs): mode implicit needs gram of length ${f * f}`);
+  if (other.rows * f >= F32_EXACT && GPU_MODES.has(gpujsMode())) throw new RangeError(`alsHalfStep (gpujs): ${other.rows}×${f} factors exceed float32 indexing on the GPU`);
+  const width = f * f + f;
+  const chunkRows = Math.max(1, Math.min(rowEnd - rowStart, Math.floor(CELLS_PER_CALL / width)));
+  const Y = Float32Array.from(other.data.subarray(0, other.rows * f)); // a plain (non-shared) copy for gpu.js
+  const block = new Float32Array(chunkRows * width);
+  const A = new Float64Array(f * f), b = new Float64Array(f);
+  const x = new Float64Array(f), r = new Float64Array(f), p = new Float64Array(f), Ap = new Float64Array(f);
+  const steps = a.cgSteps ?? 3;
+  const { indptr, indices, data } = m;
+
+  for (let r0 = rowStart; r0 < rowEnd; r0 += chunkRows) {
+    opts?.signal?.throwIfAborted();
+    const n = Math.min(chunkRows, rowEnd - r0);
+    const q0 = indptr[r0], q1 = indptr[r0 + n], nq = q1 - q0;
+    if (nq > 0) {
+      const lp = new Float32Array(n + 1);
+      let maxLen = 1;
+      for (let i = 0; i < n; i++) { lp[i + 1] = indptr[r0 + i + 1] - q0; maxLen = Math.max(maxLen, lp[i + 1] - lp[i]); }
+      const idx = new Float32Array(nq), w = new Float32Array(nq), v = new Float32Array(nq);
+      for (let q = 0; q < nq; q++) {
+        const c = data[q0 + q];
+        idx[q] = indices[q0 + q];
+        // the reference's weights: implicit w = |c| − 1 and v = c where c > 0 (else 0); explicit w = 1, v = r
+        if (implicit) { w[q] = (c < 0 ? -c : c) - 1; v[q] = c > 0 ? c : 0; } else { w[q] = 1; v[q] = c; }
+      }
+      const kernel = alsKernel(f, maxLen);
+      kernel.setOutput([width, n]);
+      copyResult(kernel(lp, idx, w, v, Y), block, n, width, width, 0);
+    }
+    for (let i = 0; i < n; i++) {
+      const u = r0 + i, len = indptr[u + 1] - indptr[u], xo = u * f, bo = i * width;
+      if (len === 0) { X.fill(0, xo, xo + f); continue; }
+      const ridge = implicit ? lambda : lambda * len;
+      for (let c = 0; c < f * f; c++) A[c] = block[bo + c] + (implicit ? gram![c] : 0);
+      for (let k = 0; k < f; k++) { A[k * f + k] += ridge; b[k] = block[bo + f * f + k]; }
+      if (a.solver === 'cholesky') {
+        if (!choleskySolve(A, b, f)) throw new RangeError(`alsHalfStep: the system of row ${u} is not positive definite; increase regularization (now ${lambda})`);
+        for (let k = 0; k < f; k++) X[xo + k] = b[k];
+        continue;
+      }
+      // CG on the formed system, warm start from the current row (the reference's iteration)
+      const mulA = (vec: Float64Array, o: Float64Array): void => {
+        for (let s = 0; s < f; s++) {
+          let t = 0;
+          for (let k = 0, so = s * f; k < f; k++) t += A[so + k] * vec[k];
+          o[s] = t;
+        }
+      };
+      for (let k = 0; k < f; k++) x[k] = X[xo + k];
+      mulA(x, r);
+      let rsold = 0;
+      for (let k = 0; k < f; k++) { r[k] = b[k] - r[k]; p[k] = r[k]; rsold += r[k] * r[k]; }
+      if (rsold < 1e-20) continue;
+      for (let it = 0; it < steps; it++) {
+        mulA(p, Ap);
+        let pAp = 0;
+        for (let k = 0; k < f; k++) pAp += p[k] * Ap[k];
+        if (!(pAp > 0)) break;
+        const alpha = rsold / pAp;
+        let rsnew = 0;
+        for (let k = 0; k < f; k++) { x[k] += alpha * p[k]; r[k] -= alpha * Ap[k]; rsnew += r[k] * r[k]; }
+        if (rsnew < 1e-20) break;
+        const beta = rsnew / rsold;
+        for (let k = 0; k < f; k++) p[k] = r[k] + beta * p[k];
+        rsold = rsnew;
+      }
+      for (let k = 0; k < f; k++) X[xo + k] = x[k];
+    }
+    if (r0 + n < rowEnd) await new Promise<void>((res) => setImmediate(res));
+  }
+}
+
 function probeGpujs(): BackendProbe {
   let mode: string;
   try {
@@ -240,5 +399,6 @@ export const gpujsBackend: Backend = {
   probe: probeGpujs,
   kernels: {
     denseScoreTopK: denseScoreTopKGpujs,
+    alsHalfStep: alsHalfStepGpujs,
   },
 };

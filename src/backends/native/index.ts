@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { TopK } from '../../data/matrix.js';
+import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 
 /** The JS surface of affinity_native.node and affinity_cuda.node (same denseScoreTopK). */
 export interface DenseScoreTopKAddon {
@@ -25,8 +26,26 @@ export interface DenseScoreTopKAddon {
   ): Promise<void>;
 }
 
+/** sparseSimilarityTopK's options object (native/addon/sparse_similarity_args.h). */
+export interface NativeSparseSimilarityCall {
+  rows: number; cols: number; indptr: Int32Array; indices: Int32Array;
+  /** X', the reference's prepared values */
+  values: Float64Array | Float32Array;
+  rowNorm?: Float64Array | null;
+  metric: string; k: number;
+  /** effective values (pearson-baseline defaults already applied) */
+  shrinkage: number; minSupport: number; minSimilarity?: number;
+  excludeSelf: boolean; rowStart: number; rowEnd: number;
+  outIds: Int32Array; outScores: Float32Array;
+  threads?: number;
+  /** 0 automatic, 1 general path only, 2 blocked path for every block (tests) */
+  path?: 0 | 1 | 2;
+}
+
 export interface NativeAddon extends DenseScoreTopKAddon {
   probe(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number };
+  /** absent in an addon built before the kernel was bound */
+  sparseSimilarityTopK?(call: NativeSparseSimilarityCall): Promise<void>;
 }
 
 /**
@@ -71,12 +90,12 @@ function threadsFor(opts?: KernelCallOptions): number {
  * The exclusion CSR's indptr as an Int32Array (the addon's type). A Float64Array indptr
  * (nnz ≥ 2^31) is converted when its values fit, else the call is refused.
  */
-function int32Indptr(indptr: Int32Array | Float64Array): Int32Array {
+function int32Indptr(indptr: Int32Array | Float64Array, what = 'denseScoreTopK: exclude.indptr'): Int32Array {
   if (indptr instanceof Int32Array) return indptr;
   const out = new Int32Array(indptr.length);
   for (let i = 0; i < indptr.length; i++) {
     const v = indptr[i];
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`denseScoreTopK: exclude.indptr[${i}] = ${v} does not fit the native backend's int32 indices`);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${what}[${i}] = ${v} does not fit the native backend's int32 indices`);
     out[i] = v;
   }
   return out;
@@ -104,6 +123,43 @@ export async function callDenseScoreTopK(
   );
 }
 
+// Derived data for args objects without `prepared` (the engine's prepare hook normally fills it in), as the
+// reference and the wasm backend do: the weighting and centring live in one place, prepareSparseSimilarity.
+const preparedCache = new WeakMap<SparseSimilarityTopKArgs, PreparedSimilarity>();
+function preparedFor(a: SparseSimilarityTopKArgs): PreparedSimilarity {
+  if (a.prepared) return a.prepared;
+  let p = preparedCache.get(a);
+  if (!p) { p = prepareSparseSimilarity(a); preparedCache.set(a, p); }
+  return p;
+}
+
+/**
+ * Calls the addon's sparseSimilarityTopK on the kernel contract's arguments: X' and the row norms come from
+ * the reference's prepare step; the options go in with the reference's defaults applied.
+ */
+export async function callSparseSimilarityTopK(
+  addon: NativeAddon, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
+  signal?: AbortSignal, path: 0 | 1 | 2 = 0,
+): Promise<void> {
+  if (!addon.sparseSimilarityTopK) throw new Error('native backend: this affinity_native.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
+  const m = a.matrix;
+  const kOut = a.k === 'all' ? m.rows : Math.min(a.k, m.rows);
+  if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
+  signal?.throwIfAborted();
+  const prepared = preparedFor(a);
+  const pb = a.metric === 'pearson-baseline';
+  await addon.sparseSimilarityTopK({
+    rows: m.rows, cols: m.cols, indptr: int32Indptr(m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
+    values: prepared.values, rowNorm: a.metric === 'cosine' ? prepared.rowNorm : null,
+    metric: a.metric, k: kOut,
+    shrinkage: a.shrinkage ?? (pb ? 100 : 0),
+    minSupport: pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1),
+    minSimilarity: a.minSimilarity ?? -Infinity,
+    excludeSelf: a.excludeSelf ?? true, rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, path,
+  });
+  signal?.throwIfAborted();
+}
+
 function requireAddon(): NativeAddon {
   const r = loadNativeAddon();
   if ('error' in r) throw new Error(`native backend unavailable: ${r.error}; ${BUILD_HINT}`);
@@ -117,6 +173,11 @@ export const nativeBackend: Backend = {
   probe(): BackendProbe {
     const r = loadNativeAddon();
     if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
+    // list only the kernels this build of the addon implements (an older .node may lack some);
+    // the engine reads `kernels` after the probe and falls back to js for the rest
+    for (const name of Object.keys(nativeBackend.kernels)) {
+      if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete nativeBackend.kernels[name];
+    }
     try {
       const p = r.addon.probe();
       return {
@@ -132,5 +193,7 @@ export const nativeBackend: Backend = {
     // async: a missing addon or a bad argument rejects the promise rather than throwing
     denseScoreTopK: async (args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
       callDenseScoreTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
+    sparseSimilarityTopK: async (args: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
+      callSparseSimilarityTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
   },
 };

@@ -112,7 +112,18 @@ export interface WasmCopyStats {
   simCacheMisses: number;
   /** bytes copied into linear memory, all kernels */
   bytesIn: number;
+  /**
+   * Milliseconds of denseScoreTopK / sparseSimilarityTopK / alsHalfStep calls spent staging inputs (JS copies into
+   * linear memory, plus denseScoreTopK's packing of keys and queries into SIMD panels), in the kernel proper, and
+   * copying the output rows out. What a shared-memory scheme could at best save is copyInMs + copyOutMs.
+   */
+  copyInMs: number;
+  kernelMs: number;
+  copyOutMs: number;
 }
+
+/** A millisecond clock in browsers and Node. */
+const now = (): number => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now();
 
 export interface AffinityWasm {
   /** Rows [rowStart, rowEnd) of denseScoreTopK into `out` (same contract as denseScoreTopKReference). */
@@ -198,7 +209,7 @@ class Instance implements AffinityWasm {
   private readonly ex: WasmExports;
   private readonly base: number;
   private simCache: SimCache | null = null;
-  private readonly counters: WasmCopyStats = { simCacheHits: 0, simCacheMisses: 0, bytesIn: 0 };
+  private readonly counters: WasmCopyStats = { simCacheHits: 0, simCacheMisses: 0, bytesIn: 0, copyInMs: 0, kernelMs: 0, copyOutMs: 0 };
 
   constructor(exports: unknown) {
     this.ex = exports as WasmExports;
@@ -215,6 +226,14 @@ class Instance implements AffinityWasm {
 
   stats(): WasmCopyStats {
     return { ...this.counters };
+  }
+
+  /** Add one call's phases (staging from tIn, kernel from tKernel, copy-out from tOut to now) to the counters. */
+  private timed(tIn: number, tKernel: number, tOut: number): void {
+    const c = this.counters;
+    c.copyInMs += tKernel - tIn;
+    c.kernelMs += tOut - tKernel;
+    c.copyOutMs += now() - tOut;
   }
 
   private ensure(bytes: number, kernel: string): ArrayBuffer {
@@ -244,6 +263,7 @@ class Instance implements AffinityWasm {
     const n = rowEnd - rowStart;
     if (n === 0 || kk === 0) return;
     this.simCache = null; // the layout below starts at the base
+    const tIn = now();
 
     const nPad = (n + 3) & ~3;
     const panels = (nKeys + 7) >> 3;
@@ -292,10 +312,13 @@ class Instance implements AffinityWasm {
 
     const keyBlock = Math.max(1, Math.floor(KEY_BLOCK_BYTES / Math.max(1, d * 32)));
     ex.setup(d, nKeys, kPanels, qPanels, rowStart, args.excludeSelf ? 1 : 0, exPtr, exIdx, kk, heapS, heapI, count, thr, cursor, outI, outS, scratch, keyBlock);
+    const tKernel = now();
     for (let r = 0; r < nPad; r += ROW_BLOCK) ex.scoreRows(r, Math.min(nPad, r + ROW_BLOCK));
+    const tOut = now();
 
     out.ids.set(new Int32Array(buf, outI, n * kk), rowStart * kk);
     out.scores.set(new Float32Array(buf, outS, n * kk), rowStart * kk);
+    this.timed(tIn, tKernel, tOut);
   }
 
   sparseSimilarityTopK(args: SparseSimilarityTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void {
@@ -314,6 +337,8 @@ class Instance implements AffinityWasm {
     const n = rowEnd - rowStart;
     if (n === 0 || kk === 0) return;
     const ex = this.ex;
+    const tIn = now();
+    let kernelMs = 0, outMs = 0;
 
     // the matrix side: reuse it when the prepared arrays are the same buffers as last call's
     const keyed: Typed[] = [p.tIndptr, p.tIndices, p.tValues, p.rowNorm];
@@ -389,10 +414,17 @@ class Instance implements AffinityWasm {
       // the output block is reused: point the kernel's local row 0 at r
       ex.simSetTask(metric, qIndptr + r * 4, qIndices, qValues, rowStart + r, scratch, touched, kk, heapS, heapI, outI, outS,
         shrink, minSupport, minSim, (args.excludeSelf ?? true) ? 1 : 0);
+      const tK = now();
       ex.simRows(0, e - r);
+      const tO = now();
       out.ids.set(new Int32Array(buf, outI, (e - r) * kk), (rowStart + r) * kk);
       out.scores.set(new Float32Array(buf, outS, (e - r) * kk), (rowStart + r) * kk);
+      kernelMs += tO - tK; outMs += now() - tO;
     }
+    const spent = now() - tIn;
+    this.counters.kernelMs += kernelMs;
+    this.counters.copyOutMs += outMs;
+    this.counters.copyInMs += spent - kernelMs - outMs;
   }
 
   alsHalfStep(args: AlsHalfStepInput, out: DenseOutput, rowStart: number, rowEnd: number): void {
@@ -410,6 +442,7 @@ class Instance implements AffinityWasm {
     if (n === 0 || f === 0) return;
     this.simCache = null;
     const ex = this.ex;
+    const tIn = now();
     const q0 = m.indptr[rowStart], q1 = m.indptr[rowEnd], nq = q1 - q0;
     const chunk = ex.alsChunk();
     const lay = new Layout(this.base);
@@ -442,12 +475,15 @@ class Instance implements AffinityWasm {
     if (cg) putRows(x, out.data.subarray(rowStart * f, rowEnd * f), n);
     ex.alsSetup(f, fp, yAt, gram, implicit ? 1 : 0, args.regularization, indptr, indices, data, x, A, b, U, V, xv, r, p, ap, args.cgSteps ?? 3);
     let failed = -1;
+    const tKernel = now();
     if (cg) ex.alsRowsCg(0, n);
     else failed = ex.alsRowsCholesky(0, n);
+    const tOut = now();
     const done = failed < 0 ? n : failed;
     const xs = new Float32Array(buf, x, n * fp);
     if (fp === f) out.data.set(xs.subarray(0, done * f), rowStart * f);
     else for (let i = 0; i < done; i++) out.data.set(xs.subarray(i * fp, i * fp + f), (rowStart + i) * f);
+    this.timed(tIn, tKernel, tOut);
     if (failed >= 0) {
       throw new RangeError(`alsHalfStep: the system of row ${rowStart + failed} is not positive definite; increase regularization (now ${args.regularization})`);
     }

@@ -8,8 +8,12 @@ import cliProgress from 'cli-progress';
 import { parseParams, positiveInt, UsageError } from '../args.js';
 import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
+import { allModels } from '../../models/registry.js';
+import { attachSideInfo, takesSideInfo } from '../../models/content/sideInfoModel.js';
+import type { Model } from '../../models/types.js';
+import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 
-interface Opts {
+interface Opts extends SideInfoCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -101,7 +105,7 @@ function describe(s: Summary): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('precompute')
     .description('fit a model (or load a saved one) and write top-k recommendations for every user, and optionally similar items for every item')
     .option('--input <file>', 'interactions file (csv, tsv, jsonl, MovieLens .dat; optionally .gz)')
@@ -117,7 +121,9 @@ export function register(program: Command): void {
     .option('--model-file <path>', 'load a model saved with save() instead of fitting (no --input)')
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
-    .option('--json', 'print a JSON summary on stdout at the end')
+    .option('--json', 'print a JSON summary on stdout at the end');
+  addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
+  cmd
     .addHelpText('after', `
 Output (ids are written as strings, exactly as in the input; scores as the shortest decimal of their float32):
   jsonl    one line per user:  {"user":"u1","items":["i9","i4"],"scores":[0.93,0.71]}
@@ -145,6 +151,20 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       if (o.params !== undefined && o.modelFile !== undefined) throw new UsageError('--params does not apply to --model-file (a saved model keeps its hyper-parameters)');
       const params = parseParams(o.params);
+      // side information (--items / --users): build the model here and hand it over with its side info
+      let model: string | Model | undefined = o.model;
+      if (o.items !== undefined || o.users !== undefined) {
+        if (o.modelFile !== undefined) throw new UsageError('--items/--users do not apply to --model-file (a saved model keeps what it was fitted with)');
+        const factory = allModels[o.model!];
+        if (!factory) throw new UsageError(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
+        const m = factory(params);
+        if (!takesSideInfo(m)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid and feature-mf`);
+        const side = await readSideInfoOptions(o);
+        attachSideInfo(m, side ?? {});
+        model = m;
+      } else {
+        await readSideInfoOptions(o); // column options without --items/--users are an error
+      }
       const tty = process.stderr.isTTY === true && !o.quiet;
       const bars = new Bars(tty);
       const note = o.quiet ? undefined : (m: string): void => { bars.stop(); process.stderr.write(`affinity: ${m}\n`); };
@@ -153,7 +173,8 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
         summary = await precomputeToFile({
           input: o.input,
           read: { implicit: o.implicit === true, progress: tty ? undefined : false },
-          model: o.model,
+          model,
+          fit: typeof model === 'string' ? undefined : true,
           params,
           modelFile: o.modelFile,
           k: o.k,

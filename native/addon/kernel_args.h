@@ -1,0 +1,193 @@
+// Argument checking shared by the kernels bound with an options object
+// (sparseSimilarityTopK, alsHalfStep, sgdEpoch, bprEpoch): typed arrays are read from named
+// properties, every element type and length is checked on the JS thread before a worker is
+// queued, and a bad call throws a JS TypeError/RangeError naming the kernel and the property.
+// A generic AsyncWorker runs the validated call off the event loop and settles a Promise.
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace affinity {
+namespace addon {
+
+/** Reads the properties of one call's options object; keeps the typed arrays alive. */
+class ObjectArgs {
+ public:
+  ObjectArgs(const Napi::CallbackInfo& info, const char* kernel) : env_(info.Env()), kernel_(kernel) {
+    if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray())
+      type_error("expects one options object");
+    obj_ = info[0].As<Napi::Object>();
+  }
+
+  struct Array {
+    void* data = nullptr;
+    int64_t length = 0;  // elements
+    int64_t bytes = 0;
+    napi_typedarray_type type = napi_uint8_array;
+    bool present() const { return data != nullptr || length > 0; }
+  };
+
+  [[noreturn]] void type_error(const std::string& msg) const { throw Napi::TypeError::New(env_, std::string(kernel_) + ": " + msg); }
+  [[noreturn]] void range_error(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(kernel_) + ": " + msg); }
+
+  bool has(const char* name) const {
+    Napi::Value v = obj_.Get(name);
+    return !(v.IsUndefined() || v.IsNull());
+  }
+
+  /** A typed array property of one of the allowed types (at most two); null/undefined allowed when optional. */
+  Array typed(const char* name, napi_typedarray_type t1, const char* type_name, bool optional = false,
+              napi_typedarray_type t2 = napi_uint8_array /* none */) {
+    Array a;
+    Napi::Value v = obj_.Get(name);
+    if (v.IsUndefined() || v.IsNull()) {
+      if (optional) return a;
+      type_error(std::string(name) + " must be " + type_name);
+    }
+    if (!v.IsTypedArray()) type_error(std::string(name) + " must be " + type_name);
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    const napi_typedarray_type t = ta.TypedArrayType();
+    if (t != t1 && !(t2 != napi_uint8_array && t == t2)) type_error(std::string(name) + " must be " + type_name);
+    a.type = t;
+    a.length = static_cast<int64_t>(ta.ElementLength());
+    a.bytes = static_cast<int64_t>(ta.ByteLength());
+    // the view's own data pointer (works for SharedArrayBuffer-backed views; a detached buffer
+    // reads as length 0)
+    void* data = nullptr;
+    size_t len = 0;
+    napi_typedarray_type tt;
+    napi_value ab;
+    size_t off = 0;
+    if (napi_get_typedarray_info(env_, ta, &tt, &len, &data, &ab, &off) != napi_ok) type_error(std::string(name) + ": cannot read the typed array");
+    a.data = a.bytes > 0 ? data : nullptr;
+    refs_.push_back(Napi::Persistent(ta.As<Napi::Object>()));
+    arrays_.push_back({name, a});
+    return a;
+  }
+
+  /** A finite number property; `def` when absent (or required when !has_default). */
+  double number(const char* name, double def, bool has_default, bool allow_infinite = false) const {
+    Napi::Value v = obj_.Get(name);
+    if (v.IsUndefined() || v.IsNull()) {
+      if (has_default) return def;
+      type_error(std::string(name) + " must be a number");
+    }
+    if (!v.IsNumber()) type_error(std::string(name) + " must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isnan(d) || (!allow_infinite && !std::isfinite(d))) range_error(std::string(name) + " must be a finite number, got " + std::to_string(d));
+    return d;
+  }
+
+  /** An integer property in [lo, hi]. */
+  int64_t integer(const char* name, int64_t lo, int64_t hi, bool has_default = false, int64_t def = 0) const {
+    Napi::Value v = obj_.Get(name);
+    if ((v.IsUndefined() || v.IsNull()) && has_default) return def;
+    if (!v.IsNumber()) type_error(std::string(name) + " must be an integer");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || std::floor(d) != d) range_error(std::string(name) + " must be an integer, got " + std::to_string(d));
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
+      range_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                  std::to_string(static_cast<int64_t>(d)));
+    return static_cast<int64_t>(d);
+  }
+
+  bool boolean(const char* name, bool def) const {
+    Napi::Value v = obj_.Get(name);
+    if (v.IsUndefined() || v.IsNull()) return def;
+    if (!v.IsBoolean()) type_error(std::string(name) + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+
+  std::string string(const char* name) const {
+    Napi::Value v = obj_.Get(name);
+    if (!v.IsString()) type_error(std::string(name) + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+
+  /** length must equal `want` */
+  void expect_length(const char* name, const Array& a, int64_t want, const char* what) const {
+    if (a.length != want)
+      range_error(std::string(name) + " has length " + std::to_string(a.length) + ", expected " + what + " = " + std::to_string(want));
+  }
+  void expect_min_length(const char* name, const Array& a, int64_t want, const char* what) const {
+    if (a.length < want)
+      range_error(std::string(name) + " has length " + std::to_string(a.length) + ", needs " + what + " = " + std::to_string(want));
+  }
+
+  /** Every array in `outputs` must not share memory with any other array read so far. */
+  void expect_disjoint(const std::vector<const char*>& outputs) const {
+    for (const char* o : outputs) {
+      const Array* oa = find(o);
+      if (!oa || !oa->data) continue;
+      for (const auto& [n, a] : arrays_) {
+        if (std::string(n) == o || !a.data || a.bytes == 0 || oa->bytes == 0) continue;
+        const auto a0 = reinterpret_cast<uintptr_t>(a.data), b0 = reinterpret_cast<uintptr_t>(oa->data);
+        if (a0 < b0 + static_cast<uintptr_t>(oa->bytes) && b0 < a0 + static_cast<uintptr_t>(a.bytes))
+          range_error(std::string(o) + " overlaps " + n);
+      }
+    }
+  }
+
+  std::vector<Napi::ObjectReference> take_refs() { return std::move(refs_); }
+  Napi::Env env() const { return env_; }
+
+ private:
+  const Array* find(const char* name) const {
+    for (const auto& [n, a] : arrays_)
+      if (std::string(n) == name) return &a;
+    return nullptr;
+  }
+  Napi::Env env_;
+  const char* kernel_;
+  Napi::Object obj_;
+  std::vector<Napi::ObjectReference> refs_;
+  std::vector<std::pair<const char*, Array>> arrays_;
+};
+
+/** Runs `run` on a libuv pool thread; resolves with undefined, or rejects with the C++ exception's message. */
+class KernelWorker : public Napi::AsyncWorker {
+ public:
+  KernelWorker(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs)
+      : Napi::AsyncWorker(env, name), name_(name), deferred_(Napi::Promise::Deferred::New(env)), run_(std::move(run)), refs_(std::move(refs)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      run_();
+    } catch (const std::bad_alloc&) {
+      SetError(std::string(name_) + ": out of memory for the kernel's scratch buffers");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    } catch (...) {
+      SetError(std::string(name_) + ": unknown native error");
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  const char* name_;
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> run_;
+  std::vector<Napi::ObjectReference> refs_;  // released on the JS thread with the worker
+};
+
+inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs) {
+  auto* w = new KernelWorker(env, name, std::move(run), std::move(refs));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace addon
+}  // namespace affinity
