@@ -115,7 +115,7 @@ if (only.has('a')) {
 
 ### Rating metrics: 5-fold cross-validation
 
-${cmd(a1)}
+${cmd(['eval', ...a1])}
 
 Mean ± population std over the 5 folds; default hyper-parameters of every model (Surprise's for the
 rating models). Best value per column in bold. Seconds are per fold (fit on 80 000 ratings, then
@@ -125,7 +125,7 @@ ${table(['model', 'RMSE', 'MAE', 'FCP', 'fit s', 'test s'], rows1)}
 
 ### Ranking and beyond-accuracy metrics: per-user holdout
 
-${cmd(a2)}
+${cmd(['eval', ...a2])}
 
 Per user, a random 20% of their ratings is held out (every rating counts as relevant, whatever
 its value); each model recommends 10 unseen items per test user. Two runs (seeds 0 and 1), mean ± std
@@ -159,7 +159,7 @@ if (only.has('b')) {
   }
   sections.push(`## (b) Cold start
 
-${cmd(b)}
+${cmd(['eval', ...b])}
 
 Protocol \`cold-users:0.1:0.2\`: a random 10% of the users lose ALL their interactions from training
 (they are new users: bucket 0); of every other user a random 20% is held out. Test users are then
@@ -198,7 +198,7 @@ if (only.has('c')) {
   const d20 = curricula.slice(1).map((c) => `${c} ${(grid.get(`${c}/20`)!.mean.rmse - target >= 0 ? '+' : '')}${(grid.get(`${c}/20`)!.mean.rmse - target).toFixed(4)}`).join(', ');
   sections.push(`## (c) Curriculum on/off (SVD)
 
-${cmd(base(20, 'item-popularity'))}
+${cmd(['eval', ...base(20, 'item-popularity')])}
 
 for every \`curriculum\` in none | item-popularity | user-activity | loss and \`epochs\` in
 ${epochs.join(', ')} (${curricula.length * epochs.length} runs; each a fresh fit, so the curriculum's pacing —
@@ -240,7 +240,7 @@ if (only.has('d')) {
     const rows = rs.map((r, i) => [`${c.param} = ${c.values[i]}${c.values[i] === c.def ? ' (default)' : ''}`, ...keys.map((k) => pm(r, k))]);
     blocks.push(`**${c.model}** — ${c.model === 'bpr' ? 'negative sampling P(j) ∝ pop(j)^β (β = 0 uniform, β = 1 implicit\'s scheme)' : `popularity weights w_i ∝ pop_i^−γ on the ${c.model === 'als' ? 'confidence' : 'squared error'} of each interaction`}
 
-${cmd(args(c.values[1]))}
+${cmd(['eval', ...args(c.values[1])])}
 
 ${table([c.param, ...keys], rows)}`);
   }
@@ -268,13 +268,16 @@ if (only.has('e')) {
     { name: "model pool (each user's ALS top 20, seen items filtered)", extra: ['--pool', 'model'] },
   ];
   const blocks: string[] = [];
+  const matchedByPool: string[] = [];
   for (const pool of pools) {
     const args = (p: string, s: number) => ['replay', '--input', `$D/${F.data}`, '--model', 'als', ...pool.extra, '--candidates', '20', '--train-fraction', '0.5', '--policy', p, '--seed', String(s), '--json'];
     const rows: string[][] = [];
     let steps = 0;
+    let greedyMatched = 0;
     for (const p of policies) {
       const rs = seeds.map((s) => JSON.parse(affinity(args(p, s))) as { steps: number; matched: number; reward: number; ctr: number; regretVsGreedy: number });
       steps = rs[0].steps;
+      if (p === 'greedy') greedyMatched = rs[0].matched;
       const ms = (k: 'matched' | 'reward' | 'ctr' | 'regretVsGreedy', d: number) => {
         const v = rs.map((r) => r[k]);
         const m = v.reduce((a, b) => a + b, 0) / v.length;
@@ -283,6 +286,7 @@ if (only.has('e')) {
       };
       rows.push([p, ms('matched', 1), ms('reward', 1), ms('ctr', 4), ms('regretVsGreedy', 2)]);
     }
+    matchedByPool.push(`${greedyMatched} (${pool.extra[1]} pool, greedy)`);
     blocks.push(`**${pool.name}** — ${steps} events replayed
 
 ${cmd(args('ucb1', 1))}
@@ -330,8 +334,8 @@ than greedy). Five policy seeds (1–5), mean ± std. Policy parameters are the 
 ${blocks.join('\n\n')}
 
 Caveat: MovieLens is an organic log, not a uniformly random logging policy, so the replay estimate is
-a consistent comparison on the same stream, not an unbiased CTR; and only a few hundred of the 50 000
-events match at all, so differences of a few matched events are noise.
+a consistent comparison on the same stream, not an unbiased CTR; and only ${matchedByPool.join(' and ')} of the
+${'50 000'} events match at all, so differences of a few matched events are noise.
 
 ### MMR diversity re-ranking: λ sweep
 
