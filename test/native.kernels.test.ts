@@ -18,32 +18,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeBackend, loadNativeAddon, callSparseSimilarityTopK, type NativeAddon, type NativeSparseSimilarityCall } from '../src/backends/native/index.js';
 import {
-  allocateSparseSimilarityTopK, similarityMatrixDense, sparseSimilarityTopKReference, withPreparedSimilarity,
+  allocateSparseSimilarityTopK, similarityMatrixDense, withPreparedSimilarity,
   SIMILARITY_METRICS, type SparseSimilarityTopKArgs,
 } from '../src/kernels/sparseSimilarityTopK.js';
-import { csrFromTriplets, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
+import { csrFromTriplets, type Csr, type TopK } from '../src/data/matrix.js';
 import { readInteractions } from '../src/data/index.js';
 import { mulberry32 } from './helpers/random.js';
-
-const tol = (ref: number) => 1e-4 * Math.max(1, Math.abs(ref));
+import { compareSimilarity, randomCsr, ratings, reals, ones } from './helpers/similarity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = process.env.AFFINITY_DATA_DIR ?? path.join(root, '..', 'shared', 'data');
 const ml100kFile = path.join(dataDir, 'ml-100k', 'u.data.gz');
 
-/** rows × cols with about `density` of the cells stored; values from `value(rnd)`; `emptyEvery` rows left empty. */
-function randomCsr(rows: number, cols: number, density: number, seed: number, value: (rnd: () => number) => number, emptyEvery = 0): Csr {
-  const rnd = mulberry32(seed);
-  const r: number[] = [], c: number[] = [], v: number[] = [];
-  for (let i = 0; i < rows; i++) {
-    if (emptyEvery && i % emptyEvery === 0) continue;
-    for (let j = 0; j < cols; j++) if (rnd() < density) { r.push(i); c.push(j); v.push(value(rnd)); }
-  }
-  return csrFromTriplets(rows, cols, r, c, v);
-}
-const ratings = (rnd: () => number) => 1 + Math.floor(rnd() * 5);
-const reals = (rnd: () => number) => rnd() * 4 - 1;
-const ones = () => 1;
 
 function baselinesFor(m: Csr, seed: number) {
   const rnd = mulberry32(seed);
@@ -54,40 +40,6 @@ function baselinesFor(m: Csr, seed: number) {
   };
 }
 
-/** Rows [r0, r1) of `got` against the reference; `exact`: identical ids and scores. */
-function compareSimilarity(a: SparseSimilarityTopKArgs, got: TopK, r0: number, r1: number, exact: boolean, label: string, dense?: Dense): void {
-  const want = allocateSparseSimilarityTopK(a);
-  sparseSimilarityTopKReference(a, want, r0, r1);
-  assert.is(got.k, want.k, `${label} k`);
-  const k = want.k;
-  const full = dense ?? (exact ? undefined : similarityMatrixDense(a));
-  const refScore = (r: number, b: number) => (full ? full.data[r * a.matrix.rows + b] : NaN);
-  for (let r = r0; r < r1; r++) {
-    const seen = new Set<number>();
-    for (let slot = 0; slot < k; slot++) {
-      const o = r * k + slot;
-      const wid = want.ids[o], ws = want.scores[o], gid = got.ids[o], gs = got.scores[o];
-      const where = `${label} row ${r} slot ${slot}: native (${gid}, ${gs}) reference (${wid}, ${ws})`;
-      if (exact) { assert.is(gid, wid, where); assert.is(gs, ws, where); continue; }
-      if (wid === -1 || gid === -1) {
-        // a pair at the edge of a filter (0 or minSimilarity) may be kept on one side only
-        if (wid === gid) { assert.is(gs, -Infinity, where); continue; }
-        const s = wid === -1 ? refScore(r, gid) : ws;
-        const edge = Math.abs(s) <= tol(0) || (a.minSimilarity !== undefined && Math.abs(s - a.minSimilarity) <= tol(s));
-        assert.ok(edge, `${where}: kept on one side only`);
-        continue;
-      }
-      assert.ok(!seen.has(gid), `${where}: id twice`);
-      seen.add(gid);
-      if ((a.excludeSelf ?? true)) assert.ok(gid !== r, `${where}: self returned`);
-      assert.ok(Math.abs(gs - ws) <= tol(ws), `${where}: score off`);
-      if (gid !== wid) {
-        const alt = refScore(r, gid);
-        assert.ok(Math.abs(alt - ws) <= tol(ws), `${where}: ids differ without a tie (reference score of ${gid} is ${alt})`);
-      }
-    }
-  }
-}
 
 const probe = await nativeBackend.probe();
 const loaded = loadNativeAddon();
@@ -132,7 +84,7 @@ if (!probe.available || !addon) {
           const label = `${rows}x${cols} ${metric} ${JSON.stringify({ k: v.k, s: v.shrinkage, ms: v.minSupport, min: v.minSimilarity, w: v.weighting })}`;
           for (const p of [0, 1, 2] as const) {
             if (p === 2 && metric !== 'dot' && metric !== 'cosine') continue;
-            compareSimilarity(a, await sim(a, 0, rows, 2, p), 0, rows, false, `${label} path ${p}`, dense);
+            compareSimilarity('native', a, await sim(a, 0, rows, 2, p), 0, rows, false, `${label} path ${p}`, dense);
           }
         }
       }
@@ -146,7 +98,7 @@ if (!probe.available || !addon) {
         const a = withPreparedSimilarity({ matrix, metric, k });
         for (const p of [0, 1, 2] as const) {
           if (p === 2 && metric === 'jaccard') continue;
-          compareSimilarity(a, await sim(a, 0, 200, 2, p), 0, 200, true, `${metric} k=${k} path ${p}`);
+          compareSimilarity('native', a, await sim(a, 0, 200, 2, p), 0, 200, true, `${metric} k=${k} path ${p}`);
         }
       }
     }
@@ -163,7 +115,7 @@ if (!probe.available || !addon) {
         const inside = r >= 40 && r < 90;
         for (let s = 0; s < 5; s++) if (!inside) assert.is(out.ids[r * 5 + s], -7, `row ${r} written`);
       }
-      compareSimilarity(a, out, 40, 90, false, `${metric} range`);
+      compareSimilarity('native', a, out, 40, 90, false, `${metric} range`);
       const one = await sim(a, 0, 150, 1), two = await sim(a, 0, 150, 2);
       assert.equal(one.ids, two.ids);
       assert.equal(one.scores, two.scores);
@@ -175,14 +127,14 @@ if (!probe.available || !addon) {
     const a: SparseSimilarityTopKArgs = { matrix, metric: 'adjusted-cosine', k: 4 };
     const out = allocateSparseSimilarityTopK(a);
     await nativeBackend.kernels.sparseSimilarityTopK!(a, out, 0, 50, { threads: 2 });
-    compareSimilarity(withPreparedSimilarity(a), out, 0, 50, false, 'unprepared');
+    compareSimilarity('native', withPreparedSimilarity(a), out, 0, 50, false, 'unprepared');
   });
 
   test('native sparseSimilarityTopK: concurrent calls all match', async () => {
     const matrix = randomCsr(300, 60, 0.1, 17, ratings);
     const args = (['cosine', 'msd', 'dot', 'pearson'] as const).map((metric) => withPreparedSimilarity({ matrix, metric, k: 8 }));
     const outs = await Promise.all(args.map((a) => sim(a)));
-    args.forEach((a, i) => compareSimilarity(a, outs[i], 0, 300, false, `concurrent ${a.metric}`));
+    args.forEach((a, i) => compareSimilarity('native', a, outs[i], 0, 300, false, `concurrent ${a.metric}`));
   });
 
   test('native sparseSimilarityTopK: the addon validates every argument before running', () => {
@@ -248,7 +200,7 @@ if (!probe.available || !addon) {
     ];
     for (const c of cases) {
       const a = withPreparedSimilarity(c);
-      compareSimilarity(a, await sim(a), 0, c.matrix.rows, false, `ml-100k ${c.metric}`);
+      compareSimilarity('native', a, await sim(a), 0, c.matrix.rows, false, `ml-100k ${c.metric}`);
     }
   });
 }

@@ -2,12 +2,16 @@
 //   probe() → { simd: 'avx512'|'avx2'|'scalar', threads }
 //   denseScoreTopK(...) → Promise<void>   (signature in dense_args.h)
 //   sparseSimilarityTopK({...}) → Promise<void>   (sparse_similarity_args.h)
+//   alsHalfStep({...}) → Promise<void>   (als_args.h)
+//   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
 #include <napi.h>
 
 #include "affinity/dense_score_topk.h"
+#include "als_args.h"
 #include "dense_worker.h"
+#include "epoch_args.h"
 #include "sparse_similarity_args.h"
 
 namespace {
@@ -25,13 +29,24 @@ Napi::Value DenseScoreTopK(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SparseSimilarityTopK(const Napi::CallbackInfo& info) {
-  return affinity::addon::queue_sparse_similarity_topk(info, 256);
+  return affinity::addon::queue_sparse_similarity_topk<&affinity::sparse_similarity_topk>(info, 256);
 }
+
+Napi::Value AlsHalfStep(const Napi::CallbackInfo& info) {
+  return affinity::addon::queue_als_half_step<&affinity::als_half_step>(info, 256);
+}
+
+Napi::Value SgdEpoch(const Napi::CallbackInfo& info) { return affinity::addon::queue_sgd_epoch(info); }
+
+Napi::Value BprEpoch(const Napi::CallbackInfo& info) { return affinity::addon::queue_bpr_epoch(info); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
   exports.Set("sparseSimilarityTopK", Napi::Function::New(env, SparseSimilarityTopK, "sparseSimilarityTopK"));
+  exports.Set("alsHalfStep", Napi::Function::New(env, AlsHalfStep, "alsHalfStep"));
+  exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
+  exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
   return exports;
 }
 

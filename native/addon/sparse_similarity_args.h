@@ -23,9 +23,14 @@
 namespace affinity {
 namespace addon {
 
-inline Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, int max_threads) {
+/**
+ * Reads and checks the options object into the core's params (the buffers stay referenced by
+ * `o` until take_refs()). `unsupported` lets a backend refuse options it lacks (a metric): it
+ * returns "" to accept, else the reason. `max_threads` ≤ 1: threads is accepted and ignored.
+ */
+inline SparseSimilarityTopKParams parse_sparse_similarity_topk(ObjectArgs& o, int max_threads,
+                                                              std::string (*unsupported)(const SparseSimilarityTopKParams&) = nullptr) {
   constexpr int64_t kMax = 2147483647;
-  ObjectArgs o(info, "sparseSimilarityTopK");
   SparseSimilarityTopKParams p;
   p.rows = o.integer("rows", 0, kMax);
   p.cols = o.integer("cols", 0, kMax);
@@ -43,6 +48,10 @@ inline Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, 
     if (metric == names[i]) mi = i;
   if (mi < 0) o.range_error("unknown metric '" + metric + "'");
   p.metric = ms[mi];
+  if (unsupported) {
+    const std::string why = unsupported(p);
+    if (!why.empty()) o.range_error("metric '" + metric + "': " + why);
+  }
   p.k = o.integer("k", 1, kMax);
   p.shrinkage = o.number("shrinkage", 0, true);
   if (p.shrinkage < 0) o.range_error("shrinkage must be non-negative");
@@ -54,7 +63,12 @@ inline Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, 
   p.row_end = o.integer("rowEnd", 0, kMax);
   const auto out_ids = o.typed("outIds", napi_int32_array, "an Int32Array");
   const auto out_scores = o.typed("outScores", napi_float32_array, "a Float32Array");
-  p.threads = static_cast<int>(o.integer("threads", 1, max_threads, true, hardware_threads()));
+  if (max_threads > 1) {
+    p.threads = static_cast<int>(o.integer("threads", 1, max_threads, true, hardware_threads()));
+  } else {
+    o.integer("threads", 1, 1 << 20, true, 1);  // the same signature on every addon; unused here
+    p.threads = 1;
+  }
   p.path = static_cast<int>(o.integer("path", 0, 2, true, 0));
 
   o.expect_length("indptr", indptr, p.rows + 1, "rows+1");
@@ -87,7 +101,16 @@ inline Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, 
   // the CSR itself (indptr[0] = 0, non-decreasing, nnz within indices/values, indices in [0, cols))
   const std::string problem = validate_sparse_similarity_topk(p);
   if (!problem.empty()) o.range_error(problem);
-  return queue_kernel(o.env(), "sparseSimilarityTopK", [p]() { sparse_similarity_topk(p); }, o.take_refs());
+  return p;
+}
+
+/** Validates the call, then runs Kernel on a pool thread; the Promise settles when it is done. */
+template <void (*Kernel)(const SparseSimilarityTopKParams&)>
+Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, int max_threads,
+                                         std::string (*unsupported)(const SparseSimilarityTopKParams&) = nullptr) {
+  ObjectArgs o(info, "sparseSimilarityTopK");
+  const SparseSimilarityTopKParams p = parse_sparse_similarity_topk(o, max_threads, unsupported);
+  return queue_kernel(o.env(), "sparseSimilarityTopK", [p]() { Kernel(p); }, o.take_refs());
 }
 
 }  // namespace addon

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -770,13 +768,6 @@ bool run_symmetric(const SparseSimilarityTopKParams& p, const Data<float>& d, Si
         nu++;
       } while (m);
     }
-    if (std::getenv("AFFINITY_SIM_DEBUG")) {
-      int64_t v = 0;
-      for (int64_t u = 0; u < nu; u++) v += d.tptr[ucols[u] + 1] - split[(j0 / tile) * cols + ucols[u]];
-      static std::atomic<int64_t> total{0};
-      const int64_t t = total += v;
-      if (blk % 256 == 0 || blk == nblocks - 1) std::fprintf(stderr, "sim: block %ld union %ld visits so far %.3e\n", (long)blk, (long)nu, (double)t);
-    }
     const SymCall y{&call, order.data(), j0, lanes};
     for (int64_t k = j0 / tile; k < tiles; k++) {
       accumulate(call, ucols, uxv, nu, k, s.acc.data());
@@ -878,17 +869,8 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
   const BlockKernels kern = block_kernels(simd);
   const int B = kern.lanes;
 
-  const bool dbg = std::getenv("AFFINITY_SIM_DEBUG") != nullptr;
-  auto t0 = std::chrono::steady_clock::now();
-  auto lap = [&](const char* what) {
-    if (!dbg) return;
-    const auto t1 = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "sim: %s %.3f s\n", what, std::chrono::duration<double>(t1 - t0).count());
-    t0 = t1;
-  };
   Data<float> d;
   build_data(p, d);
-  lap("build_data");
   // work of row a: Σ_{c ∈ a} df(c); rows sorted by it, heaviest first
   std::vector<int64_t> work(static_cast<size_t>(nrows));
   for (int64_t i = 0; i < nrows; i++) {
@@ -908,7 +890,6 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
                                                     : static_cast<float>(p.min_similarity);
   if (p.path == 0 && p.row_start == 0 && p.row_end == p.rows && !std::getenv("AFFINITY_SIM_NO_SYMMETRIC")) {
     const bool done = run_symmetric(p, d, simd, order, k_out, threads, min_sim_f);
-    lap("symmetric");
     if (done) return;
   }
   // blocks of B rows whose walk outweighs the dense pass over `rows` accumulators go blocked;
@@ -967,32 +948,13 @@ void sparse_similarity_topk(const SparseSimilarityTopKParams& p) {
       s.hs.resize(static_cast<size_t>(B) * k_out);
       s.hi.resize(static_cast<size_t>(B) * k_out);
     }
-    if (dbg) {
-      std::vector<int64_t> mark(static_cast<size_t>(p.cols), -1);
-      double visits = 0, gus = 0;
-      for (int64_t blk = 0; blk < nblocks; blk++)
-        for (int64_t i = blk * B; i < std::min(nrows, (blk + 1) * B); i++) {
-          const int32_t a = order[i];
-          for (int64_t q = p.indptr[a]; q < p.indptr[a + 1]; q++) {
-            const int32_t c = p.indices[q];
-            const double df = static_cast<double>(d.tptr[c + 1] - d.tptr[c]);
-            gus += df;
-            if (mark[c] != blk) { mark[c] = blk; visits += df; }
-          }
-        }
-      std::fprintf(stderr, "sim: blocked visits %.3e (x%d lanes), gustavson visits %.3e\n", visits, B, gus);
-    }
-    lap("blocked setup");
     parallel_for(nblocks, bt, [&](int64_t blk, int slot) {
       const int64_t i0 = blk * B;
       const int lanes = static_cast<int>(std::min<int64_t>(B, nrows - i0));
       run_block(p, d, kern, call, order.data() + i0, lanes, scratch[slot]);
     });
   }
-  if (dbg) std::fprintf(stderr, "sim: %ld blocks of %d, %zu light rows\n", static_cast<long>(nblocks), B, light.size());
-  lap("blocked");
   if (!light.empty()) run_general(p, d, light, k_out, threads);
-  lap("general");
 }
 
 }  // namespace affinity

@@ -13,8 +13,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
-import type { TopK } from '../../data/matrix.js';
+import type { Dense, TopK } from '../../data/matrix.js';
 import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
+import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
+import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 
 /** The JS surface of affinity_native.node and affinity_cuda.node (same denseScoreTopK). */
 export interface DenseScoreTopKAddon {
@@ -42,10 +45,55 @@ export interface NativeSparseSimilarityCall {
   path?: 0 | 1 | 2;
 }
 
+/** alsHalfStep's options object (native/addon/als_args.h). */
+export interface NativeAlsHalfStepCall {
+  mode: 'implicit' | 'explicit'; solver: 'cholesky' | 'cg'; cgSteps?: number;
+  rows: number; cols: number; factors: number;
+  indptr: Int32Array; indices: Int32Array; data: Float32Array;
+  /** cols × factors */
+  other: Float32Array;
+  /** factors × factors (implicit) */
+  gram?: Float64Array | null;
+  regularization: number;
+  /** rows × factors, solved in place (CG warm-starts from it) */
+  out: Float32Array;
+  rowStart: number; rowEnd: number;
+  threads?: number;
+}
+
+/** sgdEpoch's options object (native/addon/epoch_args.h); the parameter arrays are updated in place. */
+export interface NativeSgdEpochCall {
+  algorithm: 'svd' | 'svdpp' | 'nmf'; factors: number;
+  user: Int32Array; item: Int32Array; rating: Float32Array; weight?: Float32Array;
+  order: Int32Array; globalMean: number; biased: boolean; lr: SgdRates; reg: SgdRates;
+  bu: Float32Array; bi: Float32Array; pu: Float32Array; qi: Float32Array;
+  yj?: Float32Array; nIndptr?: Int32Array; nIndices?: Int32Array;
+  update: 'all' | 'users'; rowStart: number; rowEnd: number;
+  /** [sse, count] are added */
+  out: Float64Array;
+}
+
+/** bprEpoch's options object (native/addon/epoch_args.h); factors and rng are updated in place. */
+export interface NativeBprEpochCall {
+  factors: number; users: number; items: number;
+  indptr: Int32Array; indices: Int32Array; entryUser: Int32Array;
+  seenIndptr?: Int32Array | null; seenIndices?: Int32Array | null;
+  popularityItems?: Int32Array | null; negativeCdf?: Float64Array | null;
+  userFactors: Float32Array; itemFactors: Float32Array;
+  learningRate: number; regularization: number; verifyNegative: boolean;
+  update: 'all' | 'users' | 'positive'; rng: Uint32Array; steps: number;
+  /** [correct, skipped, lossSum] are added */
+  out: Float64Array;
+}
+
 export interface NativeAddon extends DenseScoreTopKAddon {
   probe(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number };
   /** absent in an addon built before the kernel was bound */
   sparseSimilarityTopK?(call: NativeSparseSimilarityCall): Promise<void>;
+  /** absent in an addon built before the kernel was bound */
+  alsHalfStep?(call: NativeAlsHalfStepCall): Promise<void>;
+  sgdEpoch?(call: NativeSgdEpochCall): Promise<void>;
+  bprEpoch?(call: NativeBprEpochCall): Promise<void>;
 }
 
 /**
@@ -138,7 +186,7 @@ function preparedFor(a: SparseSimilarityTopKArgs): PreparedSimilarity {
  * the reference's prepare step; the options go in with the reference's defaults applied.
  */
 export async function callSparseSimilarityTopK(
-  addon: NativeAddon, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
+  addon: Pick<NativeAddon, 'sparseSimilarityTopK'>, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal, path: 0 | 1 | 2 = 0,
 ): Promise<void> {
   if (!addon.sparseSimilarityTopK) throw new Error('native backend: this affinity_native.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
@@ -158,6 +206,89 @@ export async function callSparseSimilarityTopK(
     excludeSelf: a.excludeSelf ?? true, rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, path,
   });
   signal?.throwIfAborted();
+}
+
+/**
+ * Calls the addon's alsHalfStep on the kernel contract's arguments (out is the engine's allocation: a copy of
+ * `initial` or zeros). A row whose system is not positive definite rejects with the reference's RangeError.
+ */
+export async function callAlsHalfStep(
+  addon: Pick<NativeAddon, 'alsHalfStep'>, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npm run build:native`)');
+  const m = a.matrix, y = a.other;
+  if (out.rows !== m.rows || out.cols !== y.cols) throw new RangeError(`alsHalfStep: out is ${out.rows}×${out.cols}, expected ${m.rows}×${y.cols}`);
+  if (m.cols !== y.rows) throw new RangeError(`alsHalfStep: matrix has ${m.cols} columns, other factors ${y.rows} rows`);
+  signal?.throwIfAborted();
+  try {
+    await addon.alsHalfStep({
+      mode: a.mode, solver: a.solver, cgSteps: a.cgSteps ?? 3,
+      rows: m.rows, cols: m.cols, factors: y.cols,
+      indptr: int32Indptr(m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
+      other: y.data, gram: a.mode === 'implicit' ? (a.gram ?? null) : null,
+      regularization: a.regularization, out: out.data, rowStart, rowEnd, threads,
+    });
+  } catch (e) {
+    // the worker rejects with a plain Error; the reference throws a RangeError for this one
+    if (e instanceof Error && !(e instanceof RangeError) && /is not positive definite/.test(e.message)) throw new RangeError(e.message);
+    throw e;
+  }
+  signal?.throwIfAborted();
+}
+
+/**
+ * Calls the addon's sgdEpoch (bit for bit the reference: same float64 expressions on the float32 parameters).
+ * [sse, count] are added to out; returns this call's sse.
+ */
+export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+  if (!addon.sgdEpoch) throw new Error('native backend: this affinity_native.node has no sgdEpoch; rebuild it (`npm run build:native`)');
+  signal?.throwIfAborted();
+  const svdpp = a.algorithm === 'svdpp';
+  const n = svdpp ? a.implicitItems : undefined;
+  if (svdpp && n && n.rows !== a.bu.length) throw new RangeError(`sgdEpoch: implicitItems has ${n.rows} rows, expected ${a.bu.length}`);
+  const res = new Float64Array(2);
+  await addon.sgdEpoch({
+    algorithm: a.algorithm, factors: a.factors, user: a.user, item: a.item, rating: a.rating,
+    ...(a.weight ? { weight: a.weight } : {}),
+    order: a.order, globalMean: a.globalMean, biased: a.biased, lr: a.lr, reg: a.reg,
+    bu: a.bu, bi: a.bi, pu: a.pu, qi: a.qi,
+    ...(svdpp ? { yj: a.yj, nIndptr: n ? int32Indptr(n.indptr, 'sgdEpoch: implicitItems.indptr') : undefined, nIndices: n?.indices } : {}),
+    update: a.update ?? 'all', rowStart, rowEnd, out: res,
+  });
+  out[0] += res[0];
+  out[1] += res[1];
+  return res[0];
+}
+
+/**
+ * Calls the addon's bprEpoch (the reference's xoshiro128** draws exactly; factors within float32 rounding of the
+ * reference's, see native/core/include/affinity/bpr_epoch.h). [correct, skipped, lossSum] are added to out; returns
+ * the mean loss over the non-skipped steps of this call.
+ */
+export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+  if (!addon.bprEpoch) throw new Error('native backend: this affinity_native.node has no bprEpoch; rebuild it (`npm run build:native`)');
+  signal?.throwIfAborted();
+  const m = a.userItems;
+  if (!(rowStart >= 0 && rowStart <= rowEnd)) throw new RangeError(`bprEpoch: bad step range [${rowStart}, ${rowEnd})`);
+  const seen = a.verifyNegative && a.seen && a.seen !== m ? a.seen : undefined;
+  if (seen && (seen.rows !== m.rows || seen.cols !== m.cols)) throw new RangeError('bprEpoch: seen has a different shape from userItems');
+  if (a.negatives !== 'table' && a.negatives !== 'popularity') throw new RangeError(`bprEpoch: unknown negatives '${String(a.negatives)}' (popularity|table)`);
+  const res = new Float64Array(3);
+  const steps = rowEnd - rowStart;
+  await addon.bprEpoch({
+    factors: a.factors, users: m.rows, items: m.cols,
+    indptr: int32Indptr(m.indptr, 'bprEpoch: userItems.indptr'), indices: m.indices, entryUser: a.entryUser,
+    seenIndptr: seen ? int32Indptr(seen.indptr, 'bprEpoch: seen.indptr') : null, seenIndices: seen ? seen.indices : null,
+    popularityItems: a.negatives === 'table' ? null : (a.popularityItems ?? null),
+    negativeCdf: a.negatives === 'table' ? (a.negativeCdf ?? null) : null,
+    userFactors: a.userFactors, itemFactors: a.itemFactors,
+    learningRate: a.learningRate, regularization: a.regularization, verifyNegative: a.verifyNegative,
+    update: a.update ?? 'all', rng: a.rng, steps, out: res,
+  });
+  out[0] += res[0]; out[1] += res[1]; out[2] += res[2];
+  const used = steps - res[1];
+  return used > 0 ? res[2] / used : 0;
 }
 
 function requireAddon(): NativeAddon {
@@ -195,5 +326,14 @@ export const nativeBackend: Backend = {
       callDenseScoreTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
     sparseSimilarityTopK: async (args: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
       callSparseSimilarityTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
+    alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
+      callAlsHalfStep(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
+    // sequential kernels (registered splittable: false): one call over the whole range, on one thread
+    sgdEpoch: async (args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      await callSgdEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+    },
+    bprEpoch: async (args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      await callBprEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+    },
   },
 };

@@ -1,0 +1,464 @@
+// ctest: native/cuda sparse_similarity_topk and als_half_step against simple CPU references
+// written here (float64, the formulas of src/kernels/sparseSimilarityTopK.ts and
+// src/kernels/alsHalfStep.ts). Exits 77 (ctest SKIP_RETURN_CODE) where there is no CUDA
+// driver/device, printing why.
+//   test_cuda_kernels [sparse|als]   (no argument: both)
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "affinity/cuda_dense_score_topk.h"
+#include "affinity/cuda_kernels.h"
+#include "reference.h"
+
+using namespace affinity;
+using namespace affinity_test;
+
+namespace {
+
+// ------------------------------------------------------------------ data
+
+struct Csr {
+  int64_t rows = 0, cols = 0;
+  std::vector<int32_t> indptr, indices;
+  std::vector<double> values;
+};
+
+/** Random CSR: each cell stored with probability `density`; every `empty_every`-th row empty;
+ *  columns in `dense_cols` stored in every row (wide transpose columns). Values: integer ratings
+ *  1..5 or reals in [-1, 1). */
+Csr random_csr(int64_t rows, int64_t cols, double density, uint32_t seed, bool ratings, int empty_every = 0, int dense_cols = 0) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Csr m;
+  m.rows = rows;
+  m.cols = cols;
+  m.indptr.push_back(0);
+  for (int64_t r = 0; r < rows; r++) {
+    const bool empty = empty_every > 0 && r % empty_every == empty_every - 1;
+    for (int64_t c = 0; c < cols && !empty; c++) {
+      if (c < dense_cols || u(g) < density) {
+        m.indices.push_back(static_cast<int32_t>(c));
+        m.values.push_back(ratings ? std::floor(u(g) * 5) + 1 : u(g) * 2 - 1);
+      }
+    }
+    m.indptr.push_back(static_cast<int32_t>(m.indices.size()));
+  }
+  return m;
+}
+
+// ------------------------------------------------------------------ sparse similarity
+
+struct SimOptions {
+  SimilarityMetric metric = SimilarityMetric::Cosine;
+  int64_t k = 7;
+  double shrinkage = 0, min_support = 1, min_similarity = -std::numeric_limits<double>::infinity();
+  bool exclude_self = true;
+  bool f32 = false;  // pass the values as float32
+  bool pass_norm = true;  // pass row_norm (else the kernel computes it)
+};
+
+/** Every score of row a (NaN = not a candidate), the reference's formulas in float64. */
+std::vector<double> ref_row(const Csr& m, const SimOptions& o, const std::vector<double>& vals, const std::vector<double>& norm, int64_t a) {
+  std::vector<double> sxy(m.rows, 0), n(m.rows, 0);
+  for (int32_t q = m.indptr[a]; q < m.indptr[a + 1]; q++) {
+    const int32_t c = m.indices[q];
+    for (int64_t b = 0; b < m.rows; b++)
+      for (int32_t t = m.indptr[b]; t < m.indptr[b + 1]; t++)
+        if (m.indices[t] == c) {
+          sxy[b] += vals[q] * vals[t];
+          n[b] += 1;
+        }
+  }
+  std::vector<double> s(m.rows, std::nan(""));
+  for (int64_t b = 0; b < m.rows; b++) {
+    if (o.exclude_self && b == a) continue;
+    if (n[b] == 0 || n[b] < o.min_support) continue;
+    double v;
+    if (o.metric == SimilarityMetric::Dot) v = sxy[b];
+    else if (o.metric == SimilarityMetric::Cosine) {
+      const double den = norm[a] * norm[b];
+      v = den > 0 ? sxy[b] / den : 0;
+    } else {
+      v = n[b] / ((m.indptr[a + 1] - m.indptr[a]) + (m.indptr[b + 1] - m.indptr[b]) - n[b]);
+    }
+    if (o.shrinkage > 0) v *= n[b] / (n[b] + o.shrinkage);
+    if (v < o.min_similarity || v == 0) continue;
+    s[b] = v;
+  }
+  return s;
+}
+
+const char* metric_name(SimilarityMetric m) {
+  return m == SimilarityMetric::Dot ? "dot" : m == SimilarityMetric::Cosine ? "cosine" : "jaccard";
+}
+
+/** Runs the CUDA kernel on rows [r0, r1) and compares with the reference; `exact`: ids and scores identical. */
+void check_similarity(const Csr& m, const SimOptions& o, int64_t r0, int64_t r1, bool exact, const std::string& what) {
+  const int64_t k_out = sparse_similarity_topk_k_out(o.k, m.rows);
+  std::vector<float> vals32(m.values.begin(), m.values.end());
+  // what the kernel sees (float32 values when f32), so that the reference uses the same inputs
+  std::vector<double> vals(m.values.size());
+  for (size_t i = 0; i < vals.size(); i++) vals[i] = o.f32 ? static_cast<double>(vals32[i]) : m.values[i];
+  std::vector<double> norm(m.rows, 0);
+  for (int64_t r = 0; r < m.rows; r++) {
+    double s = 0;
+    for (int32_t q = m.indptr[r]; q < m.indptr[r + 1]; q++) s += vals[q] * vals[q];
+    norm[r] = std::sqrt(s);
+  }
+  std::vector<int32_t> ids(static_cast<size_t>(m.rows * k_out), -7);
+  std::vector<float> scores(ids.size(), 7.0f);
+  SparseSimilarityTopKParams p;
+  p.rows = m.rows;
+  p.cols = m.cols;
+  p.indptr = m.indptr.data();
+  static const int32_t kNone = 0;
+  p.indices = m.indices.empty() ? &kNone : m.indices.data();
+  p.indices_length = static_cast<int64_t>(m.indices.size());
+  if (o.f32) p.values_f32 = vals32.data();
+  else p.values_f64 = m.values.data();
+  p.values_length = static_cast<int64_t>(m.values.size());
+  if (o.pass_norm) {
+    p.row_norm = norm.data();
+    p.row_norm_length = m.rows;
+  }
+  p.metric = o.metric;
+  p.shrinkage = o.shrinkage;
+  p.min_support = o.min_support;
+  p.min_similarity = o.min_similarity;
+  p.exclude_self = o.exclude_self;
+  p.k = o.k;
+  p.row_start = r0;
+  p.row_end = r1;
+  p.out_ids = ids.data();
+  p.out_scores = scores.data();
+  p.out_length = static_cast<int64_t>(ids.size());
+  cuda::sparse_similarity_topk(p);
+
+  const std::string label = what + " " + std::to_string(m.rows) + "x" + std::to_string(m.cols) + " " + metric_name(o.metric) +
+                            " k=" + std::to_string(o.k) + (o.f32 ? " f32" : "") + " [" + std::to_string(r0) + "," + std::to_string(r1) + ")";
+  const int before = g_failures;
+  for (int64_t r = 0; r < m.rows && g_failures - before < 5; r++) {
+    if (r < r0 || r >= r1) {
+      for (int64_t s = 0; s < k_out; s++) CHECK(ids[r * k_out + s] == -7, "%s: row %lld outside the range written", label.c_str(), (long long)r);
+      continue;
+    }
+    const std::vector<double> all = ref_row(m, o, vals, norm, r);
+    std::vector<std::pair<int32_t, double>> want;
+    for (int64_t b = 0; b < m.rows; b++)
+      if (!std::isnan(all[b])) want.emplace_back(static_cast<int32_t>(b), all[b]);
+    std::sort(want.begin(), want.end(), [](const auto& x, const auto& y) { return x.second > y.second || (x.second == y.second && x.first < y.first); });
+    if (static_cast<int64_t>(want.size()) > k_out) want.resize(static_cast<size_t>(k_out));
+    std::vector<char> seen(m.rows, 0);
+    for (int64_t s = 0; s < k_out; s++) {
+      const int32_t gid = ids[r * k_out + s];
+      const float gs = scores[r * k_out + s];
+      if (s >= static_cast<int64_t>(want.size())) {
+        CHECK(gid == -1 && gs == -std::numeric_limits<float>::infinity(), "%s row %lld slot %lld: want padding, got (%d, %g)", label.c_str(),
+              (long long)r, (long long)s, gid, gs);
+        continue;
+      }
+      const int32_t wid = want[s].first;
+      const double ws = want[s].second;
+      const bool ok_id = gid >= 0 && gid < m.rows && !std::isnan(all[gid]) && !seen[gid];
+      CHECK(ok_id, "%s row %lld slot %lld: bad id %d", label.c_str(), (long long)r, (long long)s, gid);
+      if (!ok_id) continue;
+      seen[gid] = 1;
+      CHECK(std::fabs(gs - ws) <= tolerance(ws), "%s row %lld slot %lld: score %.9g vs %.9g", label.c_str(), (long long)r, (long long)s, gs, ws);
+      if (exact) {
+        CHECK(gid == wid && gs == static_cast<float>(ws), "%s row %lld slot %lld: got (%d, %.9g) want (%d, %.9g)", label.c_str(), (long long)r,
+              (long long)s, gid, gs, wid, ws);
+      } else if (gid != wid) {
+        CHECK(std::fabs(all[gid] - ws) <= tolerance(ws), "%s row %lld slot %lld: id %d (%.9g) vs %d (%.9g) is no tie", label.c_str(),
+              (long long)r, (long long)s, gid, all[gid], wid, ws);
+      }
+    }
+  }
+}
+
+void test_sparse() {
+  struct Shape {
+    int64_t rows, cols;
+    double density;
+    bool ratings;
+    int empty_every, dense_cols;
+  };
+  const Shape shapes[] = {{60, 40, 0.2, true, 7, 0}, {33, 90, 0.1, false, 0, 0}, {120, 25, 0.35, true, 11, 0}, {5, 3, 0.6, true, 0, 0},
+                          {700, 60, 0.05, true, 0, 2} /* wide transpose columns: the whole-block path */,
+                          {400, 30, 0.1, false, 5, 1}};
+  uint32_t seed = 1;
+  for (const Shape& sh : shapes) {
+    const Csr m = random_csr(sh.rows, sh.cols, sh.density, seed++, sh.ratings, sh.empty_every, sh.dense_cols);
+    for (SimilarityMetric metric : {SimilarityMetric::Dot, SimilarityMetric::Cosine, SimilarityMetric::Jaccard}) {
+      SimOptions base;
+      base.metric = metric;
+      // integer data: every sum is exact in float32 → identical ids (ties by lower id) for dot and jaccard
+      const bool exact = sh.ratings && metric != SimilarityMetric::Cosine;
+      check_similarity(m, base, 0, m.rows, exact, "base");
+      SimOptions all = base;
+      all.k = m.rows + 5;
+      check_similarity(m, all, 0, m.rows, exact, "k>rows");
+      SimOptions big = base;
+      big.k = 300;
+      check_similarity(m, big, 0, m.rows, exact, "k=300");
+      SimOptions sup = base;
+      sup.shrinkage = 10;
+      sup.min_support = 2;
+      check_similarity(m, sup, 0, m.rows, false, "shrink+support");
+      SimOptions mins = base;
+      mins.min_similarity = metric == SimilarityMetric::Dot ? 1.0 : 0.2;
+      mins.exclude_self = false;
+      check_similarity(m, mins, m.rows / 3, m.rows - m.rows / 4, exact, "minSim+self");
+      SimOptions f32 = base;
+      f32.f32 = true;
+      f32.pass_norm = false;
+      check_similarity(m, f32, 1, m.rows, exact, "f32+norms here");
+    }
+  }
+  // k_out above the shared-memory sort (4096): the global scratch sort; rows checked on a slice
+  {
+    const Csr m = random_csr(5000, 40, 0.1, 99, true, 0, 1);
+    SimOptions o;
+    o.metric = SimilarityMetric::Dot;
+    o.k = 4500;
+    check_similarity(m, o, 0, 40, true, "global sort");
+  }
+  // unsupported metric: refused, nothing written
+  {
+    const Csr m = random_csr(10, 5, 0.5, 5, true);
+    std::vector<int32_t> ids(10 * 3, -7);
+    std::vector<float> sc(ids.size(), 7.0f);
+    SparseSimilarityTopKParams p;
+    p.rows = m.rows;
+    p.cols = m.cols;
+    p.indptr = m.indptr.data();
+    p.indices = m.indices.data();
+    p.indices_length = static_cast<int64_t>(m.indices.size());
+    p.values_f64 = m.values.data();
+    p.values_length = static_cast<int64_t>(m.values.size());
+    p.metric = SimilarityMetric::Pearson;
+    p.k = 3;
+    p.row_end = m.rows;
+    p.out_ids = ids.data();
+    p.out_scores = sc.data();
+    p.out_length = static_cast<int64_t>(ids.size());
+    bool threw = false;
+    try {
+      cuda::sparse_similarity_topk(p);
+    } catch (const std::invalid_argument&) {
+      threw = true;
+    }
+    CHECK(threw && std::all_of(ids.begin(), ids.end(), [](int32_t x) { return x == -7; }), "pearson must be refused");
+  }
+}
+
+// ------------------------------------------------------------------ ALS
+
+struct Als {
+  Csr m;  // data = confidences / ratings
+  int64_t f = 0;
+  std::vector<float> Y, data, X0;
+  std::vector<double> gram;
+};
+
+Als random_als(int64_t rows, int64_t cols, int64_t f, double density, uint32_t seed, bool implicit, int empty_every, int dense_cols = 0) {
+  Als a;
+  a.m = random_csr(rows, cols, density, seed, true, empty_every, dense_cols);
+  a.f = f;
+  std::mt19937 g(seed + 17);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  a.data.resize(a.m.values.size());
+  for (size_t i = 0; i < a.data.size(); i++) {
+    double c = a.m.values[i];
+    if (implicit) {
+      c = 1 + 4 * c;  // confidence 1 + α·r
+      const unsigned pick = g() % 10;
+      if (pick == 0) c = -c;  // observed with p = 0
+      else if (pick == 1) c = 1;  // weight 0 in A
+    }
+    a.data[i] = static_cast<float>(c);
+  }
+  a.Y.resize(static_cast<size_t>(cols * f));
+  for (float& y : a.Y) y = u(g);
+  a.X0.resize(static_cast<size_t>(rows * f));
+  for (float& x : a.X0) x = u(g);
+  a.gram.assign(static_cast<size_t>(f * f), 0.0);
+  for (int64_t r = 0; r < cols; r++)
+    for (int64_t i = 0; i < f; i++)
+      for (int64_t j = 0; j < f; j++) a.gram[i * f + j] += static_cast<double>(a.Y[r * f + i]) * a.Y[r * f + j];
+  return a;
+}
+
+/** The reference's CG (src/kernels/alsHalfStep.ts), float64. */
+void ref_als(const Als& a, bool implicit, double lambda, int steps, int64_t r0, int64_t r1, std::vector<float>& X) {
+  const int64_t f = a.f;
+  std::vector<double> x(f), r(f), p(f), ap(f);
+  for (int64_t u = r0; u < r1; u++) {
+    const int32_t start = a.m.indptr[u], end = a.m.indptr[u + 1];
+    float* xo = X.data() + u * f;
+    if (start == end) {
+      std::fill(xo, xo + f, 0.0f);
+      continue;
+    }
+    const double ridge = implicit ? lambda : lambda * (end - start);
+    auto mul = [&](const std::vector<double>& v, std::vector<double>& o) {
+      for (int64_t i = 0; i < f; i++) {
+        double s = ridge * v[i];
+        if (implicit)
+          for (int64_t j = 0; j < f; j++) s += a.gram[i * f + j] * v[j];
+        o[i] = s;
+      }
+      for (int32_t q = start; q < end; q++) {
+        const float* y = a.Y.data() + static_cast<int64_t>(a.m.indices[q]) * f;
+        const double c = a.data[q];
+        const double w = implicit ? std::fabs(c) - 1 : 1;
+        if (w == 0) continue;
+        double s = 0;
+        for (int64_t k = 0; k < f; k++) s += y[k] * v[k];
+        s *= w;
+        for (int64_t k = 0; k < f; k++) o[k] += s * y[k];
+      }
+    };
+    for (int64_t k = 0; k < f; k++) x[k] = xo[k];
+    mul(x, r);
+    for (int64_t k = 0; k < f; k++) r[k] = -r[k];
+    for (int32_t q = start; q < end; q++) {
+      const float* y = a.Y.data() + static_cast<int64_t>(a.m.indices[q]) * f;
+      const double c = a.data[q];
+      if (!implicit || c > 0)
+        for (int64_t k = 0; k < f; k++) r[k] += c * y[k];
+    }
+    double rsold = 0;
+    for (int64_t k = 0; k < f; k++) {
+      p[k] = r[k];
+      rsold += r[k] * r[k];
+    }
+    if (rsold < 1e-20) continue;
+    for (int it = 0; it < steps; it++) {
+      mul(p, ap);
+      double pap = 0;
+      for (int64_t k = 0; k < f; k++) pap += p[k] * ap[k];
+      if (!(pap > 0)) break;
+      const double alpha = rsold / pap;
+      double rsnew = 0;
+      for (int64_t k = 0; k < f; k++) {
+        x[k] += alpha * p[k];
+        r[k] -= alpha * ap[k];
+        rsnew += r[k] * r[k];
+      }
+      if (rsnew < 1e-20) break;
+      const double beta = rsnew / rsold;
+      for (int64_t k = 0; k < f; k++) p[k] = r[k] + beta * p[k];
+      rsold = rsnew;
+    }
+    for (int64_t k = 0; k < f; k++) xo[k] = static_cast<float>(x[k]);
+  }
+}
+
+AlsHalfStepParams als_params(const Als& a, bool implicit, double lambda, int steps, int64_t r0, int64_t r1, std::vector<float>& out) {
+  AlsHalfStepParams p;
+  p.implicit = implicit;
+  p.cg = true;
+  p.cg_steps = steps;
+  p.rows = a.m.rows;
+  p.cols = a.m.cols;
+  p.factors = a.f;
+  p.indptr = a.m.indptr.data();
+  static const int32_t kNoIndex = 0;
+  static const float kNoData = 0;
+  p.indices = a.m.indices.empty() ? &kNoIndex : a.m.indices.data();
+  p.indices_length = static_cast<int64_t>(a.m.indices.size());
+  p.data = a.data.empty() ? &kNoData : a.data.data();
+  p.data_length = static_cast<int64_t>(a.data.size());
+  p.other = a.Y.data();
+  p.other_length = static_cast<int64_t>(a.Y.size());
+  p.gram = a.gram.data();
+  p.gram_length = static_cast<int64_t>(a.gram.size());
+  p.regularization = lambda;
+  p.out = out.data();
+  p.out_length = static_cast<int64_t>(out.size());
+  p.row_start = r0;
+  p.row_end = r1;
+  return p;
+}
+
+void check_als(const Als& a, bool implicit, double lambda, int steps, int64_t r0, int64_t r1, const std::string& what) {
+  std::vector<float> got = a.X0, want = a.X0;
+  cuda::als_half_step(als_params(a, implicit, lambda, steps, r0, r1, got));
+  ref_als(a, implicit, lambda, steps, r0, r1, want);
+  const std::string label = what + " " + std::to_string(a.m.rows) + "x" + std::to_string(a.m.cols) + " f=" + std::to_string(a.f) +
+                            (implicit ? " implicit" : " explicit") + " steps=" + std::to_string(steps);
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 5; i++) {
+    const int64_t row = static_cast<int64_t>(i) / a.f;
+    if (row < r0 || row >= r1) {
+      if (got[i] != a.X0[i]) {
+        bad++;
+        CHECK(false, "%s: row %lld outside the range changed", label.c_str(), (long long)row);
+      }
+      continue;
+    }
+    const bool ok = std::fabs(static_cast<double>(got[i]) - want[i]) <= 1e-4 * std::max(1.0, std::fabs(static_cast<double>(want[i])));
+    if (!ok) bad++;
+    CHECK(ok, "%s: row %lld factor %lld: %.9g vs %.9g", label.c_str(), (long long)row, (long long)(i % a.f), got[i], want[i]);
+  }
+}
+
+void test_als() {
+  uint32_t seed = 200;
+  const int64_t fs[] = {1, 8, 33, 64, 200};
+  for (int64_t f : fs) {
+    for (bool implicit : {true, false}) {
+      const Als a = random_als(90, 70, f, 0.1, seed++, implicit, 9);
+      const double lambda = implicit ? 0.1 : 0.05;
+      check_als(a, implicit, lambda, 3, 0, a.m.rows, "cg");
+      check_als(a, implicit, lambda, 1, 10, 50, "range");
+      check_als(a, implicit, lambda, 8, 0, a.m.rows, "more steps");
+    }
+  }
+  // rows with more entries than one chunk of staged dots (256): several chunks per product
+  const Als wide = random_als(20, 900, 48, 0.5, 7, true, 0, 10);
+  check_als(wide, true, 0.2, 3, 0, wide.m.rows, "wide rows");
+  // refused: cholesky, too many factors
+  std::vector<float> out = wide.X0;
+  AlsHalfStepParams p = als_params(wide, true, 0.1, 3, 0, wide.m.rows, out);
+  p.cg = false;
+  bool threw = false;
+  try {
+    cuda::als_half_step(p);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw && out == wide.X0, "cholesky must be refused without writing");
+  CHECK(!cuda::als_half_step_unsupported(p).empty(), "cholesky reported unsupported");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string which = argc > 1 ? argv[1] : "all";
+  if (which != "all" && which != "sparse" && which != "als") {
+    std::fprintf(stderr, "usage: test_cuda_kernels [sparse|als]\n");
+    return 2;
+  }
+  const cuda::Probe pr = cuda::probe();
+  if (!pr.available) {
+    std::printf("SKIP cuda: %s\n", pr.reason.c_str());
+    return 77;
+  }
+  std::printf("cuda: %s, driver %d, runtime %d\n", pr.reason.c_str(), pr.driver_version, pr.runtime_version);
+  try {
+    if (which != "als") test_sparse();
+    if (which != "sparse") test_als();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "FAIL: %s\n", e.what());
+    return 1;
+  }
+  return report(("test_cuda_kernels " + which).c_str());
+}
