@@ -12,6 +12,7 @@
 import { getEngine, type RunRecord } from '../src/engine/engine.js';
 import { getKernel } from '../src/kernels/index.js';
 import { loadBackend } from '../src/backends/registry.js';
+import { gpujsOnGpu } from '../src/backends/gpujs/index.js';
 import { gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { withPreparedSimilarity, type SparseSimilarityTopKArgs, type SimilarityMetric } from '../src/kernels/sparseSimilarityTopK.js';
 import type { DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
@@ -57,9 +58,11 @@ export interface BenchCase {
   prepare(backend: string): Promise<Prepared>;
 }
 
-/** The js reference runs < 1 GFLOP/s: large cases time a sample of its rows. */
-const SLOW_BACKENDS = new Set(['js']);
-const isSlow = (b: string): boolean => SLOW_BACKENDS.has(b);
+/**
+ * The js reference runs < 1 GFLOP/s, and so does gpu.js in its CPU fallback modes: large cases time a
+ * sample of their rows (the record says so and extrapolates).
+ */
+const isSlow = (b: string): boolean => b === 'js' || (b === 'gpujs' && !gpujsOnGpu());
 const QUICK: Suite[] = ['quick', 'full'];
 const FULL: Suite[] = ['full'];
 

@@ -85,6 +85,15 @@ export function gpujsMode(): string {
 /** Modes in which gpu.js actually runs on a GPU. */
 const GPU_MODES = new Set(['gpu', 'headlessgl', 'webgl', 'webgl2', 'webgpu']);
 
+/** Whether gpu.js runs on a GPU here (false in its CPU / WebAssembly fallback modes, or when it fails to load). */
+export function gpujsOnGpu(): boolean {
+  try {
+    return GPU_MODES.has(gpujsMode());
+  } catch {
+    return false;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // score kernels, cached per (metric, feature count)
 
