@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 test('wasm core in headless Chromium matches the reference (or skips with the reason)', () => {
-  const r = spawnSync(process.execPath, [path.join(root, 'test', 'browser', 'smoke.mjs')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(root, 'test', 'browser', 'smoke.mjs')], { cwd: root, encoding: 'utf8', timeout: 150_000 });
   const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   const skip = /^SKIP browser: .*/m.exec(text);
   if (skip) {

@@ -2,8 +2,8 @@
 // Browser smoke test of the wasm backend's core: serves test/browser/index.html, the compiled core
 // (dist/src/backends/wasm/core.js, a plain ES module), build/wasm/affinity.wasm and, under /src/, the compiled
 // reference kernels (dist/src/**/*.js: the page checks sparseSimilarityTopK and alsHalfStep against them) on
-// 127.0.0.1, opens the page in headless Chromium, and reads PASS/FAIL from the page (its DOM via --dump-dom, and a POST the page
-// sends to /result). Exit 0 on PASS, 1 on FAIL; `SKIP browser: …` and exit 0 when Chromium or the build
+// 127.0.0.1, opens the page in headless Chromium, and reads PASS/FAIL from the POST the page sends to /result
+// when it is done. Exit 0 on PASS, 1 on FAIL; `SKIP browser: …` and exit 0 when Chromium or the build
 // outputs are missing.
 //   node test/browser/smoke.mjs   (CHROMIUM=/path/to/chrome for another binary, AFFINITY_WASM=/path/to.wasm for another build)
 import { spawn } from 'node:child_process';
@@ -33,13 +33,17 @@ for (const [url, { file }] of Object.entries(files)) {
   }
 }
 
-let posted = null;
+// The page POSTs `PASS|FAIL\n<detail>` to /result when it is done; Chromium is stopped then. (Waiting for
+// that, rather than dumping the DOM after a virtual-time budget, keeps a slow, loaded machine from
+// reading the page before the wasm module has even compiled.)
+let resolvePosted;
+const postedPromise = new Promise((resolve) => { resolvePosted = resolve; });
 const server = http.createServer((req, res) => {
   const url = (req.url || '/').split('?')[0];
   if (req.method === 'POST' && url === '/result') {
     let body = '';
     req.on('data', (c) => { body += c; });
-    req.on('end', () => { posted = body; res.writeHead(204).end(); });
+    req.on('end', () => { res.writeHead(204).end(); resolvePosted(body); });
     return;
   }
   // /src/… → dist/src/… (compiled ES modules only; no way out of dist/src)
@@ -54,30 +58,33 @@ const server = http.createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
 
+const TIMEOUT_MS = 120_000;
 const profile = mkdtempSync(path.join(os.tmpdir(), 'affinity-chromium-'));
 const args = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`,
-  // let the module script's fetch/instantiate/compute finish before the DOM is dumped
-  '--virtual-time-budget=20000', '--dump-dom', url,
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, url,
 ];
-const child = spawn(chromium, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-let dom = '', errText = '';
-child.stdout.on('data', (b) => { dom += b; });
+const child = spawn(chromium, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+let errText = '';
 child.stderr.on('data', (b) => { errText += b; });
-const timer = setTimeout(() => { errText += '\n(timed out after 60 s)'; child.kill('SIGKILL'); }, 60_000);
-const code = await new Promise((resolve) => child.on('close', resolve));
+const exited = new Promise((resolve) => child.on('close', (code) => resolve({ exited: code })));
+let timer;
+const timedOut = new Promise((resolve) => { timer = setTimeout(() => resolve({ timedOut: true }), TIMEOUT_MS); });
+const outcome = await Promise.race([postedPromise.then((body) => ({ body })), exited, timedOut]);
 clearTimeout(timer);
+child.kill('SIGKILL');
+await exited;
 server.close();
 rmSync(profile, { recursive: true, force: true });
 
-const m = /<span id="result">([A-Z]+)<\/span>/.exec(dom);
-const verdict = m ? m[1] : null;
-const detail = /<pre id="detail">([\s\S]*?)<\/pre>/.exec(dom)?.[1] ?? posted ?? '';
+const body = outcome.body ?? '';
+const verdict = /^(PASS|FAIL)/.exec(body)?.[1] ?? null;
+const detail = body.replace(/^(PASS|FAIL)\n?/, '');
 if (verdict === 'PASS') {
   console.log(`browser: PASS (${path.basename(chromium)})\n${detail}`);
   process.exit(0);
 }
-console.log(`browser: FAIL (page says ${verdict ?? 'nothing'}; chromium exit ${code})\n${detail}`);
+const why = verdict ? 'page says FAIL' : outcome.timedOut ? `no result from the page within ${TIMEOUT_MS / 1000} s` : `chromium exited (${outcome.exited}) before the page reported`;
+console.log(`browser: FAIL (${why})\n${detail}`);
 if (!verdict) console.log(errText.split('\n').slice(-15).join('\n'));
 process.exit(1);
