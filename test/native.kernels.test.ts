@@ -130,6 +130,36 @@ if (!probe.available || !addon) {
     compareSimilarity('native', withPreparedSimilarity(a), out, 0, 50, false, 'unprepared');
   });
 
+  test('native sparseSimilarityTopK: unprepared dot/cosine/tf-idf (X given as the matrix data or computed) match prepared', async () => {
+    const matrix = randomCsr(90, 40, 0.2, 23, ratings, 9);
+    for (const v of [{ metric: 'cosine' }, { metric: 'dot' }, { metric: 'cosine', weighting: 'tfidf' }] as const) {
+      const a: SparseSimilarityTopKArgs = { matrix, k: 6, ...v };
+      const prepared = withPreparedSimilarity(a);
+      const [plain, viaPrepared] = [await sim(a), await sim(prepared)];
+      assert.equal(plain.ids, viaPrepared.ids, JSON.stringify(v));
+      assert.equal(plain.scores, viaPrepared.scores, JSON.stringify(v));
+      compareSimilarity('native', prepared, plain, 0, 90, false, `unprepared ${JSON.stringify(v)}`);
+    }
+  });
+
+  test('native sparseSimilarityTopK: the symmetric path across many accumulator tiles (AFFINITY_SIM_TILE=64)', async () => {
+    // 700 rows in tiles of 64: blocks start inside a tile, and columns are walked from the block's own rank
+    const matrix = randomCsr(700, 120, 0.06, 31, ratings, 11);
+    const saved = process.env.AFFINITY_SIM_TILE;
+    process.env.AFFINITY_SIM_TILE = '64';
+    try {
+      for (const metric of ['cosine', 'dot'] as const) {
+        for (const k of [5, 'all'] as const) {
+          const a = withPreparedSimilarity({ matrix, metric, k });
+          for (const threads of [1, 2]) compareSimilarity('native', a, await sim(a, 0, 700, threads), 0, 700, false, `${metric} k=${k} threads=${threads}`);
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.AFFINITY_SIM_TILE;
+      else process.env.AFFINITY_SIM_TILE = saved;
+    }
+  });
+
   test('native sparseSimilarityTopK: concurrent calls all match', async () => {
     const matrix = randomCsr(300, 60, 0.1, 17, ratings);
     const args = (['cosine', 'msd', 'dot', 'pearson'] as const).map((metric) => withPreparedSimilarity({ matrix, metric, k: 8 }));

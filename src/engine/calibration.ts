@@ -170,7 +170,7 @@ function median(xs: number[]): number {
 async function measureCase(engine: Engine, c: CalibrationCase, backend: string, target: number, maxSeconds: number): Promise<CalibrationEntry> {
   const kernel = getKernel(c.kernel);
   const problem = c.build();
-  const flopsOf = (a: unknown): number => (kernel.flops ? kernel.flops(kernel.prepare ? kernel.prepare(a) : a) : kernel.rows(a) * 1e4);
+  const flopsOf = (a: unknown): number => (kernel.flops ? kernel.flops(a) : kernel.rows(a) * 1e4);
   const work = flopsOf(problem.args);
   let args = problem.args, timedRows = problem.rows;
   const started = performance.now();

@@ -119,7 +119,6 @@ export class Engine {
   async runDetailed<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): Promise<RunResult<O>> {
     const kernel = getKernel(kernelName);
     kernel.validate(args);
-    if (kernel.prepare) args = kernel.prepare(args);
     const rows = kernel.rows(args);
     const work = kernel.flops ? kernel.flops(args) : rows * 1e4;
     const order = await this.resolveBackends(kernelName, work, opts.backend);
@@ -158,7 +157,9 @@ export class Engine {
       return;
     }
     assertSharedOutput(kernelName, out);
-    const shared = shareArgs(args);
+    // derived data every row block needs (kernel.prepare) is computed once here, not in each worker;
+    // an inline call computes what its backend needs itself (the native addon, its own transpose)
+    const shared = shareArgs(kernel.prepare ? kernel.prepare(args) : args);
     // several tasks per thread so uneven rows still balance
     const tasks = Math.min(rows, threads * 4);
     const step = Math.ceil(rows / tasks);

@@ -28,8 +28,9 @@ export interface KernelDef<A = unknown, O = unknown> {
    */
   mutatesArgs?: boolean;
   /**
-   * Work done once per call before the rows are split (e.g. a transpose or a weighting every
-   * row range needs); returns the args the backends receive.
+   * Work done once per call before the rows are split across the worker pool (e.g. a transpose
+   * or a weighting every row range needs); returns the args the pool's tasks receive. Inline
+   * calls skip it: each backend derives what it needs (or reads it from the prepared args).
    */
   prepare?(args: A): A;
   /** floating-point operations of a whole call, for GFLOP/s figures */

@@ -139,6 +139,16 @@ export function allocateSparseSimilarityTopK(a: SparseSimilarityTopKArgs): TopK 
   return emptyTopK(rows, a.k === 'all' ? rows : Math.min(a.k, rows));
 }
 
+/**
+ * X' as a backend with its own transpose needs it: the prepared values when there are, else the matrix's
+ * own data when X' = X (no weighting, no centring; no copy), else the weighted and centred values.
+ */
+export function similarityValues(a: SparseSimilarityTopKArgs): Float32Array | Float64Array {
+  if (a.prepared) return a.prepared.values;
+  const plain = (a.weighting ?? 'none') === 'none' && a.metric !== 'adjusted-cosine' && a.metric !== 'pearson-baseline';
+  return plain ? a.matrix.data.subarray(0, a.matrix.indptr[a.matrix.rows]) : transformedValues(a);
+}
+
 /** Weighted and centred values X' (aligned with matrix.indices). */
 function transformedValues(a: SparseSimilarityTopKArgs): Float64Array {
   const m = a.matrix;

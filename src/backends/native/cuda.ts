@@ -82,8 +82,8 @@ function isCudaMetric(m: string): m is (typeof CUDA_SIMILARITY_METRICS)[number] 
 }
 
 /**
- * sparseSimilarityTopK on the GPU through the native backend's call (X' and the row norms from the reference's
- * prepare step, the reference's defaults applied). Metrics other than dot/cosine/jaccard reject here, before any
+ * sparseSimilarityTopK on the GPU through the native backend's call (X' from similarityValues, the reference's
+ * defaults applied). Metrics other than dot/cosine/jaccard reject here, before any
  * transfer, and the engine falls back.
  */
 export async function callCudaSparseSimilarityTopK(

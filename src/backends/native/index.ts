@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
-import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
+import { similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
@@ -32,7 +32,7 @@ export interface DenseScoreTopKAddon {
 /** sparseSimilarityTopK's options object (native/addon/sparse_similarity_args.h). */
 export interface NativeSparseSimilarityCall {
   rows: number; cols: number; indptr: Int32Array; indices: Int32Array;
-  /** X', the reference's prepared values */
+  /** X' (similarityValues) */
   values: Float64Array | Float32Array;
   rowNorm?: Float64Array | null;
   metric: string; k: number;
@@ -171,19 +171,11 @@ export async function callDenseScoreTopK(
   );
 }
 
-// Derived data for args objects without `prepared` (the engine's prepare hook normally fills it in), as the
-// reference and the wasm backend do: the weighting and centring live in one place, prepareSparseSimilarity.
-const preparedCache = new WeakMap<SparseSimilarityTopKArgs, PreparedSimilarity>();
-function preparedFor(a: SparseSimilarityTopKArgs): PreparedSimilarity {
-  if (a.prepared) return a.prepared;
-  let p = preparedCache.get(a);
-  if (!p) { p = prepareSparseSimilarity(a); preparedCache.set(a, p); }
-  return p;
-}
-
 /**
- * Calls the addon's sparseSimilarityTopK on the kernel contract's arguments: X' and the row norms come from
- * the reference's prepare step; the options go in with the reference's defaults applied.
+ * Calls the addon's sparseSimilarityTopK on the kernel contract's arguments: X' from similarityValues (the
+ * matrix's own data when there is no weighting or centring), the row norms from `prepared` when the caller
+ * has it (else the addon computes them, in float64 as the reference does); the addon builds its own transpose,
+ * so nothing else is prepared here. The options go in with the reference's defaults applied.
  */
 export async function callSparseSimilarityTopK(
   addon: Pick<NativeAddon, 'sparseSimilarityTopK'>, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
@@ -194,11 +186,10 @@ export async function callSparseSimilarityTopK(
   const kOut = a.k === 'all' ? m.rows : Math.min(a.k, m.rows);
   if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
   signal?.throwIfAborted();
-  const prepared = preparedFor(a);
   const pb = a.metric === 'pearson-baseline';
   await addon.sparseSimilarityTopK({
     rows: m.rows, cols: m.cols, indptr: int32Indptr(m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
-    values: prepared.values, rowNorm: a.metric === 'cosine' ? prepared.rowNorm : null,
+    values: similarityValues(a), rowNorm: a.metric === 'cosine' ? (a.prepared?.rowNorm ?? null) : null,
     metric: a.metric, k: kOut,
     shrinkage: a.shrinkage ?? (pb ? 100 : 0),
     minSupport: pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1),

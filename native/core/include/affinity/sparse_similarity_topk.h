@@ -24,7 +24,10 @@
 //     otherwise); the union of their columns is walked once, each transpose entry updating the
 //     B rows' accumulators with one SIMD multiply-add (rows × B float32 accumulators, lane l =
 //     block row l), then one vectorised pass scores and selects. Blocks with too little work
-//     for a dense pass over `rows` go to the general path.
+//     for a dense pass over `rows` go to the general path. A call over every row uses the
+//     symmetric variant: block j walks only rows b ranked at or after it (each column starting
+//     at its first such row) and offers each pair to both rows' heaps. The walk is bound by the
+//     latency of the transpose reads, so the columns ahead are prefetched.
 // Threads take blocks (heaviest first) and general-path row chunks from an atomic counter
 // (dynamic scheduling: with Zipf data row costs differ by orders of magnitude).
 //
