@@ -101,7 +101,8 @@ Napi::Value queue_als_half_step(const Napi::CallbackInfo& info, int max_threads,
                                 std::string (*unsupported)(const AlsHalfStepParams&) = nullptr) {
   ObjectArgs o(info, "alsHalfStep");
   const AlsHalfStepParams p = parse_als_half_step(o, max_threads, unsupported);
-  return queue_kernel(o.env(), "alsHalfStep", [p]() { Kernel(p); }, o.take_refs());
+  const int32_t* cancel = o.cancel_flag();
+  return queue_kernel(o.env(), "alsHalfStep", [p]() { Kernel(p); }, o.take_refs(), cancel);
 }
 
 }  // namespace addon

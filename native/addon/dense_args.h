@@ -6,7 +6,9 @@
 //   denseScoreTopK(queries: Float32Array, qRows, keys: Float32Array, kRows, dim, k,
 //                  metric: 'dot'|'cosine', excludeIndptr: Int32Array|null, excludeIndices: Int32Array|null,
 //                  excludeSelf: boolean, rowStart, rowEnd, outIds: Int32Array, outScores: Float32Array,
-//                  threads?: number) → Promise<void>
+//                  threads?: number, cancel?: Int32Array|null) → Promise<void>
+//   cancel: element 0 set to non-zero by the caller stops the call between row blocks
+//   (affinity/cancel.h); the Promise then rejects with "denseScoreTopK: cancelled".
 #pragma once
 
 #include <napi.h>
@@ -27,6 +29,7 @@ namespace addon {
 struct DenseCall {
   DenseScoreTopKParams params;
   std::vector<Napi::ObjectReference> refs;
+  const int32_t* cancel = nullptr;  // the caller's cancellation flag (affinity/cancel.h), kept alive by refs
 };
 
 [[noreturn]] inline void throw_type(Napi::Env env, const std::string& msg) {
@@ -109,6 +112,9 @@ inline DenseCall parse_dense_call(const Napi::CallbackInfo& info, int max_thread
   const ArrayView out_scores = typed_arg(info, 13, "outScores", napi_float32_array, "a Float32Array", false, call);
   if (info.Length() > 14 && !info[14].IsUndefined()) p.threads = static_cast<int>(int_arg(info, 14, "threads", 1, max_threads));
   else p.threads = hardware_threads();
+  const ArrayView cancel = typed_arg(info, 15, "cancel", napi_int32_array, "an Int32Array (cancellation flag) or null", true, call);
+  if (info.Length() > 15 && info[15].IsTypedArray() && cancel.length < 1) throw_range(env, "cancel must have at least one element");
+  call.cancel = static_cast<const int32_t*>(cancel.data);
 
   if (queries.length != p.q_rows * p.dim)
     throw_range(env, "queries has length " + std::to_string(queries.length) + ", expected qRows*dim = " +

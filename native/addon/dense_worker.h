@@ -8,6 +8,7 @@
 #include <new>
 #include <utility>
 
+#include "affinity/cancel.h"
 #include "dense_args.h"
 
 namespace affinity {
@@ -24,7 +25,10 @@ class DenseScoreTopKWorker : public Napi::AsyncWorker {
   // worker thread: touches no JS value; call_.refs keep the typed arrays (and their memory) alive
   void Execute() override {
     try {
+      CancelScope scope(call_.cancel);
       Kernel(call_.params);
+    } catch (const Cancelled&) {
+      SetError("denseScoreTopK: cancelled");
     } catch (const std::bad_alloc&) {
       SetError("denseScoreTopK: out of memory for the kernel's scratch buffers");
     } catch (const std::exception& e) {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "affinity/cancel.h"
+
 namespace affinity {
 namespace addon {
 
@@ -138,6 +140,13 @@ class ObjectArgs {
   }
 
   std::vector<Napi::ObjectReference> take_refs() { return std::move(refs_); }
+
+  /** The optional `cancel` property: an Int32Array whose element 0 the caller sets to cancel the call. */
+  const int32_t* cancel_flag() {
+    const Array a = typed("cancel", napi_int32_array, "an Int32Array (cancellation flag) or null", true);
+    if (a.present() && a.length < 1) range_error("cancel must have at least one element");
+    return static_cast<const int32_t*>(a.data);
+  }
   Napi::Env env() const { return env_; }
 
  private:
@@ -153,17 +162,29 @@ class ObjectArgs {
   std::vector<std::pair<const char*, Array>> arrays_;
 };
 
-/** Runs `run` on a libuv pool thread; resolves with undefined, or rejects with the C++ exception's message. */
+/**
+ * Runs `run` on a libuv pool thread under the call's cancellation flag (affinity/cancel.h);
+ * resolves with undefined, or rejects with the C++ exception's message ("<kernel>: cancelled"
+ * when the flag stopped it).
+ */
 class KernelWorker : public Napi::AsyncWorker {
  public:
-  KernelWorker(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs)
-      : Napi::AsyncWorker(env, name), name_(name), deferred_(Napi::Promise::Deferred::New(env)), run_(std::move(run)), refs_(std::move(refs)) {}
+  KernelWorker(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs, const int32_t* cancel)
+      : Napi::AsyncWorker(env, name),
+        name_(name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        run_(std::move(run)),
+        refs_(std::move(refs)),
+        cancel_(cancel) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
     try {
+      CancelScope scope(cancel_);
       run_();
+    } catch (const Cancelled&) {
+      SetError(std::string(name_) + ": cancelled");
     } catch (const std::bad_alloc&) {
       SetError(std::string(name_) + ": out of memory for the kernel's scratch buffers");
     } catch (const std::exception& e) {
@@ -179,11 +200,13 @@ class KernelWorker : public Napi::AsyncWorker {
   const char* name_;
   Napi::Promise::Deferred deferred_;
   std::function<void()> run_;
-  std::vector<Napi::ObjectReference> refs_;  // released on the JS thread with the worker
+  std::vector<Napi::ObjectReference> refs_;  // released on the JS thread with the worker (the cancel flag's array too)
+  const int32_t* cancel_;
 };
 
-inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs) {
-  auto* w = new KernelWorker(env, name, std::move(run), std::move(refs));
+inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs,
+                                const int32_t* cancel = nullptr) {
+  auto* w = new KernelWorker(env, name, std::move(run), std::move(refs), cancel);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -110,7 +110,8 @@ Napi::Value queue_sparse_similarity_topk(const Napi::CallbackInfo& info, int max
                                          std::string (*unsupported)(const SparseSimilarityTopKParams&) = nullptr) {
   ObjectArgs o(info, "sparseSimilarityTopK");
   const SparseSimilarityTopKParams p = parse_sparse_similarity_topk(o, max_threads, unsupported);
-  return queue_kernel(o.env(), "sparseSimilarityTopK", [p]() { Kernel(p); }, o.take_refs());
+  const int32_t* cancel = o.cancel_flag();
+  return queue_kernel(o.env(), "sparseSimilarityTopK", [p]() { Kernel(p); }, o.take_refs(), cancel);
 }
 
 }  // namespace addon

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "affinity/cancel.h"
 #include "affinity/dense_score_topk.h"
 #include "reference.h"
 #include "thread_pool.h"
@@ -253,6 +254,52 @@ void test_thread_pool() {
   CHECK(threw, "parallel_for must rethrow a task's exception");
 }
 
+void test_cancellation() {
+  // a flag set by task 5 (as another thread would): later tasks are skipped, the call throws Cancelled
+  for (int threads : {1, 2}) {
+    int32_t flag = 0;
+    std::atomic<int64_t> ran{0};
+    bool cancelled = false;
+    {
+      CancelScope scope(&flag);
+      try {
+        parallel_for(100000, threads, [&](int64_t t, int) {
+          ran.fetch_add(1);
+          if (t == 5) __atomic_store_n(&flag, 1, __ATOMIC_RELAXED);
+        });
+      } catch (const Cancelled&) {
+        cancelled = true;
+      }
+    }
+    CHECK(cancelled, "parallel_for(%d threads) under a set flag must throw Cancelled", threads);
+    CHECK(ran.load() < 100000, "parallel_for(%d threads) ran all %lld tasks after the flag was set", threads, (long long)ran.load());
+    CHECK(current_cancel_flag() == nullptr, "the scope must restore the previous flag");
+  }
+  // a kernel called under a set flag stops before writing its output
+  Problem p = make(300, 400, 32, 10, Metric::Dot, 91);
+  std::vector<int32_t> ids(static_cast<size_t>(p.q_rows * p.k_out()), -7);
+  std::vector<float> scores(ids.size(), 7.0f);
+  int32_t flag = 1;
+  bool cancelled = false;
+  try {
+    CancelScope scope(&flag);
+    DenseScoreTopKParams prm = p.params(ids.data(), scores.data(), 0, p.q_rows);
+    prm.threads = 2;
+    dense_score_topk(prm);
+  } catch (const Cancelled&) {
+    cancelled = true;
+  }
+  CHECK(cancelled, "dense_score_topk under a set flag must throw Cancelled");
+  CHECK(std::all_of(ids.begin(), ids.end(), [](int32_t x) { return x == -7; }), "a cancelled dense_score_topk wrote output");
+  // no scope, or a clear flag: unaffected
+  flag = 0;
+  {
+    CancelScope scope(&flag);
+    const Result r = run(p, Simd::Auto);
+    compare_rows(p, r.ids.data(), r.scores.data(), 0, p.q_rows, false, "clear cancel flag");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -264,5 +311,6 @@ int main() {
   test_validation();
   test_concurrent_calls();
   test_thread_pool();
+  test_cancellation();
   return report("test_core");
 }

@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include "affinity/cancel.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -15,6 +17,7 @@ namespace {
 struct Job {
   int64_t tasks = 0;
   const std::function<void(int64_t, int)>* fn = nullptr;  // valid while done < tasks
+  const int32_t* cancel = nullptr;  // the caller's cancellation flag: once set, tasks are skipped
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
   std::atomic<int> slot{1};  // slot 0 is the caller's
@@ -30,7 +33,7 @@ void run_tasks(Job& job, int slot) {
     const int64_t t = job.next.fetch_add(1, std::memory_order_relaxed);
     if (t >= job.tasks) return;
     try {
-      (*job.fn)(t, slot);
+      if (!cancel_flag_set(job.cancel)) (*job.fn)(t, slot);
     } catch (...) {
       std::lock_guard<std::mutex> lock(job.mu);
       if (!job.error) job.error = std::current_exception();
@@ -104,13 +107,18 @@ void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, 
   if (threads > kMaxThreads) threads = kMaxThreads;
   if (threads < 1) threads = 1;
   if (threads > tasks) threads = static_cast<int>(tasks);
+  const int32_t* cancel = current_cancel_flag();
   if (threads == 1) {
-    for (int64_t t = 0; t < tasks; t++) fn(t, 0);
+    for (int64_t t = 0; t < tasks; t++) {
+      if (cancel_flag_set(cancel)) throw Cancelled();
+      fn(t, 0);
+    }
     return;
   }
   auto job = std::make_shared<Job>();
   job->tasks = tasks;
   job->fn = &fn;
+  job->cancel = cancel;
   pool().ensure_workers(threads - 1);
   pool().post(job, threads - 1);
   run_tasks(*job, 0);
@@ -120,6 +128,7 @@ void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, 
   }
   pool().withdraw(job);
   if (job->error) std::rethrow_exception(job->error);
+  if (cancel_flag_set(cancel)) throw Cancelled();
 }
 
 }  // namespace affinity

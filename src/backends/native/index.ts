@@ -25,7 +25,7 @@ export interface DenseScoreTopKAddon {
     queries: Float32Array, qRows: number, keys: Float32Array, kRows: number, dim: number, k: number,
     metric: 'dot' | 'cosine', excludeIndptr: Int32Array | null, excludeIndices: Int32Array | null,
     excludeSelf: boolean, rowStart: number, rowEnd: number, outIds: Int32Array, outScores: Float32Array,
-    threads?: number,
+    threads?: number, cancel?: Int32Array | null,
   ): Promise<void>;
 }
 
@@ -41,6 +41,8 @@ export interface NativeSparseSimilarityCall {
   excludeSelf: boolean; rowStart: number; rowEnd: number;
   outIds: Int32Array; outScores: Float32Array;
   threads?: number;
+  /** cancellation flag (withCancelFlag) */
+  cancel?: Int32Array | null;
   /** 0 automatic, 1 general path only, 2 blocked path for every block (tests) */
   path?: 0 | 1 | 2;
 }
@@ -59,6 +61,8 @@ export interface NativeAlsHalfStepCall {
   out: Float32Array;
   rowStart: number; rowEnd: number;
   threads?: number;
+  /** cancellation flag (withCancelFlag) */
+  cancel?: Int32Array | null;
 }
 
 /** sgdEpoch's options object (native/addon/epoch_args.h); the parameter arrays are updated in place. */
@@ -150,6 +154,30 @@ function int32Indptr(indptr: Int32Array | Float64Array, what = 'denseScoreTopK: 
 }
 
 /**
+ * Runs an addon call with a cancellation flag tied to `signal`: aborting stores 1 into the flag, the kernel
+ * stops between its parallel tasks (native/core/include/affinity/cancel.h; CUDA kernels and the sequential
+ * sgd/bpr epochs run to their end) and the call rejects with the signal's reason. The output is then
+ * partly written, and the engine discards it.
+ */
+export async function withCancelFlag<T>(signal: AbortSignal | undefined, call: (cancel: Int32Array | null) => Promise<T>): Promise<T> {
+  signal?.throwIfAborted();
+  if (!signal) return call(null);
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = () => { Atomics.store(flag, 0, 1); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await call(flag);
+    signal.throwIfAborted();
+    return result;
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
  * Calls an addon's denseScoreTopK on the kernel contract's arguments (shared with the CUDA
  * backend). The addon validates every buffer; these checks cover what only the JS side knows
  * (the Dense/Csr/TopK shapes).
@@ -163,12 +191,11 @@ export async function callDenseScoreTopK(
   const kOut = Math.min(a.k, keys.rows);
   if (out.k !== kOut) throw new RangeError(`denseScoreTopK: out.k is ${out.k}, expected min(k, keys.rows) = ${kOut}`);
   if (exclude && exclude.rows !== queries.rows) throw new RangeError(`denseScoreTopK: exclude has ${exclude.rows} rows, queries ${queries.rows}`);
-  signal?.throwIfAborted();
-  await addon.denseScoreTopK(
+  await withCancelFlag(signal, (cancel) => addon.denseScoreTopK(
     queries.data, queries.rows, keys.data, keys.rows, queries.cols, a.k, a.metric,
     exclude ? int32Indptr(exclude.indptr) : null, exclude ? exclude.indices : null, a.excludeSelf === true,
-    rowStart, rowEnd, out.ids, out.scores, threads,
-  );
+    rowStart, rowEnd, out.ids, out.scores, threads, cancel,
+  ));
 }
 
 /**
@@ -185,18 +212,16 @@ export async function callSparseSimilarityTopK(
   const m = a.matrix;
   const kOut = a.k === 'all' ? m.rows : Math.min(a.k, m.rows);
   if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
-  signal?.throwIfAborted();
   const pb = a.metric === 'pearson-baseline';
-  await addon.sparseSimilarityTopK({
+  await withCancelFlag(signal, (cancel) => addon.sparseSimilarityTopK!({
     rows: m.rows, cols: m.cols, indptr: int32Indptr(m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
     values: similarityValues(a), rowNorm: a.metric === 'cosine' ? (a.prepared?.rowNorm ?? null) : null,
     metric: a.metric, k: kOut,
     shrinkage: a.shrinkage ?? (pb ? 100 : 0),
     minSupport: pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1),
     minSimilarity: a.minSimilarity ?? -Infinity,
-    excludeSelf: a.excludeSelf ?? true, rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, path,
-  });
-  signal?.throwIfAborted();
+    excludeSelf: a.excludeSelf ?? true, rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, path, cancel,
+  }));
 }
 
 /**
@@ -211,21 +236,19 @@ export async function callAlsHalfStep(
   const m = a.matrix, y = a.other;
   if (out.rows !== m.rows || out.cols !== y.cols) throw new RangeError(`alsHalfStep: out is ${out.rows}×${out.cols}, expected ${m.rows}×${y.cols}`);
   if (m.cols !== y.rows) throw new RangeError(`alsHalfStep: matrix has ${m.cols} columns, other factors ${y.rows} rows`);
-  signal?.throwIfAborted();
   try {
-    await addon.alsHalfStep({
+    await withCancelFlag(signal, (cancel) => addon.alsHalfStep!({
       mode: a.mode, solver: a.solver, cgSteps: a.cgSteps ?? 3,
       rows: m.rows, cols: m.cols, factors: y.cols,
       indptr: int32Indptr(m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
       other: y.data, gram: a.mode === 'implicit' ? (a.gram ?? null) : null,
-      regularization: a.regularization, out: out.data, rowStart, rowEnd, threads,
-    });
+      regularization: a.regularization, out: out.data, rowStart, rowEnd, threads, cancel,
+    }));
   } catch (e) {
     // the worker rejects with a plain Error; the reference throws a RangeError for this one
     if (e instanceof Error && !(e instanceof RangeError) && /is not positive definite/.test(e.message)) throw new RangeError(e.message);
     throw e;
   }
-  signal?.throwIfAborted();
 }
 
 /**
