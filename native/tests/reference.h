@@ -68,6 +68,14 @@ struct Problem {
   }
 };
 
+/** The SIMD levels this CPU runs (scalar first). */
+inline std::vector<affinity::Simd> simd_levels() {
+  std::vector<affinity::Simd> out{affinity::Simd::Scalar};
+  if (affinity::simd_supported(affinity::Simd::Avx2)) out.push_back(affinity::Simd::Avx2);
+  if (affinity::simd_supported(affinity::Simd::Avx512)) out.push_back(affinity::Simd::Avx512);
+  return out;
+}
+
 /** Entries uniform in [-1, 1), or quantised to {-1, 0, 1} (exact products, many ties). */
 inline std::vector<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed, bool quantised = false) {
   std::mt19937 g(seed);

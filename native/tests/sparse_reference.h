@@ -87,6 +87,25 @@ inline const char* metric_name(affinity::SimilarityMetric m) {
   return m == affinity::SimilarityMetric::Dot ? "dot" : m == affinity::SimilarityMetric::Cosine ? "cosine" : "jaccard";
 }
 
+/** Params for m (float64 values), k, all rows, writing into ids/scores; the other options at their defaults. */
+inline affinity::SparseSimilarityTopKParams params_for(const Csr& m, int64_t k, std::vector<int32_t>& ids, std::vector<float>& scores) {
+  static const int32_t kNone = 0;
+  affinity::SparseSimilarityTopKParams p;
+  p.rows = m.rows;
+  p.cols = m.cols;
+  p.indptr = m.indptr.data();
+  p.indices = m.indices.empty() ? &kNone : m.indices.data();
+  p.indices_length = static_cast<int64_t>(m.indices.size());
+  p.values_f64 = m.values.data();
+  p.values_length = static_cast<int64_t>(m.values.size());
+  p.k = k;
+  p.row_end = m.rows;
+  p.out_ids = ids.data();
+  p.out_scores = scores.data();
+  p.out_length = static_cast<int64_t>(std::min(ids.size(), scores.size()));
+  return p;
+}
+
 /** A sparse_similarity_topk implementation under test; it may set further fields (simd, threads, path). */
 using SimilarityKernel = std::function<void(affinity::SparseSimilarityTopKParams&)>;
 
@@ -106,16 +125,11 @@ inline void check_similarity(const SimilarityKernel& kernel, const Csr& m, const
   }
   std::vector<int32_t> ids(static_cast<size_t>(m.rows * k_out), -7);
   std::vector<float> scores(ids.size(), 7.0f);
-  affinity::SparseSimilarityTopKParams p;
-  p.rows = m.rows;
-  p.cols = m.cols;
-  p.indptr = m.indptr.data();
-  static const int32_t kNone = 0;
-  p.indices = m.indices.empty() ? &kNone : m.indices.data();
-  p.indices_length = static_cast<int64_t>(m.indices.size());
-  if (o.f32) p.values_f32 = vals32.data();
-  else p.values_f64 = m.values.data();
-  p.values_length = static_cast<int64_t>(m.values.size());
+  affinity::SparseSimilarityTopKParams p = params_for(m, o.k, ids, scores);
+  if (o.f32) {
+    p.values_f64 = nullptr;
+    p.values_f32 = vals32.data();
+  }
   if (o.pass_norm) {
     p.row_norm = norm.data();
     p.row_norm_length = m.rows;
@@ -125,12 +139,8 @@ inline void check_similarity(const SimilarityKernel& kernel, const Csr& m, const
   p.min_support = o.min_support;
   p.min_similarity = o.min_similarity;
   p.exclude_self = o.exclude_self;
-  p.k = o.k;
   p.row_start = r0;
   p.row_end = r1;
-  p.out_ids = ids.data();
-  p.out_scores = scores.data();
-  p.out_length = static_cast<int64_t>(ids.size());
   kernel(p);
 
   const std::string label = what + " " + std::to_string(m.rows) + "x" + std::to_string(m.cols) + " " + metric_name(o.metric) +

@@ -18,13 +18,6 @@ using namespace affinity_test;
 
 namespace {
 
-std::vector<Simd> levels() {
-  std::vector<Simd> out{Simd::Scalar};
-  if (simd_supported(Simd::Avx2)) out.push_back(Simd::Avx2);
-  if (simd_supported(Simd::Avx512)) out.push_back(Simd::Avx512);
-  return out;
-}
-
 struct Als {
   int64_t rows = 0, cols = 0, f = 0;
   std::vector<int32_t> indptr, indices;
@@ -187,7 +180,7 @@ void test_random() {
         a.lambda = implicit ? 0.1 : 0.05;
         std::vector<float> want = a.init;
         CHECK(reference(a, want, 0, a.rows) == -1, "reference failed");
-        for (Simd simd : levels()) {
+        for (Simd simd : simd_levels()) {
           for (int threads : {1, 2, 3}) {
             std::vector<float> got = a.init;
             AlsHalfStepParams p = a.params(got.data(), 0, a.rows);
@@ -210,7 +203,7 @@ void test_row_range_and_steps() {
   a.steps = 7;
   std::vector<float> want = a.init;
   reference(a, want, 10, 33);
-  for (Simd simd : levels()) {
+  for (Simd simd : simd_levels()) {
     std::vector<float> got = a.init;
     AlsHalfStepParams p = a.params(got.data(), 10, 33);
     p.simd = simd;
@@ -231,7 +224,7 @@ void test_not_positive_definite() {
   std::vector<float> want = a.init;
   const int64_t ref_row = reference(a, want, 0, a.rows);
   CHECK(ref_row >= 0, "the reference should fail");
-  for (Simd simd : levels()) {
+  for (Simd simd : simd_levels()) {
     std::vector<float> got = a.init;
     AlsHalfStepParams p = a.params(got.data(), 0, a.rows);
     p.simd = simd;

@@ -18,13 +18,6 @@ namespace {
 
 const float kInf = std::numeric_limits<float>::infinity();
 
-std::vector<Simd> levels() {
-  std::vector<Simd> out{Simd::Scalar};
-  if (simd_supported(Simd::Avx2)) out.push_back(Simd::Avx2);
-  if (simd_supported(Simd::Avx512)) out.push_back(Simd::Avx512);
-  return out;
-}
-
 /** Runs rows [r0, r1) into fresh outputs pre-filled with a sentinel; returns them. */
 struct Result {
   std::vector<int32_t> ids;
@@ -61,7 +54,7 @@ void test_random_shapes() {
                                {250, 170, 33, 5}, {12, 1000, 64, 50}, {9, 40, 1, 3}, {5, 7, 0, 3}, {200, 33, 129, 40},
                                {97, 97, 8, 96}};
   uint32_t seed = 1;
-  for (Simd s : levels()) {
+  for (Simd s : simd_levels()) {
     for (const auto& sh : shapes) {
       for (Metric m : {Metric::Dot, Metric::Cosine}) {
         Problem p = make(sh[0], sh[1], sh[2], sh[3], m, seed++);
@@ -83,7 +76,7 @@ void test_random_shapes() {
 }
 
 void test_exact_ties() {
-  for (Simd s : levels()) {
+  for (Simd s : simd_levels()) {
     // all scores equal → ids 0, 1, 2, ... (lower id first); with excludeSelf the row's own id is skipped
     Problem p;
     p.q_rows = 50; p.k_rows = 50; p.dim = 3; p.k = 7;
@@ -107,7 +100,7 @@ void test_exact_ties() {
 }
 
 void test_zero_rows_nan_padding() {
-  for (Simd s : levels()) {
+  for (Simd s : simd_levels()) {
     Problem p = make(20, 40, 10, 40, Metric::Cosine, 21);
     for (int r : {0, 7, 19}) std::fill(p.queries.begin() + r * 10, p.queries.begin() + r * 10 + 10, 0.0f);
     for (int j : {0, 3, 39}) std::fill(p.keys.begin() + j * 10, p.keys.begin() + j * 10 + 10, 0.0f);
@@ -147,7 +140,7 @@ void test_zero_rows_nan_padding() {
 }
 
 void test_row_ranges_and_threads() {
-  for (Simd s : levels()) {
+  for (Simd s : simd_levels()) {
     Problem p = make(300, 200, 20, 6, Metric::Dot, 31);
     p.keys = p.queries;
     p.k_rows = 300;

@@ -15,13 +15,6 @@ using namespace affinity_test;
 
 namespace {
 
-std::vector<Simd> levels() {
-  std::vector<Simd> out{Simd::Scalar};
-  if (simd_supported(Simd::Avx2)) out.push_back(Simd::Avx2);
-  if (simd_supported(Simd::Avx512)) out.push_back(Simd::Avx512);
-  return out;
-}
-
 SimilarityKernel on_cpu(Simd simd, int threads, int path) {
   return [=](SparseSimilarityTopKParams& p) {
     p.simd = simd;
@@ -85,13 +78,13 @@ void test_simd_threads_tiles() {
     o.metric = metric;
     o.k = 9;
     const bool exact = metric == SimilarityMetric::Dot;
-    for (Simd simd : levels())
+    for (Simd simd : simd_levels())
       for (int threads : {1, 2})
         for (int path : {0, 2}) check_similarity(on_cpu(simd, threads, path), m, o, 0, m.rows, exact, variant(simd, threads, path));
     // accumulator tiles of 64 rows: blocks start inside a tile (the symmetric path walks each column
     // from the block's own rank) and the walk crosses many tiles
     setenv("AFFINITY_SIM_TILE", "64", 1);
-    for (Simd simd : levels())
+    for (Simd simd : simd_levels())
       for (int threads : {1, 2}) {
         check_similarity(on_cpu(simd, threads, 0), m, o, 0, m.rows, exact, "tile 64 " + variant(simd, threads, 0));
         check_similarity(on_cpu(simd, threads, 0), m, o, 100, 600, exact, "tile 64 range " + variant(simd, threads, 0));
@@ -106,22 +99,7 @@ void test_validation() {
   std::vector<float> scores(ids.size(), 7.0f);
   std::vector<int32_t> bad_indices = m.indices;
   std::vector<int32_t> bad_indptr = m.indptr;
-  auto params = [&]() {
-    SparseSimilarityTopKParams p;
-    p.rows = m.rows;
-    p.cols = m.cols;
-    p.indptr = m.indptr.data();
-    p.indices = m.indices.data();
-    p.indices_length = static_cast<int64_t>(m.indices.size());
-    p.values_f64 = m.values.data();
-    p.values_length = static_cast<int64_t>(m.values.size());
-    p.k = 3;
-    p.row_end = m.rows;
-    p.out_ids = ids.data();
-    p.out_scores = scores.data();
-    p.out_length = static_cast<int64_t>(ids.size());
-    return p;
-  };
+  auto params = [&]() { return params_for(m, 3, ids, scores); };
   auto refused = [&](SparseSimilarityTopKParams p, const char* what) {
     bool threw = false;
     try {

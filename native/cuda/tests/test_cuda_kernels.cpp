@@ -77,20 +77,8 @@ void test_sparse() {
     const Csr m = random_csr(10, 5, 0.5, 5, true);
     std::vector<int32_t> ids(10 * 3, -7);
     std::vector<float> sc(ids.size(), 7.0f);
-    SparseSimilarityTopKParams p;
-    p.rows = m.rows;
-    p.cols = m.cols;
-    p.indptr = m.indptr.data();
-    p.indices = m.indices.data();
-    p.indices_length = static_cast<int64_t>(m.indices.size());
-    p.values_f64 = m.values.data();
-    p.values_length = static_cast<int64_t>(m.values.size());
+    SparseSimilarityTopKParams p = params_for(m, 3, ids, sc);
     p.metric = SimilarityMetric::Pearson;
-    p.k = 3;
-    p.row_end = m.rows;
-    p.out_ids = ids.data();
-    p.out_scores = sc.data();
-    p.out_length = static_cast<int64_t>(ids.size());
     bool threw = false;
     try {
       cuda::sparse_similarity_topk(p);
