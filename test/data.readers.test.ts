@@ -1,3 +1,5 @@
+// The readers on small hand-written fixtures (test/fixtures/data): synthetic rows in the file
+// formats of MovieLens and others — no MovieLens data is kept in this repository.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,14 +60,14 @@ test('TSV with header, aliases score/ts', async () => {
   assert.equal(rows(x), [['u1', 'i1', 4, 10], ['u2', 'i1', 3, 11], ['u1', 'i2', 5, 12]]);
 });
 
-test('MovieLens :: (ratings.dat), no header, timestamp at position 3', async () => {
-  const x = await readInteractions(fx('ratings.dat'));
+test('MovieLens-style :: (as in ratings.dat), no header, timestamp at position 3', async () => {
+  const x = await readInteractions(fx('double-colon.dat'));
   assert.equal(rows(x), [['1', '10', 5, 900000010], ['1', '20', 3, 900000020], ['2', '10', 4, 900000030]]);
   assert.is(x.stats.lines, 3);
 });
 
-test('u.data style: tab-separated, no header, unknown extension', async () => {
-  const x = await readInteractions(fx('u.data'));
+test('u.data style (synthetic rows): tab-separated, no header, unknown extension', async () => {
+  const x = await readInteractions(fx('tab-separated.data'));
   assert.is(x.user.length, 4);
   assert.equal(rows(x)[0], ['7', '101', 3, 900000001]);
   assert.equal(x.users.ids(), ['7', '8', '9']);
@@ -94,11 +96,11 @@ test('gzip: by extension and by magic bytes alone', async () => {
   const x = await readInteractions(a);
   assert.is(x.user.length, 4);
   assert.equal(rows(x)[1], ['bob', 'The "Best" One', 3, 1001]);
-  // compressed u.data with no .gz extension: detected from 1f 8b, then as TSV without header
-  const b = path.join(tmp, 'u.data.bin');
-  writeFileSync(b, gzipSync(readFileSync(fx('u.data'))));
+  // compressed tab-separated data with no .gz extension: detected from 1f 8b, then as TSV without header
+  const b = path.join(tmp, 'tab-separated.bin');
+  writeFileSync(b, gzipSync(readFileSync(fx('tab-separated.data'))));
   const y = await readInteractions(b);
-  assert.equal(rows(y), rows(await readInteractions(fx('u.data'))));
+  assert.equal(rows(y), rows(await readInteractions(fx('tab-separated.data'))));
   // corrupt gzip names the file
   const c = path.join(tmp, 'bad.csv.gz');
   writeFileSync(c, Buffer.concat([gzipSync(text).subarray(0, 20), Buffer.from('garbage')]));
