@@ -184,4 +184,50 @@ inline void check_similarity(const SimilarityKernel& kernel, const Csr& m, const
   }
 }
 
+/** A random_csr shape. */
+struct SimilarityShape {
+  int64_t rows, cols;
+  double density;
+  bool ratings;
+  int empty_every, dense_cols;
+};
+
+/**
+ * For each shape (seeds 1, 2, ...) and metric: `kernel` against the reference with default
+ * options, k ≥ rows, k = 300, shrinkage with a minimum support, a minimum similarity with the
+ * row itself kept (on a row range), and float32 values with the norms computed by the kernel.
+ */
+inline void check_similarity_options(const SimilarityKernel& kernel, const std::vector<SimilarityShape>& shapes,
+                                     const std::vector<affinity::SimilarityMetric>& metrics, const std::string& tag) {
+  uint32_t seed = 1;
+  for (const SimilarityShape& sh : shapes) {
+    const Csr m = random_csr(sh.rows, sh.cols, sh.density, seed++, sh.ratings, sh.empty_every, sh.dense_cols);
+    for (affinity::SimilarityMetric metric : metrics) {
+      // integer data: every sum is exact in float32 → identical ids (ties by lower id) for dot and jaccard
+      const bool exact = sh.ratings && metric != affinity::SimilarityMetric::Cosine;
+      SimOptions base;
+      base.metric = metric;
+      check_similarity(kernel, m, base, 0, m.rows, exact, "base" + tag);
+      SimOptions all = base;
+      all.k = m.rows + 5;
+      check_similarity(kernel, m, all, 0, m.rows, exact, "k>rows" + tag);
+      SimOptions big = base;
+      big.k = 300;
+      check_similarity(kernel, m, big, 0, m.rows, exact, "k=300" + tag);
+      SimOptions sup = base;
+      sup.shrinkage = 10;
+      sup.min_support = 2;
+      check_similarity(kernel, m, sup, 0, m.rows, false, "shrink+support" + tag);
+      SimOptions mins = base;
+      mins.min_similarity = metric == affinity::SimilarityMetric::Dot ? 1.0 : 0.2;
+      mins.exclude_self = false;
+      check_similarity(kernel, m, mins, m.rows / 3, m.rows - m.rows / 4, exact, "minSim+self" + tag);
+      SimOptions f32 = base;
+      f32.f32 = true;
+      f32.pass_norm = false;
+      check_similarity(kernel, m, f32, 1, m.rows, exact, "f32+norms here" + tag);
+    }
+  }
+}
+
 }  // namespace affinity_test

@@ -29,45 +29,12 @@ std::string variant(Simd simd, int threads, int path) {
 }
 
 void test_options() {
-  struct Shape {
-    int64_t rows, cols;
-    double density;
-    bool ratings;
-    int empty_every, dense_cols;
-  };
-  const Shape shapes[] = {{60, 40, 0.2, true, 7, 0}, {33, 90, 0.1, false, 0, 0}, {120, 25, 0.35, true, 11, 0}, {5, 3, 0.6, true, 0, 0},
-                          {300, 60, 0.05, true, 0, 2}, {200, 30, 0.1, false, 5, 1}};
-  uint32_t seed = 1;
-  for (const Shape& sh : shapes) {
-    const Csr m = random_csr(sh.rows, sh.cols, sh.density, seed++, sh.ratings, sh.empty_every, sh.dense_cols);
-    for (SimilarityMetric metric : {SimilarityMetric::Dot, SimilarityMetric::Cosine, SimilarityMetric::Jaccard}) {
-      // integer data: every sum is exact in float32 → identical ids (ties by lower id) for dot and jaccard
-      const bool exact = sh.ratings && metric != SimilarityMetric::Cosine;
-      SimOptions base;
-      base.metric = metric;
-      SimOptions all = base;
-      all.k = m.rows + 5;
-      SimOptions sup = base;
-      sup.shrinkage = 10;
-      sup.min_support = 2;
-      SimOptions mins = base;
-      mins.min_similarity = metric == SimilarityMetric::Dot ? 1.0 : 0.2;
-      mins.exclude_self = false;
-      SimOptions f32 = base;
-      f32.f32 = true;
-      f32.pass_norm = false;
-      for (int path : {0, 1, 2}) {
-        if (path == 2 && metric == SimilarityMetric::Jaccard) continue;
-        const SimilarityKernel run = on_cpu(Simd::Auto, 2, path);
-        const std::string p = " path" + std::to_string(path);
-        check_similarity(run, m, base, 0, m.rows, exact, "base" + p);
-        check_similarity(run, m, all, 0, m.rows, exact, "k>rows" + p);
-        check_similarity(run, m, sup, 0, m.rows, false, "shrink+support" + p);
-        check_similarity(run, m, mins, m.rows / 3, m.rows - m.rows / 4, exact, "minSim+self" + p);
-        check_similarity(run, m, f32, 1, m.rows, exact, "f32+norms here" + p);
-      }
-    }
-  }
+  const std::vector<SimilarityShape> shapes = {{60, 40, 0.2, true, 7, 0}, {33, 90, 0.1, false, 0, 0}, {120, 25, 0.35, true, 11, 0},
+                                               {5, 3, 0.6, true, 0, 0},   {300, 60, 0.05, true, 0, 2}, {200, 30, 0.1, false, 5, 1}};
+  const std::vector<SimilarityMetric> all = {SimilarityMetric::Dot, SimilarityMetric::Cosine, SimilarityMetric::Jaccard};
+  for (int path : {0, 1, 2})  // the blocked path (2) runs dot and cosine only
+    check_similarity_options(on_cpu(Simd::Auto, 2, path), shapes, path == 2 ? std::vector<SimilarityMetric>(all.begin(), all.end() - 1) : all,
+                             " path" + std::to_string(path));
 }
 
 void test_simd_threads_tiles() {

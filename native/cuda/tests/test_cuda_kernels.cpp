@@ -26,44 +26,11 @@ namespace {
 const SimilarityKernel on_gpu = [](SparseSimilarityTopKParams& p) { cuda::sparse_similarity_topk(p); };
 
 void test_sparse() {
-  struct Shape {
-    int64_t rows, cols;
-    double density;
-    bool ratings;
-    int empty_every, dense_cols;
-  };
-  const Shape shapes[] = {{60, 40, 0.2, true, 7, 0}, {33, 90, 0.1, false, 0, 0}, {120, 25, 0.35, true, 11, 0}, {5, 3, 0.6, true, 0, 0},
-                          {700, 60, 0.05, true, 0, 2} /* wide transpose columns: the whole-block path */,
-                          {400, 30, 0.1, false, 5, 1}};
-  uint32_t seed = 1;
-  for (const Shape& sh : shapes) {
-    const Csr m = random_csr(sh.rows, sh.cols, sh.density, seed++, sh.ratings, sh.empty_every, sh.dense_cols);
-    for (SimilarityMetric metric : {SimilarityMetric::Dot, SimilarityMetric::Cosine, SimilarityMetric::Jaccard}) {
-      SimOptions base;
-      base.metric = metric;
-      // integer data: every sum is exact in float32 → identical ids (ties by lower id) for dot and jaccard
-      const bool exact = sh.ratings && metric != SimilarityMetric::Cosine;
-      check_similarity(on_gpu, m, base, 0, m.rows, exact, "base");
-      SimOptions all = base;
-      all.k = m.rows + 5;
-      check_similarity(on_gpu, m, all, 0, m.rows, exact, "k>rows");
-      SimOptions big = base;
-      big.k = 300;
-      check_similarity(on_gpu, m, big, 0, m.rows, exact, "k=300");
-      SimOptions sup = base;
-      sup.shrinkage = 10;
-      sup.min_support = 2;
-      check_similarity(on_gpu, m, sup, 0, m.rows, false, "shrink+support");
-      SimOptions mins = base;
-      mins.min_similarity = metric == SimilarityMetric::Dot ? 1.0 : 0.2;
-      mins.exclude_self = false;
-      check_similarity(on_gpu, m, mins, m.rows / 3, m.rows - m.rows / 4, exact, "minSim+self");
-      SimOptions f32 = base;
-      f32.f32 = true;
-      f32.pass_norm = false;
-      check_similarity(on_gpu, m, f32, 1, m.rows, exact, "f32+norms here");
-    }
-  }
+  const std::vector<SimilarityShape> shapes = {{60, 40, 0.2, true, 7, 0},   {33, 90, 0.1, false, 0, 0}, {120, 25, 0.35, true, 11, 0},
+                                               {5, 3, 0.6, true, 0, 0},
+                                               {700, 60, 0.05, true, 0, 2} /* wide transpose columns: the whole-block path */,
+                                               {400, 30, 0.1, false, 5, 1}};
+  check_similarity_options(on_gpu, shapes, {SimilarityMetric::Dot, SimilarityMetric::Cosine, SimilarityMetric::Jaccard}, "");
   // k_out above the shared-memory sort (4096): the global scratch sort; rows checked on a slice
   {
     const Csr m = random_csr(5000, 40, 0.1, 99, true, 0, 1);
