@@ -15,7 +15,7 @@ import type { WorkerTask } from './worker.js';
 import { useCalibration } from './calibration.js';
 
 export interface RunOptions {
-  /** backend name or 'auto' (default: AFFINITY_BACKEND, else 'auto') */
+  /** backend name or 'auto' (default: the engine's defaultBackend) */
   backend?: string;
   signal?: AbortSignal;
   /** threads to use (default: all cores) */
@@ -48,6 +48,13 @@ export interface RunRecord {
   rows: number;
 }
 
+export interface EngineOptions {
+  /** threads to use (default: all cores) */
+  threads?: number;
+  /** backend for calls that name none (default 'auto') */
+  backend?: string;
+}
+
 export class Engine {
   private pool: Piscina | null = null;
   private readonly observers = new Set<(r: RunRecord) => void>();
@@ -56,9 +63,14 @@ export class Engine {
   /** where failover messages go */
   log: (msg: string) => void = (m) => process.stderr.write(`affinity: ${m}\n`);
   readonly threads: number;
+  /** the backend of calls that name none: 'auto' or a backend name */
+  readonly defaultBackend: string;
 
-  constructor(threads = Number(process.env.AFFINITY_THREADS) || os.availableParallelism()) {
-    this.threads = Math.max(1, threads);
+  /** `new Engine(2)` is short for `new Engine({ threads: 2 })` */
+  constructor(options: EngineOptions | number = {}) {
+    const opts = typeof options === 'number' ? { threads: options } : options;
+    this.threads = Math.max(1, opts.threads ?? os.availableParallelism());
+    this.defaultBackend = opts.backend ?? 'auto';
   }
 
   /** Listen to every successful call (kernel, backend, time); returns the function that stops listening. */
@@ -92,7 +104,7 @@ export class Engine {
   }
 
   async resolveBackends(kernel: string, size: number, requested?: string): Promise<BackendStatus[]> {
-    const name = requested ?? process.env.AFFINITY_BACKEND ?? 'auto';
+    const name = requested ?? this.defaultBackend;
     if (name === 'auto') {
       const c = await this.candidates(kernel, size);
       if (!c.length) throw new Error(`no available backend implements '${kernel}'`);
@@ -110,6 +122,21 @@ export class Engine {
       return [await probeBackend('js')];
     }
     return [st];
+  }
+
+  /**
+   * Run a small call synchronously on the calling thread (single-user recommend, fold-in): on
+   * the pinned backend when its kernel is synchronous there, else on the reference ('js').
+   */
+  runSync<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): O {
+    const kernel = getKernel(kernelName);
+    kernel.validate(args);
+    opts.signal?.throwIfAborted();
+    const rows = kernel.rows(args);
+    const out = kernel.allocate(args) as O;
+    const res = kernel.reference(args, out, 0, rows);
+    if (res instanceof Promise) throw new Error(`kernel '${kernelName}': the reference is asynchronous; use run()`);
+    return out;
   }
 
   async run<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): Promise<O> {
@@ -192,7 +219,11 @@ let defaultEngine: Engine | null = null;
 /** The process-wide engine. */
 export function getEngine(): Engine {
   if (!defaultEngine) {
-    defaultEngine = new Engine();
+    // the library's one read of the environment: AFFINITY_BACKEND / AFFINITY_THREADS configure the process engine
+    defaultEngine = new Engine({
+      threads: Number(process.env.AFFINITY_THREADS) || undefined,
+      backend: process.env.AFFINITY_BACKEND || undefined,
+    });
     // rank backends by this machine's cached calibration table (affinity calibrate), when there is one
     useCalibration(defaultEngine);
   }
