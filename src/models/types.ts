@@ -5,6 +5,7 @@
  * "unknown" to the model, which falls back (global mean, baseline) and says so.
  */
 import type { Interactions } from '../data/interactions.js';
+import type { RunContext } from '../engine/context.js';
 
 export interface Prediction {
   /** estimated rating (clipped to the training rating range for explicit models) */
@@ -20,19 +21,18 @@ export interface Recommendations {
   scores: Float32Array;
 }
 
-export interface RecommendOptions {
+/** Options of recommend/recommendBatch: what to rank, and the engine context (engine, backend, signal) to rank on. */
+export interface RecommendOptions extends RunContext {
   /** drop items the user interacted with in training (default true) */
   filterSeen?: boolean;
   /** restrict candidates to these item indices */
   items?: ArrayLike<number>;
 }
 
-export interface FitOptions {
+/** Options of fit: a progress callback and the engine context (engine, backend, signal) the heavy kernels run on. */
+export interface FitOptions extends RunContext {
   /** called after each epoch/iteration with its loss, where the model has one */
   onEpoch?: (epoch: number, loss: number) => void;
-  /** backend to pin for heavy kernels ('auto' by default) */
-  backend?: string;
-  signal?: AbortSignal;
 }
 
 export interface Model {
@@ -48,7 +48,7 @@ export interface Model {
    * denseScoreTopK through the engine). Result t must equal recommend(users[t], k, opts).
    */
   recommendBatch?(users: Int32Array, k: number, opts?: RecommendOptions): Promise<Recommendations[]>;
-  similarItemsBatch?(items: Int32Array, k: number): Promise<Recommendations[]>;
+  similarItemsBatch?(items: Int32Array, k: number, ctx?: RunContext): Promise<Recommendations[]>;
   similarUsers?(user: number, k: number): Recommendations;
 }
 
