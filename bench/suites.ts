@@ -9,8 +9,9 @@
  * sample of the rows of large cases; the note says so, and estimatedFullSeconds scales the
  * time up by the work ratio (used only against the anchors, and flagged there).
  */
-import { getEngine, type RunRecord } from '../src/engine/engine.js';
-import { getKernel } from '../src/kernels/index.js';
+import type { RunRecord } from '../src/engine/engine.js';
+import { getEngine } from '../src/engine/processEngine.js';
+import { getKernel, isKernelName, type KernelArgs, type KernelName } from '../src/kernels/contract.js';
 import { loadBackend } from '../src/backends/registry.js';
 import { gpujsOnGpu } from '../src/backends/gpujs/index.js';
 import { gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
@@ -70,7 +71,7 @@ function dense(rows: number, cols: number, seed: number): Dense {
   return { rows, cols, data: randomFloat32(rows * cols, seed) };
 }
 
-function run(kernel: string, args: unknown, backend: string): () => Promise<unknown> {
+function run<K extends KernelName>(kernel: K, args: KernelArgs<K>, backend: string): () => Promise<unknown> {
   return () => getEngine().run(kernel, args, { backend });
 }
 
@@ -193,8 +194,8 @@ function alsCase(o: {
       const fn = o.iteration
         ? async () => {
           // one ALS iteration as a model runs it: Gram of the fixed side, then solve; both sides
-          const xs = await engine.run<Dense>('alsHalfStep', half(users, Y, gramian(Y)), { backend });
-          await engine.run<Dense>('alsHalfStep', half(items, sample ? X : xs, gramian(sample ? X : xs)), { backend });
+          const xs = await engine.run('alsHalfStep', half(users, Y, gramian(Y)), { backend });
+          await engine.run('alsHalfStep', half(items, sample ? X : xs, gramian(sample ? X : xs)), { backend });
         }
         : () => engine.run('alsHalfStep', half(users, Y, gy), { backend });
       const note = `${o.iteration ? 'one iteration (both halves, Gram included)' : 'users half step'}; ${what}${sample ? `; sample: ${users.rows} of ${d.userItems.rows} users${o.iteration ? ` and ${items.rows} of ${d.itemUsers.rows} items` : ''} timed` : ''}`;
@@ -414,7 +415,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
     if (!matchesKernel(c, o.kernel)) continue;
     const backends = c.kind !== 'kernel'
       ? [pinned ?? 'auto']
-      : (pinned ? await engine.resolveBackends(c.kernel, 0, pinned) : await engine.candidates(c.kernel, 0)).map((b) => b.name);
+      : (isKernelName(c.kernel) ? (pinned ? await engine.resolveBackends(c.kernel, 0, pinned) : await engine.candidates(c.kernel, 0)) : []).map((b) => b.name);
     for (const b of backends) {
       try {
         const p = await c.prepare(b);

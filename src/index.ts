@@ -3,12 +3,17 @@
 export * from './data/index.js';
 export { readItemFeatures, readUserFeatures } from './data/sideInfo.js';
 // engine and backends
-export { getEngine, closeEngine, Engine, type RunOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
+export { Engine, type EngineOptions, type RunOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
+export { getEngine, closeEngine } from './engine/processEngine.js';
+export { resolveContext, type RunContext, type Context } from './engine/context.js';
 export { machineInfo, type MachineInfo } from './engine/machine.js';
-export { registerBackend, unregisterBackend, probeAll, probeBackend, backendNames, type BackendStatus } from './backends/registry.js';
-export type { Backend, BackendProbe, KernelImpl, KernelCallOptions } from './backends/types.js';
+export { registerBackend, unregisterBackend, probeAll, probeBackend, backendNames, type BackendStatus, type RegisterOptions } from './backends/registry.js';
+export type { Backend, BackendProbe } from './backends/types.js';
 // kernels (the contract and the reference implementations)
-export { getKernel, kernelNames, defineKernel, type KernelDef } from './kernels/index.js';
+export {
+  getKernel, kernelNames, kernels, isKernelName,
+  type KernelDef, type KernelImpl, type KernelImpls, type KernelSupport, type KernelCallOptions, type KernelName, type KernelArgs, type KernelOutput,
+} from './kernels/contract.js';
 export { denseScoreTopKReference, type DenseScoreTopKArgs, type DenseMetric } from './kernels/denseScoreTopK.js';
 export { sparseSimilarityTopKReference, similarityMatrixDense, SIMILARITY_METRICS, type SparseSimilarityTopKArgs, type SimilarityMetric } from './kernels/sparseSimilarityTopK.js';
 export { alsHalfStepReference, gramian, type AlsHalfStepArgs } from './kernels/alsHalfStep.js';

@@ -38,7 +38,7 @@ function fake(name: string, priority: number, repeat: number): Backend {
 }
 
 const status = (name: string, priority: number): BackendStatus =>
-  ({ name, priority, threading: 'internal', kernels: ['denseScoreTopK'], available: true, reason: '' });
+  ({ name, priority, threading: 'internal', kernels: ['denseScoreTopK'], loadableInWorkers: true, available: true, reason: '' });
 
 let dir = '';
 let prevCache: string | undefined;
@@ -144,7 +144,7 @@ test('an engine using the cached table dispatches to the fast backend', async ()
     assert.is((await e.runDetailed('denseScoreTopK', a, { backend: 'auto' })).backend, 'calib-slow');
     const t = useCalibration(e);
     assert.ok(t, 'the cached table was found');
-    const r = await e.runDetailed<TopK>('denseScoreTopK', a, { backend: 'auto' });
+    const r = await e.runDetailed('denseScoreTopK', a, { backend: 'auto' });
     assert.is(r.backend, 'calib-fast');
     const ref = allocateDenseScoreTopK(a);
     denseScoreTopKReference(a, ref, 0, 300);

@@ -221,7 +221,7 @@ if (!probe.available || !hasKernels) {
     const engine = new Engine(2);
     engine.log = () => {};
     try {
-      const r = await engine.runDetailed<TopK>('sparseSimilarityTopK', a, { pool: false });
+      const r = await engine.runDetailed('sparseSimilarityTopK', a, { pool: false });
       assert.is.not(r.backend, 'cuda');
       assert.ok(r.failures.some((f) => f.backend === 'cuda' && /not implemented on CUDA/.test(f.error)), JSON.stringify(r.failures));
       compareSimilarity('cuda', a, r.out, 0, 40, false, 'fallback');
@@ -260,7 +260,7 @@ if (!probe.available || !hasKernels) {
     const engine = new Engine(2);
     engine.log = () => {};
     try {
-      const r = await engine.runDetailed<Dense>('alsHalfStep', a, { pool: false });
+      const r = await engine.runDetailed('alsHalfStep', a, { pool: false });
       assert.is.not(r.backend, 'cuda');
       assert.ok(r.failures.some((f) => f.backend === 'cuda'), JSON.stringify(r.failures));
     } finally {

@@ -254,7 +254,7 @@ if (!probe.available) {
       const m = ratings(200, 120, 0.08, 400);
       const y = factors(120, 20, 401, 0.3);
       const a: AlsHalfStepArgs = { mode: 'implicit', solver: 'cg', cgSteps: 3, matrix: confidences(m, 402), other: y, gram: gramian(y), regularization: 0.1 };
-      const r = await e.runDetailed<Dense>('alsHalfStep', a, { backend: 'gpujs' });
+      const r = await e.runDetailed('alsHalfStep', a, { backend: 'gpujs' });
       assert.is(r.backend, 'gpujs');
       const ref = allocateAlsHalfStep(a);
       alsHalfStepReference(a, ref, 0, 200);
@@ -269,7 +269,7 @@ if (!probe.available) {
     try {
       const keys: Dense = randomDense(200, 32, 100);
       const a: DenseScoreTopKArgs = { queries: keys, keys, k: 10, metric: 'cosine', excludeSelf: true };
-      const r = await e.runDetailed<TopK>('denseScoreTopK', a, { backend: 'gpujs' });
+      const r = await e.runDetailed('denseScoreTopK', a, { backend: 'gpujs' });
       assert.is(r.backend, 'gpujs');
       const ref = allocateDenseScoreTopK(a);
       denseScoreTopKReference(a, ref, 0, 200);

@@ -144,13 +144,13 @@ if (!probe.available || !addon || typeof addon.sgdEpoch !== 'function' || typeof
   });
 
   test('native sgdEpoch / bprEpoch through the engine update the caller\'s arrays', async () => {
-    const { getEngine } = await import('../src/engine/engine.js');
+    const { getEngine } = await import('../src/engine/processEngine.js');
     const p = sgdProblem(20, 15, 120, 400);
     const a = sgdArgs(p, 'svd', 6, 401);
     const ref = cloneTyped(a);
     const outR = allocateSgdEpoch();
     sgdEpochReference(ref, outR, 0, a.order.length);
-    const r = await getEngine().runDetailed<Float64Array>('sgdEpoch', a, { backend: 'native' });
+    const r = await getEngine().runDetailed('sgdEpoch', a, { backend: 'native' });
     assert.is(r.backend, 'native');
     sameArray(r.out, outR, 'engine sgd out');
     sameArray(a.pu, ref.pu, 'engine sgd pu');

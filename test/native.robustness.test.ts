@@ -14,7 +14,7 @@ import { nativeBackend, withCancelFlag } from '../src/backends/native/index.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import { allocateSparseSimilarityTopK, withPreparedSimilarity, type SparseSimilarityTopKArgs } from '../src/kernels/sparseSimilarityTopK.js';
 import { Engine } from '../src/engine/engine.js';
-import { shareArgs } from '../src/engine/share.js';
+import { shareArgs } from '../src/engine/sharedArgs.js';
 import type { WorkerTask } from '../src/engine/worker.js';
 import { randomDense } from './helpers/random.js';
 import { compareSimilarity, randomCsr, ratings } from './helpers/similarity.js';
@@ -93,7 +93,7 @@ if (!probe.available) {
       setTimeout(() => ac.abort(), 5);
       await rejectsAborted(running, 'sparseSimilarityTopK');
       const small: SparseSimilarityTopKArgs = { matrix: randomCsr(120, 40, 0.2, 10, ratings), metric: 'cosine', k: 5 };
-      const out = await engine.run<ReturnType<typeof allocateSparseSimilarityTopK>>('sparseSimilarityTopK', small, { backend: 'native' });
+      const out = await engine.run('sparseSimilarityTopK', small, { backend: 'native' });
       compareSimilarity('native', withPreparedSimilarity(small), out, 0, 120, false, 'after the abort');
     } finally {
       await engine.close();

@@ -11,7 +11,7 @@ import { splitRecord } from '../src/data/csvLine.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import type { Interactions } from '../src/data/interactions.js';
 import type { Model, Prediction, RecommendOptions, Recommendations } from '../src/models/types.js';
-import { closeEngine, getEngine } from '../src/engine/engine.js';
+import { closeEngine, getEngine } from '../src/engine/processEngine.js';
 import { denseFrom } from '../src/data/matrix.js';
 import { precompute, precomputeToFile, parseShard, type UserBlock, type SimilarBlock } from '../src/pipeline/precompute.js';
 import { similarItemsPath, formatFromPath } from '../src/pipeline/writers.js';

@@ -10,6 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../src/engine/engine.js';
+import type { KernelArgs, KernelName, KernelOutput } from '../src/kernels/contract.js';
 import { loadAffinityWasm } from '../src/backends/wasm/index.js';
 import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
@@ -38,9 +39,9 @@ if (wasm instanceof Error) {
   const engine = new Engine(2);
   const local = wasm;
   /** Runs `kernel` pinned to wasm through the pool; asserts it ran there, not on this thread. */
-  async function pooled<O>(kernel: string, args: unknown): Promise<O> {
+  async function pooled<K extends KernelName>(kernel: K, args: KernelArgs<K>): Promise<KernelOutput<K>> {
     const before = local.stats();
-    const r = await engine.runDetailed<O>(kernel, args, { backend: 'wasm' });
+    const r = await engine.runDetailed(kernel, args, { backend: 'wasm' });
     assert.is(r.backend, 'wasm');
     assert.equal(r.failures, []);
     assert.equal(local.stats(), before, `${kernel}: ran in pool workers, not on the calling thread`);
@@ -54,7 +55,7 @@ if (wasm instanceof Error) {
     const exclude = randomCsr(1500, 1500, 0.01, 2);
     for (const metric of ['dot', 'cosine'] as const) {
       const a: DenseScoreTopKArgs = { queries: keys, keys, k: 25, metric, excludeSelf: true, exclude };
-      const got = await pooled<TopK>('denseScoreTopK', a);
+      const got = await pooled('denseScoreTopK', a);
       const ref = allocateDenseScoreTopK(a);
       denseScoreTopKReference(a, ref, 0, 1500);
       for (let i = 0; i < ref.ids.length; i++) {
@@ -74,7 +75,7 @@ if (wasm instanceof Error) {
     const m = randomCsr(2000, 1000, 0.03, 3);
     for (const metric of ['cosine', 'pearson', 'jaccard'] as const) {
       const a: SparseSimilarityTopKArgs = withPreparedSimilarity({ matrix: m, metric, k: 20 });
-      const got = await pooled<TopK>('sparseSimilarityTopK', a);
+      const got = await pooled('sparseSimilarityTopK', a);
       const ref = allocateSparseSimilarityTopK(a);
       sparseSimilarityTopKReference(a, ref, 0, m.rows);
       assert.equal([...got.ids], [...ref.ids], `${metric} ids`);
@@ -95,7 +96,7 @@ if (wasm instanceof Error) {
       { mode: 'explicit', solver: 'cholesky', matrix: m, other, regularization: 0.05 },
     ];
     for (const a of cases) {
-      const got = await pooled<Dense>('alsHalfStep', a);
+      const got = await pooled('alsHalfStep', a);
       const ref = allocateAlsHalfStep(a);
       alsHalfStepReference(a, ref, 0, m.rows);
       for (let r = 0; r < m.rows; r++) {

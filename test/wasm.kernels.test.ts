@@ -409,13 +409,13 @@ if (status instanceof Error) {
   });
 
   test('sgdEpoch / bprEpoch through the engine (one task on the calling thread) update the caller\'s arrays', async () => {
-    const { getEngine } = await import('../src/engine/engine.js');
+    const { getEngine } = await import('../src/engine/processEngine.js');
     const p = sgdProblem(20, 15, 120, 400);
     const a = sgdArgs(p, 'svd', 6, 401);
     const ref = cloneTyped(a);
     const outR = allocateSgdEpoch();
     sgdEpochReference(ref, outR, 0, a.order.length);
-    const r = await getEngine().runDetailed<Float64Array>('sgdEpoch', a, { backend: 'wasm' });
+    const r = await getEngine().runDetailed('sgdEpoch', a, { backend: 'wasm' });
     assert.is(r.backend, 'wasm');
     sameArray(r.out, outR, 'engine sgd out');
     sameArray(a.pu, ref.pu, 'engine sgd pu');

@@ -5,6 +5,7 @@
  * .node or .wasm file) never breaks the others.
  */
 import type { Backend, BackendProbe } from './types.js';
+import { isKernelName, type KernelName } from '../kernels/contract.js';
 
 /** Built-in backends: name → loader. Loaded in workers too, by name. */
 const builtinLoaders: Record<string, () => Promise<Backend>> = {
@@ -19,11 +20,22 @@ export interface BackendStatus extends BackendProbe {
   name: string;
   priority: number;
   threading: Backend['threading'];
-  kernels: string[];
+  kernels: KernelName[];
+  /** true when pool workers can load this backend (built in, or registered with a module URL); else it runs inline */
+  loadableInWorkers: boolean;
+}
+
+export interface RegisterOptions {
+  /**
+   * URL of an ES module whose export `backend` is this backend (e.g. `new URL('./my-backend.js',
+   * import.meta.url).href`). Pool workers import it to run the backend's tasks in parallel;
+   * without it a 'pool' backend runs inline on the calling thread.
+   */
+  module?: string;
 }
 
 const loaded = new Map<string, Promise<Backend | Error>>();
-const custom = new Map<string, Backend>();
+const custom = new Map<string, { backend: Backend; module?: string }>();
 const probes = new Map<string, Promise<BackendStatus>>();
 
 export function builtinBackendNames(): string[] {
@@ -31,8 +43,8 @@ export function builtinBackendNames(): string[] {
 }
 
 /** Register a backend from code (plugins, tests). Replaces one of the same name. */
-export function registerBackend(b: Backend): void {
-  custom.set(b.name, b);
+export function registerBackend(b: Backend, opts: RegisterOptions = {}): void {
+  custom.set(b.name, { backend: b, module: opts.module });
   loaded.set(b.name, Promise.resolve(b));
   probes.delete(b.name);
 }
@@ -45,6 +57,11 @@ export function unregisterBackend(name: string): void {
 
 export function backendNames(): string[] {
   return [...new Set([...builtinBackendNames(), ...custom.keys()])];
+}
+
+/** The module URL pool workers load a registered backend from (undefined for built-ins and inline-only backends). */
+export function backendModule(name: string): string | undefined {
+  return custom.get(name)?.module;
 }
 
 /** The backend module, or the Error that loading it raised. */
@@ -65,7 +82,7 @@ export function probeBackend(name: string): Promise<BackendStatus> {
     p = (async (): Promise<BackendStatus> => {
       const b = await loadBackend(name);
       if (b instanceof Error) {
-        return { name, priority: -1, threading: 'pool', kernels: [], available: false, reason: `failed to load: ${firstLine(b.message)}` };
+        return { name, priority: -1, threading: 'pool', kernels: [], loadableInWorkers: false, available: false, reason: `failed to load: ${firstLine(b.message)}` };
       }
       let probe: BackendProbe;
       try {
@@ -73,8 +90,10 @@ export function probeBackend(name: string): Promise<BackendStatus> {
       } catch (e) {
         probe = { available: false, reason: `probe failed: ${firstLine(e instanceof Error ? e.message : String(e))}` };
       }
-      const kernels = Object.keys(b.kernels).filter((k) => typeof b.kernels[k] === 'function');
-      return { name, priority: b.priority, threading: b.threading, kernels, ...probe };
+      const kernels = Object.keys(b.kernels).filter(isKernelName).filter((k) => typeof b.kernels[k] === 'function');
+      const entry = custom.get(name);
+      const loadableInWorkers = !entry || entry.module !== undefined;
+      return { name, priority: b.priority, threading: b.threading, kernels, loadableInWorkers, ...probe };
     })();
     probes.set(name, p);
   }

@@ -1,10 +1,9 @@
 /**
  * What a backend is: a name, a probe that says whether it can run here (and why not),
- * and implementations of some kernels on the kernel contract
- * (pure function of typed-array args, writing rows [rowStart, rowEnd) of `out`).
+ * implementations of some kernels of the contract (src/kernels/contract.ts), and optionally
+ * which calls of those kernels it cannot run (`supports`).
  */
-import type { DenseScoreTopKArgs } from '../kernels/denseScoreTopK.js';
-import type { TopK } from '../data/matrix.js';
+import type { KernelImpls, KernelSupport } from '../kernels/contract.js';
 
 export interface BackendProbe {
   available: boolean;
@@ -13,26 +12,6 @@ export interface BackendProbe {
   /** e.g. { simd: 'avx2', threads: 2 } or { mode: 'webasm' } */
   details?: Record<string, unknown>;
 }
-
-export interface KernelCallOptions {
-  /** threads a backend with its own thread pool may use */
-  threads?: number;
-  signal?: AbortSignal;
-}
-
-export type KernelImpl<A, O> = (args: A, out: O, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => void | Promise<void>;
-
-/** The kernels of the contract, by name: args type and output type. */
-export interface KernelSignatures {
-  denseScoreTopK: { args: DenseScoreTopKArgs; out: TopK };
-}
-export type KernelName = keyof KernelSignatures;
-
-/** Kernel implementations by kernel name; typed for the kernels listed in KernelSignatures. */
-export type KernelImpls = { [K in KernelName]?: KernelImpl<KernelSignatures[K]['args'], KernelSignatures[K]['out']> } & {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  [name: string]: KernelImpl<any, any> | undefined;
-};
 
 export interface Backend {
   name: string;
@@ -45,4 +24,6 @@ export interface Backend {
   threading: 'pool' | 'internal';
   probe(): BackendProbe | Promise<BackendProbe>;
   kernels: KernelImpls;
+  /** per kernel: why a call's args are beyond this backend (null: it runs them); absent = every call */
+  supports?: KernelSupport;
 }

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { closeEngine } from '../engine/engine.js';
+import { closeEngine } from '../engine/processEngine.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDemo } from './commands/demo.js';

@@ -20,10 +20,9 @@ import path from 'node:path';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import '../kernels/index.js';
-import { getKernel } from '../kernels/index.js';
+import { getKernel, isKernelName, type KernelArgs, type KernelName } from '../kernels/contract.js';
 import { backendNames, probeBackend, type BackendStatus } from '../backends/registry.js';
 import { machineInfo } from './machine.js';
-// types only: engine.ts may import this module (getEngine → useCalibration), so no runtime cycle
 import type { BackendRanker, Engine } from './engine.js';
 import { calibrationCases, type CalibrationCase, type SizeClass } from './calibrationCases.js';
 
@@ -138,8 +137,8 @@ export interface CalibrateOptions {
   /** size classes to measure (default: small and medium) */
   sizes?: SizeClass[];
   onProgress?: (msg: string, entry?: CalibrationEntry) => void;
-  /** engine to time through (default: the process-wide one) */
-  engine?: Engine;
+  /** the engine to time through (the one whose dispatch the table is for) */
+  engine: Engine;
   /** write the table to the cache (default true) */
   write?: boolean;
   /** aim for timed calls of about this long (default 0.2 s) */
@@ -153,7 +152,7 @@ export interface CalibrateOptions {
 /** Work of the first timed call of a sampled problem (about 10 ms on the js reference). */
 const PROBE_WORK = 1e7;
 
-async function timeCall(engine: Engine, kernel: string, args: unknown, backend: string): Promise<number> {
+async function timeCall<K extends KernelName>(engine: Engine, kernel: K, args: KernelArgs<K>, backend: string): Promise<number> {
   const t0 = performance.now();
   const r = await engine.runDetailed(kernel, args, { backend });
   const s = (performance.now() - t0) / 1000;
@@ -167,10 +166,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function measureCase(engine: Engine, c: CalibrationCase, backend: string, target: number, maxSeconds: number): Promise<CalibrationEntry> {
+async function measureCase<K extends KernelName>(engine: Engine, c: CalibrationCase<K>, backend: string, target: number, maxSeconds: number): Promise<CalibrationEntry> {
   const kernel = getKernel(c.kernel);
   const problem = c.build();
-  const flopsOf = (a: unknown): number => (kernel.flops ? kernel.flops(a) : kernel.rows(a) * 1e4);
+  const flopsOf = (a: KernelArgs<K>): number => (kernel.flops ? kernel.flops(a) : kernel.rows(a) * 1e4);
   const work = flopsOf(problem.args);
   let args = problem.args, timedRows = problem.rows;
   const started = performance.now();
@@ -210,9 +209,9 @@ async function measureCase(engine: Engine, c: CalibrationCase, backend: string, 
 }
 
 /** Measure every (kernel, size, backend) and return the table (written to the cache unless write: false). */
-export async function calibrate(opts: CalibrateOptions = {}): Promise<CalibrationTable> {
+export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTable> {
   const t0 = performance.now();
-  const engine = opts.engine ?? (await import('./engine.js')).getEngine();
+  const engine = opts.engine;
   const statuses = await Promise.all(backendNames().map(probeBackend));
   const available = statuses.filter((s) => s.available && (!opts.backends || opts.backends.includes(s.name)));
   if (opts.backends) {
@@ -224,9 +223,9 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<Calibratio
   }
   const sizes = opts.sizes ?? ['small', 'medium'];
   const cases = (opts.cases ?? calibrationCases()).filter((c) => sizes.includes(c.sizeClass));
-  const implementers = (k: string): BackendStatus[] => available.filter((s) => s.kernels.includes(k));
-  const kernels = opts.kernels ?? [...new Set(cases.map((c) => c.kernel))].filter((k) => implementers(k).length >= 2 || opts.backends !== undefined);
-  for (const k of kernels) getKernel(k); // unknown kernel → RangeError naming it
+  const implementers = (k: KernelName): BackendStatus[] => available.filter((s) => s.kernels.includes(k));
+  for (const k of opts.kernels ?? []) getKernel(k); // unknown kernel → RangeError naming it
+  const kernels = opts.kernels?.filter(isKernelName) ?? [...new Set(cases.map((c) => c.kernel))].filter((k) => implementers(k).length >= 2 || opts.backends !== undefined);
   const entries: CalibrationEntry[] = [];
   const failures: CalibrationFailure[] = [];
   const target = opts.targetSeconds ?? 0.2, maxSeconds = opts.maxSeconds ?? 1.5;

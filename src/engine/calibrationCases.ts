@@ -13,23 +13,25 @@ import { gramian, type AlsHalfStepArgs } from '../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../kernels/bprEpoch.js';
 import { xoshiroState } from '../kernels/xoshiro128.js';
+import type { KernelArgs, KernelName } from '../kernels/contract.js';
 
 export type SizeClass = 'small' | 'medium';
 
-export interface CalibrationProblem {
-  args: unknown;
+export interface CalibrationProblem<A> {
+  args: A;
   /** output rows of the full problem */
   rows: number;
   /** the same problem restricted to its first n output rows; absent when rows cannot be sampled */
-  firstRows?: (n: number) => unknown;
+  firstRows?: (n: number) => A;
 }
 
-export interface CalibrationCase {
-  kernel: string;
+/** A case of kernel K (of any kernel, by default). */
+export interface CalibrationCase<K extends KernelName = KernelName> {
+  kernel: K;
   sizeClass: SizeClass;
   /** the shape in words, e.g. '2000x64 self k=20' */
   size: string;
-  build(): CalibrationProblem;
+  build(): CalibrationProblem<KernelArgs<K>>;
 }
 
 function dense(rows: number, cols: number, seed: number): Dense {
@@ -69,7 +71,7 @@ function denseFirstRows(m: Dense, n: number): Dense {
   return { rows: n, cols: m.cols, data: m.data.subarray(0, n * m.cols) };
 }
 
-function denseCase(sizeClass: SizeClass, q: number, keys: number, d: number, k: number): CalibrationCase {
+function denseCase(sizeClass: SizeClass, q: number, keys: number, d: number, k: number): CalibrationCase<'denseScoreTopK'> {
   const self = q === keys;
   return {
     kernel: 'denseScoreTopK', sizeClass,
@@ -83,7 +85,7 @@ function denseCase(sizeClass: SizeClass, q: number, keys: number, d: number, k: 
   };
 }
 
-function similarityCase(sizeClass: SizeClass, rows: number, cols: number, perRow: number): CalibrationCase {
+function similarityCase(sizeClass: SizeClass, rows: number, cols: number, perRow: number): CalibrationCase<'sparseSimilarityTopK'> {
   return {
     kernel: 'sparseSimilarityTopK', sizeClass, size: `${rows}x${cols} ~${perRow}/row cosine k=20`,
     build() {
@@ -94,7 +96,7 @@ function similarityCase(sizeClass: SizeClass, rows: number, cols: number, perRow
   };
 }
 
-function alsCase(sizeClass: SizeClass, rows: number, items: number, perRow: number, f: number): CalibrationCase {
+function alsCase(sizeClass: SizeClass, rows: number, items: number, perRow: number, f: number): CalibrationCase<'alsHalfStep'> {
   return {
     kernel: 'alsHalfStep', sizeClass, size: `${rows}x${items} ~${perRow}/row f=${f} cg3`,
     build() {
@@ -125,7 +127,7 @@ function smallFactors(len: number, seed: number, positive = false): Float32Array
  * place, so repeated timed calls keep training the same model (the work per call is the same). Rows are examples:
  * a sample is the first n of the order.
  */
-function sgdCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase {
+function sgdCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase<'sgdEpoch'> {
   return {
     kernel: 'sgdEpoch', sizeClass, size: `${users}x${items} ~${perRow}/row svd f=${f}`,
     build() {
@@ -147,7 +149,7 @@ function sgdCase(sizeClass: SizeClass, users: number, items: number, perRow: num
 }
 
 /** bprEpoch: `samples` = nnz steps with popularity-sampled, verified negatives (implicit's scheme); a sample is fewer steps. */
-function bprCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase {
+function bprCase(sizeClass: SizeClass, users: number, items: number, perRow: number, f: number): CalibrationCase<'bprEpoch'> {
   return {
     kernel: 'bprEpoch', sizeClass, size: `${users}x${items} ~${perRow}/row f=${f}`,
     build() {

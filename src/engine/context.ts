@@ -8,7 +8,8 @@
  * library reads or writes `process.env` to choose a backend: the CLI reads AFFINITY_BACKEND once,
  * at its edge, and passes the context down.
  */
-import { getEngine, type Engine } from './engine.js';
+import type { Engine } from './engine.js';
+import { getEngine } from './processEngine.js';
 
 /** The context's fields as callers give them: every one optional. */
 export interface RunContext {

@@ -1,24 +1,25 @@
 /**
- * The engine: `run(kernel, args)` validates the args, picks a backend (pinned, or the
- * fastest available for this kernel), cuts the rows into tasks for the Piscina pool (or
- * makes one call to a backend that threads internally), and returns the stitched output.
- * If a backend throws mid-run, the failure is reported and the whole call is retried on
- * the next backend, into a fresh output, so a result never mixes backends.
+ * The engine: `run(kernel, args)` validates the args, picks a backend (pinned, or the fastest
+ * available one that implements and supports this call), cuts the rows into tasks for the
+ * Piscina pool (or makes one call to a backend that threads internally), and returns the
+ * stitched output. If a backend throws mid-run, the failure is reported and the whole call is
+ * retried on the next backend, into a fresh output, so a result never mixes backends.
+ *
+ * Calls are typed by the kernel contract (src/kernels/contract.ts): `run('denseScoreTopK', args)`
+ * takes DenseScoreTopKArgs and resolves to a TopK.
  */
 import os from 'node:os';
 import { Piscina } from 'piscina';
-import '../kernels/index.js';
-import { getKernel } from '../kernels/index.js';
-import { loadBackend, probeBackend, type BackendStatus } from '../backends/registry.js';
-import { isShared, shareArgs } from './share.js';
+import { getKernel, type KernelArgs, type KernelDef, type KernelName, type KernelOutput } from '../kernels/contract.js';
+import { backendModule, backendNames, loadBackend, probeBackend, type BackendStatus } from '../backends/registry.js';
+import { isShared, shareArgs } from './sharedArgs.js';
 import type { WorkerTask } from './worker.js';
-import { useCalibration } from './calibration.js';
 
 export interface RunOptions {
   /** backend name or 'auto' (default: the engine's defaultBackend) */
   backend?: string;
   signal?: AbortSignal;
-  /** threads to use (default: all cores) */
+  /** threads to use (default: all the engine's threads) */
   threads?: number;
   /** false: run pool backends on the calling thread (no workers) */
   pool?: boolean;
@@ -33,7 +34,7 @@ export interface RunResult<O> {
 }
 
 /** Ranks backends for a kernel and a problem size; the calibration layer plugs in here. */
-export type BackendRanker = (kernel: string, size: number, candidates: BackendStatus[]) => BackendStatus[];
+export type BackendRanker = (kernel: KernelName, size: number, candidates: BackendStatus[]) => BackendStatus[];
 
 const byPriority: BackendRanker = (_k, _s, c) => [...c].sort((a, b) => b.priority - a.priority);
 
@@ -42,7 +43,7 @@ const INLINE_WORK = 2e6;
 
 /** What an observer hears after every successful engine call. */
 export interface RunRecord {
-  kernel: string;
+  kernel: KernelName;
   backend: string;
   seconds: number;
   rows: number;
@@ -95,29 +96,35 @@ export class Engine {
     return this.pool;
   }
 
-  /** Backends that are available and implement `kernel`, best first for this size. */
-  async candidates(kernel: string, size: number): Promise<BackendStatus[]> {
-    const { backendNames } = await import('../backends/registry.js');
+  /** Backends that are available, implement `kernel` and support these args, best first for this size. */
+  async candidates<K extends KernelName>(kernel: K, size: number, args?: KernelArgs<K>): Promise<BackendStatus[]> {
     const all = await Promise.all(backendNames().map(probeBackend));
-    const usable = all.filter((b) => b.available && b.kernels.includes(kernel));
+    const usable: BackendStatus[] = [];
+    for (const st of all) {
+      if (!st.available || !st.kernels.includes(kernel)) continue;
+      if (args !== undefined && (await unsupportedReason(st.name, kernel, args)) !== null) continue;
+      usable.push(st);
+    }
     return this.ranker(kernel, size, usable);
   }
 
-  async resolveBackends(kernel: string, size: number, requested?: string): Promise<BackendStatus[]> {
+  /** The backends to try for a call, in order: the pinned one (or 'js' when it cannot run the call), or the ranked candidates. */
+  async resolveBackends<K extends KernelName>(kernel: K, size: number, requested?: string, args?: KernelArgs<K>): Promise<BackendStatus[]> {
     const name = requested ?? this.defaultBackend;
     if (name === 'auto') {
-      const c = await this.candidates(kernel, size);
-      if (!c.length) throw new Error(`no available backend implements '${kernel}'`);
+      const c = await this.candidates(kernel, size, args);
+      if (!c.length) throw new Error(`no available backend implements '${kernel}' for these arguments`);
       return c;
     }
     const st = await probeBackend(name);
     if (!st.available) throw new Error(`backend '${name}' is not available: ${st.reason}`);
-    if (!st.kernels.includes(kernel)) {
-      // the TF.js rule: a pinned backend without this kernel falls back to the reference, said once
-      const key = `${name}/${kernel}`;
+    // the TF.js rule: a pinned backend without this kernel (or beyond its limits) falls back to the reference, said once
+    const why = !st.kernels.includes(kernel) ? `has no '${kernel}' kernel` : args === undefined ? null : await unsupportedReason(name, kernel, args);
+    if (why !== null) {
+      const key = `${name}/${kernel}/${why}`;
       if (!this.fallbackNoted.has(key)) {
         this.fallbackNoted.add(key);
-        this.log(`backend '${name}' has no '${kernel}' kernel; running it on 'js'`);
+        this.log(`backend '${name}' ${why.startsWith('has no') ? why : `cannot run this ${kernel} call (${why})`}; running it on 'js'`);
       }
       return [await probeBackend('js')];
     }
@@ -125,37 +132,37 @@ export class Engine {
   }
 
   /**
-   * Run a small call synchronously on the calling thread (single-user recommend, fold-in): on
-   * the pinned backend when its kernel is synchronous there, else on the reference ('js').
+   * Run a small call synchronously on the calling thread (single-user recommend, fold-in) with the
+   * reference kernel: below INLINE_WORK no backend beats it once its call overhead is counted, and
+   * the reference is what every backend is tested against, so the result is the same on any backend.
    */
-  runSync<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): O {
+  runSync<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: Pick<RunOptions, 'signal'> = {}): KernelOutput<K> {
     const kernel = getKernel(kernelName);
     kernel.validate(args);
     opts.signal?.throwIfAborted();
-    const rows = kernel.rows(args);
-    const out = kernel.allocate(args) as O;
-    const res = kernel.reference(args, out, 0, rows);
+    const out = kernel.allocate(args);
+    const res = kernel.reference(args, out, 0, kernel.rows(args));
     if (res instanceof Promise) throw new Error(`kernel '${kernelName}': the reference is asynchronous; use run()`);
     return out;
   }
 
-  async run<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): Promise<O> {
-    return (await this.runDetailed<O>(kernelName, args, opts)).out;
+  async run<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: RunOptions = {}): Promise<KernelOutput<K>> {
+    return (await this.runDetailed(kernelName, args, opts)).out;
   }
 
-  async runDetailed<O = unknown>(kernelName: string, args: unknown, opts: RunOptions = {}): Promise<RunResult<O>> {
+  async runDetailed<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: RunOptions = {}): Promise<RunResult<KernelOutput<K>>> {
     const kernel = getKernel(kernelName);
     kernel.validate(args);
     const rows = kernel.rows(args);
     const work = kernel.flops ? kernel.flops(args) : rows * 1e4;
-    const order = await this.resolveBackends(kernelName, work, opts.backend);
-    const failures: RunResult<O>['failures'] = [];
+    const order = await this.resolveBackends(kernelName, work, opts.backend, args);
+    const failures: RunResult<KernelOutput<K>>['failures'] = [];
     for (const st of order) {
       opts.signal?.throwIfAborted();
-      const out = kernel.allocate(args) as O;
+      const out = kernel.allocate(args);
       const t0 = performance.now();
       try {
-        await this.runOn(st, kernelName, args, out, rows, work, opts);
+        await this.runOn(st, kernelName, kernel, args, out, work, opts);
         const seconds = (performance.now() - t0) / 1000;
         for (const fn of this.observers) fn({ kernel: kernelName, backend: st.name, seconds, rows });
         return { out, backend: st.name, seconds, failures };
@@ -172,13 +179,15 @@ export class Engine {
     throw new Error('unreachable');
   }
 
-  private async runOn(st: BackendStatus, kernelName: string, args: unknown, out: unknown, rows: number, work: number, opts: RunOptions): Promise<void> {
+  private async runOn<K extends KernelName>(st: BackendStatus, kernelName: K, kernel: KernelDef<KernelArgs<K>, KernelOutput<K>>, args: KernelArgs<K>, out: KernelOutput<K>, work: number, opts: RunOptions): Promise<void> {
     const backend = await loadBackend(st.name);
     if (backend instanceof Error) throw backend;
-    const impl = backend.kernels[kernelName]!;
-    const kernel = getKernel(kernelName);
+    const impl = backend.kernels[kernelName] as KernelDef<KernelArgs<K>, KernelOutput<K>>['reference'];
+    const rows = kernel.rows(args);
     const threads = Math.max(1, Math.min(opts.threads ?? this.threads, this.threads));
-    const inline = backend.threading === 'internal' || opts.pool === false || threads === 1 || rows < 2 || work < INLINE_WORK || kernel.splittable === false;
+    // a backend registered from code without a module URL cannot be loaded by the workers: it runs inline
+    const poolable = backend.threading === 'pool' && st.loadableInWorkers;
+    const inline = !poolable || opts.pool === false || threads === 1 || rows < 2 || work < INLINE_WORK || kernel.splittable === false;
     if (inline) {
       await impl(args, out, 0, rows, { threads, signal: opts.signal });
       return;
@@ -191,9 +200,10 @@ export class Engine {
     const tasks = Math.min(rows, threads * 4);
     const step = Math.ceil(rows / tasks);
     const pool = this.getPool();
+    const module = backendModule(st.name);
     const jobs: Promise<unknown>[] = [];
     for (let r = 0; r < rows; r += step) {
-      const task: WorkerTask = { backend: st.name, kernel: kernelName, args: shared, out, rowStart: r, rowEnd: Math.min(rows, r + step) };
+      const task: WorkerTask = { backend: st.name, backendModule: module, kernel: kernelName, args: shared, out, rowStart: r, rowEnd: Math.min(rows, r + step) };
       jobs.push(pool.run(task, { signal: opts.signal }));
     }
     await Promise.all(jobs);
@@ -207,29 +217,17 @@ export class Engine {
   }
 }
 
+/** Why backend `name` cannot run this call of `kernel` (its `supports` entry), or null when it can. */
+async function unsupportedReason<K extends KernelName>(name: string, kernel: K, args: KernelArgs<K>): Promise<string | null> {
+  const b = await loadBackend(name);
+  if (b instanceof Error) return b.message;
+  const check = b.supports?.[kernel] as ((a: KernelArgs<K>) => string | null) | undefined;
+  return check ? check(args) : null;
+}
+
 /** Pool workers write into `out` in place, so every typed array in it must be on shared memory. */
 function assertSharedOutput(kernel: string, out: unknown): void {
   for (const [k, v] of Object.entries(out as Record<string, unknown>)) {
     if (ArrayBuffer.isView(v) && !isShared(v)) throw new Error(`kernel '${kernel}' allocated output field '${k}' outside shared memory`);
   }
-}
-
-let defaultEngine: Engine | null = null;
-
-/** The process-wide engine. */
-export function getEngine(): Engine {
-  if (!defaultEngine) {
-    // the library's one read of the environment: AFFINITY_BACKEND / AFFINITY_THREADS configure the process engine
-    defaultEngine = new Engine({
-      threads: Number(process.env.AFFINITY_THREADS) || undefined,
-      backend: process.env.AFFINITY_BACKEND || undefined,
-    });
-    // rank backends by this machine's cached calibration table (affinity calibrate), when there is one
-    useCalibration(defaultEngine);
-  }
-  return defaultEngine;
-}
-
-export async function closeEngine(): Promise<void> {
-  if (defaultEngine) await defaultEngine.close();
 }

@@ -1,24 +1,39 @@
 /**
  * Piscina worker: runs one row-range task of a kernel on a named backend. Inputs and the
  * output arrive as SharedArrayBuffer-backed typed arrays, so the worker writes its rows of
- * the output in place and returns nothing but its timing.
+ * the output in place and returns nothing but its timing. A backend registered from code
+ * comes with the URL of its module, which the worker imports (once) and registers.
  */
-import '../kernels/index.js';
-import { loadBackend } from '../backends/registry.js';
+import { loadBackend, registerBackend } from '../backends/registry.js';
+import type { Backend } from '../backends/types.js';
+import type { KernelImpl, KernelName } from '../kernels/contract.js';
 
 export interface WorkerTask {
   backend: string;
-  kernel: string;
+  /** module URL of a backend registered from code (its export `backend`) */
+  backendModule?: string;
+  kernel: KernelName;
   args: unknown;
   out: unknown;
   rowStart: number;
   rowEnd: number;
 }
 
+const imported = new Set<string>();
+
+async function importBackend(url: string, name: string): Promise<void> {
+  if (imported.has(url)) return;
+  const mod = (await import(url)) as { backend?: Backend };
+  if (!mod.backend || mod.backend.name !== name) throw new Error(`module ${url} does not export \`backend\` named '${name}'`);
+  registerBackend(mod.backend, { module: url });
+  imported.add(url);
+}
+
 export default async function runTask(task: WorkerTask): Promise<{ seconds: number }> {
+  if (task.backendModule) await importBackend(task.backendModule, task.backend);
   const b = await loadBackend(task.backend);
   if (b instanceof Error) throw b;
-  const impl = b.kernels[task.kernel];
+  const impl = b.kernels[task.kernel] as KernelImpl<unknown, unknown> | undefined;
   if (!impl) throw new Error(`backend '${task.backend}' has no kernel '${task.kernel}'`);
   const t0 = performance.now();
   await impl(task.args, task.out, task.rowStart, task.rowEnd);

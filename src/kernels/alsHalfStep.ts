@@ -29,7 +29,7 @@
  */
 import type { Csr, Dense } from '../data/matrix.js';
 import { denseFrom } from '../data/matrix.js';
-import { defineKernel } from './registry.js';
+import type { KernelDef } from './kernelDef.js';
 
 export type AlsMode = 'implicit' | 'explicit';
 export type AlsSolver = 'cholesky' | 'cg';
@@ -335,11 +335,11 @@ export function alsHalfStepFlops(a: AlsHalfStepArgs): number {
   return (steps + 1) * (n * 2 * f * f + nz * 4 * f);
 }
 
-export const alsHalfStepKernel = defineKernel<AlsHalfStepArgs, Dense>({
+export const alsHalfStepKernel: KernelDef<AlsHalfStepArgs, Dense> = {
   name: 'alsHalfStep',
   validate: validateAlsHalfStep,
   rows: (a) => a.matrix.rows,
   allocate: allocateAlsHalfStep,
   reference: alsHalfStepReference,
   flops: alsHalfStepFlops,
-});
+};

@@ -25,7 +25,7 @@
  * Returns the mean −ln σ(x_uij) over the non-skipped steps of this call.
  */
 import type { Csr } from '../data/matrix.js';
-import { defineKernel } from './registry.js';
+import type { KernelDef } from './kernelDef.js';
 import { xoshiroNext } from './xoshiro128.js';
 
 export interface BprEpochArgs {
@@ -160,7 +160,7 @@ export function bprEpochFlops(a: BprEpochArgs): number {
   return a.samples * (a.factors + 1) * 10;
 }
 
-export const bprEpochKernel = defineKernel<BprEpochArgs, Float64Array>({
+export const bprEpochKernel: KernelDef<BprEpochArgs, Float64Array> = {
   name: 'bprEpoch',
   validate: validateBprEpoch,
   rows: (a) => a.samples,
@@ -169,4 +169,4 @@ export const bprEpochKernel = defineKernel<BprEpochArgs, Float64Array>({
   splittable: false,
   mutatesArgs: true,
   flops: bprEpochFlops,
-});
+};

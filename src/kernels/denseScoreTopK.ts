@@ -14,6 +14,7 @@
 import type { Csr, Dense, TopK } from '../data/matrix.js';
 import { emptyTopK } from '../data/matrix.js';
 import { TopKHeap } from './topk.js';
+import type { KernelDef } from './kernelDef.js';
 
 export type DenseMetric = 'dot' | 'cosine';
 
@@ -88,3 +89,12 @@ export function denseScoreTopKReference(a: DenseScoreTopKArgs, out: TopK, rowSta
 export function denseScoreTopKFlops(a: DenseScoreTopKArgs): number {
   return 2 * a.queries.rows * a.keys.rows * a.queries.cols;
 }
+
+export const denseScoreTopKKernel: KernelDef<DenseScoreTopKArgs, TopK> = {
+  name: 'denseScoreTopK',
+  validate: validateDenseScoreTopK,
+  rows: (a) => a.queries.rows,
+  allocate: allocateDenseScoreTopK,
+  reference: denseScoreTopKReference,
+  flops: denseScoreTopKFlops,
+};

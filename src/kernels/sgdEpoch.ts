@@ -39,7 +39,7 @@
  * Sequential by nature: not splittable (one task per call); deterministic.
  */
 import type { Csr } from '../data/matrix.js';
-import { defineKernel } from './registry.js';
+import type { KernelDef } from './kernelDef.js';
 
 export type SgdAlgorithm = 'svd' | 'svdpp' | 'nmf';
 
@@ -294,7 +294,7 @@ export function sgdEpochFlops(a: SgdEpochArgs): number {
   return a.order.length * a.factors * (a.algorithm === 'svd' ? 8 : 12);
 }
 
-export const sgdEpochKernel = defineKernel<SgdEpochArgs, Float64Array>({
+export const sgdEpochKernel: KernelDef<SgdEpochArgs, Float64Array> = {
   name: 'sgdEpoch',
   validate: validateSgdEpoch,
   rows: (a) => a.order.length,
@@ -303,4 +303,4 @@ export const sgdEpochKernel = defineKernel<SgdEpochArgs, Float64Array>({
   splittable: false,
   mutatesArgs: true,
   flops: sgdEpochFlops,
-});
+};

@@ -44,6 +44,7 @@
 import type { Csr, Dense, TopK } from '../data/matrix.js';
 import { denseFrom, emptyTopK, sharedFloat64, sharedInt32, validateCsr } from '../data/matrix.js';
 import { TopKHeap } from './topk.js';
+import type { KernelDef } from './kernelDef.js';
 
 export const SIMILARITY_METRICS = [
   'cosine', 'cosine-common', 'adjusted-cosine', 'pearson', 'pearson-baseline', 'msd', 'jaccard', 'dot',
@@ -414,3 +415,17 @@ export function sparseSimilarityTopKFlops(a: SparseSimilarityTopKArgs): number {
   for (let c = 0; c < m.cols; c++) s += df[c] * df[c];
   return 2 * s;
 }
+
+/**
+ * Callers splitting one job into many row blocks should pass args through withPreparedSimilarity()
+ * first, so the transpose and weighting are computed once.
+ */
+export const sparseSimilarityTopKKernel: KernelDef<SparseSimilarityTopKArgs, TopK> = {
+  name: 'sparseSimilarityTopK',
+  validate: validateSparseSimilarityTopK,
+  rows: (a) => a.matrix.rows,
+  allocate: allocateSparseSimilarityTopK,
+  reference: sparseSimilarityTopKReference,
+  prepare: withPreparedSimilarity,
+  flops: sparseSimilarityTopKFlops,
+};

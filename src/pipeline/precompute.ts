@@ -34,7 +34,7 @@ import os from 'node:os';
 import { IdMap, type ExternalId } from '../data/idMap.js';
 import type { Interactions } from '../data/interactions.js';
 import { readInteractions, type ReadOptions } from '../data/readers.js';
-import { getEngine } from '../engine/engine.js';
+import { getEngine } from '../engine/processEngine.js';
 import type { FitOptions, Model, ModelFactory, ModelParams, Prediction, RecommendOptions, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';

@@ -19,7 +19,8 @@
  * with createRequire, and a load failure only makes this backend unavailable, with the error.
  */
 import { createRequire } from 'node:module';
-import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
+import type { Backend, BackendProbe } from '../types.js';
+import type { KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import { choleskySolve, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { Dense, TopK } from '../../data/matrix.js';

@@ -11,7 +11,8 @@
  * 1024 factors. A call outside those limits rejects with an Error saying so, and the engine
  * retries it on the next backend (native, wasm, js).
  */
-import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
+import type { Backend, BackendProbe } from '../types.js';
+import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import type { SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
@@ -117,7 +118,7 @@ export const cudaBackend: Backend = {
     if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
     // list only the kernels this build of the module implements (an older .node may lack some);
     // the engine reads `kernels` after the probe and falls back for the rest
-    for (const name of Object.keys(cudaBackend.kernels)) {
+    for (const name of Object.keys(cudaBackend.kernels).filter(isKernelName)) {
       if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete cudaBackend.kernels[name];
     }
     try {

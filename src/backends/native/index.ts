@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend, BackendProbe, KernelCallOptions } from '../types.js';
+import type { Backend, BackendProbe } from '../types.js';
+import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
@@ -320,7 +321,7 @@ export const nativeBackend: Backend = {
     if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
     // list only the kernels this build of the addon implements (an older .node may lack some);
     // the engine reads `kernels` after the probe and falls back to js for the rest
-    for (const name of Object.keys(nativeBackend.kernels)) {
+    for (const name of Object.keys(nativeBackend.kernels).filter(isKernelName)) {
       if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete nativeBackend.kernels[name];
     }
     try {

@@ -1,6 +1,7 @@
 /** `affinity calibrate`: time every available backend on each kernel at a few sizes, cache the table, print it. */
 import type { Command } from 'commander';
 import { calibrate, calibrationPath, type CalibrationTable } from '../../engine/calibration.js';
+import { getEngine } from '../../engine/processEngine.js';
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return '';
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--backends <names>', 'comma-separated backends to measure (default: every available one)', list)
     .action(async (opts: { json?: boolean; kernels?: string[]; backends?: string[] }) => {
       const table = await calibrate({
+        engine: getEngine(),
         kernels: opts.kernels,
         backends: opts.backends,
         onProgress: (msg) => process.stderr.write(`  ${msg}\n`),

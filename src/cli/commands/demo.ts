@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { embeddedDataset } from '../../data/synthetic.js';
 import { denseFrom } from '../../data/matrix.js';
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import type { TopK } from '../../data/matrix.js';
 import { precomputeDemo } from '../../pipeline/precompute.js';
 
@@ -25,7 +25,7 @@ export function register(program: Command): void {
       const m = denseFrom(nItems, nUsers);
       for (let p = 0; p < data.user.length; p++) m.data[data.item[p] * nUsers + data.user[p]] = data.rating[p];
       const tData = performance.now();
-      const res = await getEngine().runDetailed<TopK>('denseScoreTopK', { queries: m, keys: m, k: 5, metric: 'cosine', excludeSelf: true }, { backend });
+      const res = await getEngine().runDetailed('denseScoreTopK', { queries: m, keys: m, k: 5, metric: 'cosine', excludeSelf: true }, { backend });
       const top = res.out;
       console.log(`embedded dataset: ${nUsers} users × ${nItems} items, ${data.user.length} ratings (generated in ${((tData - t0) / 1000).toFixed(2)} s)`);
       console.log(`denseScoreTopK ${nItems}×${nUsers} cosine, k=5 on backend '${res.backend}' in ${res.seconds.toFixed(3)} s`);

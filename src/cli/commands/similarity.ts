@@ -7,7 +7,7 @@
  * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
  * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
  */
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import type { Command } from 'commander';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,7 +59,7 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
 
 /** Compute the neighbour lists through the engine (fastest backend for sparseSimilarityTopK). */
 export async function computeNeighbours(args: SparseSimilarityTopKArgs): Promise<TopK> {
-  return getEngine().run<TopK>('sparseSimilarityTopK', args);
+  return getEngine().run('sparseSimilarityTopK', args);
 }
 
 function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {

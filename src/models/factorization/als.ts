@@ -24,7 +24,7 @@ import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { alsHalfStepReference, alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from './params.js';
 import { Rng } from './rng.js';
@@ -123,9 +123,9 @@ abstract class AlsBase extends FactorizationModel {
     for (let it = 0; it < this.opts.iterations; it++) {
       checkAbort(opts.signal);
       const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
-      X = await engine.run<Dense>('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
+      X = await engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
       const gx = this.mode === 'implicit' ? gramian(X) : undefined;
-      Y = await engine.run<Dense>('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
+      Y = await engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }

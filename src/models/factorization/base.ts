@@ -15,7 +15,7 @@ import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, Model, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
 import { denseScoreTopKReference } from '../../kernels/denseScoreTopK.js';
 import { denseFrom, emptyTopK, type TopK } from '../../data/matrix.js';
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import { readModelFile, writeModelFile, type ModelArray, type ModelFile } from './format.js';
 
 export interface FoldInResult {
@@ -257,7 +257,7 @@ export abstract class FactorizationModel implements Model {
         for (let t = 0; t < n; t++) indices.set(this.seen.indices.subarray(this.seen.indptr[known[t]], this.seen.indptr[known[t] + 1]), indptr[t]);
         exclude = { rows: n, cols: keys.rows, indptr, indices, data: new Float32Array(indices.length) };
       }
-      const top = await getEngine().run<TopK>('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude });
+      const top = await getEngine().run('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude });
       for (let t = 0; t < n; t++) {
         const o = t * top.k;
         let m = 0;
@@ -285,7 +285,7 @@ export abstract class FactorizationModel implements Model {
     const indptr = new Int32Array(n + 1);
     for (let t = 0; t < n; t++) indptr[t + 1] = t + 1;
     const exclude: Csr = { rows: n, cols: m.rows, indptr, indices: Int32Array.from(items), data: new Float32Array(n) };
-    const top = await getEngine().run<TopK>('denseScoreTopK', { queries, keys: m, k: kk, metric: 'cosine', exclude });
+    const top = await getEngine().run('denseScoreTopK', { queries, keys: m, k: kk, metric: 'cosine', exclude });
     return Array.from(items, (_, t) => ({ ids: top.ids.slice(t * kk, t * kk + kk), scores: top.scores.slice(t * kk, t * kk + kk) }));
   }
 

@@ -17,7 +17,7 @@ import type { Csr } from '../../data/matrix.js';
 import { csrFromTriplets } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import { bprEpochReference, type BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from './params.js';
@@ -102,7 +102,7 @@ export class BPR extends FactorizationModel {
       checkAbort(fitOpts.signal);
       // one epoch on the engine's fastest backend for bprEpoch (updates args' arrays in place);
       // out = [correctly ordered pairs, skipped samples, Σ −ln σ(x_uij)]
-      const out = await getEngine().run<Float64Array>('bprEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
+      const out = await getEngine().run('bprEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
       const used = nnz - out[1];
       const loss = used > 0 ? out[2] / used : 0;
       if (!Number.isFinite(loss) || !allFinite(X) || !allFinite(Y)) {

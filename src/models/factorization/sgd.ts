@@ -32,7 +32,7 @@ import type { Csr } from '../../data/matrix.js';
 import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import { sgdEpochReference, type SgdAlgorithm, type SgdEpochArgs, type SgdRates } from '../../kernels/sgdEpoch.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, type FoldInOptions, type FoldInResult, type PartialFitResult, type Prepared } from './base.js';
 import type { ModelArray } from './format.js';
@@ -197,7 +197,7 @@ abstract class SgdModel extends FactorizationModel {
       }
       args.order = this.visitOrder(pool, m, train.user, nU, rng, buf, rank);
       // one epoch on the engine's fastest backend for sgdEpoch (updates args' arrays in place)
-      const out = await getEngine().run<Float64Array>('sgdEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
+      const out = await getEngine().run('sgdEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
       const rmse = Math.sqrt(out[0] / m);
       if (!Number.isFinite(rmse) || !allFinite(pu) || !allFinite(qi) || !allFinite(state.bu) || !allFinite(state.bi) || (yj && !allFinite(yj))) {
         throw new Error(`${this.name}: training diverged at epoch ${e + 1} of ${o.epochs} (training RMSE ${rmse}) with learning rate ${this.learningRateText()}; lower the learning rate. The model is unchanged.`);

@@ -16,7 +16,7 @@
  * not listed unless opts.items names them); predict() returns the score itself (predictsRatings is
  * false: not a rating), impossible for an unknown user.
  */
-import { getEngine } from '../../engine/engine.js';
+import { getEngine } from '../../engine/processEngine.js';
 import type { TopK } from '../../data/matrix.js';
 import {
   allocateSparseSimilarityTopK, sparseSimilarityTopKReference, withPreparedSimilarity, SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS,
@@ -78,7 +78,7 @@ export class NeighbourRecommender implements Model {
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     const ts = buildTrainSet(train, this.name);
     const X = this.by === 'item' ? ts.ir : ts.ur;
-    const out = await getEngine().run<TopK>('sparseSimilarityTopK', this.similarityArgs(X), { backend: opts.backend, signal: opts.signal });
+    const out = await getEngine().run('sparseSimilarityTopK', this.similarityArgs(X), { backend: opts.backend, signal: opts.signal });
     this.nn = out;
     this.ts = ts;
     this.acc = new Float64Array(ts.nItems);

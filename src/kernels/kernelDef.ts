@@ -1,15 +1,23 @@
 /**
- * The kernel contract. A kernel is a pure computation on typed arrays whose output is
- * a set of rows: `impl(args, out, rowStart, rowEnd)` fills rows [rowStart, rowEnd) of `out`
- * and touches nothing else, so the engine can cut a call into row ranges, run them on
- * any backend or worker, and stitch the result by simply sharing `out`.
+ * What a kernel is. A kernel is a pure computation on typed arrays whose output is a set of
+ * rows: `impl(args, out, rowStart, rowEnd)` fills rows [rowStart, rowEnd) of `out` and touches
+ * nothing else, so the engine can cut a call into row ranges, run them on any backend or
+ * worker, and stitch the result by simply sharing `out`.
  *
- * Every kernel has a reference implementation here in TypeScript — the oracle that
- * every backend is tested against.
+ * Every kernel has a reference implementation in TypeScript — the oracle that every backend is
+ * tested against. The table of all kernels, by name, is ./contract.ts.
  */
-import type { KernelImpl } from '../backends/types.js';
 
-export interface KernelDef<A = unknown, O = unknown> {
+export interface KernelCallOptions {
+  /** threads a backend with its own thread pool may use */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+/** One backend's implementation of a kernel: fills rows [rowStart, rowEnd) of `out`. */
+export type KernelImpl<A, O> = (args: A, out: O, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => void | Promise<void>;
+
+export interface KernelDef<A, O> {
   name: string;
   /** throws a RangeError/TypeError naming the offending value */
   validate(args: A): void;
@@ -35,21 +43,4 @@ export interface KernelDef<A = unknown, O = unknown> {
   prepare?(args: A): A;
   /** floating-point operations of a whole call, for GFLOP/s figures */
   flops?(args: A): number;
-}
-
-const kernels = new Map<string, KernelDef<any, any>>();
-
-export function defineKernel<A, O>(def: KernelDef<A, O>): KernelDef<A, O> {
-  kernels.set(def.name, def as KernelDef<any, any>);
-  return def;
-}
-
-export function getKernel(name: string): KernelDef<any, any> {
-  const k = kernels.get(name);
-  if (!k) throw new RangeError(`unknown kernel '${name}' (known: ${[...kernels.keys()].join(', ')})`);
-  return k;
-}
-
-export function kernelNames(): string[] {
-  return [...kernels.keys()];
 }

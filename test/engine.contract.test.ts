@@ -1,0 +1,149 @@
+/**
+ * The seams of the engine: the typed kernel contract (checked by tsc: the @ts-expect-error lines
+ * fail the build if a wrong kernel name or wrong args ever type-check), per-call `supports`,
+ * plugin backends on the worker pool (loaded by module URL) and inline-only ones, and the
+ * explicit context (no process-wide backend state).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isMainThread } from 'node:worker_threads';
+import { Engine } from '../src/engine/engine.js';
+import { resolveContext } from '../src/engine/context.js';
+import { getEngine } from '../src/engine/processEngine.js';
+import { registerBackend, unregisterBackend, probeBackend, backendNames, loadBackend } from '../src/backends/registry.js';
+import { getKernel, kernelNames, kernels } from '../src/kernels/contract.js';
+import { denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
+import type { Backend } from '../src/backends/types.js';
+import { randomDense } from './helpers/random.js';
+
+function args(rows: number, d = 16, k = 10): DenseScoreTopKArgs {
+  const m = randomDense(rows, d, rows);
+  return { queries: m, keys: m, k, metric: 'cosine', excludeSelf: true };
+}
+
+async function reference(a: DenseScoreTopKArgs): Promise<{ ids: number[]; scores: number[] }> {
+  const out = getKernel('denseScoreTopK').allocate(a);
+  denseScoreTopKReference(a, out, 0, a.queries.rows);
+  return { ids: [...out.ids], scores: [...out.scores] };
+}
+
+/** Compile-time checks: each line below must be a type error (tsc fails on an unused @ts-expect-error). */
+export function typeChecks(e: Engine): void {
+  // @ts-expect-error: not a kernel name
+  void e.run('denseScoreTopk', args(2));
+  // @ts-expect-error: args of another kernel
+  void e.run('alsHalfStep', args(2));
+  // @ts-expect-error: the output of denseScoreTopK is a TopK, which has no `rows × cols` data
+  void e.run('denseScoreTopK', args(2)).then((out) => out.data);
+}
+
+test('the contract table: every kernel registered the same way, under its own name', () => {
+  assert.equal(kernelNames(), Object.keys(kernels));
+  for (const name of kernelNames()) assert.is(getKernel(name).name, name);
+  assert.throws(() => getKernel('nope'), /unknown kernel 'nope' \(known: denseScoreTopK, /);
+});
+
+test('every built-in backend implements only kernels of the contract', async () => {
+  for (const name of backendNames()) {
+    const b = await loadBackend(name);
+    if (b instanceof Error) { console.log(`  SKIP ${name}: ${b.message.split('\n')[0]}`); continue; }
+    for (const k of Object.keys(b.kernels)) assert.ok(kernelNames().includes(k as never), `${name} implements unknown kernel '${k}'`);
+  }
+});
+
+test('supports(): a backend beyond its limits for a call is skipped under auto, and a pinned one falls back to js, said once', async () => {
+  const calls: number[] = [];
+  const limited: Backend = {
+    name: 'fake-limited', priority: 10_000, threading: 'internal',
+    probe: () => ({ available: true, reason: 'test fake' }),
+    kernels: { denseScoreTopK(a, out, s, e) { calls.push(a.k); denseScoreTopKReference(a, out, s, e); } },
+    supports: { denseScoreTopK: (a) => (a.k > 5 ? `k = ${a.k} is over this fake's 5` : null) },
+  };
+  registerBackend(limited);
+  const logs: string[] = [];
+  const e = new Engine(1);
+  e.log = (m) => logs.push(m);
+  try {
+    const small = args(30, 8, 5), big = args(30, 8, 8);
+    assert.is((await e.runDetailed('denseScoreTopK', small)).backend, 'fake-limited');
+    const auto = await e.runDetailed('denseScoreTopK', big);
+    assert.is.not(auto.backend, 'fake-limited');
+    assert.equal(auto.failures, [], 'skipped before the call, not tried and failed over');
+    assert.equal(calls, [5]);
+    assert.equal(logs, []);
+    const pinned = await e.runDetailed('denseScoreTopK', big, { backend: 'fake-limited' });
+    await e.runDetailed('denseScoreTopK', big, { backend: 'fake-limited' });
+    assert.is(pinned.backend, 'js');
+    assert.equal(logs.length, 1);
+    assert.match(logs[0], /'fake-limited' cannot run this denseScoreTopK call \(k = 8 is over this fake's 5\); running it on 'js'/);
+    assert.equal({ ids: [...pinned.out.ids], scores: [...pinned.out.scores] }, await reference(big));
+  } finally {
+    unregisterBackend('fake-limited');
+    await e.close();
+  }
+});
+
+test('a plugin backend registered with its module URL runs on the worker pool', async () => {
+  const url = new URL('./helpers/workerOnlyBackend.js', import.meta.url).href;
+  const { backend } = (await import(url)) as { backend: Backend };
+  registerBackend(backend, { module: url });
+  const e = new Engine(2);
+  try {
+    assert.is((await probeBackend(backend.name)).loadableInWorkers, true);
+    const a = args(1200, 32); // above the inline threshold: split over the pool
+    const r = await e.runDetailed('denseScoreTopK', a, { backend: backend.name });
+    assert.is(r.backend, backend.name);
+    assert.equal(r.failures, []);
+    assert.equal({ ids: [...r.out.ids], scores: [...r.out.scores] }, await reference(a));
+  } finally {
+    unregisterBackend(backend.name);
+    await e.close();
+  }
+});
+
+test('a pool plugin registered without a module URL runs inline on the calling thread (documented as inline-only)', async () => {
+  const threads: boolean[] = [];
+  registerBackend({
+    name: 'fake-inline-only', priority: -10, threading: 'pool',
+    probe: () => ({ available: true, reason: 'test fake' }),
+    kernels: { denseScoreTopK(a, out, s, e) { threads.push(isMainThread); denseScoreTopKReference(a, out, s, e); } },
+  });
+  const e = new Engine(2);
+  try {
+    assert.is((await probeBackend('fake-inline-only')).loadableInWorkers, false);
+    const a = args(1200, 32);
+    const r = await e.runDetailed('denseScoreTopK', a, { backend: 'fake-inline-only' });
+    assert.is(r.backend, 'fake-inline-only');
+    assert.equal(threads, [true], 'one call, on the main thread');
+    assert.equal({ ids: [...r.out.ids], scores: [...r.out.scores] }, await reference(a));
+  } finally {
+    unregisterBackend('fake-inline-only');
+    await e.close();
+  }
+});
+
+test('the context: an engine\'s default backend applies to calls that name none; nothing is process-wide', async () => {
+  const calls: string[] = [];
+  registerBackend({
+    name: 'fake-default', priority: -10, threading: 'internal',
+    probe: () => ({ available: true, reason: 'test fake' }),
+    kernels: { denseScoreTopK(a, out, s, e) { calls.push('fake-default'); denseScoreTopKReference(a, out, s, e); } },
+  });
+  const pinnedEngine = new Engine({ threads: 1, backend: 'fake-default' });
+  try {
+    const ctx = resolveContext({ engine: pinnedEngine });
+    assert.is(ctx.backend, 'fake-default');
+    assert.is(resolveContext({ engine: pinnedEngine, backend: 'js' }).backend, 'js');
+    assert.is((await ctx.engine.runDetailed('denseScoreTopK', args(10), { backend: ctx.backend })).backend, 'fake-default');
+    // another engine in the same process is unaffected
+    const other = resolveContext({ engine: new Engine(1) });
+    assert.is(other.backend, 'auto');
+    assert.is(resolveContext().engine, getEngine());
+    assert.equal(calls, ['fake-default']);
+  } finally {
+    unregisterBackend('fake-default');
+    await pinnedEngine.close();
+  }
+});
+
+test.run();
