@@ -148,6 +148,34 @@ export function choleskySolve(A: Float64Array, b: Float64Array, f: number): bool
   return true;
 }
 
+/**
+ * `steps` conjugate-gradient iterations on A·x = b from the warm start x, given its residual
+ * r = b − A·x; A enters only through `mulA` (o = A·v), so it may be formed or not. Stops early
+ * when the residual vanishes (‖r‖² < 1e-20) or A is not positive definite along p. Updates x and
+ * r in place; p and Ap are scratch of length f.
+ */
+export function conjugateGradientSteps(
+  mulA: (v: Float64Array, o: Float64Array) => void,
+  x: Float64Array, r: Float64Array, p: Float64Array, Ap: Float64Array, f: number, steps: number,
+): void {
+  let rsold = 0;
+  for (let k = 0; k < f; k++) { p[k] = r[k]; rsold += r[k] * r[k]; }
+  if (rsold < 1e-20) return;
+  for (let it = 0; it < steps; it++) {
+    mulA(p, Ap);
+    let pAp = 0;
+    for (let k = 0; k < f; k++) pAp += p[k] * Ap[k];
+    if (!(pAp > 0)) break;
+    const alpha = rsold / pAp;
+    let rsnew = 0;
+    for (let k = 0; k < f; k++) { x[k] += alpha * p[k]; r[k] -= alpha * Ap[k]; rsnew += r[k] * r[k]; }
+    if (rsnew < 1e-20) break;
+    const beta = rsnew / rsold;
+    for (let k = 0; k < f; k++) p[k] = r[k] + beta * p[k];
+    rsold = rsnew;
+  }
+}
+
 export function alsHalfStepReference(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number): void {
   const { matrix: m, other: y, mode } = a;
   const f = y.cols, Y = y.data, X = out.data;
@@ -207,22 +235,7 @@ export function alsHalfStepReference(a: AlsHalfStepArgs, out: Dense, rowStart: n
       if (implicit) { if (c > 0) for (let k = 0; k < f; k++) r[k] += c * Y[yo + k]; }
       else for (let k = 0; k < f; k++) r[k] += c * Y[yo + k];
     }
-    let rsold = 0;
-    for (let k = 0; k < f; k++) { p[k] = r[k]; rsold += r[k] * r[k]; }
-    if (rsold < 1e-20) continue;
-    for (let it = 0; it < steps; it++) {
-      mulA(p, Ap);
-      let pAp = 0;
-      for (let k = 0; k < f; k++) pAp += p[k] * Ap[k];
-      if (!(pAp > 0)) break;
-      const alpha = rsold / pAp;
-      let rsnew = 0;
-      for (let k = 0; k < f; k++) { x[k] += alpha * p[k]; r[k] -= alpha * Ap[k]; rsnew += r[k] * r[k]; }
-      if (rsnew < 1e-20) break;
-      const beta = rsnew / rsold;
-      for (let k = 0; k < f; k++) p[k] = r[k] + beta * p[k];
-      rsold = rsnew;
-    }
+    conjugateGradientSteps(mulA, x, r, p, Ap, f, steps);
     for (let k = 0; k < f; k++) X[xo + k] = x[k];
 
     /** o = A·v for the current row, A never formed */

@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import type { Backend, BackendProbe } from '../types.js';
 import type { KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
-import { choleskySolve, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import { choleskySolve, conjugateGradientSteps, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { TopKHeap } from '../../kernels/topk.js';
 
@@ -352,22 +352,8 @@ export async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart:
       };
       for (let k = 0; k < f; k++) x[k] = X[xo + k];
       mulA(x, r);
-      let rsold = 0;
-      for (let k = 0; k < f; k++) { r[k] = b[k] - r[k]; p[k] = r[k]; rsold += r[k] * r[k]; }
-      if (rsold < 1e-20) continue;
-      for (let it = 0; it < steps; it++) {
-        mulA(p, Ap);
-        let pAp = 0;
-        for (let k = 0; k < f; k++) pAp += p[k] * Ap[k];
-        if (!(pAp > 0)) break;
-        const alpha = rsold / pAp;
-        let rsnew = 0;
-        for (let k = 0; k < f; k++) { x[k] += alpha * p[k]; r[k] -= alpha * Ap[k]; rsnew += r[k] * r[k]; }
-        if (rsnew < 1e-20) break;
-        const beta = rsnew / rsold;
-        for (let k = 0; k < f; k++) p[k] = r[k] + beta * p[k];
-        rsold = rsnew;
-      }
+      for (let k = 0; k < f; k++) r[k] = b[k] - r[k];
+      conjugateGradientSteps(mulA, x, r, p, Ap, f, steps);
       for (let k = 0; k < f; k++) X[xo + k] = x[k];
     }
     if (r0 + n < rowEnd) await new Promise<void>((res) => setImmediate(res));
