@@ -35,7 +35,7 @@ export function parseResults(text: string, name = 'results'): ResultFile {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${name} is not JSON: ${(e as Error).message}`);
+    throw new Error(`${name} is not JSON: ${(e as Error).message}`, { cause: e });
   }
   const records = Array.isArray(v) ? v : (v as { records?: unknown })?.records;
   if (!Array.isArray(records)) throw new Error(`${name} has no records (expected an array, or an object with a records array)`);

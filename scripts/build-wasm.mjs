@@ -24,7 +24,7 @@ try {
   mkdirSync(path.dirname(outFile), { recursive: true });
   const t0 = performance.now();
   let errText = '';
-  const { error, stats } = await asc.main(
+  const { error } = await asc.main(
     ['assembly/index.ts', '--config', 'assembly/asconfig.json', '--target', 'release', '--outFile', path.relative(root, outFile)],
     { stdout: process.stdout, stderr: { write: (s) => { errText += s; return true; } }, baseDir: root },
   );

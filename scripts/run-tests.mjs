@@ -29,6 +29,7 @@ child.stdout.on('data', (b) => {
 });
 child.on('close', (code) => {
   // uvu's own totals: "Total: N", "Passed: N", "Skipped: N" (with ANSI colours)
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
   const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
   const num = (label) => {
     const m = new RegExp(`${label}:\\s+(\\d+)`).exec(plain);

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { Engine } from '../src/engine/engine.js';
 import type { KernelArgs, KernelName, KernelOutput } from '../src/kernels/contract.js';
 import { loadAffinityWasm } from '../src/backends/wasm/index.js';
-import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
+import { csrFromTriplets, denseFrom, type Csr, type Dense } from '../src/data/matrix.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import {
   allocateSparseSimilarityTopK, sparseSimilarityTopKReference, withPreparedSimilarity, type SparseSimilarityTopKArgs,

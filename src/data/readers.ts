@@ -204,8 +204,8 @@ class Parser {
       else if (first.includes('::')) format = 'movielens';
       else if (first.includes('\t')) format = 'tsv';
       else if (first.includes(',')) format = 'csv';
-      else if (first.includes(';')) { format = 'delimited'; return { kind: 'delimited', delimiter: ';' }; }
-      else if (first.includes('|')) { format = 'delimited'; return { kind: 'delimited', delimiter: '|' }; }
+      else if (first.includes(';')) return { kind: 'delimited', delimiter: ';' };
+      else if (first.includes('|')) return { kind: 'delimited', delimiter: '|' };
       else throw this.error(1, first, `cannot tell the format from the first line ${show(first)}; pass format or delimiter`);
     }
     switch (format) {

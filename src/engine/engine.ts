@@ -170,9 +170,9 @@ export class Engine {
         if (opts.signal?.aborted) throw e;
         const msg = e instanceof Error ? e.message : String(e);
         failures.push({ backend: st.name, error: msg });
-        if (kernel.mutatesArgs) throw new Error(`kernel '${kernelName}' failed on backend '${st.name}' (${msg}); it updates its inputs in place, so it is not retried on another backend`);
+        if (kernel.mutatesArgs) throw new Error(`kernel '${kernelName}' failed on backend '${st.name}' (${msg}); it updates its inputs in place, so it is not retried on another backend`, { cause: e });
         const next = order[order.indexOf(st) + 1];
-        if (!next) throw new Error(`kernel '${kernelName}' failed on every backend: ${failures.map((f) => `${f.backend}: ${f.error}`).join('; ')}`);
+        if (!next) throw new Error(`kernel '${kernelName}' failed on every backend: ${failures.map((f) => `${f.backend}: ${f.error}`).join('; ')}`, { cause: e });
         this.log(`backend '${st.name}' failed on ${kernelName} (${msg}); retrying on '${next.name}'`);
       }
     }
