@@ -146,4 +146,48 @@ test('the context: an engine\'s default backend applies to calls that name none;
   }
 });
 
+async function withDyingBackend(fn: (e: Engine, logs: string[], name: string) => Promise<void>): Promise<void> {
+  const url = new URL('./helpers/dyingWorkerBackend.js', import.meta.url).href;
+  const { backend } = (await import(url)) as { backend: Backend };
+  registerBackend(backend, { module: url });
+  const logs: string[] = [];
+  const e = new Engine(2);
+  e.log = (m) => logs.push(m);
+  try { await fn(e, logs, backend.name); } finally {
+    unregisterBackend(backend.name);
+    await e.close();
+  }
+}
+
+function dyingArgs(crashes: number): DenseScoreTopKArgs & { crashes: Int32Array } {
+  const c = new Int32Array(new SharedArrayBuffer(8));
+  c[0] = crashes;
+  return { ...args(1200, 32), crashes: c };
+}
+
+test('a pool worker that dies mid-task: the task runs again on a fresh worker (pinned backend), and the output is the reference', async () => {
+  await withDyingBackend(async (e, logs, name) => {
+    const a = dyingArgs(1);
+    const r = await e.runDetailed('denseScoreTopK', a, { backend: name });
+    assert.is(a.crashes[1], 1, 'one worker really exited');
+    assert.is(r.backend, name);
+    assert.equal({ ids: [...r.out.ids], scores: [...r.out.scores] }, await reference(a));
+    assert.is(logs.length, 1);
+    assert.match(logs[0], /a pool worker died running denseScoreTopK on 'plugin-dying-worker' rows \[\d+, \d+\).* \(worker exited with code: 3\); running (that task|those \d+ tasks) again on fresh workers \(attempt 2 of 3\)/);
+    // and the engine's pool still works afterwards
+    const again = await e.runDetailed('denseScoreTopK', dyingArgs(0), { backend: name });
+    assert.equal({ ids: [...again.out.ids], scores: [...again.out.scores] }, await reference(a));
+  });
+});
+
+test('workers that keep dying: the call rejects with a clear error after bounded attempts, never hangs', async () => {
+  await withDyingBackend(async (e, _logs, name) => {
+    const a = dyingArgs(1_000_000);
+    let msg = '';
+    try { await e.run('denseScoreTopK', a, { backend: name }); } catch (err) { msg = (err as Error).message; }
+    assert.match(msg, /kernel denseScoreTopK on 'plugin-dying-worker': a pool worker died running rows \[\d+, \d+\).* on each of 3 attempts \(worker exited with code: 3\)/);
+    assert.ok(a.crashes[1] >= 3, `workers exited ${a.crashes[1]} times`);
+  });
+});
+
 test.run();

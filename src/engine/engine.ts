@@ -197,16 +197,49 @@ export class Engine {
     // an inline call computes what its backend needs itself (the native addon, its own transpose)
     const shared = shareArgs(kernel.prepare ? kernel.prepare(args) : args);
     // several tasks per thread so uneven rows still balance
-    const tasks = Math.min(rows, threads * 4);
-    const step = Math.ceil(rows / tasks);
-    const pool = this.getPool();
+    const step = Math.ceil(rows / Math.min(rows, threads * 4));
     const module = backendModule(st.name);
-    const jobs: Promise<unknown>[] = [];
+    const tasks: WorkerTask[] = [];
     for (let r = 0; r < rows; r += step) {
-      const task: WorkerTask = { backend: st.name, backendModule: module, kernel: kernelName, args: shared, out, rowStart: r, rowEnd: Math.min(rows, r + step) };
-      jobs.push(pool.run(task, { signal: opts.signal }));
+      tasks.push({ backend: st.name, backendModule: module, kernel: kernelName, args: shared, out, rowStart: r, rowEnd: Math.min(rows, r + step) });
     }
-    await Promise.all(jobs);
+    await this.runTasks(tasks, opts.signal);
+  }
+
+  /**
+   * Run row-range tasks on the pool. A task whose worker died (process.exit, a fatal error in the
+   * thread) is run again on a fresh pool, at most MAX_TASK_ATTEMPTS times in all: its rows are
+   * recomputed whole, so the output is what one clean run gives. A kernel that throws is not retried
+   * here (the caller fails over). After the last attempt the call rejects naming the kernel and rows.
+   */
+  private async runTasks(tasks: WorkerTask[], signal: AbortSignal | undefined): Promise<void> {
+    let pending = tasks;
+    for (let attempt = 1; ; attempt++) {
+      const pool = this.getPool();
+      // on the first death, end this pool: Piscina may start no worker for the tasks still queued
+      // (it stops after a failed bootstrap), which would leave their promises pending forever
+      let ending: Promise<void> | null = null;
+      const endPool = (e: unknown): never => {
+        if (isWorkerDeath(e) && !ending) { if (this.pool === pool) this.pool = null; ending = pool.destroy(); }
+        throw e;
+      };
+      const settled = await Promise.allSettled(pending.map((t) => pool.run(t, { signal }).catch(endPool)));
+      await ending;
+      const failed: Array<{ task: WorkerTask; error: unknown }> = [];
+      settled.forEach((r, i) => { if (r.status === 'rejected') failed.push({ task: pending[i], error: r.reason }); });
+      if (!failed.length) return;
+      signal?.throwIfAborted();
+      const kernelError = failed.find((f) => !isWorkerDeath(f.error));
+      if (kernelError) throw kernelError.error;
+      const what = `${tasks[0].kernel} on '${tasks[0].backend}'`;
+      const ranges = failed.map((f) => `[${f.task.rowStart}, ${f.task.rowEnd})`).join(', ');
+      const cause = failed.find((f) => !/^Terminating/.test(errorText(f.error)))?.error ?? failed[0].error;
+      if (attempt >= MAX_TASK_ATTEMPTS) {
+        throw new Error(`kernel ${what}: a pool worker died running rows ${ranges} on each of ${attempt} attempts (${errorText(cause)})`, { cause });
+      }
+      this.log(`a pool worker died running ${what} rows ${ranges} (${errorText(cause)}); running ${failed.length === 1 ? 'that task' : `those ${failed.length} tasks`} again on fresh workers (attempt ${attempt + 1} of ${MAX_TASK_ATTEMPTS})`);
+      pending = failed.map((f) => f.task);
+    }
   }
 
   /** Stop the worker pool (the process can then exit). */
@@ -215,6 +248,18 @@ export class Engine {
     this.pool = null;
     if (p) await p.destroy();
   }
+}
+
+/** Attempts of one pool task whose worker dies, before the call fails. */
+const MAX_TASK_ATTEMPTS = 3;
+
+/** Piscina's errors for a task whose worker thread ended under it (not an error the kernel threw). */
+function isWorkerDeath(e: unknown): boolean {
+  return e instanceof Error && /^(worker exited with code|Terminating worker thread)/.test(e.message);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Why backend `name` cannot run this call of `kernel` (its `supports` entry), or null when it can. */
