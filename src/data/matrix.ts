@@ -74,34 +74,38 @@ export function nnz(m: Csr): number {
 
 /**
  * Build a Csr from (row, col, value) triplets. Entries are sorted by column within each row;
- * duplicate (row, col) pairs are summed.
+ * duplicate (row, col) pairs are summed (in float32, in input order).
+ *
+ * O(n + rows + cols): a stable counting sort of the positions by column, then a stable one by
+ * row, leaves each row's entries in column order with duplicates adjacent and in input order.
  */
 export function csrFromTriplets(rows: number, cols: number, r: ArrayLike<number>, c: ArrayLike<number>, v: ArrayLike<number>): Csr {
   const n = r.length;
   if (c.length !== n || v.length !== n) throw new RangeError('triplet arrays differ in length');
-  const counts = new Float64Array(rows + 1);
+  const rowStart = new Int32Array(rows + 1), colStart = new Int32Array(cols + 1);
   for (let i = 0; i < n; i++) {
     const ri = r[i], ci = c[i];
     if (!(ri >= 0 && ri < rows) || !Number.isInteger(ri)) throw new RangeError(`row index ${ri} out of range [0, ${rows})`);
     if (!(ci >= 0 && ci < cols) || !Number.isInteger(ci)) throw new RangeError(`column index ${ci} out of range [0, ${cols})`);
-    counts[ri + 1]++;
+    rowStart[ri + 1]++;
+    colStart[ci + 1]++;
   }
-  for (let i = 0; i < rows; i++) counts[i + 1] += counts[i];
+  for (let i = 0; i < rows; i++) rowStart[i + 1] += rowStart[i];
+  for (let j = 0; j < cols; j++) colStart[j + 1] += colStart[j];
+  const byCol = new Int32Array(n);
+  for (let i = 0; i < n; i++) byCol[colStart[c[i]]++] = i;
   const order = new Int32Array(n);
-  const cursor = counts.slice(0, rows);
-  for (let i = 0; i < n; i++) order[cursor[r[i]]++] = i;
-  // sort each row by column, then merge duplicates
+  const rowCursor = rowStart.slice(0, rows);
+  for (let k = 0; k < n; k++) { const i = byCol[k]; order[rowCursor[r[i]]++] = i; }
+  // merge duplicates (now adjacent within a row)
   const indptr = sharedInt32(rows + 1);
-  const tmpIdx: number[] = [];
   const outIdx = new Int32Array(n);
   const outVal = new Float32Array(n);
   let w = 0;
   for (let row = 0; row < rows; row++) {
-    tmpIdx.length = 0;
-    for (let p = counts[row]; p < counts[row + 1]; p++) tmpIdx.push(order[p]);
-    tmpIdx.sort((a, b) => c[a] - c[b] || a - b);
     indptr[row] = w;
-    for (const t of tmpIdx) {
+    for (let p = rowStart[row], end = rowStart[row + 1]; p < end; p++) {
+      const t = order[p];
       if (w > indptr[row] && outIdx[w - 1] === c[t]) outVal[w - 1] += v[t];
       else { outIdx[w] = c[t]; outVal[w] = v[t]; w++; }
     }
