@@ -16,7 +16,7 @@ import type { TopK } from '../src/data/matrix.js';
 import { Engine } from '../src/engine/engine.js';
 import {
   calibrate, calibratedRanker, calibrationKey, calibrationPath, calibrationSummary, loadCalibration, saveCalibration,
-  useCalibration, SMALL_WORK, type CalibrationTable,
+  useCalibration, SMALL_WORK, SWITCH_MARGIN, type CalibrationTable,
 } from '../src/engine/calibration.js';
 import { calibrationCases } from '../src/engine/calibrationCases.js';
 import { randomDense } from './helpers/random.js';
@@ -113,6 +113,18 @@ test('nearest size class decides', () => {
   const c = [status('a', 0), status('b', 0)];
   assert.is(rank('denseScoreTopK', 2e6, c)[0].name, 'b');
   assert.is(rank('denseScoreTopK', 5e8, c)[0].name, 'a');
+});
+
+test('a backend leads over the higher-priority one only when measured SWITCH_MARGIN times faster (load noise does not flip dispatch)', () => {
+  const entry = (backend: string, gflops: number) =>
+    ({ kernel: 'denseScoreTopK', backend, sizeClass: 'medium' as const, size: 'medium', work: 1e9, rows: 1, timedRows: 1, seconds: 1, repeats: 3, gflops, rowsPerSecond: 1 });
+  const c = [status('native', 100), status('wasm', 50), status('js', 0)];
+  const rankWith = (wasm: number) => calibratedRanker({ ...table, entries: [entry('native', 10), entry('wasm', wasm), entry('js', 1)] })('denseScoreTopK', 1e9, c).map((b) => b.name);
+  assert.equal(rankWith(11), ['native', 'wasm', 'js'], '10 % faster is noise');
+  assert.equal(rankWith(10 * SWITCH_MARGIN - 0.01), ['native', 'wasm', 'js']);
+  assert.equal(rankWith(10 * SWITCH_MARGIN + 0.01), ['wasm', 'native', 'js']);
+  assert.equal(rankWith(30), ['wasm', 'native', 'js']);
+  assert.equal(rankWith(5), ['native', 'wasm', 'js']);
 });
 
 test('the cache round-trips; a key mismatch or a bad file gives null', () => {

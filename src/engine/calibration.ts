@@ -8,7 +8,9 @@
  *   version) matches this machine, else null.
  * - `calibratedRanker(table)` is a BackendRanker for `Engine.setRanker`: per kernel, the
  *   measured size class nearest to the call's work (in log scale) orders the candidates by
- *   measured throughput; backends with no measurement follow, by priority. Calls below
+ *   measured throughput — the highest-priority measured backend keeps the lead unless another
+ *   measured SWITCH_MARGIN times faster (so load noise does not flip dispatch); backends with no
+ *   measurement follow, by priority. Calls below
  *   SMALL_WORK with no small measurement prefer 'js' (inline on the calling thread).
  * - `useCalibration(engine)` loads the table and sets the ranker when there is one (sync).
  *
@@ -29,6 +31,8 @@ import { calibrationCases, type CalibrationCase, type SizeClass } from './calibr
 export const CALIBRATION_FORMAT = 1;
 /** Below this much work (flops) a call is "small": a pool round trip or a GPU transfer does not pay. */
 export const SMALL_WORK = 2e6;
+/** A measured backend must be this many times faster than the higher-priority one to lead dispatch. */
+export const SWITCH_MARGIN = 1.25;
 
 export interface CalibrationKey {
   cpuModel: string;
@@ -298,13 +302,21 @@ export function calibratedRanker(table: CalibrationTable): BackendRanker {
     }
     const rate = new Map<string, number>();
     for (const e of entries) if (e.sizeClass === best) rate.set(e.backend, e.gflops);
-    return [...candidates].sort((a, b) => {
+    const order = [...candidates].sort((a, b) => {
       const ra = rate.get(a.name), rb = rate.get(b.name);
       if (ra !== undefined && rb !== undefined) return rb - ra || b.priority - a.priority;
       if (ra !== undefined) return -1;
       if (rb !== undefined) return 1;
       return b.priority - a.priority;
     });
+    // load noise must not move a kernel off the backend its priority prefers: another one leads only
+    // when it was measured at least SWITCH_MARGIN times faster
+    const measured = order.filter((c) => rate.has(c.name));
+    const preferred = [...measured].sort((a, b) => b.priority - a.priority)[0];
+    if (preferred && order[0] !== preferred && rate.get(order[0].name)! < SWITCH_MARGIN * rate.get(preferred.name)!) {
+      return [preferred, ...order.filter((c) => c !== preferred)];
+    }
+    return order;
   };
 }
 
