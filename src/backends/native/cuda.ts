@@ -9,7 +9,7 @@
  * sparseSimilarityTopK for the module's limits.similarityMetrics (dot, cosine, jaccard; any
  * weighting: X' is prepared here, as for the native addon); alsHalfStep with the solvers of
  * limits.alsSolvers ('cg', implicit and explicit), up to limits.maxAlsFactors (1024) factors. The
- * limits are the module's own (native/cuda/addon/cuda_addon.cpp), read from it, never restated
+ * limits are the module's own (native/cuda/addon/cuda_addon.cpp), read from it, not restated in code
  * here. A call outside them rejects with an Error saying so, and the engine retries it on the
  * next backend (native, wasm, js).
  */
