@@ -91,9 +91,18 @@ if (process.env.AFFINITY_CUDA !== '0') {
   }
 }
 
+// the version the addons export (native/addon/module_info.h), checked by the TS loader against package.json's
+let version;
+try {
+  version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+} catch (e) {
+  warn(`cannot read the version from package.json: ${e.message}`);
+}
+if (typeof version !== 'string' || !/^[0-9A-Za-z.+-]+$/.test(version)) warn(`unexpected version in package.json: ${String(version)}`);
+
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 const common = ['--directory', root, '--out', buildDir, '--config', 'Release', '--parallel', jobs,
-  `--CDNODE_ADDON_API_DIR=${addonApi}`, '--CDAFFINITY_BUILD_ADDON=ON', '--CDAFFINITY_BUILD_TESTS=OFF', '--CDAFFINITY_SANITIZE=OFF'];
+  `--CDNODE_ADDON_API_DIR=${addonApi}`, `--CDAFFINITY_VERSION=${version}`, '--CDAFFINITY_BUILD_ADDON=ON', '--CDAFFINITY_BUILD_TESTS=OFF', '--CDAFFINITY_SANITIZE=OFF'];
 if (!verbose) common.push('--log-level', 'warn');
 const cmakeJsRun = (args) => run(process.execPath, [cmakeJs, ...args, ...common], env);
 

@@ -18,12 +18,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cudaBackend, loadCudaAddon, CUDA_SIMILARITY_METRICS, type CudaAddon, type CudaSparseSimilarityCall, type CudaAlsHalfStepCall } from '../src/backends/native/cuda.js';
+import { cudaBackend, loadCudaAddon, type CudaAddon, type CudaSparseSimilarityCall, type CudaAlsHalfStepCall } from '../src/backends/native/cuda.js';
 import {
   allocateSparseSimilarityTopK, similarityMatrixDense, withPreparedSimilarity, type SparseSimilarityTopKArgs,
 } from '../src/kernels/sparseSimilarityTopK.js';
 import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { csrFromTriplets, type Dense, type TopK } from '../src/data/matrix.js';
+import type { NativeDenseScoreTopKCall } from '../src/backends/native/index.js';
 import { Engine } from '../src/engine/engine.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
 import { compareSimilarity, randomCsr, ratings, reals, ones, tol } from './helpers/similarity.js';
@@ -129,6 +130,35 @@ if (hasKernels) {
   });
 }
 
+if (addon) {
+  const mod = addon;
+  test('cuda denseScoreTopK: the module takes the native options object and validates every argument before running', () => {
+    const q = randomDense(4, 3, 1).data, keys = randomDense(6, 3, 2).data;
+    const ids = new Int32Array(8), scores = new Float32Array(8);
+    const good = (): NativeDenseScoreTopKCall => ({
+      queries: q, qRows: 4, keys, kRows: 6, dim: 3, k: 2, metric: 'dot', excludeIndptr: null, excludeIndices: null,
+      excludeSelf: false, rowStart: 0, rowEnd: 4, outIds: ids, outScores: scores,
+    });
+    const call = (over: Record<string, unknown>) => mod.denseScoreTopK({ ...good(), ...over } as NativeDenseScoreTopKCall);
+    const isRange = (re?: RegExp) => (e: Error) => e instanceof RangeError && (!re || re.test(e.message));
+    const isType = (re?: RegExp) => (e: Error) => e instanceof TypeError && (!re || re.test(e.message));
+    assert.throws(() => (mod.denseScoreTopK as unknown as (...a: unknown[]) => unknown)(q, 4, keys), isType(/denseScoreTopK: expects one options object/));
+    assert.throws(() => call({ queries: q.subarray(0, 11) }), isRange(/queries has length 11/));
+    assert.throws(() => call({ outIds: new Int32Array(7) }), isRange(/outIds/));
+    assert.throws(() => call({ queries: new Float64Array(12) }), isType(/queries must be a Float32Array/));
+    assert.throws(() => call({ excludeIndptr: new Int32Array(5) }), isType(/both/));
+    assert.throws(() => call({ excludeIndptr: new Int32Array([0, 1, 1, 1, 1]), excludeIndices: new Int32Array([6]) }), isRange(/exclude index 6/));
+    assert.throws(() => call({ rowEnd: 5 }), isRange(/rowEnd/));
+    assert.throws(() => call({ k: 0 }), isRange(/k must be/));
+    assert.throws(() => call({ metric: 'euclid' }), isRange(/metric/));
+    // threads is accepted (and ignored by the GPU) but still checked
+    assert.throws(() => call({ threads: 0 }), isRange(/threads/));
+    const shared = new Float32Array(20);
+    assert.throws(() => call({ queries: shared.subarray(0, 12), outScores: shared.subarray(4, 12) }), isRange(/overlaps/));
+    assert.ok(ids.every((x) => x === 0) && scores.every((x) => x === 0), 'nothing written by a refused call');
+  });
+}
+
 if (!probe.available || !hasKernels) {
   const reason = probe.available ? stale : addon && !hasKernels ? `${probe.reason} (and ${stale})` : probe.reason;
   console.log(`SKIP cuda kernels: ${reason}`);
@@ -166,7 +196,7 @@ if (!probe.available || !hasKernels) {
     let seed = 1;
     for (const [rows, cols, dens, val, emptyEvery, denseCols] of shapes) {
       const matrix = randomCsr(rows, cols, dens, seed++, val, emptyEvery, denseCols);
-      for (const metric of CUDA_SIMILARITY_METRICS) {
+      for (const metric of addon!.limits.similarityMetrics as SparseSimilarityTopKArgs['metric'][]) {
         const base: SparseSimilarityTopKArgs = { matrix, metric, k: 7 };
         const variants: SparseSimilarityTopKArgs[] = [
           base,

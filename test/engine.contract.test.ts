@@ -15,6 +15,9 @@ import { getKernel, kernelNames, kernels } from '../src/kernels/contract.js';
 import { denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import type { Backend } from '../src/backends/types.js';
 import { randomDense } from './helpers/random.js';
+import { cudaAlsUnsupported, cudaBackend, cudaSimilarityUnsupported, type CudaLimits } from '../src/backends/native/cuda.js';
+import type { SimilarityMetric, SparseSimilarityTopKArgs } from '../src/kernels/sparseSimilarityTopK.js';
+import type { AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 
 function args(rows: number, d = 16, k = 10): DenseScoreTopKArgs {
   const m = randomDense(rows, d, rows);
@@ -144,6 +147,18 @@ test('the context: an engine\'s default backend applies to calls that name none;
     unregisterBackend('fake-default');
     await pinnedEngine.close();
   }
+});
+
+test('cuda states its limits per call (metric, solver, factors) through supports, from the module\'s exported limits', () => {
+  const limits: CudaLimits = { maxIndex: 0x7fffffff, maxAlsFactors: 128, alsSolvers: ['cg'], similarityMetrics: ['cosine', 'jaccard', 'dot'], minComputeCapability: 60 };
+  const sim = (metric: SimilarityMetric): SparseSimilarityTopKArgs => ({ matrix: { rows: 0, cols: 0, indptr: new Int32Array(1), indices: new Int32Array(0), data: new Float32Array(0) }, metric, k: 5 });
+  assert.is(cudaSimilarityUnsupported(limits, sim('cosine')), null);
+  assert.match(cudaSimilarityUnsupported(limits, sim('pearson'))!, /metric 'pearson' is not implemented on CUDA \(cosine, jaccard, dot\)/);
+  const als = (solver: 'cg' | 'cholesky', f: number): AlsHalfStepArgs => ({ mode: 'implicit', solver, matrix: sim('cosine').matrix, other: { rows: 0, cols: f, data: new Float32Array(0) }, regularization: 0.1 });
+  assert.is(cudaAlsUnsupported(limits, als('cg', 128)), null);
+  assert.match(cudaAlsUnsupported(limits, als('cg', 129))!, /129 factors exceeds the CUDA kernel's 128/);
+  assert.match(cudaAlsUnsupported(limits, als('cholesky', 8))!, /solver 'cholesky' is not implemented on CUDA/);
+  assert.ok(cudaBackend.supports?.sparseSimilarityTopK && cudaBackend.supports.alsHalfStep, 'the backend declares both');
 });
 
 async function withDyingBackend(fn: (e: Engine, logs: string[], name: string) => Promise<void>): Promise<void> {

@@ -14,7 +14,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nativeBackend, loadNativeAddon, type NativeAddon } from '../src/backends/native/index.js';
+import { nativeBackend, loadNativeAddon, type NativeAddon, type NativeDenseScoreTopKCall } from '../src/backends/native/index.js';
 import { cudaBackend, loadCudaAddon } from '../src/backends/native/cuda.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
@@ -225,14 +225,18 @@ if (!probe.available) {
     const ids = new Int32Array(4 * 2), scores = new Float32Array(4 * 2);
     const call = (over: Partial<Record<string, unknown>> = {}) => {
       const v = { queries: q, qRows: 4, keys, kRows: 6, dim: 3, k: 2, metric: 'dot', indptr: null, indices: null, self: false, r0: 0, r1: 4, ids, scores, threads: 1, ...over };
-      return addon.denseScoreTopK(v.queries as Float32Array, v.qRows as number, v.keys as Float32Array, v.kRows as number, v.dim as number, v.k as number,
-        v.metric as 'dot', v.indptr as Int32Array | null, v.indices as Int32Array | null, v.self as boolean, v.r0 as number, v.r1 as number,
-        v.ids as Int32Array, v.scores as Float32Array, v.threads as number);
+      return addon.denseScoreTopK({
+        queries: v.queries, qRows: v.qRows, keys: v.keys, kRows: v.kRows, dim: v.dim, k: v.k, metric: v.metric,
+        excludeIndptr: v.indptr, excludeIndices: v.indices, excludeSelf: v.self, rowStart: v.r0, rowEnd: v.r1,
+        outIds: v.ids, outScores: v.scores, threads: v.threads,
+      } as NativeDenseScoreTopKCall);
     };
     // uvu calls a function `expects` with the error and needs a truthy result (a bare class
     // would be called as a function and always pass), hence these predicates
     const isRange = (re?: RegExp) => (e: Error) => e instanceof RangeError && (!re || re.test(e.message));
     const isType = (re?: RegExp) => (e: Error) => e instanceof TypeError && (!re || re.test(e.message));
+    // one options object, as every kernel (the former positional arguments are refused)
+    assert.throws(() => (addon.denseScoreTopK as unknown as (...a: unknown[]) => unknown)(q, 4, keys, 6, 3, 2, 'dot'), isType(/denseScoreTopK: expects one options object/));
     // wrong-length arrays
     assert.throws(() => call({ queries: q.subarray(0, 11) }), isRange(/queries has length 11/));
     assert.throws(() => call({ keys: keys.subarray(1) }), isRange(/keys has length/));

@@ -1,20 +1,25 @@
-// affinity_native.node: the thin Node binding of native/core.
+// affinity_native.node: the thin Node binding of native/core. Every kernel takes one options
+// object (checked with kernel_args.h):
 //   probe() → { simd: 'avx512'|'avx2'|'scalar', threads }
-//   denseScoreTopK(...) → Promise<void>   (signature in dense_args.h)
+//   denseScoreTopK({...}) → Promise<void>   (dense_args.h)
 //   sparseSimilarityTopK({...}) → Promise<void>   (sparse_similarity_args.h)
 //   alsHalfStep({...}) → Promise<void>   (als_args.h)
 //   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
+//   version: string, limits: { maxIndex, maxThreads }   (module_info.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
 #include <napi.h>
 
-#include "affinity/dense_score_topk.h"
+#include "affinity/platform.h"
 #include "als_args.h"
-#include "dense_worker.h"
+#include "dense_args.h"
 #include "epoch_args.h"
+#include "module_info.h"
 #include "sparse_similarity_args.h"
 
 namespace {
+
+using affinity::kMaxThreads;
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -25,15 +30,15 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value DenseScoreTopK(const Napi::CallbackInfo& info) {
-  return affinity::addon::queue_dense_score_topk<&affinity::dense_score_topk>(info, 256);
+  return affinity::addon::queue_dense_score_topk<&affinity::dense_score_topk>(info, kMaxThreads);
 }
 
 Napi::Value SparseSimilarityTopK(const Napi::CallbackInfo& info) {
-  return affinity::addon::queue_sparse_similarity_topk<&affinity::sparse_similarity_topk>(info, 256);
+  return affinity::addon::queue_sparse_similarity_topk<&affinity::sparse_similarity_topk>(info, kMaxThreads);
 }
 
 Napi::Value AlsHalfStep(const Napi::CallbackInfo& info) {
-  return affinity::addon::queue_als_half_step<&affinity::als_half_step>(info, 256);
+  return affinity::addon::queue_als_half_step<&affinity::als_half_step>(info, kMaxThreads);
 }
 
 Napi::Value SgdEpoch(const Napi::CallbackInfo& info) { return affinity::addon::queue_sgd_epoch(info); }
@@ -47,6 +52,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alsHalfStep", Napi::Function::New(env, AlsHalfStep, "alsHalfStep"));
   exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
+  Napi::Object limits = affinity::addon::base_limits(env);
+  limits.Set("maxThreads", kMaxThreads);
+  affinity::addon::export_module_info(exports, limits);
   return exports;
 }
 

@@ -30,7 +30,6 @@ namespace addon {
  */
 inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
                                              std::string (*unsupported)(const AlsHalfStepParams&) = nullptr) {
-  constexpr int64_t kMax = 2147483647;
   AlsHalfStepParams p;
   const std::string mode = o.string("mode");
   if (mode == "implicit") p.implicit = true;
@@ -41,8 +40,8 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   else if (solver == "cholesky") p.cg = false;
   else o.range_error("unknown solver '" + solver + "' (cholesky|cg)");
   p.cg_steps = o.integer("cgSteps", 1, 1 << 20, true, 3);
-  p.rows = o.integer("rows", 0, kMax);
-  p.cols = o.integer("cols", 0, kMax);
+  p.rows = o.integer("rows", 0, kMaxIndex);
+  p.cols = o.integer("cols", 0, kMaxIndex);
   p.factors = o.integer("factors", 1, 65536);
   const auto indptr = o.typed("indptr", napi_int32_array, "an Int32Array");
   const auto indices = o.typed("indices", napi_int32_array, "an Int32Array");
@@ -52,14 +51,9 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   p.regularization = o.number("regularization", 0, false);
   if (p.regularization < 0) o.range_error("regularization must be ≥ 0, got " + std::to_string(p.regularization));
   const auto out = o.typed("out", napi_float32_array, "a Float32Array");
-  p.row_start = o.integer("rowStart", 0, kMax);
-  p.row_end = o.integer("rowEnd", 0, kMax);
-  if (max_threads > 1) {
-    p.threads = static_cast<int>(o.integer("threads", 1, max_threads, true, hardware_threads()));
-  } else {
-    o.integer("threads", 1, 1 << 20, true, 1);  // the same signature on every addon; unused here
-    p.threads = 1;
-  }
+  p.row_start = o.integer("rowStart", 0, kMaxIndex);
+  p.row_end = o.integer("rowEnd", 0, kMaxIndex);
+  p.threads = o.threads(max_threads);
 
   o.expect_length("indptr", indptr, p.rows + 1, "rows+1");
   o.expect_length("other", other, p.cols * p.factors, "cols*factors");

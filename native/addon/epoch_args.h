@@ -57,7 +57,6 @@ inline SgdRates sgd_rates(ObjectArgs& o, const Napi::CallbackInfo& info, const c
 }
 
 inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
-  constexpr int64_t kMax = 2147483647;
   ObjectArgs o(info, "sgdEpoch");
   SgdEpochParams p;
   const std::string alg = o.string("algorithm");
@@ -86,8 +85,8 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   std::string update = o.has("update") ? o.string("update") : std::string("all");
   if (update != "all" && update != "users") o.range_error("unknown update '" + update + "' (all|users)");
   p.update_items = update == "all";
-  p.row_start = o.integer("rowStart", 0, kMax);
-  p.row_end = o.integer("rowEnd", 0, kMax);
+  p.row_start = o.integer("rowStart", 0, kMaxIndex);
+  p.row_end = o.integer("rowEnd", 0, kMaxIndex);
   const auto out = o.typed("out", napi_float64_array, "a Float64Array");
 
   p.examples = user.length;
@@ -134,12 +133,11 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
 }
 
 inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
-  constexpr int64_t kMax = 2147483647;
   ObjectArgs o(info, "bprEpoch");
   BprEpochParams p;
   p.factors = o.integer("factors", 1, 1 << 20);
-  p.users = o.integer("users", 0, kMax);
-  p.items = o.integer("items", 0, kMax);
+  p.users = o.integer("users", 0, kMaxIndex);
+  p.items = o.integer("items", 0, kMaxIndex);
   const auto indptr = o.typed("indptr", napi_int32_array, "an Int32Array");
   const auto indices = o.typed("indices", napi_int32_array, "an Int32Array");
   const auto entryUser = o.typed("entryUser", napi_int32_array, "an Int32Array");

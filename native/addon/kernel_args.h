@@ -1,5 +1,5 @@
-// Argument checking shared by the kernels bound with an options object
-// (sparseSimilarityTopK, alsHalfStep, sgdEpoch, bprEpoch): typed arrays are read from named
+// Argument checking shared by every kernel binding, each called with one options object
+// (denseScoreTopK, sparseSimilarityTopK, alsHalfStep, sgdEpoch, bprEpoch): typed arrays are read from named
 // properties, every element type and length is checked on the JS thread before a worker is
 // queued, and a bad call throws a JS TypeError/RangeError naming the kernel and the property.
 // A generic AsyncWorker runs the validated call off the event loop and settles a Promise.
@@ -17,9 +17,13 @@
 #include <vector>
 
 #include "affinity/cancel.h"
+#include "affinity/platform.h"
 
 namespace affinity {
 namespace addon {
+
+/** Largest row count, id or index a kernel takes: ids and CSR indices are Int32Array in JS. */
+constexpr int64_t kMaxIndex = 2147483647;
 
 /** Reads the properties of one call's options object; keeps the typed arrays alive. */
 class ObjectArgs {
@@ -113,6 +117,17 @@ class ObjectArgs {
     Napi::Value v = obj_.Get(name);
     if (!v.IsString()) type_error(std::string(name) + " must be a string");
     return v.As<Napi::String>().Utf8Value();
+  }
+
+  /**
+   * The optional `threads` property. max_threads > 1: an integer in [1, max_threads], default
+   * hardware_threads(). max_threads ≤ 1 (a backend without CPU threads): still type-checked so
+   * every addon takes the same options, then ignored (1).
+   */
+  int threads(int max_threads) const {
+    if (max_threads > 1) return static_cast<int>(integer("threads", 1, max_threads, true, hardware_threads()));
+    integer("threads", 1, 1 << 20, true, 1);
+    return 1;
   }
 
   /** length must equal `want` */

@@ -23,6 +23,18 @@
 namespace affinity {
 namespace addon {
 
+/** SimilarityMetric values are 0 .. kSimilarityMetricCount-1. */
+constexpr int kSimilarityMetricCount = 8;
+static_assert(static_cast<int>(SimilarityMetric::Dot) == kSimilarityMetricCount - 1, "a metric was added: name it below");
+
+/** The metric's name in the JS API (src/kernels/sparseSimilarityTopK.ts), indexed by its enum value. */
+inline const char* similarity_metric_name(SimilarityMetric m) {
+  static const char* names[kSimilarityMetricCount] = {"cosine", "cosine-common", "adjusted-cosine", "pearson",
+                                                      "pearson-baseline", "msd", "jaccard", "dot"};
+  const int i = static_cast<int>(m);
+  return i >= 0 && i < kSimilarityMetricCount ? names[i] : "unknown";
+}
+
 /**
  * Reads and checks the options object into the core's params (the buffers stay referenced by
  * `o` until take_refs()). `unsupported` lets a backend refuse options it lacks (a metric): it
@@ -30,45 +42,35 @@ namespace addon {
  */
 inline SparseSimilarityTopKParams parse_sparse_similarity_topk(ObjectArgs& o, int max_threads,
                                                               std::string (*unsupported)(const SparseSimilarityTopKParams&) = nullptr) {
-  constexpr int64_t kMax = 2147483647;
   SparseSimilarityTopKParams p;
-  p.rows = o.integer("rows", 0, kMax);
-  p.cols = o.integer("cols", 0, kMax);
+  p.rows = o.integer("rows", 0, kMaxIndex);
+  p.cols = o.integer("cols", 0, kMaxIndex);
   const auto indptr = o.typed("indptr", napi_int32_array, "an Int32Array");
   const auto indices = o.typed("indices", napi_int32_array, "an Int32Array");
   const auto values = o.typed("values", napi_float64_array, "a Float64Array or Float32Array", false, napi_float32_array);
   const auto norm = o.typed("rowNorm", napi_float64_array, "a Float64Array or null", true);
   const std::string metric = o.string("metric");
-  static const char* names[] = {"cosine", "cosine-common", "adjusted-cosine", "pearson", "pearson-baseline", "msd", "jaccard", "dot"};
-  static const SimilarityMetric ms[] = {SimilarityMetric::Cosine, SimilarityMetric::CosineCommon, SimilarityMetric::AdjustedCosine,
-                                        SimilarityMetric::Pearson, SimilarityMetric::PearsonBaseline, SimilarityMetric::Msd,
-                                        SimilarityMetric::Jaccard, SimilarityMetric::Dot};
   int mi = -1;
-  for (int i = 0; i < 8; i++)
-    if (metric == names[i]) mi = i;
+  for (int i = 0; i < kSimilarityMetricCount; i++)
+    if (metric == similarity_metric_name(static_cast<SimilarityMetric>(i))) mi = i;
   if (mi < 0) o.range_error("unknown metric '" + metric + "'");
-  p.metric = ms[mi];
+  p.metric = static_cast<SimilarityMetric>(mi);
   if (unsupported) {
     const std::string why = unsupported(p);
     if (!why.empty()) o.range_error("metric '" + metric + "': " + why);
   }
-  p.k = o.integer("k", 1, kMax);
+  p.k = o.integer("k", 1, kMaxIndex);
   p.shrinkage = o.number("shrinkage", 0, true);
   if (p.shrinkage < 0) o.range_error("shrinkage must be non-negative");
   p.min_support = o.number("minSupport", 1, true);
   if (p.min_support < 0) o.range_error("minSupport must be non-negative");
   p.min_similarity = o.number("minSimilarity", -std::numeric_limits<double>::infinity(), true, true);
   p.exclude_self = o.boolean("excludeSelf", true);
-  p.row_start = o.integer("rowStart", 0, kMax);
-  p.row_end = o.integer("rowEnd", 0, kMax);
+  p.row_start = o.integer("rowStart", 0, kMaxIndex);
+  p.row_end = o.integer("rowEnd", 0, kMaxIndex);
   const auto out_ids = o.typed("outIds", napi_int32_array, "an Int32Array");
   const auto out_scores = o.typed("outScores", napi_float32_array, "a Float32Array");
-  if (max_threads > 1) {
-    p.threads = static_cast<int>(o.integer("threads", 1, max_threads, true, hardware_threads()));
-  } else {
-    o.integer("threads", 1, 1 << 20, true, 1);  // the same signature on every addon; unused here
-    p.threads = 1;
-  }
+  p.threads = o.threads(max_threads);
   p.path = static_cast<int>(o.integer("path", 0, 2, true, 0));
 
   o.expect_length("indptr", indptr, p.rows + 1, "rows+1");

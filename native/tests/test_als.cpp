@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "affinity/als_half_step.h"
+#include "affinity/platform.h"
 #include "reference.h"
 
 using namespace affinity;

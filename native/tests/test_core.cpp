@@ -8,6 +8,7 @@
 
 #include "affinity/cancel.h"
 #include "affinity/dense_score_topk.h"
+#include "affinity/platform.h"
 #include "reference.h"
 #include "thread_pool.h"
 

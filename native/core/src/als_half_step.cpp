@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "thread_pool.h"
-#include "tiles.h"  // AFFINITY_X86
+#include "affinity/platform.h"  // AFFINITY_X86
 
 #if AFFINITY_X86
 #include <immintrin.h>

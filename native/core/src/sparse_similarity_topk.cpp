@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "thread_pool.h"
-#include "tiles.h"  // AFFINITY_X86
+#include "affinity/platform.h"  // AFFINITY_X86
 #include "topk_rows.h"
 
 #if AFFINITY_X86

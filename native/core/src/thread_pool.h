@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "affinity/platform.h"  // kMaxThreads
+
 namespace affinity {
 
 /**
@@ -17,8 +19,5 @@ namespace affinity {
  * throws Cancelled.
  */
 void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t task, int slot)>& fn);
-
-/** Upper bound on `threads` (larger requests are clamped). */
-constexpr int kMaxThreads = 256;
 
 }  // namespace affinity

@@ -9,15 +9,9 @@
 
 #include <cstdint>
 
+#include "affinity/platform.h"  // AFFINITY_X86
 #include "topk_rows.h"
 
-// GCC/Clang on x86-64 only (target attributes and __builtin_cpu_supports are GNU extensions).
-// -DAFFINITY_PORTABLE_ONLY builds the portable tile alone, as on arm64.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(AFFINITY_PORTABLE_ONLY)
-#define AFFINITY_X86 1
-#else
-#define AFFINITY_X86 0
-#endif
 
 namespace affinity {
 namespace detail {

@@ -1,40 +1,40 @@
 // affinity_cuda.node: the Node binding of native/cuda, a separate module so that a machine
 // without a CUDA driver never affects affinity_native.node (cudart is linked statically; the
-// driver is looked up only when probe() or a kernel runs).
+// driver is looked up only when probe() or a kernel runs). Every kernel takes the options object
+// of affinity_native's, parsed and checked by the same code (native/addon):
 //   probe() → { available, reason, driverVersion, runtimeVersion, deviceCount, device?, name?,
 //               computeCapability?, memoryBytes? }
-//   denseScoreTopK(...) → Promise<void>         (same signature and validation as affinity_native)
-//   sparseSimilarityTopK({...}) → Promise<void>  (the options object of affinity_native's
-//       sparseSimilarityTopK, native/addon/sparse_similarity_args.h; metrics dot, cosine and
-//       jaccard only — any other is refused with a RangeError; threads and path are ignored)
-//   alsHalfStep({...}) → Promise<void>
-//       { mode: 'implicit'|'explicit', solver: 'cg' (cholesky is refused), cgSteps? (default 3),
-//         rows, cols, factors (1..1024), indptr: Int32Array(rows+1), indices: Int32Array(≥ nnz),
-//         data: Float32Array(≥ nnz), other: Float32Array(cols·factors),
-//         gram: Float64Array(factors²) (implicit), regularization ≥ 0, rowStart, rowEnd,
-//         out: Float32Array(≥ rows·factors) — read as the CG start, rows [rowStart, rowEnd) written }
+//   denseScoreTopK({...}) → Promise<void>         (dense_args.h; threads is ignored)
+//   sparseSimilarityTopK({...}) → Promise<void>   (sparse_similarity_args.h; the metrics of
+//       limits.similarityMetrics only — any other is refused with a RangeError; threads and path
+//       are ignored)
+//   alsHalfStep({...}) → Promise<void>            (als_args.h; the solvers of limits.alsSolvers,
+//       up to limits.maxAlsFactors factors — else a RangeError; threads is ignored)
+//   version: string, limits: { maxIndex, maxAlsFactors, alsSolvers, similarityMetrics,
+//       minComputeCapability }   (module_info.h)
 // Every buffer's type and length, the CSR (monotone indptr, indices in range) and the row range
-// are checked here, on the JS thread, before a worker is queued; a bad call throws a JS
+// are checked on the JS thread, before a worker is queued; a bad call throws a JS
 // TypeError/RangeError and never reaches a kernel.
 #include <napi.h>
 
-#include <limits>
 #include <string>
 
 #include "affinity/cuda_dense_score_topk.h"
 #include "affinity/cuda_kernels.h"
-#include "dense_worker.h"
-#include "kernel_args.h"
 #include "als_args.h"
+#include "dense_args.h"
+#include "kernel_args.h"
+#include "module_info.h"
 #include "sparse_similarity_args.h"
 
 namespace {
 
-using affinity::addon::ObjectArgs;
+namespace addon = affinity::addon;
+namespace cuda = affinity::cuda;
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const affinity::cuda::Probe p = affinity::cuda::probe();
+  const cuda::Probe p = cuda::probe();
   Napi::Object o = Napi::Object::New(env);
   o.Set("available", p.available);
   o.Set("reason", p.reason);
@@ -50,19 +50,43 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// max_threads 1: the GPU kernels take no CPU thread count (threads is checked, then ignored)
 Napi::Value DenseScoreTopK(const Napi::CallbackInfo& info) {
-  return affinity::addon::queue_dense_score_topk<&affinity::cuda::dense_score_topk>(info, 256);
+  return addon::queue_dense_score_topk<&cuda::dense_score_topk>(info, 1);
 }
 
 Napi::Value SparseSimilarityTopK(const Napi::CallbackInfo& info) {
-  // the native addon's parsing and checks; threads and path are accepted and ignored (max_threads 1)
-  return affinity::addon::queue_sparse_similarity_topk<&affinity::cuda::sparse_similarity_topk>(
-      info, 1, &affinity::cuda::sparse_similarity_topk_unsupported);
+  return addon::queue_sparse_similarity_topk<&cuda::sparse_similarity_topk>(info, 1, &cuda::sparse_similarity_topk_unsupported);
 }
 
 Napi::Value AlsHalfStep(const Napi::CallbackInfo& info) {
-  // the native addon's parsing and checks, then the CUDA kernel's limits (solver cg, factors ≤ 1024)
-  return affinity::addon::queue_als_half_step<&affinity::cuda::als_half_step>(info, 1, &affinity::cuda::als_half_step_unsupported);
+  return addon::queue_als_half_step<&cuda::als_half_step>(info, 1, &cuda::als_half_step_unsupported);
+}
+
+/**
+ * The CUDA kernels' limits. The metric and solver lists are read off the *_unsupported()
+ * functions the kernels refuse calls with, so the list and the refusal cannot disagree.
+ */
+Napi::Object cuda_limits(Napi::Env env) {
+  Napi::Object limits = addon::base_limits(env);
+  limits.Set("maxAlsFactors", static_cast<double>(cuda::kMaxAlsFactors));
+  limits.Set("minComputeCapability", cuda::kMinComputeCapability);
+  Napi::Array metrics = Napi::Array::New(env);
+  for (int i = 0; i < addon::kSimilarityMetricCount; i++) {
+    affinity::SparseSimilarityTopKParams p;
+    p.metric = static_cast<affinity::SimilarityMetric>(i);
+    if (cuda::sparse_similarity_topk_unsupported(p).empty()) metrics.Set(metrics.Length(), addon::similarity_metric_name(p.metric));
+  }
+  limits.Set("similarityMetrics", metrics);
+  Napi::Array solvers = Napi::Array::New(env);
+  for (const bool cg : {false, true}) {
+    affinity::AlsHalfStepParams p;
+    p.cg = cg;
+    p.factors = 1;
+    if (cuda::als_half_step_unsupported(p).empty()) solvers.Set(solvers.Length(), cg ? "cg" : "cholesky");
+  }
+  limits.Set("alsSolvers", solvers);
+  return limits;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -70,6 +94,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
   exports.Set("sparseSimilarityTopK", Napi::Function::New(env, SparseSimilarityTopK, "sparseSimilarityTopK"));
   exports.Set("alsHalfStep", Napi::Function::New(env, AlsHalfStep, "alsHalfStep"));
+  addon::export_module_info(exports, cuda_limits(env));
   return exports;
 }
 

@@ -294,6 +294,12 @@ export function gramianGpujs(y: Dense): Float64Array {
 /** Exact-integer limit of float32 indices (GL textures hold floats). */
 const F32_EXACT = 1 << 24;
 
+/** Why an alsHalfStep call is beyond a GPU context (factor indices past float32's exact integers), or null. */
+function alsBeyondGpuIndexing(a: AlsHalfStepArgs): string | null {
+  const { rows, cols } = a.other;
+  return rows * cols >= F32_EXACT && GPU_MODES.has(gpujsMode()) ? `${rows}×${cols} factors exceed float32 indexing on the GPU` : null;
+}
+
 export async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
   const { matrix: m, other } = a;
   const f = other.cols, X = out.data, lambda = a.regularization;
@@ -302,7 +308,8 @@ export async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart:
   if (f === 0) return;
   const gram = a.gram;
   if (implicit && (!gram || gram.length !== f * f)) throw new RangeError(`alsHalfStep (gpujs): mode implicit needs gram of length ${f * f}`);
-  if (other.rows * f >= F32_EXACT && GPU_MODES.has(gpujsMode())) throw new RangeError(`alsHalfStep (gpujs): ${other.rows}×${f} factors exceed float32 indexing on the GPU`);
+  const beyond = alsBeyondGpuIndexing(a);
+  if (beyond) throw new RangeError(`alsHalfStep (gpujs): ${beyond}`);
   const width = f * f + f;
   const chunkRows = Math.max(1, Math.min(rowEnd - rowStart, Math.floor(CELLS_PER_CALL / width)));
   const Y = Float32Array.from(other.data.subarray(0, other.rows * f)); // a plain (non-shared) copy for gpu.js
@@ -397,4 +404,5 @@ export const gpujsBackend: Backend = {
     denseScoreTopK: denseScoreTopKGpujs,
     alsHalfStep: alsHalfStepGpujs,
   },
+  supports: { alsHalfStep: alsBeyondGpuIndexing },
 };

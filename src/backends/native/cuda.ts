@@ -5,11 +5,13 @@
  * driver and its probe says why it cannot run there ("no CUDA driver", "no CUDA device",
  * compute capability).
  *
- * Kernels (CUDA_KERNEL_LIMITS, also in the probe's details): denseScoreTopK (all of it);
- * sparseSimilarityTopK for the metrics dot, cosine and jaccard (any weighting: X' is prepared
- * here, as for the native addon); alsHalfStep with solver 'cg' (implicit and explicit), up to
- * 1024 factors. A call outside those limits rejects with an Error saying so, and the engine
- * retries it on the next backend (native, wasm, js).
+ * Kernels (cudaKernelLimits, also in the probe's details): denseScoreTopK (all of it);
+ * sparseSimilarityTopK for the module's limits.similarityMetrics (dot, cosine, jaccard; any
+ * weighting: X' is prepared here, as for the native addon); alsHalfStep with the solvers of
+ * limits.alsSolvers ('cg', implicit and explicit), up to limits.maxAlsFactors (1024) factors. The
+ * limits are the module's own (native/cuda/addon/cuda_addon.cpp), read from it, not restated in code
+ * here. A call outside them rejects with an Error saying so, and the engine retries it on the
+ * next backend (native, wasm, js).
  */
 import type { Backend, BackendProbe } from '../types.js';
 import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
@@ -18,8 +20,8 @@ import type { Dense, TopK } from '../../data/matrix.js';
 import type { SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import {
-  addonLoader, callAlsHalfStep, callDenseScoreTopK, callSparseSimilarityTopK,
-  type DenseScoreTopKAddon, type NativeAlsHalfStepCall, type NativeSparseSimilarityCall,
+  addonLoader, callAlsHalfStep, callDenseScoreTopK, callSparseSimilarityTopK, unavailableReason,
+  type DenseScoreTopKAddon, type NativeAlsHalfStepCall, type NativeModuleLimits, type NativeSparseSimilarityCall,
 } from './index.js';
 
 export interface CudaProbe {
@@ -38,7 +40,20 @@ export interface CudaProbe {
 export type CudaSparseSimilarityCall = NativeSparseSimilarityCall;
 export type CudaAlsHalfStepCall = NativeAlsHalfStepCall;
 
+/** The CUDA module's `limits` (native/cuda/addon/cuda_addon.cpp). */
+export interface CudaLimits extends NativeModuleLimits {
+  /** largest factor count alsHalfStep runs on the GPU (one thread per factor) */
+  maxAlsFactors: number;
+  /** the alsHalfStep solvers the GPU runs */
+  alsSolvers: readonly string[];
+  /** the sparseSimilarityTopK metrics the GPU runs */
+  similarityMetrics: readonly string[];
+  /** lowest compute capability (major·10 + minor) the module runs on */
+  minComputeCapability: number;
+}
+
 export interface CudaAddon extends DenseScoreTopKAddon {
+  limits: CudaLimits;
   probe(): CudaProbe;
   /** absent in a module built before the kernel was bound */
   sparseSimilarityTopK?(call: CudaSparseSimilarityCall): Promise<void>;
@@ -46,17 +61,29 @@ export interface CudaAddon extends DenseScoreTopKAddon {
   alsHalfStep?(call: CudaAlsHalfStepCall): Promise<void>;
 }
 
-/** The metrics sparseSimilarityTopK runs on the GPU. */
-export const CUDA_SIMILARITY_METRICS = ['dot', 'cosine', 'jaccard'] as const;
-/** Largest factor count alsHalfStep runs on the GPU (one thread per factor). */
-export const CUDA_MAX_ALS_FACTORS = 1024;
+/** What each kernel covers on the GPU, in words, from the module's limits; outside it a call rejects and the engine falls back. */
+export function cudaKernelLimits(limits: CudaLimits): Record<string, string> {
+  const quoted = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
+  return {
+    denseScoreTopK: 'all metrics and options',
+    sparseSimilarityTopK: `metrics ${limits.similarityMetrics.join(', ')} (any weighting and options); others fall back`,
+    alsHalfStep: `solver ${quoted(limits.alsSolvers)} (implicit and explicit), up to ${limits.maxAlsFactors} factors; other solvers fall back`,
+  };
+}
 
-/** What each kernel covers on the GPU; outside it a call rejects and the engine falls back. */
-export const CUDA_KERNEL_LIMITS: Record<string, string> = {
-  denseScoreTopK: 'all metrics and options',
-  sparseSimilarityTopK: `metrics ${CUDA_SIMILARITY_METRICS.join(', ')} (any weighting and options); others fall back`,
-  alsHalfStep: `solver 'cg' (implicit and explicit), up to ${CUDA_MAX_ALS_FACTORS} factors; cholesky falls back`,
-};
+/** Why a sparseSimilarityTopK call is beyond the CUDA kernel (its metric), or null. */
+export function cudaSimilarityUnsupported(limits: CudaLimits, a: SparseSimilarityTopKArgs): string | null {
+  const metrics = limits.similarityMetrics;
+  return metrics.includes(a.metric) ? null : `sparseSimilarityTopK metric '${a.metric}' is not implemented on CUDA (${metrics.join(', ')})`;
+}
+
+/** Why an alsHalfStep call is beyond the CUDA kernel (its solver or its factors), or null. */
+export function cudaAlsUnsupported(limits: CudaLimits, a: AlsHalfStepArgs): string | null {
+  const { alsSolvers, maxAlsFactors } = limits;
+  if (!alsSolvers.includes(a.solver)) return `alsHalfStep solver '${a.solver}' is not implemented on CUDA (solvers there: ${alsSolvers.map((x) => `'${x}'`).join(', ')})`;
+  if (a.other.cols > maxAlsFactors) return `alsHalfStep with ${a.other.cols} factors exceeds the CUDA kernel's ${maxAlsFactors}`;
+  return null;
+}
 
 /** The loaded CUDA module, or the reason it could not be loaded. */
 export const loadCudaAddon = addonLoader<CudaAddon>('affinity_cuda.node');
@@ -72,40 +99,37 @@ function probeOnce(addon: CudaAddon): CudaProbe {
 
 function requireCuda(): CudaAddon {
   const r = loadCudaAddon();
-  if ('error' in r) throw new Error(`cuda backend unavailable: ${r.error}; ${BUILD_HINT}`);
+  if ('error' in r) throw new Error(`cuda backend unavailable: ${unavailableReason(r, BUILD_HINT)}`);
   const p = probeOnce(r.addon);
   if (!p.available) throw new Error(`cuda backend unavailable: ${p.reason}`);
   return r.addon;
 }
 
-function isCudaMetric(m: string): m is (typeof CUDA_SIMILARITY_METRICS)[number] {
-  return (CUDA_SIMILARITY_METRICS as readonly string[]).includes(m);
-}
-
 /**
  * sparseSimilarityTopK on the GPU through the native backend's call (X' from similarityValues, the reference's
- * defaults applied). Metrics other than dot/cosine/jaccard reject here, before any
- * transfer, and the engine falls back.
+ * defaults applied). Metrics outside the module's limits.similarityMetrics reject here, before X' is prepared,
+ * and the engine falls back.
  */
 export async function callCudaSparseSimilarityTopK(
   addon: CudaAddon, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.sparseSimilarityTopK) throw new Error('cuda backend: this affinity_cuda.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
-  if (!isCudaMetric(a.metric)) throw new Error(`cuda backend: sparseSimilarityTopK metric '${a.metric}' is not implemented on CUDA (${CUDA_SIMILARITY_METRICS.join(', ')})`);
+  const why = cudaSimilarityUnsupported(addon.limits, a);
+  if (why) throw new Error(`cuda backend: ${why}`);
   return callSparseSimilarityTopK(addon, a, out, rowStart, rowEnd, 1, signal);
 }
 
 /**
  * alsHalfStep on the GPU (solver 'cg') through the native backend's call; out is the engine's allocation (a copy
- * of `initial` or zeros), the CG start. Solver 'cholesky' and more than CUDA_MAX_ALS_FACTORS factors reject (the
- * engine falls back).
+ * of `initial` or zeros), the CG start. Solvers outside the module's limits.alsSolvers and more than
+ * limits.maxAlsFactors factors reject (the engine falls back).
  */
 export async function callCudaAlsHalfStep(
   addon: CudaAddon, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npm run build:native`)');
-  if (a.solver !== 'cg') throw new Error(`cuda backend: alsHalfStep solver '${a.solver}' is not implemented on CUDA (solver 'cg' is)`);
-  if (a.other.cols > CUDA_MAX_ALS_FACTORS) throw new Error(`cuda backend: alsHalfStep with ${a.other.cols} factors exceeds the CUDA kernel's ${CUDA_MAX_ALS_FACTORS}`);
+  const why = cudaAlsUnsupported(addon.limits, a);
+  if (why) throw new Error(`cuda backend: ${why}`);
   return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal);
 }
 
@@ -115,7 +139,7 @@ export const cudaBackend: Backend = {
   threading: 'internal',
   probe(): BackendProbe {
     const r = loadCudaAddon();
-    if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
+    if ('error' in r) return { available: false, reason: unavailableReason(r, BUILD_HINT), details: { file: r.file } };
     // list only the kernels this build of the module implements (an older .node may lack some);
     // the engine reads `kernels` after the probe and falls back for the rest
     for (const name of Object.keys(cudaBackend.kernels).filter(isKernelName)) {
@@ -124,8 +148,12 @@ export const cudaBackend: Backend = {
     try {
       const p = probeOnce(r.addon);
       const { available, reason, ...details } = p;
-      const limits = Object.fromEntries(Object.keys(cudaBackend.kernels).map((k) => [k, CUDA_KERNEL_LIMITS[k] ?? '']));
-      return { available, reason: available ? `CUDA on ${reason}` : reason, details: { ...details, file: r.file, kernelLimits: limits } };
+      const words = cudaKernelLimits(r.addon.limits);
+      const kernelLimits = Object.fromEntries(Object.keys(cudaBackend.kernels).map((k) => [k, words[k] ?? '']));
+      return {
+        available, reason: available ? `CUDA on ${reason}` : reason,
+        details: { ...details, file: r.file, version: r.addon.version, limits: { ...r.addon.limits }, kernelLimits },
+      };
     } catch (e) {
       return { available: false, reason: `CUDA probe failed: ${e instanceof Error ? e.message : String(e)}` };
     }
@@ -139,4 +167,15 @@ export const cudaBackend: Backend = {
     alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
       callCudaAlsHalfStep(requireCuda(), args, out, rowStart, rowEnd, opts?.signal),
   },
+  // calls beyond the module's limits are skipped by dispatch (the engine never tries and fails over)
+  supports: {
+    sparseSimilarityTopK: (args) => cudaLimitsOrNull(args, cudaSimilarityUnsupported),
+    alsHalfStep: (args) => cudaLimitsOrNull(args, cudaAlsUnsupported),
+  },
 };
+
+/** `check` against the loaded module's limits; null when no module is loaded (the probe has already said why). */
+function cudaLimitsOrNull<A>(args: A, check: (limits: CudaLimits, a: A) => string | null): string | null {
+  const r = loadCudaAddon();
+  return 'error' in r ? null : check(r.addon.limits, args);
+}

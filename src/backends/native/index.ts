@@ -5,8 +5,10 @@
  *
  * The addon is loaded lazily, on the first probe or kernel call, so that a missing or broken
  * .node file never breaks importing the package; the probe then says what failed and what to do.
+ * A .node built for another version of the package (its `version` export, native/addon/module_info.h)
+ * is refused the same way, before any of its kernels is called.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,14 +22,35 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 
+/** The limits every module exports (native/addon/module_info.h); defined in C++ only. */
+export interface NativeModuleLimits {
+  /** largest row count, id or index a kernel takes (ids and CSR indices are int32) */
+  maxIndex: number;
+}
+
+/** What affinity_native.node and affinity_cuda.node both export besides their kernels. */
+export interface NativeModule {
+  /** the affinity package version the module was built for; absent in a module built before it was exported */
+  version?: string;
+  limits: NativeModuleLimits;
+}
+
+/** denseScoreTopK's options object (native/addon/dense_args.h). */
+export interface NativeDenseScoreTopKCall {
+  queries: Float32Array; qRows: number; keys: Float32Array; kRows: number; dim: number; k: number;
+  metric: 'dot' | 'cosine';
+  /** the exclusion CSR over query rows: both or neither */
+  excludeIndptr?: Int32Array | null; excludeIndices?: Int32Array | null;
+  excludeSelf?: boolean; rowStart: number; rowEnd: number;
+  outIds: Int32Array; outScores: Float32Array;
+  threads?: number;
+  /** cancellation flag (withCancelFlag) */
+  cancel?: Int32Array | null;
+}
+
 /** The JS surface of affinity_native.node and affinity_cuda.node (same denseScoreTopK). */
-export interface DenseScoreTopKAddon {
-  denseScoreTopK(
-    queries: Float32Array, qRows: number, keys: Float32Array, kRows: number, dim: number, k: number,
-    metric: 'dot' | 'cosine', excludeIndptr: Int32Array | null, excludeIndices: Int32Array | null,
-    excludeSelf: boolean, rowStart: number, rowEnd: number, outIds: Int32Array, outScores: Float32Array,
-    threads?: number, cancel?: Int32Array | null,
-  ): Promise<void>;
+export interface DenseScoreTopKAddon extends NativeModule {
+  denseScoreTopK(call: NativeDenseScoreTopKCall): Promise<void>;
 }
 
 /** sparseSimilarityTopK's options object (native/addon/sparse_similarity_args.h). */
@@ -91,7 +114,13 @@ export interface NativeBprEpochCall {
   out: Float64Array;
 }
 
+export interface NativeAddonLimits extends NativeModuleLimits {
+  /** largest `threads` the kernels take */
+  maxThreads: number;
+}
+
 export interface NativeAddon extends DenseScoreTopKAddon {
+  limits: NativeAddonLimits;
   probe(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number };
   /** absent in an addon built before the kernel was bound */
   sparseSimilarityTopK?(call: NativeSparseSimilarityCall): Promise<void>;
@@ -108,25 +137,58 @@ export interface NativeAddon extends DenseScoreTopKAddon {
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const requireFromRoot = createRequire(path.join(packageRoot, 'package.json'));
 
-export type AddonLoad<T> = { addon: T; file: string } | { error: string; file: string };
+/**
+ * A loaded module, or why there is none. `stale`: the module loaded but was built for another
+ * version of the package, and `error` already says how to rebuild it.
+ */
+export type AddonLoad<T> = { addon: T; file: string } | { error: string; file: string; stale?: true };
 
-/** Loads build/Release/<name> once; the result (module or reason) is cached. */
-export function addonLoader<T>(name: string): () => AddonLoad<T> {
+let ownVersion: string | undefined;
+/** This package's version (package.json), the one a loaded .node must have been built for. */
+export function packageVersion(): string {
+  ownVersion ??= String((JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version);
+  return ownVersion;
+}
+
+/**
+ * null when a module that exports `built` as its version may be called by this package (version
+ * `expected`), else the reason it may not and what to do. A module's argument conventions change
+ * between versions, so any difference (or no version at all: built before it was exported) is refused.
+ */
+export function addonVersionMismatch(file: string, built: unknown, expected: string): string | null {
+  if (built === expected) return null;
+  const was = typeof built === 'string' && built !== '' ? built : '(unknown: the module exports no version)';
+  return `${file} was built for affinity ${was}, this is ${expected}; rebuild with \`npm run build:native\``;
+}
+
+/**
+ * Loads <dir>/<name> (default build/Release) once and checks the version it was built for; the
+ * result (module or reason) is cached.
+ */
+export function addonLoader<T extends NativeModule>(name: string, dir = path.join(packageRoot, 'build', 'Release')): () => AddonLoad<T> {
   let cached: AddonLoad<T> | undefined;
   return () => {
     if (cached) return cached;
-    const file = path.join(packageRoot, 'build', 'Release', name);
+    const file = path.join(dir, name);
+    const shown = path.relative(packageRoot, file);
     if (!existsSync(file)) {
-      cached = { error: `${path.relative(packageRoot, file)} not found`, file };
+      cached = { error: `${shown} not found`, file };
     } else {
       try {
-        cached = { addon: requireFromRoot(file) as T, file };
+        const addon = requireFromRoot(file) as T;
+        const mismatch = addonVersionMismatch(shown, addon.version, packageVersion());
+        cached = mismatch ? { error: mismatch, file, stale: true } : { addon, file };
       } catch (e) {
-        cached = { error: `${path.relative(packageRoot, file)} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, file };
+        cached = { error: `${shown} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, file };
       }
     }
     return cached;
   };
+}
+
+/** The reason a module is unavailable, with `hint` (how to build it) unless the reason already says how. */
+export function unavailableReason(r: { error: string; stale?: true }, hint: string): string {
+  return r.stale ? r.error : `${r.error}; ${hint}`;
 }
 
 /** The loaded addon, or the reason it could not be loaded. */
@@ -134,21 +196,23 @@ export const loadNativeAddon = addonLoader<NativeAddon>('affinity_native.node');
 
 const BUILD_HINT = 'run `npm run build:native` (needs CMake ≥ 3.18 and a C++17 compiler)';
 
-function threadsFor(opts?: KernelCallOptions): number {
+/** The caller's thread count (default: this machine's), clamped to [1, the addon's maxThreads]. */
+function threadsFor(addon: NativeAddon, opts?: KernelCallOptions): number {
   const n = opts?.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-  return Math.max(1, Math.min(256, Math.floor(n)));
+  return Math.max(1, Math.min(addon.limits.maxThreads, Math.floor(n)));
 }
 
 /**
- * The exclusion CSR's indptr as an Int32Array (the addon's type). A Float64Array indptr
- * (nnz ≥ 2^31) is converted when its values fit, else the call is refused.
+ * A CSR's indptr as an Int32Array (the addon's type). A Float64Array indptr (nnz ≥ 2^31) is
+ * converted when its values fit the module's indices (limits.maxIndex), else the call is refused.
  */
-function int32Indptr(indptr: Int32Array | Float64Array, what = 'denseScoreTopK: exclude.indptr'): Int32Array {
+function int32Indptr(addon: NativeModule, indptr: Int32Array | Float64Array, what: string): Int32Array {
   if (indptr instanceof Int32Array) return indptr;
+  const max = addon.limits.maxIndex;
   const out = new Int32Array(indptr.length);
   for (let i = 0; i < indptr.length; i++) {
     const v = indptr[i];
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${what}[${i}] = ${v} does not fit the native backend's int32 indices`);
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what}[${i}] = ${v} does not fit the native backend's int32 indices`);
     out[i] = v;
   }
   return out;
@@ -192,11 +256,12 @@ export async function callDenseScoreTopK(
   const kOut = Math.min(a.k, keys.rows);
   if (out.k !== kOut) throw new RangeError(`denseScoreTopK: out.k is ${out.k}, expected min(k, keys.rows) = ${kOut}`);
   if (exclude && exclude.rows !== queries.rows) throw new RangeError(`denseScoreTopK: exclude has ${exclude.rows} rows, queries ${queries.rows}`);
-  await withCancelFlag(signal, (cancel) => addon.denseScoreTopK(
-    queries.data, queries.rows, keys.data, keys.rows, queries.cols, a.k, a.metric,
-    exclude ? int32Indptr(exclude.indptr) : null, exclude ? exclude.indices : null, a.excludeSelf === true,
-    rowStart, rowEnd, out.ids, out.scores, threads, cancel,
-  ));
+  const excludeIndptr = exclude ? int32Indptr(addon, exclude.indptr, 'denseScoreTopK: exclude.indptr') : null;
+  await withCancelFlag(signal, (cancel) => addon.denseScoreTopK({
+    queries: queries.data, qRows: queries.rows, keys: keys.data, kRows: keys.rows, dim: queries.cols, k: a.k, metric: a.metric,
+    excludeIndptr, excludeIndices: exclude ? exclude.indices : null, excludeSelf: a.excludeSelf === true,
+    rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, cancel,
+  }));
 }
 
 /**
@@ -206,7 +271,7 @@ export async function callDenseScoreTopK(
  * so nothing else is prepared here. The options go in with the reference's defaults applied.
  */
 export async function callSparseSimilarityTopK(
-  addon: Pick<NativeAddon, 'sparseSimilarityTopK'>, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
+  addon: Pick<NativeAddon, 'sparseSimilarityTopK'> & NativeModule, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal, path: 0 | 1 | 2 = 0,
 ): Promise<void> {
   if (!addon.sparseSimilarityTopK) throw new Error('native backend: this affinity_native.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
@@ -215,7 +280,7 @@ export async function callSparseSimilarityTopK(
   if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
   const pb = a.metric === 'pearson-baseline';
   await withCancelFlag(signal, (cancel) => addon.sparseSimilarityTopK!({
-    rows: m.rows, cols: m.cols, indptr: int32Indptr(m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
+    rows: m.rows, cols: m.cols, indptr: int32Indptr(addon, m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
     values: similarityValues(a), rowNorm: a.metric === 'cosine' ? (a.prepared?.rowNorm ?? null) : null,
     metric: a.metric, k: kOut,
     shrinkage: a.shrinkage ?? (pb ? 100 : 0),
@@ -230,7 +295,7 @@ export async function callSparseSimilarityTopK(
  * `initial` or zeros). A row whose system is not positive definite rejects with the reference's RangeError.
  */
 export async function callAlsHalfStep(
-  addon: Pick<NativeAddon, 'alsHalfStep'>, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
+  addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npm run build:native`)');
@@ -241,7 +306,7 @@ export async function callAlsHalfStep(
     await withCancelFlag(signal, (cancel) => addon.alsHalfStep!({
       mode: a.mode, solver: a.solver, cgSteps: a.cgSteps ?? 3,
       rows: m.rows, cols: m.cols, factors: y.cols,
-      indptr: int32Indptr(m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
+      indptr: int32Indptr(addon, m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
       other: y.data, gram: a.mode === 'implicit' ? (a.gram ?? null) : null,
       regularization: a.regularization, out: out.data, rowStart, rowEnd, threads, cancel,
     }));
@@ -268,7 +333,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
     ...(a.weight ? { weight: a.weight } : {}),
     order: a.order, globalMean: a.globalMean, biased: a.biased, lr: a.lr, reg: a.reg,
     bu: a.bu, bi: a.bi, pu: a.pu, qi: a.qi,
-    ...(svdpp ? { yj: a.yj, nIndptr: n ? int32Indptr(n.indptr, 'sgdEpoch: implicitItems.indptr') : undefined, nIndices: n?.indices } : {}),
+    ...(svdpp ? { yj: a.yj, nIndptr: n ? int32Indptr(addon, n.indptr, 'sgdEpoch: implicitItems.indptr') : undefined, nIndices: n?.indices } : {}),
     update: a.update ?? 'all', rowStart, rowEnd, out: res,
   });
   out[0] += res[0];
@@ -293,8 +358,8 @@ export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Flo
   const steps = rowEnd - rowStart;
   await addon.bprEpoch({
     factors: a.factors, users: m.rows, items: m.cols,
-    indptr: int32Indptr(m.indptr, 'bprEpoch: userItems.indptr'), indices: m.indices, entryUser: a.entryUser,
-    seenIndptr: seen ? int32Indptr(seen.indptr, 'bprEpoch: seen.indptr') : null, seenIndices: seen ? seen.indices : null,
+    indptr: int32Indptr(addon, m.indptr, 'bprEpoch: userItems.indptr'), indices: m.indices, entryUser: a.entryUser,
+    seenIndptr: seen ? int32Indptr(addon, seen.indptr, 'bprEpoch: seen.indptr') : null, seenIndices: seen ? seen.indices : null,
     popularityItems: a.negatives === 'table' ? null : (a.popularityItems ?? null),
     negativeCdf: a.negatives === 'table' ? (a.negativeCdf ?? null) : null,
     userFactors: a.userFactors, itemFactors: a.itemFactors,
@@ -308,41 +373,51 @@ export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Flo
 
 function requireAddon(): NativeAddon {
   const r = loadNativeAddon();
-  if ('error' in r) throw new Error(`native backend unavailable: ${r.error}; ${BUILD_HINT}`);
+  if ('error' in r) throw new Error(`native backend unavailable: ${unavailableReason(r, BUILD_HINT)}`);
   return r.addon;
+}
+
+/**
+ * The native backend's probe of a loaded (or refused) module: unavailable with the reason when it did not load
+ * or was built for another version; else the addon's own probe. Kernels this build lacks are removed from
+ * `kernels` (an older .node may lack some); the engine reads `kernels` after the probe and falls back to js.
+ */
+export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['kernels']): BackendProbe {
+  if ('error' in r) return { available: false, reason: unavailableReason(r, BUILD_HINT), details: { file: r.file } };
+  for (const name of Object.keys(kernels).filter(isKernelName)) {
+    if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete kernels[name];
+  }
+  try {
+    const p = r.addon.probe();
+    return {
+      available: true,
+      reason: `C++ addon with ${p.simd} SIMD on ${p.threads} hardware threads`,
+      details: { simd: p.simd, threads: p.threads, file: r.file, version: r.addon.version, limits: { ...r.addon.limits } },
+    };
+  } catch (e) {
+    return { available: false, reason: `native addon probe failed: ${e instanceof Error ? e.message : String(e)}; ${BUILD_HINT}` };
+  }
 }
 
 export const nativeBackend: Backend = {
   name: 'native',
   priority: 100,
   threading: 'internal',
-  probe(): BackendProbe {
-    const r = loadNativeAddon();
-    if ('error' in r) return { available: false, reason: `${r.error}; ${BUILD_HINT}`, details: { file: r.file } };
-    // list only the kernels this build of the addon implements (an older .node may lack some);
-    // the engine reads `kernels` after the probe and falls back to js for the rest
-    for (const name of Object.keys(nativeBackend.kernels).filter(isKernelName)) {
-      if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete nativeBackend.kernels[name];
-    }
-    try {
-      const p = r.addon.probe();
-      return {
-        available: true,
-        reason: `C++ addon with ${p.simd} SIMD on ${p.threads} hardware threads`,
-        details: { simd: p.simd, threads: p.threads, file: r.file },
-      };
-    } catch (e) {
-      return { available: false, reason: `native addon probe failed: ${e instanceof Error ? e.message : String(e)}; ${BUILD_HINT}` };
-    }
-  },
+  probe: (): BackendProbe => probeNativeAddon(loadNativeAddon(), nativeBackend.kernels),
   kernels: {
     // async: a missing addon or a bad argument rejects the promise rather than throwing
-    denseScoreTopK: async (args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
-      callDenseScoreTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
-    sparseSimilarityTopK: async (args: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
-      callSparseSimilarityTopK(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
-    alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
-      callAlsHalfStep(requireAddon(), args, out, rowStart, rowEnd, threadsFor(opts), opts?.signal),
+    denseScoreTopK: async (args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      const addon = requireAddon();
+      return callDenseScoreTopK(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+    },
+    sparseSimilarityTopK: async (args: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      const addon = requireAddon();
+      return callSparseSimilarityTopK(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+    },
+    alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      const addon = requireAddon();
+      return callAlsHalfStep(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+    },
     // sequential kernels (registered splittable: false): one call over the whole range, on one thread
     sgdEpoch: async (args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       await callSgdEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);

@@ -32,7 +32,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "affinity/dense_score_topk.h"  // Simd, detect_simd, hardware_threads
+#include "affinity/platform.h"  // Simd
 
 namespace affinity {
 

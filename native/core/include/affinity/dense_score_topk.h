@@ -21,12 +21,11 @@
 #include <cstdint>
 #include <string>
 
+#include "affinity/platform.h"  // Simd
+
 namespace affinity {
 
 enum class Metric : int { Dot = 0, Cosine = 1 };
-
-/** Instruction set of the inner loops. Auto picks the best the CPU supports (at run time). */
-enum class Simd : int { Auto = 0, Scalar = 1, Avx2 = 2, Avx512 = 3 };
 
 struct DenseScoreTopKParams {
   const float* queries = nullptr;  // q_rows × dim, row-major
@@ -66,14 +65,5 @@ std::string validate_dense_score_topk(const DenseScoreTopKParams& p);
  * Thread-safe: several calls may run at once (they share the worker pool).
  */
 void dense_score_topk(const DenseScoreTopKParams& p);
-
-/** Best instruction set this CPU (and OS) supports, detected at run time. */
-Simd detect_simd();
-/** Is `s` usable here? (Auto and Scalar always are.) */
-bool simd_supported(Simd s);
-/** "avx512" | "avx2" | "scalar" | "auto" */
-const char* simd_name(Simd s);
-/** Hardware threads (std::thread::hardware_concurrency, at least 1). */
-int hardware_threads();
 
 }  // namespace affinity

@@ -42,7 +42,7 @@
 #include <cstdint>
 #include <string>
 
-#include "affinity/dense_score_topk.h"
+#include "affinity/platform.h"  // Simd
 
 namespace affinity {
 

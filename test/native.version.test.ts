@@ -1,0 +1,134 @@
+/**
+ * The version check of the loaded .node files (native/addon/module_info.h exports `version`, the package
+ * version the module was built for): a module built for another version of affinity, or one that exports no
+ * version, is refused by the loader and the backend's probe reports it unavailable, saying how to rebuild it,
+ * without calling any of its functions. Fake modules (CommonJS files in a temporary directory) stand in for
+ * stale builds; the real builds in build/Release, where they exist, must pass the check.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  addonLoader, addonVersionMismatch, loadNativeAddon, nativeBackend, packageRoot, packageVersion, probeNativeAddon,
+  type NativeAddon,
+} from '../src/backends/native/index.js';
+import { cudaBackend, loadCudaAddon } from '../src/backends/native/cuda.js';
+
+const own = packageVersion();
+const rebuild = /rebuild with `npm run build:native`/;
+
+test('packageVersion is package.json\'s', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  assert.is(own, pkg.version);
+  assert.match(own, /^\d+\.\d+\.\d+/);
+});
+
+test('addonVersionMismatch: the same version passes; any other, or none, says built-for, this-is and how to rebuild', () => {
+  assert.is(addonVersionMismatch('build/Release/x.node', '1.2.3', '1.2.3'), null);
+  assert.is(addonVersionMismatch('build/Release/x.node', '1.2.3', '1.2.4'),
+    'build/Release/x.node was built for affinity 1.2.3, this is 1.2.4; rebuild with `npm run build:native`');
+  // a prerelease or build suffix is a different version too
+  assert.match(addonVersionMismatch('x.node', '1.2.3-beta.1', '1.2.3')!, /built for affinity 1\.2\.3-beta\.1, this is 1\.2\.3;/);
+  for (const none of [undefined, null, '', 123]) {
+    const m = addonVersionMismatch('x.node', none, '1.2.3');
+    assert.ok(m !== null && /built for affinity \(unknown: the module exports no version\), this is 1\.2\.3/.test(m) && rebuild.test(m), String(m));
+  }
+});
+
+// fake modules: CommonJS files that count the calls made into them in globalThis.affinityFakeCalls[name]
+const dir = mkdtempSync(path.join(os.tmpdir(), 'affinity-version-'));
+const calls: Record<string, number> = {};
+(globalThis as unknown as { affinityFakeCalls: Record<string, number> }).affinityFakeCalls = calls;
+const fake = (name: string, version: string | undefined) => {
+  const v = version === undefined ? '' : `version: ${JSON.stringify(version)},`;
+  writeFileSync(path.join(dir, name), `const calls = globalThis.affinityFakeCalls;
+calls[${JSON.stringify(name)}] = 0;
+const called = () => { calls[${JSON.stringify(name)}]++; };
+module.exports = { ${v} limits: { maxIndex: 2147483647, maxThreads: 256 },
+  probe() { called(); return { simd: 'scalar', threads: 1 }; },
+  denseScoreTopK() { called(); return Promise.resolve(); } };
+`);
+  return addonLoader<NativeAddon>(name, dir);
+};
+
+test('a module built for another version is refused, and the probe says so without calling into it', () => {
+  const load = fake('old.cjs', '0.0.1-old');
+  const r = load();
+  assert.ok('error' in r && r.stale === true, JSON.stringify(r));
+  if (!('error' in r)) return;
+  assert.match(r.error, new RegExp(`built for affinity 0\\.0\\.1-old, this is ${own.replace(/\./g, '\\.')}; rebuild with \`npm run build:native\`$`));
+  assert.is(load(), r, 'the result is cached');
+  const kernels = { denseScoreTopK: async () => {} } as unknown as typeof nativeBackend.kernels;
+  const p = probeNativeAddon(r, kernels);
+  assert.is(p.available, false);
+  // the reason is the version message alone (no second build hint appended)
+  assert.is(p.reason, r.error);
+  assert.type(kernels.denseScoreTopK, 'function', 'a refused module leaves the kernel list alone');
+  // the module was loaded (to read its version) but none of its functions ran
+  assert.is(calls['old.cjs'], 0);
+});
+
+test('a module without a version export is refused', () => {
+  const r = fake('unversioned.cjs', undefined)();
+  assert.ok('error' in r && r.stale === true);
+  if ('error' in r) assert.match(r.error, /unknown: the module exports no version/);
+});
+
+test('a module built for this version loads and its probe runs', () => {
+  const load = fake('current.cjs', own);
+  const r = load();
+  assert.ok('addon' in r, JSON.stringify(r));
+  if (!('addon' in r)) return;
+  assert.is(calls['current.cjs'], 0);
+  const kernels = { denseScoreTopK: async () => {}, alsHalfStep: async () => {} } as unknown as typeof nativeBackend.kernels;
+  const p = probeNativeAddon(r, kernels);
+  assert.is(p.available, true, p.reason);
+  assert.is(p.details?.version, own);
+  assert.is(calls['current.cjs'], 1);
+  // kernels the module does not export are dropped from the backend
+  assert.type(kernels.denseScoreTopK, 'function');
+  assert.is(kernels.alsHalfStep, undefined);
+});
+
+test('a missing module: not found, with the build hint', () => {
+  const r = addonLoader<NativeAddon>('absent.node', dir)();
+  assert.ok('error' in r && !r.stale);
+  const p = probeNativeAddon(r, {} as typeof nativeBackend.kernels);
+  assert.is(p.available, false);
+  assert.match(p.reason, /absent\.node not found; run `npm run build:native`/);
+});
+
+test('the real builds pass the check (where they were built)', async () => {
+  const nativeFile = path.join(packageRoot, 'build', 'Release', 'affinity_native.node');
+  const p = await nativeBackend.probe();
+  if (existsSync(nativeFile)) {
+    assert.is(p.available, true, p.reason);
+    assert.is(p.details?.version, own);
+    const r = loadNativeAddon();
+    assert.ok('addon' in r && r.addon.version === own);
+  } else {
+    console.log('SKIP native version: build/Release/affinity_native.node not built');
+    assert.is(p.available, false);
+    assert.match(p.reason, /not found/);
+  }
+  const cudaFile = path.join(packageRoot, 'build', 'Release', 'affinity_cuda.node');
+  const c = await cudaBackend.probe();
+  if (existsSync(cudaFile)) {
+    const r = loadCudaAddon();
+    assert.ok('addon' in r, 'error' in r ? r.error : '');
+    if ('addon' in r) assert.is(r.addon.version, own);
+    // without a device the probe may be unavailable, but never for its version
+    assert.not.match(c.reason, /built for affinity/);
+    assert.is(c.details?.version, own);
+  } else {
+    console.log('SKIP cuda version: build/Release/affinity_cuda.node not built');
+    assert.is(c.available, false);
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test.run();
