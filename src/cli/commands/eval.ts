@@ -21,7 +21,7 @@ import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
 import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
 import { allModels } from '../../models/registry.js';
-import type { SideInfoInput } from '../../models/content/sideInfoModel.js';
+import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
 

@@ -9,7 +9,7 @@ import { parseParams, positiveInt, UsageError } from '../args.js';
 import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { allModels } from '../../models/registry.js';
-import { attachSideInfo, takesSideInfo } from '../../models/content/sideInfoModel.js';
+import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 

@@ -20,8 +20,8 @@ import {
   allocateSparseSimilarityTopK, sparseSimilarityTopKReference, validateSparseSimilarityTopK, withPreparedSimilarity,
   SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
 } from '../../kernels/sparseSimilarityTopK.js';
-import { buildTrainSet } from '../../models/neighbourhood/trainset.js';
-import { computeBaselines } from '../../models/neighbourhood/baselines.js';
+import { Trainset } from '../../models/trainset.js';
+import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
@@ -50,9 +50,8 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
     matrix, metric: o.metric, k: o.k, weighting: o.weighting, shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
   };
   if (o.metric === 'pearson-baseline') {
-    const ts = buildTrainSet(x, 'similarity');
-    const { bu, bi } = computeBaselines(ts, { method: 'als', regU: 15, regI: 10, reg: 0.02, learningRate: 0.005 });
-    args.baselines = { globalMean: ts.globalMean, rowBias: o.by === 'user' ? bu : bi, colBias: o.by === 'user' ? bi : bu };
+    const ts = Trainset.of(x, 'similarity');
+    args.baselines = similarityBaselines(ts, computeBaselines(ts, DEFAULT_BASELINE_OPTIONS), o.by === 'user');
   }
   return args;
 }
