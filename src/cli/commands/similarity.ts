@@ -7,7 +7,7 @@
  * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
  * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
  */
-import { getEngine } from '../../engine/engine.js';
+import type { Context } from '../../engine/context.js';
 import type { Command } from 'commander';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import {
 import { Trainset } from '../../models/trainset.js';
 import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import type { CliEdge } from '../edge.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 
@@ -56,9 +57,9 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
   return args;
 }
 
-/** Compute the neighbour lists through the engine (fastest backend for sparseSimilarityTopK). */
-export async function computeNeighbours(args: SparseSimilarityTopKArgs): Promise<TopK> {
-  return getEngine().run<TopK>('sparseSimilarityTopK', args);
+/** Compute the neighbour lists through the context's engine (its backend, or the fastest for sparseSimilarityTopK). */
+export async function computeNeighbours(args: SparseSimilarityTopKArgs, ctx: Context): Promise<TopK> {
+  return await ctx.engine.run('sparseSimilarityTopK', args, { backend: ctx.backend, signal: ctx.signal }) as TopK;
 }
 
 function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
@@ -106,7 +107,7 @@ function metricArg(v: string): SimilarityMetric {
   return m as SimilarityMetric;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('similarity')
     .description('the k most similar items (or users) of each item (user), by a sparse similarity metric')
@@ -134,7 +135,7 @@ export function register(program: Command): void {
         shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
       });
       const t1 = performance.now();
-      const nn = await computeNeighbours(args);
+      const nn = await computeNeighbours(args, edge.context());
       const t2 = performance.now();
       await writeNeighbours(o.out, nn, o.by === 'item' ? x.items : x.users, o.by);
       process.stderr.write(`${args.matrix.rows} ${o.by}s, ${o.metric}, k=${o.k}: read ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((t2 - t1) / 1000).toFixed(1)} s, wrote ${o.out}\n`);
