@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readInteractions, toCsr, type Interactions } from '../src/data/index.js';
-import { denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
+import { denseFrom, type Csr, type Dense } from '../src/data/matrix.js';
 import { loadAffinityWasm, wasmBackend } from '../src/backends/wasm/index.js';
 import {
   allocateSparseSimilarityTopK, sparseSimilarityTopKReference, withPreparedSimilarity, type SparseSimilarityTopKArgs,

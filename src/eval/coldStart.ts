@@ -14,7 +14,7 @@
  *     in B; the same top-k list is scored against it (so recall/hit rate read "how well are items
  *     of this popularity found"); users with no relevant item in B are left out of B.
  * Metrics (keys of `mean`): precision, recall, ndcg (binary; the evaluation module's definitions),
- * hitRate, f1, map, mrr, auc (moreRanking.ts); ndcgGraded (exponential gain = the test rating)
+ * hitRate, f1, map, mrr, auc (rankingMetrics.ts); ndcgGraded (exponential gain = the test rating)
  * on explicit data. Output, ready for JSON:
  *   { k, by, coldStart: [{ bucket, users, excluded, mean: { precision: …, … } }] }
  * (all five buckets, in order; a bucket without users has users 0 and null values).
@@ -31,7 +31,7 @@ import { splitByMask, groupByUser, type Split } from '../data/splits.js';
 import { Rng } from '../data/random.js';
 import type { Model } from '../models/types.js';
 import { precisionAtK, recallAtK, ndcgAtK } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, checkK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, type Relevance } from './moreRanking.js';
+import { aucAtK, averagePrecisionAtK, checkK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, type Relevance } from './rankingMetrics.js';
 
 export const COLD_START_BUCKETS = [
   { bucket: '0', min: 0, max: 0 },

@@ -24,7 +24,7 @@
  *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
  *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
- *   gain): moreRanking.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
+ *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
  *   beyond accuracy @k (beyondAccuracy.ts), over the same users' top-k lists:
@@ -55,7 +55,7 @@ import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './moreRanking.js';
+import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 

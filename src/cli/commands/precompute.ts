@@ -138,7 +138,7 @@ Reliability: data goes to OUT.partial and is renamed to OUT at the end; OUT.chec
 rewritten after every block, so a killed run continues with --resume (same bytes as an
 uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
-    .action(async (o: Opts, cmd: Command) => {
+    .action(async (o: Opts) => {
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');

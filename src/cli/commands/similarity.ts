@@ -17,7 +17,6 @@ import { toCsr, type Interactions } from '../../data/interactions.js';
 import type { TopK } from '../../data/matrix.js';
 import type { IdMap } from '../../data/idMap.js';
 import {
-  allocateSparseSimilarityTopK, sparseSimilarityTopKReference, validateSparseSimilarityTopK, withPreparedSimilarity,
   SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
 } from '../../kernels/sparseSimilarityTopK.js';
 import { Trainset } from '../../models/trainset.js';

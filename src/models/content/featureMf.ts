@@ -101,10 +101,7 @@ export class FeatureMF extends ModelBase implements SideInfoAware {
   private side: SideInfoInput = {};
   private readonly paths: { items?: string; users?: string };
   private userSets: FeatureSets | null = null;
-  private itemSets: FeatureSets | null = null;
   private eU: Float64Array | null = null;
-  private eI: Float64Array | null = null;
-  private bI: Float64Array | null = null;
   private P: Dense | null = null;
   private Q: Dense | null = null;
   private bias: Float64Array | null = null;
@@ -211,7 +208,7 @@ export class FeatureMF extends ModelBase implements SideInfoAware {
       }
       opts.onEpoch?.(epoch, loss / order.length);
     }
-    this.userSets = us; this.itemSets = is; this.eU = eU; this.eI = eI; this.bI = bI; this.ts = ts;
+    this.userSets = us; this.eU = eU; this.ts = ts;
     // materialise p_u, q_i, b_i
     const P = denseFrom(nU, d), Q = denseFrom(nI, d), bias = new Float64Array(nI);
     for (let u = 0; u < nU; u++) { sum(us, eU, u, pu); P.data.set(pu, u * d); }

@@ -27,7 +27,7 @@ import { alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
 import { resolveContext, type Context } from '../../engine/context.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from '../params.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../data/random.js';
 
 export interface AlsOptions {
   factors: number;
@@ -115,8 +115,8 @@ abstract class AlsBase extends FactorizationModel {
     let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
     const ctx = resolveContext(opts);
     const runOpts = { backend: ctx.backend, signal: ctx.signal };
-    for (let k = 0; k < X.data.length; k++) X.data[k] = rng.float() * 0.01;
-    for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.float() * 0.01;
+    for (let k = 0; k < X.data.length; k++) X.data[k] = rng.next() * 0.01;
+    for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.next() * 0.01;
     const solver = this.opts.useCg ? 'cg' : 'cholesky';
     const lambda = this.opts.regularization;
     for (let it = 0; it < this.opts.iterations; it++) {
@@ -151,7 +151,7 @@ abstract class AlsBase extends FactorizationModel {
     return s;
   }
 
-  protected initNew(): number { return this.growRng.float() * 0.01; }
+  protected initNew(): number { return this.growRng.next() * 0.01; }
 
   /** exact (Cholesky) solve of `rows` of `matrix` against `other` (one alsHalfStep on the engine), written into `target` */
   private solveRows(matrix: Csr, rows: ArrayLike<number>, other: Dense, target: Float32Array, ctx: Context): void {

@@ -19,7 +19,7 @@ import { denseFrom } from '../../data/matrix.js';
 import { IdMap, type ExternalId } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
 import { resolveContext, type Context, type RunContext } from '../../engine/context.js';
-import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
+import type { FitOptions, ModelParams, RecommendOptions, Recommendations } from '../types.js';
 import { ModelBase } from '../base.js';
 import { candidateList, candidateMask, checkIndex, checkK, excludeRows, fromTopK, noRecommendations } from '../ranking.js';
 import { Trainset } from '../trainset.js';

@@ -21,7 +21,7 @@ import { resolveContext, type Context } from '../../engine/context.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../data/random.js';
 
 export interface BprOptions {
   factors: number;
@@ -88,9 +88,9 @@ export class BPR extends FactorizationModel {
     const rng = new Rng(this.opts.seed);
     const nU = prep.nUsers, nI = prep.nItems;
     const Y = new Float32Array(nI * D), X = new Float32Array(nU * D);
-    for (let k = 0; k < Y.length; k++) Y[k] = (rng.float() - 0.5) / F;
+    for (let k = 0; k < Y.length; k++) Y[k] = (rng.next() - 0.5) / F;
     for (let i = 0; i < nI; i++) if (prep.itemCount[i] === 0) Y.fill(0, i * D, i * D + D);
-    for (let k = 0; k < X.length; k++) X[k] = (rng.float() - 0.5) / F;
+    for (let k = 0; k < X.length; k++) X[k] = (rng.next() - 0.5) / F;
     for (let u = 0; u < nU; u++) { if (prep.userCount[u] === 0) X.fill(0, u * D, u * D + D); X[u * D + F] = 1; }
     const nnz = prep.ur.indptr[nU];
     const args: BprEpochArgs = {
@@ -132,7 +132,7 @@ export class BPR extends FactorizationModel {
   protected initNew(side: 'user' | 'item', _r: number, c: number): number {
     const F = this.opts.factors;
     if (c === F) return side === 'user' ? 1 : 0;
-    return (this.growRng.float() - 0.5) / F;
+    return (this.growRng.next() - 0.5) / F;
   }
 
   private get foldIters(): number { return this.opts.foldInIterations > 0 ? this.opts.foldInIterations : this.opts.iterations; }

@@ -29,7 +29,6 @@
  * onEpoch(epoch, loss): training RMSE of the epoch (errors before each update).
  */
 import type { Csr } from '../../data/matrix.js';
-import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { resolveContext, type Context } from '../../engine/context.js';
@@ -38,7 +37,7 @@ import type { Trainset } from '../trainset.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, type Side } from './base.js';
 import type { ModelArray } from './format.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../data/random.js';
 
 export type SgdOrder = 'shuffle' | 'user' | 'fixed';
 export type Curriculum = 'none' | 'item-popularity' | 'user-activity' | 'loss';
@@ -143,7 +142,7 @@ abstract class SgdModel extends FactorizationModel {
 
   private initValue(rng: Rng): number {
     const o = this.opts;
-    return this.algorithm === 'nmf' ? o.initLow + (o.initHigh - o.initLow) * rng.float() : o.initMean + o.initStd * rng.normal();
+    return this.algorithm === 'nmf' ? o.initLow + (o.initHigh - o.initLow) * rng.next() : o.initMean + o.initStd * rng.normalScaled();
   }
 
   protected initNew(): number { return this.initValue(this.growRng); }
@@ -257,11 +256,11 @@ abstract class SgdModel extends FactorizationModel {
       return buf.subarray(0, m).sort();
     }
     const sel = pool.slice(0, m);
-    rng.shuffle(sel);
+    rng.scaledShuffle(sel);
     if (order === 'shuffle') { buf.set(sel); return buf.subarray(0, m); }
     // grouped by user: users in random order (counting sort on a random rank, stable)
     for (let u = 0; u < nU; u++) rank[u] = u;
-    rng.shuffle(rank);
+    rng.scaledShuffle(rank);
     const start = new Int32Array(nU + 1);
     for (let t = 0; t < m; t++) start[rank[user[sel[t]]] + 1]++;
     for (let r = 0; r < nU; r++) start[r + 1] += start[r];
@@ -429,7 +428,7 @@ function shuffleGrouped(order: Int32Array, user: Int32Array, rng: Rng): void {
   while (s < order.length) {
     let e = s + 1;
     while (e < order.length && user[order[e]] === user[order[s]]) e++;
-    for (let k = e - 1; k > s; k--) { const j = s + rng.int(k - s + 1); const t = order[k]; order[k] = order[j]; order[j] = t; }
+    for (let k = e - 1; k > s; k--) { const j = s + rng.scaledInt(k - s + 1); const t = order[k]; order[k] = order[j]; order[j] = t; }
     s = e;
   }
 }
