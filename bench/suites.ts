@@ -288,15 +288,9 @@ function crossValidateCase(o: { model: 'svd' | 'svdpp'; size: string; suites: Su
     async prepare(backend) {
       const d = await o.data();
       const n = d.x.user.length;
-      const prev = process.env.AFFINITY_BACKEND;
       return {
         run: async () => {
-          if (backend !== 'auto') process.env.AFFINITY_BACKEND = backend;
-          try {
-            await evaluate({ data: d.x, modelName: o.model, protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
-          } finally {
-            if (prev === undefined) delete process.env.AFFINITY_BACKEND; else process.env.AFFINITY_BACKEND = prev;
-          }
+          await evaluate({ backend, data: d.x, modelName: o.model, protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
         },
         // 5 fits on 4/5 of the ratings, 20 epochs each
         units: { count: n * 0.8 * 5 * 20, unit: 'interactions/s' },
