@@ -29,6 +29,7 @@ import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { splitByMask, groupByUser, type Split } from '../data/splits.js';
 import { Rng } from '../data/random.js';
+import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model } from '../models/types.js';
 import { precisionAtK, recallAtK, ndcgAtK } from './metrics.js';
 import { aucAtK, averagePrecisionAtK, checkK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, type Relevance } from './rankingMetrics.js';
@@ -98,7 +99,8 @@ function metricValue(name: ColdStartMetric, rec: ArrayLike<number>, rel: Set<num
   }
 }
 
-export interface ColdStartOptions {
+/** The report's options; the context (engine, backend, signal) runs the model's fit and recommend. */
+export interface ColdStartOptions extends RunContext {
   /** list length (default 10) */
   k?: number;
   by?: 'user' | 'item';
@@ -146,7 +148,7 @@ export function evaluateColdStart(model: Model, train: Interactions, test: Inter
   const lists = new Map<number, Int32Array>();
   const listOf = (u: number): Int32Array => {
     let l = lists.get(u);
-    if (!l) lists.set(u, (l = model.recommend(u, k, { filterSeen: true }).ids));
+    if (!l) lists.set(u, (l = model.recommend(u, k, { ...contextOf(o), filterSeen: true }).ids));
     return l;
   };
   const itemBucket = by === 'item' ? historyLengths(train, 'item') : null;
@@ -228,6 +230,6 @@ export function removeUsersProtocol(x: Interactions, o: RemoveUsersOptions): Spl
  */
 export async function runColdStartProtocol(model: Model, x: Interactions, o: RemoveUsersOptions & ColdStartOptions): Promise<ColdStartReport & { removedUsers: number }> {
   const split = removeUsersProtocol(x, o);
-  await model.fit(split.train);
+  await model.fit(split.train, contextOf(o));
   return { ...evaluateColdStart(model, split.train, split.test, o), removedUsers: split.removedUsers.length };
 }
