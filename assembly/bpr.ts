@@ -1,6 +1,6 @@
 // bprEpoch, the same contract as src/kernels/bprEpoch.ts (the reference): BPR-Opt SGD steps with positives drawn
 // uniformly from the stored entries and negatives by popularity or from a CDF table, with the reference's
-// xoshiro128** stream (src/kernels/xoshiro128.ts), so a run draws exactly the reference's samples.
+// xoshiro128** stream (src/data/xoshiro128.ts), so a run draws exactly the reference's samples.
 //
 // Bit-for-bit the reference: the updates are the reference's f64 expressions on the f32 factors, in its order;
 // exp and log1p are the JavaScript engine's own Math.exp / Math.log1p, imported (WebAssembly has no

@@ -19,7 +19,7 @@ import { withPreparedSimilarity, type SparseSimilarityTopKArgs, type SimilarityM
 import type { DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import type { SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../src/kernels/bprEpoch.js';
-import { xoshiroState } from '../src/kernels/xoshiro128.js';
+import { xoshiroState } from '../src/data/xoshiro128.js';
 import { sharedFloat32, sharedInt32, type Csr, type Dense } from '../src/data/matrix.js';
 import { allModels } from '../src/models/registry.js';
 import { evaluate } from '../src/eval/evaluate.js';
@@ -289,15 +289,9 @@ function crossValidateCase(o: { model: 'svd' | 'svdpp'; size: string; suites: Su
     async prepare(backend) {
       const d = await o.data();
       const n = d.x.user.length;
-      const prev = process.env.AFFINITY_BACKEND;
       return {
         run: async () => {
-          if (backend !== 'auto') process.env.AFFINITY_BACKEND = backend;
-          try {
-            await evaluate({ data: d.x, modelName: o.model, protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
-          } finally {
-            if (prev === undefined) delete process.env.AFFINITY_BACKEND; else process.env.AFFINITY_BACKEND = prev;
-          }
+          await evaluate({ backend, data: d.x, modelName: o.model, protocol: { kind: 'kfold', folds: 5 }, seed: 1, metrics: ['rmse', 'mae'], models: allModels });
         },
         // 5 fits on 4/5 of the ratings, 20 epochs each
         units: { count: n * 0.8 * 5 * 20, unit: 'interactions/s' },

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { fromTriplets, type Interactions } from '../src/data/interactions.js';
 import { parseItemFeatures, parseUserFeatures, readItemFeatures, readUserFeatures, ageBucket } from '../src/data/sideInfo.js';
 import { DataFormatError } from '../src/data/readers.js';
-import { Popularity, ContentKNN, Hybrid, FeatureMF, contentModels, profileScore, weightedMeanProfile, attachSideInfo } from '../src/models/content/index.js';
+import { Popularity, ContentKNN, Hybrid, FeatureMF, contentModels, profileScore, weightedMeanProfile, } from '../src/models/content/index.js';
+import { attachSideInfo } from '../src/models/attachSideInfo.js';
 import type { Model, Recommendations, RecommendOptions } from '../src/models/types.js';
 
 const close = (a: number, b: number, eps = 1e-9, msg?: string): void => assert.ok(Math.abs(a - b) <= eps, msg ?? `${a} ≠ ${b}`);

@@ -5,7 +5,7 @@ import { csrFromTriplets, transpose } from '../src/data/matrix.js';
 import { Rng } from '../src/data/random.js';
 
 /** The oracle: per row, a map column → float32 sum in input order; columns sorted. */
-function naive(rows: number, cols: number, r: number[], c: number[], v: number[]): { indptr: number[]; indices: number[]; data: number[] } {
+function naive(rows: number, r: number[], c: number[], v: number[]): { indptr: number[]; indices: number[]; data: number[] } {
   const perRow = Array.from({ length: rows }, () => new Map<number, number>());
   for (let i = 0; i < r.length; i++) {
     const m = perRow[r[i]];
@@ -25,7 +25,7 @@ test('random triplets (duplicates, empty rows and columns) build the same Csr as
     const r: number[] = [], c: number[] = [], v: number[] = [];
     for (let i = 0; i < n; i++) { r.push(rng.int(rows)); c.push(rng.int(cols)); v.push(rng.nextDouble() * 10 - 3); }
     const got = csrFromTriplets(rows, cols, r, c, v);
-    const want = naive(rows, cols, r, c, v);
+    const want = naive(rows, r, c, v);
     assert.equal([...got.indptr], want.indptr, `${rows}×${cols} n=${n} indptr`);
     assert.equal([...got.indices], want.indices, `${rows}×${cols} n=${n} indices`);
     assert.equal([...got.data], want.data, `${rows}×${cols} n=${n} data`);

@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CliEdge } from '../src/cli/edge.js';
 import { register as registerEval } from '../src/cli/commands/eval.js';
 
 const close = (got: number, want: number, eps = 1e-9, what = '') =>
@@ -147,7 +148,7 @@ async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
 
 async function cli(...args: string[]): Promise<string> {
   const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerEval(program);
+  registerEval(program, new CliEdge());
   for (const c of program.commands) c.exitOverride();
   let out = '';
   const [ow, ew] = [process.stdout.write, process.stderr.write];

@@ -14,25 +14,21 @@ async function fitted(name: string, params: Record<string, number>): Promise<Mod
 
 for (const [name, params] of [['als', { factors: 8, iterations: 3 }], ['svd', { n_factors: 8, n_epochs: 3 }], ['bpr', { factors: 8, iterations: 3 }]] as const) {
   test(`${name}: recommendBatch and similarItemsBatch equal the per-user / per-item calls (js backend: exact)`, async () => {
-    const prev = process.env.AFFINITY_BACKEND;
-    process.env.AFFINITY_BACKEND = 'js';
-    try {
+    {
       const m = await fitted(name, params as Record<string, number>);
       const users = Int32Array.from({ length: 120 }, (_, i) => i);
-      const batch = await m.recommendBatch!(users, 10, { filterSeen: true });
+      const batch = await m.recommendBatch!(users, 10, { filterSeen: true, backend: 'js' });
       for (const u of users) {
         const one = m.recommend(u, 10, { filterSeen: true });
         assert.equal([...batch[u].ids], [...one.ids], `user ${u}`);
         assert.equal([...batch[u].scores], [...one.scores], `user ${u} scores`);
       }
       const items = Int32Array.from({ length: 80 }, (_, i) => i);
-      const sim = await m.similarItemsBatch!(items, 5);
+      const sim = await m.similarItemsBatch!(items, 5, { backend: 'js' });
       for (const i of items) {
         const one = m.similarItems!(i, 5);
         assert.equal([...sim[i].ids], [...one.ids], `item ${i}`);
       }
-    } finally {
-      if (prev === undefined) delete process.env.AFFINITY_BACKEND; else process.env.AFFINITY_BACKEND = prev;
     }
   });
 }

@@ -11,18 +11,18 @@ import { getKernel } from '../src/kernels/index.js';
 import {
   ALS, BPR, ExplicitALS, NMF, SVD, SVDpp, factorizationModels, loadFactorizationModel, type FactorizationModel,
 } from '../src/models/factorization/index.js';
-import { Rng } from '../src/models/factorization/rng.js';
+import { Rng } from '../src/data/random.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-fact-'));
 
 /** ratings r = clamp(1 + 4·σ(u·v)) from a random rank-`rank` model, `density` of the cells observed */
 function ratingsData(nU: number, nI: number, rank: number, density: number, seed: number): Interactions {
   const rng = new Rng(seed);
-  const U = Array.from({ length: nU * rank }, () => rng.normal());
-  const V = Array.from({ length: nI * rank }, () => rng.normal());
+  const U = Array.from({ length: nU * rank }, () => rng.normalScaled());
+  const V = Array.from({ length: nI * rank }, () => rng.normalScaled());
   const rows: Array<[string, string, number]> = [];
   for (let u = 0; u < nU; u++) for (let i = 0; i < nI; i++) {
-    if (rng.float() >= density) continue;
+    if (rng.next() >= density) continue;
     let s = 0;
     for (let k = 0; k < rank; k++) s += U[u * rank + k] * V[i * rank + k];
     rows.push([`u${u}`, `i${i}`, Math.round(1 + 4 / (1 + Math.exp(-s)))]);
@@ -39,10 +39,10 @@ function clusterData(nU: number, nI: number, per: number, seed: number, holdout 
   for (let u = 0; u < nU; u++) {
     const c = u < nU / 2 ? 0 : 1;
     const pool = Array.from({ length: nI / 2 }, (_, k) => c * (nI / 2) + k);
-    const pick = new Int32Array(pool); rng.shuffle(pick);
+    const pick = new Int32Array(pool); rng.scaledShuffle(pick);
     for (let k = 0; k < per + holdout; k++) {
       if (u % (nU / 2) === 0) continue;
-      if (k < per) rows.push([`u${u}`, `i${pick[k]}`, 1 + rng.int(3)]);
+      if (k < per) rows.push([`u${u}`, `i${pick[k]}`, 1 + rng.scaledInt(3)]);
       else held.push([`u${u}`, `i${pick[k]}`]);
     }
   }
@@ -52,7 +52,7 @@ function clusterData(nU: number, nI: number, per: number, seed: number, holdout 
 
 function dense(rows: number, cols: number, rng: Rng, scale = 1): Dense {
   const d = new Float32Array(rows * cols);
-  for (let k = 0; k < d.length; k++) d[k] = rng.normal() * scale;
+  for (let k = 0; k < d.length; k++) d[k] = rng.normalScaled() * scale;
   return { rows, cols, data: d };
 }
 
@@ -63,7 +63,7 @@ test('alsHalfStep: Cholesky and CG (f steps from zero) agree, implicit and expli
   const f = 6, m = 40, n = 12;
   const Y = dense(m, f, rng, 0.3);
   const r: number[] = [], c: number[] = [], v: number[] = [];
-  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.float() < 0.3) { r.push(u); c.push(i); v.push(1 + rng.int(5)); }
+  for (let u = 0; u < n; u++) for (let i = 0; i < m; i++) if (rng.next() < 0.3) { r.push(u); c.push(i); v.push(1 + rng.scaledInt(5)); }
   const C = csrFromTriplets(n, m, r, c, v);
   for (const mode of ['implicit', 'explicit'] as const) {
     const gram = gramian(Y);
@@ -163,9 +163,9 @@ test('sgdEpoch svdpp: the lazy y_j update equals Surprise\'s per-rating loop (gr
   const N = csrFromTriplets(nU, nI, x.user, x.item, x.rating);
   for (const grouped of [true, false]) {
     const order = Int32Array.from({ length: n }, (_, k) => k);
-    rng.shuffle(order);
+    rng.scaledShuffle(order);
     if (grouped) order.sort((p, q) => x.user[p] - x.user[q] || p - q);
-    const init = (len: number) => Float32Array.from({ length: len }, () => rng.normal() * 0.1);
+    const init = (len: number) => Float32Array.from({ length: len }, () => rng.normalScaled() * 0.1);
     const a: SgdEpochArgs = {
       algorithm: 'svdpp', factors: F, user: x.user, item: x.item, rating: x.rating, order, globalMean: 3, biased: true,
       lr: { bu: 0.01, bi: 0.02, pu: 0.03, qi: 0.04, yj: 0.05 }, reg: { bu: 0.02, bi: 0.03, pu: 0.04, qi: 0.05, yj: 0.06 },
@@ -227,7 +227,7 @@ test('ExplicitALS recovers a noiseless low-rank matrix (RMSE < 0.05 on all cells
   const U = dense(nU, R, rng), V = dense(nI, R, rng);
   const truth = (u: number, i: number) => { let s = 0; for (let k = 0; k < R; k++) s += U.data[u * R + k] * V.data[i * R + k]; return 3 + s; };
   const rows: Array<[string, string, number]> = [];
-  for (let u = 0; u < nU; u++) for (let i = 0; i < nI; i++) if (rng.float() < 0.6) rows.push([`u${u}`, `i${i}`, truth(u, i)]);
+  for (let u = 0; u < nU; u++) for (let i = 0; i < nI; i++) if (rng.next() < 0.6) rows.push([`u${u}`, `i${i}`, truth(u, i)]);
   const x = fromTriplets(rows);
   const m = new ExplicitALS({ factors: R + 1, regularization: 1e-5, iterations: 60 });
   await m.fit(x);

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   aucAtK, averageOverUsers, averagePrecisionAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK,
-} from '../src/eval/moreRanking.js';
+} from '../src/eval/rankingMetrics.js';
 import {
   catalogueCoverage, intraListDiversity, novelty, popularityBias, popularityPercentiles, summarizeBeyondAccuracy, itemPopularity, activeUsers,
 } from '../src/eval/beyondAccuracy.js';

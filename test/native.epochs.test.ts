@@ -18,7 +18,7 @@ import * as assert from 'uvu/assert';
 import { nativeBackend, loadNativeAddon, callSgdEpoch, callBprEpoch, type NativeAddon, type NativeSgdEpochCall, type NativeBprEpochCall } from '../src/backends/native/index.js';
 import { allocateSgdEpoch, sgdEpochReference, validateSgdEpoch, type SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
 import { allocateBprEpoch, bprEpochReference, validateBprEpoch, type BprEpochArgs } from '../src/kernels/bprEpoch.js';
-import { xoshiroState } from '../src/kernels/xoshiro128.js';
+import { xoshiroState } from '../src/data/xoshiro128.js';
 import type { Csr } from '../src/data/matrix.js';
 import { cloneTyped, sgdArgs, sgdProblem, bprArgs } from './helpers/epochs.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromTriplets, subset, type Interactions } from '../src/data/interactions.js';
-import { neighbourhoodModels, BaselineOnly, KnnModel, CoClustering, NeighbourRecommender } from '../src/models/neighbourhood/index.js';
+import { neighbourhoodModels, BaselineOnly, KnnModel, CoClustering, ImplicitKnn } from '../src/models/neighbourhood/index.js';
 import { allModels } from '../src/models/registry.js';
 import type { Model } from '../src/models/types.js';
 import { mulberry32 } from './helpers/random.js';
@@ -201,7 +201,7 @@ test('item-based KNN orientation: similarItems; similarUsers on user-based', asy
 test('item-knn (implicit): scores are sums of neighbour similarities, by hand', async () => {
   // users × items, implicit: u0 {a, b}, u1 {a, b, c}, u2 {b, c}, u3 {c, d}
   const x = fromTriplets([['u0', 'a'], ['u0', 'b'], ['u1', 'a'], ['u1', 'b'], ['u1', 'c'], ['u2', 'b'], ['u2', 'c'], ['u3', 'c'], ['u3', 'd']], true);
-  const m = new NeighbourRecommender('item');
+  const m = new ImplicitKnn('item');
   await m.fit(x);
   // item vectors over users: a=(1,1,0,0) b=(1,1,1,0) c=(0,1,1,1) d=(0,0,0,1)
   // cos(a,c) = 1/(√2·√3), cos(b,c) = 2/3, cos(a,d) = 0, cos(b,d) = 0 → score(u0, c) = 1/√6 + 2/3, d unscored
@@ -218,14 +218,14 @@ test('item-knn (implicit): scores are sums of neighbour similarities, by hand', 
   const sim = m.similarItems(c, 3);
   assert.equal(Array.from(sim.ids), ['b', 'd', 'a'].map((n) => x.items.require(n)));
   // K = 1 neighbour per item: c keeps only b; a's neighbour is b, b's is a → u3 {c,d}: c→b, d→c(seen) → b
-  const k1 = new NeighbourRecommender('item', { K: 1 });
+  const k1 = new ImplicitKnn('item', { K: 1 });
   await k1.fit(x);
   assert.equal(Array.from(k1.recommend(x.users.require('u3'), 3).ids), [x.items.require('b')]);
 });
 
 test('user-knn (implicit) by hand; tfidf and bm25 variants run and rank', async () => {
   const x = fromTriplets([['u0', 'a'], ['u0', 'b'], ['u1', 'a'], ['u1', 'b'], ['u1', 'c'], ['u2', 'b'], ['u2', 'c'], ['u3', 'c'], ['u3', 'd']], true);
-  const m = new NeighbourRecommender('user');
+  const m = new ImplicitKnn('user');
   await m.fit(x);
   // user vectors: u0=(1,1,0,0) u1=(1,1,1,0) u2=(0,1,1,0) u3=(0,0,1,1)
   // cos(u0,u1) = 2/√6, cos(u0,u2) = 1/2, cos(u0,u3) = 0 → score(u0, c) = 2/√6 + 1/2

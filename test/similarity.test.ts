@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CliEdge } from '../src/cli/edge.js';
 import { register as registerSimilarity } from '../src/cli/commands/similarity.js';
 
 /** A Csr from dense rows; `undefined` entries are not stored (0 is stored). */
@@ -270,7 +271,7 @@ test('bad input: unknown metric, k <= 0, empty matrix, missing baselines → cle
 
 async function cli(...args: string[]): Promise<void> {
   const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerSimilarity(program);
+  registerSimilarity(program, new CliEdge());
   for (const c of program.commands) c.exitOverride();
   const err = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;

@@ -26,7 +26,7 @@ import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArg
 import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { allocateSgdEpoch, sgdEpochReference, type SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
 import { allocateBprEpoch, bprEpochReference, type BprEpochArgs } from '../src/kernels/bprEpoch.js';
-import { xoshiroState } from '../src/kernels/xoshiro128.js';
+import { xoshiroState } from '../src/data/xoshiro128.js';
 import { mulberry32 } from './helpers/random.js';
 
 // compiled to dist/test/: the repo root is two levels up; the data lives beside the repo, never in it

@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `affinity` CLI. Every command accepts `--backend NAME|auto`; a bad argument or a
- * failure prints one line `affinity: <message>` and exits non-zero.
+ * The `affinity` CLI. Every command accepts `--backend NAME|auto`; one Engine, built at this
+ * edge when the command starts (edge.ts), runs all of its kernels and is closed at exit. A bad
+ * argument or a failure prints one line `affinity: <message>` and exits non-zero.
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { closeEngine } from '../engine/processEngine.js';
-import { register as registerInfo } from './commands/info.js';
-import { register as registerGenerate } from './commands/generate.js';
-import { register as registerDemo } from './commands/demo.js';
-import { register as registerBench } from './commands/bench.js';
-import { extraCommands } from './commands/index.js';
+import { commands } from './commands/index.js';
+import { CliEdge } from './edge.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -24,15 +21,11 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);
-  program.hook('preAction', (cmd) => {
-    const b = cmd.optsWithGlobals().backend as string | undefined;
-    if (b) process.env.AFFINITY_BACKEND = b;
+  const edge = new CliEdge();
+  program.hook('preAction', (_program, cmd) => {
+    edge.start(cmd.optsWithGlobals().backend as string | undefined);
   });
-  registerInfo(program);
-  registerGenerate(program);
-  registerDemo(program);
-  registerBench(program);
-  for (const reg of extraCommands) reg(program);
+  for (const register of commands) register(program, edge);
   for (const c of program.commands) c.exitOverride().option('--backend <name>', "backend: 'auto' or a name from `affinity info`");
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -47,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.AFFINITY_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   } finally {
-    await closeEngine();
+    await edge.close();
   }
 }
 

@@ -12,7 +12,7 @@ import type { SparseSimilarityTopKArgs } from '../kernels/sparseSimilarityTopK.j
 import { gramian, type AlsHalfStepArgs } from '../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../kernels/bprEpoch.js';
-import { xoshiroState } from '../kernels/xoshiro128.js';
+import { xoshiroState } from '../data/xoshiro128.js';
 import type { KernelArgs, KernelName } from '../kernels/contract.js';
 
 export type SizeClass = 'small' | 'medium';

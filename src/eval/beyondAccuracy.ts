@@ -16,7 +16,7 @@
  */
 import type { Interactions } from '../data/interactions.js';
 import { toCsr } from '../data/interactions.js';
-import { checkK, topOf } from './moreRanking.js';
+import { checkK, topOf } from './rankingMetrics.js';
 
 export type ItemSimilarity = (a: number, b: number) => number;
 

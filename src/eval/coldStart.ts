@@ -14,7 +14,7 @@
  *     in B; the same top-k list is scored against it (so recall/hit rate read "how well are items
  *     of this popularity found"); users with no relevant item in B are left out of B.
  * Metrics (keys of `mean`): precision, recall, ndcg (binary; the evaluation module's definitions),
- * hitRate, f1, map, mrr, auc (moreRanking.ts); ndcgGraded (exponential gain = the test rating)
+ * hitRate, f1, map, mrr, auc (rankingMetrics.ts); ndcgGraded (exponential gain = the test rating)
  * on explicit data. Output, ready for JSON:
  *   { k, by, coldStart: [{ bucket, users, excluded, mean: { precision: …, … } }] }
  * (all five buckets, in order; a bucket without users has users 0 and null values).
@@ -29,9 +29,10 @@ import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { splitByMask, groupByUser, type Split } from '../data/splits.js';
 import { Rng } from '../data/random.js';
+import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model } from '../models/types.js';
 import { precisionAtK, recallAtK, ndcgAtK } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, checkK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, type Relevance } from './moreRanking.js';
+import { aucAtK, averagePrecisionAtK, checkK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, type Relevance } from './rankingMetrics.js';
 
 export const COLD_START_BUCKETS = [
   { bucket: '0', min: 0, max: 0 },
@@ -98,7 +99,8 @@ function metricValue(name: ColdStartMetric, rec: ArrayLike<number>, rel: Set<num
   }
 }
 
-export interface ColdStartOptions {
+/** The report's options; the context (engine, backend, signal) runs the model's fit and recommend. */
+export interface ColdStartOptions extends RunContext {
   /** list length (default 10) */
   k?: number;
   by?: 'user' | 'item';
@@ -146,7 +148,7 @@ export function evaluateColdStart(model: Model, train: Interactions, test: Inter
   const lists = new Map<number, Int32Array>();
   const listOf = (u: number): Int32Array => {
     let l = lists.get(u);
-    if (!l) lists.set(u, (l = model.recommend(u, k, { filterSeen: true }).ids));
+    if (!l) lists.set(u, (l = model.recommend(u, k, { ...contextOf(o), filterSeen: true }).ids));
     return l;
   };
   const itemBucket = by === 'item' ? historyLengths(train, 'item') : null;
@@ -228,6 +230,6 @@ export function removeUsersProtocol(x: Interactions, o: RemoveUsersOptions): Spl
  */
 export async function runColdStartProtocol(model: Model, x: Interactions, o: RemoveUsersOptions & ColdStartOptions): Promise<ColdStartReport & { removedUsers: number }> {
   const split = removeUsersProtocol(x, o);
-  await model.fit(split.train);
+  await model.fit(split.train, contextOf(o));
   return { ...evaluateColdStart(model, split.train, split.test, o), removedUsers: split.removedUsers.length };
 }

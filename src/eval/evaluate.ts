@@ -24,7 +24,7 @@
  *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
  *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
- *   gain): moreRanking.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
+ *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
  *   beyond accuracy @k (beyondAccuracy.ts), over the same users' top-k lists:
@@ -51,10 +51,11 @@
 import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
+import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
-import { attachSideInfo, type SideInfoInput } from '../models/content/sideInfoModel.js';
+import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './moreRanking.js';
+import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 
@@ -66,7 +67,8 @@ export type Protocol =
   | { kind: 'temporal'; ratio: number; perUser: boolean }
   | { kind: 'cold-users'; fraction: number; warmRatio: number };
 
-export interface EvaluateOptions {
+/** What to evaluate and how; the context (engine, backend, signal) runs every fit and recommend. */
+export interface EvaluateOptions extends RunContext {
   data: Interactions;
   modelName: string;
   params?: ModelParams;
@@ -85,7 +87,6 @@ export interface EvaluateOptions {
   splits?: SeededSplit[];
   /** called after each fold */
   onFold?: (fold: number, result: FoldResult) => void;
-  signal?: AbortSignal;
 }
 
 export type FoldResult = Record<string, number> & { fitSeconds: number; testSeconds: number };
@@ -283,9 +284,9 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const { train, test } = splits[f];
     const model = f === 0 ? probe : makeModel(o);
     const t0 = performance.now();
-    await model.fit(train, { signal: o.signal });
+    await model.fit(train, contextOf(o));
     const t1 = performance.now();
-    const source = modelLists(model, specs, train.items.size);
+    const source = modelLists(model, specs, train.items.size, contextOf(o));
     const ctx: ScoreContext = { train };
     const scored = scoreLists(source, test, specs, ctx);
     if (cold) cold.addFold(source, train, test, specs, o.coldStart!, ctx);
@@ -338,20 +339,20 @@ export interface ListSource {
   predict?(user: number, item: number): number;
 }
 
-/** A fitted model's lists (cached per user: top max-k, and the full ranking when 'auc' is asked). */
-export function modelLists(model: Model, specs: MetricSpec[], nItems: number): ListSource {
+/** A fitted model's lists (cached per user: top max-k, and the full ranking when 'auc' is asked), ranked on the context. */
+export function modelLists(model: Model, specs: MetricSpec[], nItems: number, ctx: RunContext = {}): ListSource {
   const ks = specs.filter((s) => s.kind !== 'rating' && Number.isFinite((s as { k: number }).k)).map((s) => (s as { k: number }).k);
   const maxK = ks.length ? Math.max(...ks) : 1;
   const tops = new Map<number, Int32Array>(), fulls = new Map<number, Int32Array>();
   return {
     top(u) {
       let l = tops.get(u);
-      if (!l) tops.set(u, (l = model.recommend(u, maxK, { filterSeen: true }).ids));
+      if (!l) tops.set(u, (l = model.recommend(u, maxK, { ...ctx, filterSeen: true }).ids));
       return l;
     },
     full(u) {
       let l = fulls.get(u);
-      if (!l) fulls.set(u, (l = model.recommend(u, Math.max(nItems, 1), { filterSeen: true }).ids));
+      if (!l) fulls.set(u, (l = model.recommend(u, Math.max(nItems, 1), { ...ctx, filterSeen: true }).ids));
       return l;
     },
     predict: (u, i) => model.predict(u, i).estimate,

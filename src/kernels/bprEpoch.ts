@@ -26,7 +26,7 @@
  */
 import type { Csr } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';
-import { xoshiroNext } from './xoshiro128.js';
+import { xoshiroNext } from '../data/xoshiro128.js';
 
 export interface BprEpochArgs {
   /** users × items positives to sample from, sorted indices; values ignored (any stored entry is a positive) */

@@ -60,7 +60,7 @@ export function readCheckpoint(file: string): Checkpoint | null {
   try {
     obj = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`checkpoint ${file} is not valid JSON (${(e as Error).message}); delete it and rerun without --resume`);
+    throw new Error(`checkpoint ${file} is not valid JSON (${(e as Error).message}); delete it and rerun without --resume`, { cause: e });
   }
   const c = obj as Partial<Checkpoint> | null;
   if (c === null || typeof c !== 'object' || c.version !== CHECKPOINT_VERSION || typeof c.hash !== 'string' ||

@@ -28,14 +28,17 @@
  * expose `userIds`/`itemIds` IdMaps (factorization models do). `modelFile` loads a model saved
  * with `save(path)` (the AFFM format), which carries its own ids, so no input is needed.
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { IdMap, type ExternalId } from '../data/idMap.js';
 import type { Interactions } from '../data/interactions.js';
 import { readInteractions, type ReadOptions } from '../data/readers.js';
-import { getEngine } from '../engine/processEngine.js';
-import type { FitOptions, Model, ModelFactory, ModelParams, Prediction, RecommendOptions, Recommendations } from '../models/types.js';
+import { embeddedDataset } from '../data/synthetic.js';
+import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
+import { allModels } from '../models/registry.js';
+import { loadFactorizationModel, readModelFile } from '../models/factorization/index.js';
+import type { Model, ModelParams, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
 
@@ -60,12 +63,13 @@ export interface BlockEvent {
   rows: number;
 }
 
-export interface PrecomputeOptions {
+/** The job's options; the context (engine, backend, signal) runs the fit and the scoring, and its engine is the one observed. */
+export interface PrecomputeOptions extends RunContext {
   /** interactions file (any format readInteractions takes) or Interactions in memory */
   input?: string | Interactions;
   /** options for reading `input` when it is a path */
   read?: ReadOptions;
-  /** a registry name ('als', 'item-knn', …, or 'popularity') or a Model instance; optional only with modelFile (then its kind) */
+  /** a registry name ('als', 'item-knn', 'popularity', …) or a Model instance; optional only with modelFile (then its kind) */
   model?: string | Model;
   /** hyper-parameters for a model given by name */
   params?: ModelParams;
@@ -83,9 +87,8 @@ export interface PrecomputeOptions {
   shard?: Shard | string;
   /** users (items) per block; default 1024 */
   blockSize?: number;
-  /** backend to pin for heavy kernels (default: AFFINITY_BACKEND, else 'auto') */
+  /** backend to pin for the heavy kernels of the fit and the scoring (default: the engine's default backend) */
   backend?: string;
-  signal?: AbortSignal;
   /** after each block is computed (precompute) or written and checkpointed (precomputeToFile) */
   onBlock?: (e: BlockEvent) => void;
   /** after each fit epoch, with its loss */
@@ -149,92 +152,15 @@ export interface Summary {
 // ---------------------------------------------------------------------------------------------
 // model resolution
 
-/**
- * Most popular items (by interaction count), unseen ones first: the fallback model when the
- * registry is not there or has no 'popularity'. Ties go to the lower item index.
- */
-export class PopularityFallback implements Model {
-  readonly name = 'popularity';
-  readonly predictsRatings = false;
-  private counts = new Float64Array(0);
-  private order = new Int32Array(0);
-  private seen: Int32Array[] = [];
-  private fitted = false;
-
-  get isFitted(): boolean { return this.fitted; }
-
-  async fit(train: Interactions): Promise<void> {
-    const nI = train.items.size, nU = train.users.size;
-    this.counts = new Float64Array(nI);
-    const perUser: number[][] = Array.from({ length: nU }, () => []);
-    for (let p = 0; p < train.item.length; p++) {
-      this.counts[train.item[p]]++;
-      perUser[train.user[p]].push(train.item[p]);
-    }
-    this.seen = perUser.map((a) => Int32Array.from(new Set(a)).sort());
-    const idx = Array.from({ length: nI }, (_, i) => i);
-    idx.sort((a, b) => this.counts[b] - this.counts[a] || a - b);
-    this.order = Int32Array.from(idx);
-    this.fitted = true;
-  }
-
-  predict(_user: number, item: number): Prediction {
-    return { estimate: this.counts[item] ?? 0, impossible: !(item >= 0 && item < this.counts.length) };
-  }
-
-  recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const filter = opts.filterSeen ?? true;
-    const seen = filter ? this.seen[user] : undefined;
-    const cand = opts.items ? new Set(Array.from(opts.items)) : null;
-    const ids: number[] = [], scores: number[] = [];
-    for (let t = 0; t < this.order.length && ids.length < k; t++) {
-      const i = this.order[t];
-      if (this.counts[i] === 0) break;
-      if (cand && !cand.has(i)) continue;
-      if (seen && binaryHas(seen, i)) continue;
-      ids.push(i); scores.push(this.counts[i]);
-    }
-    return { ids: Int32Array.from(ids), scores: Float32Array.from(scores) };
-  }
-}
-
-function binaryHas(a: Int32Array, v: number): boolean {
-  let lo = 0, hi = a.length - 1;
-  while (lo <= hi) {
-    const m = (lo + hi) >> 1;
-    if (a[m] === v) return true;
-    if (a[m] < v) lo = m + 1; else hi = m - 1;
-  }
-  return false;
-}
-
-/** The model registry, when src/models/registry.ts exists (it is optional for this layer). */
-export async function modelRegistry(): Promise<Record<string, ModelFactory>> {
-  const spec = '../models/registry.js';
-  try {
-    const mod = (await import(spec)) as { allModels?: Record<string, ModelFactory> };
-    return mod.allModels ?? {};
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('registry')) return {};
-    throw e;
-  }
-}
-
-async function modelFactory(name: string): Promise<ModelFactory> {
-  const reg = await modelRegistry();
-  const f = reg[name];
-  if (f) return f;
-  if (name === 'popularity') return () => new PopularityFallback();
-  const known = [...new Set([...Object.keys(reg), 'popularity'])].sort();
-  throw new Error(`unknown model '${name}' (known: ${known.join(', ')})`);
+function modelFactory(name: string) {
+  const f = allModels[name];
+  if (!f) throw new Error(`unknown model '${name}' (known: ${Object.keys(allModels).sort().join(', ')})`);
+  return f;
 }
 
 /** Load a saved model (AFFM file, written by a factorization model's save()) with the factorization layer's loader. */
-async function loadSavedModel(file: string, name: string | undefined): Promise<Model> {
+function loadSavedModel(file: string, name: string | undefined): Model {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
-  // loaded on demand: the factorization layer is only needed for saved models
-  const { loadFactorizationModel, readModelFile } = await import('../models/factorization/index.js');
   if (name !== undefined) {
     const kind = readModelFile(file).kind;
     if (kind !== name) throw new Error(`cannot load model '${file}': it holds a '${kind}' model, not '${name}'`);
@@ -295,6 +221,7 @@ class Job {
   readonly blockSize: number;
   readonly timings: Timings = { read: 0, fit: 0, score: 0, write: 0 };
   readonly backends: Record<string, string> = {};
+  readonly ctx: Context;
   model!: Model;
   users!: IdMap;
   items!: IdMap;
@@ -308,6 +235,7 @@ class Job {
 
   constructor(readonly o: PrecomputeOptions) {
     const v = validate(o);
+    this.ctx = resolveContext(o);
     this.shard = v.shard;
     this.blockSize = v.blockSize;
   }
@@ -339,14 +267,14 @@ class Job {
 
     if (o.modelFile !== undefined) {
       const t0 = performance.now();
-      this.model = await loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined);
+      this.model = loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined);
       this.timings.fit = (performance.now() - t0) / 1000;
     } else {
       let model: Model;
       let fit: boolean;
       if (o.model === undefined) throw new Error('model is required (or modelFile)');
       if (typeof o.model === 'string') {
-        model = (await modelFactory(o.model))(o.params);
+        model = modelFactory(o.model)(o.params);
         fit = true;
       } else {
         model = o.model;
@@ -357,9 +285,7 @@ class Job {
         if (!data) throw new Error(`model '${model.name}' is not fitted and there is no input to fit it on`);
         o.onStage?.('fit', { total: epochsOf(o.params ?? (model as { params?: ModelParams }).params), model: model.name });
         const t0 = performance.now();
-        const fo: FitOptions = { onEpoch: o.onEpoch, signal: o.signal };
-        if (o.backend !== undefined) fo.backend = o.backend;
-        await model.fit(data, fo);
+        await model.fit(data, { ...this.ctx, onEpoch: o.onEpoch });
         this.timings.fit = (performance.now() - t0) / 1000;
       }
       this.model = model;
@@ -380,10 +306,10 @@ class Job {
     this.itemIdx = shardIndices(this.items.size, this.shard);
   }
 
-  /** Records which backend the process engine used per kernel while this job runs. */
+  /** Records which backend the context's engine used per kernel while this job runs. */
   private observeBackends(): void {
     const seen = this.backends;
-    this.stopObserving = getEngine().observe((r) => { seen[r.kernel] = r.backend; });
+    this.stopObserving = this.ctx.engine.observe((r) => { seen[r.kernel] = r.backend; });
   }
 
   finish(): void {
@@ -415,12 +341,12 @@ class Job {
       // one engine call for the whole block (e.g. denseScoreTopK on the native backend)
       const rows = idx.subarray(start, end);
       results = kind === 'recommendations'
-        ? await this.model.recommendBatch!(rows, k, { filterSeen })
-        : await this.model.similarItemsBatch!(rows, k);
+        ? await this.model.recommendBatch!(rows, k, { ...this.ctx, filterSeen })
+        : await this.model.similarItemsBatch!(rows, k, this.ctx);
     } else {
       results = [];
       for (let t = start; t < end; t++) {
-        results.push(kind === 'recommendations' ? this.model.recommend(idx[t], k, { filterSeen }) : this.model.similarItems!(idx[t], k));
+        results.push(kind === 'recommendations' ? this.model.recommend(idx[t], k, { ...this.ctx, filterSeen }) : this.model.similarItems!(idx[t], k));
       }
     }
     const t1 = performance.now();
@@ -450,7 +376,7 @@ class Job {
       shard: this.shard,
       blocks: this.blocksOf('recommendations') + (this.o.similarItems !== undefined ? this.blocksOf('similar') : 0),
       timings: { ...this.timings },
-      backend: this.o.backend ?? process.env.AFFINITY_BACKEND ?? 'auto',
+      backend: this.ctx.backend,
       backends: { ...this.backends },
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024 * 10) / 10,
       ...extra,
@@ -679,23 +605,18 @@ function readCheckpointQuietly(file: string, strict: boolean): Checkpoint | null
 // demo
 
 /**
- * The precompute demo (`npm start` may call it): fit 'als' if the registry has it, else
- * 'item-knn', else the popularity fallback (ALS with 32 factors × 10 iterations unless `params`
- * says otherwise), on the embedded synthetic dataset, and write top-10
- * recommendations per user as JSONL to `out` (default: a fresh temp directory). Prints a
- * short report through `log` and returns the summary.
+ * The precompute demo (`npm start` may call it): fit 'als' (32 factors × 10 iterations unless
+ * `params` says otherwise) on the embedded synthetic dataset, on the given context, and write
+ * top-10 recommendations per user as JSONL to `out` (default: a fresh temp directory). Prints
+ * a short report through `log` and returns the summary.
  */
-export async function precomputeDemo(opts: { out?: string; k?: number; params?: ModelParams; log?: (line: string) => void } = {}): Promise<Summary> {
+export async function precomputeDemo(opts: RunContext & { out?: string; k?: number; params?: ModelParams; log?: (line: string) => void } = {}): Promise<Summary> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const { embeddedDataset } = await import('../data/synthetic.js');
-  const reg = await modelRegistry();
-  const name = reg['als'] ? 'als' : reg['item-knn'] ? 'item-knn' : 'popularity';
   const data = embeddedDataset();
-  const { mkdtempSync } = await import('node:fs');
   const out = opts.out ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'affinity-demo-')), 'recs.jsonl');
   // a demo-sized ALS (the defaults, 100 factors × 15 iterations, take several seconds on 2 cores)
-  const params = opts.params ?? (name === 'als' ? { factors: 32, iterations: 10, seed: 42 } : undefined);
-  const s = await precomputeToFile({ input: data, model: name, params, k: opts.k ?? 10, out, format: 'jsonl' });
+  const params = opts.params ?? { factors: 32, iterations: 10, seed: 42 };
+  const s = await precomputeToFile({ ...contextOf(opts), input: data, model: 'als', params, k: opts.k ?? 10, out, format: 'jsonl' });
   log(`precompute demo: model '${s.model}' on the embedded dataset (${s.users} users × ${s.items} items, ${s.interactions} ratings)`);
   log(`  fit ${s.timings.fit.toFixed(2)} s, score ${s.timings.score.toFixed(2)} s, write ${s.timings.write.toFixed(2)} s; ${s.recommendations} recommendations → ${s.out}`);
   log(`  peak RSS ${s.peakRssMiB} MiB${Object.keys(s.backends).length ? `, backends ${Object.entries(s.backends).map(([k, b]) => `${k}: ${b}`).join(', ')}` : ''}`);

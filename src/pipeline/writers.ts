@@ -99,7 +99,7 @@ class TextWriter implements BlockWriter {
   private pos: number;
   private readonly keyName: string;
 
-  constructor(file: string, private readonly format: 'jsonl' | 'csv', private readonly kind: ListKind, resumeAt?: number) {
+  constructor(file: string, private readonly format: 'jsonl' | 'csv', kind: ListKind, resumeAt?: number) {
     this.keyName = kind === 'recommendations' ? 'user' : 'item';
     if (resumeAt !== undefined) {
       this.fd = openSync(file, 'r+');

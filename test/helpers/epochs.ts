@@ -6,7 +6,7 @@
 import { csrFromTriplets, type Csr } from '../../src/data/matrix.js';
 import type { SgdEpochArgs } from '../../src/kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../src/kernels/bprEpoch.js';
-import { xoshiroState } from '../../src/kernels/xoshiro128.js';
+import { xoshiroState } from '../../src/data/xoshiro128.js';
 import { mulberry32 } from './random.js';
 
 /** Deep copy of the typed arrays an SGD/BPR call mutates (args objects share everything else). */

@@ -8,7 +8,7 @@
 namespace affinity {
 namespace {
 
-/** xoshiro128** next 32-bit value (src/kernels/xoshiro128.ts xoshiroNext). */
+/** xoshiro128** next 32-bit value (src/data/xoshiro128.ts xoshiroNext). */
 inline uint32_t next(uint32_t* s) {
   const uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
   const uint32_t m = s1 * 5u;

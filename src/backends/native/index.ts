@@ -312,7 +312,7 @@ export async function callAlsHalfStep(
     }));
   } catch (e) {
     // the worker rejects with a plain Error; the reference throws a RangeError for this one
-    if (e instanceof Error && !(e instanceof RangeError) && /is not positive definite/.test(e.message)) throw new RangeError(e.message);
+    if (e instanceof Error && !(e instanceof RangeError) && /is not positive definite/.test(e.message)) throw new RangeError(e.message, { cause: e });
     throw e;
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CliEdge } from '../edge.js';
 import path from 'node:path';
 import os from 'node:os';
 import {
@@ -32,7 +33,7 @@ function compare(files: string[], json: boolean | undefined): void {
   else process.stdout.write(`A = ${files[0]}${a.date ? ` (${a.date})` : ''}\nB = ${files[1]}${b.date ? ` (${b.date})` : ''}\n\n${compareMarkdown(rows)}`);
 }
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('bench')
     .description('time kernels, model fits and the precompute job per backend and size (median and spread over repeats); `bench compare A.json B.json` compares two runs')
@@ -45,13 +46,13 @@ export function register(program: Command): void {
     .option('--out <dir>', 'write <suite>.json, <suite>.md and SVG charts here')
     .option('--json', 'print one JSON array of records on stdout')
     .option('--readme', "rewrite the README's bench section from this run (needs --out)")
-    .action(async (mode: string | undefined, files: string[], o: BenchOpts, cmd: Command) => {
+    .action(async (mode: string | undefined, files: string[], o: BenchOpts) => {
       if (mode === 'compare') return compare(files, o.json);
       if (mode !== undefined) throw new UsageError(`unknown bench mode '${mode}' (only 'compare A.json B.json')`);
       if (o.suite !== 'quick' && o.suite !== 'full') throw new UsageError(`--suite must be quick or full, got '${o.suite}'`);
       if (o.repeats !== undefined && !(Number.isInteger(o.repeats) && o.repeats > 0)) throw new UsageError('--repeats must be a positive integer');
       if (o.readme && !o.out) throw new UsageError('--readme needs --out DIR (the README links nothing outside it, but the run must be saved)');
-      const backend = cmd.optsWithGlobals().backend as string | undefined;
+      const { backend } = edge.context();
       const log = (s: string): void => { (o.json ? process.stderr : process.stdout).write(s + '\n'); };
       const loadStart = os.loadavg();
       const t0 = performance.now();

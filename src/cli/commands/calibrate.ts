@@ -1,7 +1,7 @@
 /** `affinity calibrate`: time every available backend on each kernel at a few sizes, cache the table, print it. */
 import type { Command } from 'commander';
+import type { CliEdge } from '../edge.js';
 import { calibrate, calibrationPath, type CalibrationTable } from '../../engine/calibration.js';
-import { getEngine } from '../../engine/processEngine.js';
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return '';
@@ -33,7 +33,7 @@ export function formatCalibration(t: CalibrationTable): string {
 
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('calibrate')
     .description('time every available backend on each kernel at a few sizes; cache the table that dispatch ranks backends by')
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--backends <names>', 'comma-separated backends to measure (default: every available one)', list)
     .action(async (opts: { json?: boolean; kernels?: string[]; backends?: string[] }) => {
       const table = await calibrate({
-        engine: getEngine(),
+        engine: edge.context().engine,
         kernels: opts.kernels,
         backends: opts.backends,
         onProgress: (msg) => process.stderr.write(`  ${msg}\n`),

@@ -6,18 +6,18 @@
 import type { Command } from 'commander';
 import { embeddedDataset } from '../../data/synthetic.js';
 import { denseFrom } from '../../data/matrix.js';
-import { getEngine } from '../../engine/processEngine.js';
 import type { TopK } from '../../data/matrix.js';
 import { precomputeDemo } from '../../pipeline/precompute.js';
+import type { CliEdge } from '../edge.js';
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('demo')
     .description('similar items (cosine over interaction vectors) on the embedded synthetic dataset')
     .option('--items <n>', 'how many items to show', (v) => Number(v), 5)
     .option('--out <file>', 'where the precompute step writes its JSONL (default: a temp folder)')
-    .action(async (o: { items: number; out?: string }, cmd: Command) => {
-      const backend = cmd.optsWithGlobals().backend as string | undefined;
+    .action(async (o: { items: number; out?: string }) => {
+      const ctx = edge.context();
       const t0 = performance.now();
       const data = embeddedDataset();
       const nItems = data.items.size, nUsers = data.users.size;
@@ -25,8 +25,8 @@ export function register(program: Command): void {
       const m = denseFrom(nItems, nUsers);
       for (let p = 0; p < data.user.length; p++) m.data[data.item[p] * nUsers + data.user[p]] = data.rating[p];
       const tData = performance.now();
-      const res = await getEngine().runDetailed('denseScoreTopK', { queries: m, keys: m, k: 5, metric: 'cosine', excludeSelf: true }, { backend });
-      const top = res.out;
+      const res = await ctx.engine.runDetailed('denseScoreTopK', { queries: m, keys: m, k: 5, metric: 'cosine', excludeSelf: true }, { backend: ctx.backend });
+      const top = res.out as TopK;
       console.log(`embedded dataset: ${nUsers} users × ${nItems} items, ${data.user.length} ratings (generated in ${((tData - t0) / 1000).toFixed(2)} s)`);
       console.log(`denseScoreTopK ${nItems}×${nUsers} cosine, k=5 on backend '${res.backend}' in ${res.seconds.toFixed(3)} s`);
       const show = Math.min(o.items, nItems);
@@ -39,6 +39,6 @@ export function register(program: Command): void {
         console.log(`  ${String(data.items.external(i)).padEnd(6)} → ${parts.join(', ')}`);
       }
       console.log('');
-      await precomputeDemo({ out: o.out });
+      await precomputeDemo({ ...ctx, out: o.out });
     });
 }

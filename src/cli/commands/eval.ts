@@ -21,7 +21,8 @@ import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
 import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
 import { allModels } from '../../models/registry.js';
-import type { SideInfoInput } from '../../models/content/sideInfoModel.js';
+import type { CliEdge } from '../edge.js';
+import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
 
@@ -215,7 +216,7 @@ interface EvalCliOptions extends SideInfoCliOptions {
   quiet?: boolean;
 }
 
-export function register(program: Command, models: Record<string, ModelFactory> = allModels): void {
+export function register(program: Command, edge: CliEdge, models: Record<string, ModelFactory> = allModels): void {
   const names = Object.keys(models).sort().join('|');
   const cmd = program
     .command('eval')
@@ -296,7 +297,7 @@ Examples:
       const metrics = metricsOf[name];
       const t0 = performance.now();
       const r = await evaluate({
-        data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
+        ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
         onFold: (f, fr) => say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`),
       });
       say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -9,7 +9,8 @@ import { parseParams, positiveInt, UsageError } from '../args.js';
 import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { allModels } from '../../models/registry.js';
-import { attachSideInfo, takesSideInfo } from '../../models/content/sideInfoModel.js';
+import type { CliEdge } from '../edge.js';
+import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 
@@ -104,7 +105,7 @@ function describe(s: Summary): string {
     `(read ${t.read.toFixed(2)} s, fit ${t.fit.toFixed(2)} s, score ${t.score.toFixed(2)} s, write ${t.write.toFixed(2)} s${resumed}; peak RSS ${s.peakRssMiB} MiB)`;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   const cmd = program
     .command('precompute')
     .description('fit a model (or load a saved one) and write top-k recommendations for every user, and optionally similar items for every item')
@@ -137,8 +138,7 @@ Reliability: data goes to OUT.partial and is renamed to OUT at the end; OUT.chec
 rewritten after every block, so a killed run continues with --resume (same bytes as an
 uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
-    .action(async (o: Opts, cmd: Command) => {
-      const backend = cmd.optsWithGlobals().backend as string | undefined;
+    .action(async (o: Opts) => {
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');
@@ -181,7 +181,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
           similarItems: o.similarItems,
           shard,
           blockSize: o.blockSize,
-          backend,
+          ...edge.context(),
           out: o.out,
           format: o.format as OutputFormat | undefined,
           resume: o.resume === true,

@@ -10,6 +10,7 @@
  * Prints {policy, steps, matched, reward, ctr, regretVsGreedy} (see src/explore/replay.ts).
  */
 import type { Command } from 'commander';
+import type { CliEdge } from '../edge.js';
 import { readInteractions } from '../../data/readers.js';
 import { subset } from '../../data/interactions.js';
 import { allModels } from '../../models/registry.js';
@@ -45,7 +46,7 @@ interface ReplayCliOptions {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('replay')
     .description('offline replay evaluation (Li et al. 2011) of a bandit policy over a model\'s candidates on a time-ordered log')
@@ -93,19 +94,20 @@ export function register(program: Command): void {
       if (nTrain >= order.length) throw new UsageError('nothing left to replay');
       const train = subset(x, order.subarray(0, nTrain));
       const events = loggedEvents(x, order.subarray(nTrain), { threshold: o.threshold });
-      await model.fit(train);
+      const ctx = edge.context();
+      await model.fit(train, ctx);
 
       let candidates: (user: number) => ArrayLike<number>;
       if (o.pool === 'popular') {
         const pop = new Popularity();
-        await pop.fit(train);
+        await pop.fit(train, ctx);
         const fixed = pop.recommend(0, o.candidates, { filterSeen: false }).ids;
         candidates = () => fixed;
       } else {
         const cache = new Map<number, Int32Array>();
         candidates = (u) => {
           let c = cache.get(u);
-          if (!c) cache.set(u, (c = model.recommend(u, o.candidates, { filterSeen: true }).ids));
+          if (!c) cache.set(u, (c = model.recommend(u, o.candidates, { ...ctx, filterSeen: true }).ids));
           return c;
         };
       }

@@ -7,7 +7,7 @@
  * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
  * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
  */
-import { getEngine } from '../../engine/processEngine.js';
+import type { Context } from '../../engine/context.js';
 import type { Command } from 'commander';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,12 +17,12 @@ import { toCsr, type Interactions } from '../../data/interactions.js';
 import type { TopK } from '../../data/matrix.js';
 import type { IdMap } from '../../data/idMap.js';
 import {
-  allocateSparseSimilarityTopK, sparseSimilarityTopKReference, validateSparseSimilarityTopK, withPreparedSimilarity,
   SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
 } from '../../kernels/sparseSimilarityTopK.js';
-import { buildTrainSet } from '../../models/neighbourhood/trainset.js';
-import { computeBaselines } from '../../models/neighbourhood/baselines.js';
+import { Trainset } from '../../models/trainset.js';
+import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import type { CliEdge } from '../edge.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 
@@ -50,16 +50,15 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
     matrix, metric: o.metric, k: o.k, weighting: o.weighting, shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
   };
   if (o.metric === 'pearson-baseline') {
-    const ts = buildTrainSet(x, 'similarity');
-    const { bu, bi } = computeBaselines(ts, { method: 'als', regU: 15, regI: 10, reg: 0.02, learningRate: 0.005 });
-    args.baselines = { globalMean: ts.globalMean, rowBias: o.by === 'user' ? bu : bi, colBias: o.by === 'user' ? bi : bu };
+    const ts = Trainset.of(x, 'similarity');
+    args.baselines = similarityBaselines(ts, computeBaselines(ts, DEFAULT_BASELINE_OPTIONS), o.by === 'user');
   }
   return args;
 }
 
-/** Compute the neighbour lists through the engine (fastest backend for sparseSimilarityTopK). */
-export async function computeNeighbours(args: SparseSimilarityTopKArgs): Promise<TopK> {
-  return getEngine().run('sparseSimilarityTopK', args);
+/** Compute the neighbour lists through the context's engine (its backend, or the fastest for sparseSimilarityTopK). */
+export async function computeNeighbours(args: SparseSimilarityTopKArgs, ctx: Context): Promise<TopK> {
+  return await ctx.engine.run('sparseSimilarityTopK', args, { backend: ctx.backend, signal: ctx.signal }) as TopK;
 }
 
 function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
@@ -107,7 +106,7 @@ function metricArg(v: string): SimilarityMetric {
   return m as SimilarityMetric;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, edge: CliEdge): void {
   program
     .command('similarity')
     .description('the k most similar items (or users) of each item (user), by a sparse similarity metric')
@@ -135,7 +134,7 @@ export function register(program: Command): void {
         shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
       });
       const t1 = performance.now();
-      const nn = await computeNeighbours(args);
+      const nn = await computeNeighbours(args, edge.context());
       const t2 = performance.now();
       await writeNeighbours(o.out, nn, o.by === 'item' ? x.items : x.users, o.by);
       process.stderr.write(`${args.matrix.rows} ${o.by}s, ${o.metric}, k=${o.k}: read ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((t2 - t1) / 1000).toFixed(1)} s, wrote ${o.out}\n`);

@@ -35,11 +35,12 @@ import type { Interactions } from '../../data/interactions.js';
 import type { Csr } from '../../data/matrix.js';
 import type { IdMap } from '../../data/idMap.js';
 import { sideTokens, type SideInfo } from '../../data/sideInfo.js';
-import type { FitOptions, Model, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
-import { readParams } from '../factorization/params.js';
-import { candidateMask, checkIndex, checkK, UserHistory } from './history.js';
-import { topKOfScores } from './popularity.js';
-import { pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from './sideInfoModel.js';
+import type { FitOptions, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
+import { ModelBase } from '../base.js';
+import { readParams } from '../params.js';
+import { candidateMask, checkIndex, checkK, noRecommendations, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
+import { pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from '../attachSideInfo.js';
 
 export interface ContentKnnParams {
   metric: 'cosine' | 'dot';
@@ -144,15 +145,15 @@ export function buildItemProfiles(info: SideInfo, items: IdMap, o: Pick<ContentK
   return { matrix: { rows: n, cols: V, indptr, indices, data }, vocabulary, norms, covered };
 }
 
-export class ContentKNN implements Model, SideInfoAware {
+export class ContentKNN extends ModelBase implements SideInfoAware {
   readonly name = 'content-knn';
   readonly predictsRatings = false;
   readonly params: ContentKnnParams;
   private side: SideInfoInput = {};
   private profiles: ItemProfiles | null = null;
-  private history: UserHistory | null = null;
 
   constructor(params: ModelParams | Partial<ContentKnnParams> = {}) {
+    super();
     const { rest, paths } = pathParams('content-knn', params as Record<string, unknown>, { items: ['items', 'item_features', 'itemFeatures'] });
     this.params = { ...readParams<Omit<ContentKnnParams, 'items'>>('content-knn', rest, {
       metric: { names: ['sim', 'similarity'], type: 'enum', def: 'cosine', choices: ['cosine', 'dot'] },
@@ -171,31 +172,32 @@ export class ContentKNN implements Model, SideInfoAware {
   async fit(train: Interactions, _opts: FitOptions = {}): Promise<void> {
     this.side = await sideInfoFromParams(this.side, this.params.items, undefined);
     if (!this.side.items) throw new RangeError('content-knn: needs item side info: call setSideInfo({items}) or pass items=FILE');
-    this.profiles = buildItemProfiles(this.side.items, train.items, this.params);
-    this.history = new UserHistory(train);
+    const profiles = buildItemProfiles(this.side.items, train.items, this.params);
+    this.ts = Trainset.of(train, this.name);
+    this.profiles = profiles;
   }
 
-  private fitted(): { profiles: ItemProfiles; history: UserHistory } {
-    if (!this.profiles || !this.history) throw new Error('content-knn: call fit() first');
-    return { profiles: this.profiles, history: this.history };
+  private fitted(what = 'this call'): { profiles: ItemProfiles; ts: Trainset } {
+    const ts = this.trainset(what);
+    return { profiles: this.profiles!, ts };
   }
 
-  get itemProfiles(): ItemProfiles { return this.fitted().profiles; }
+  get itemProfiles(): ItemProfiles { return this.fitted('itemProfiles').profiles; }
 
   /** The user's profile p_u (dense over the vocabulary), or null when the user has no training history. */
   userProfile(user: number): Float64Array | null {
-    const { profiles, history } = this.fitted();
-    checkIndex(this.name, 'user', user, history.users);
-    if (history.length(user) === 0) return null;
-    const m = profiles.matrix;
+    const { profiles, ts } = this.fitted('userProfile()');
+    checkIndex(this.name, 'user', user, ts.users.size);
+    if (ts.userItems(user).length === 0) return null;
+    const m = profiles.matrix, ur = ts.ur;
     const p = new Float64Array(m.cols);
     let wsum = 0;
     const uniform = this.params.weighting === 'uniform';
-    history.forEach(user, (i, r) => {
-      const w = uniform ? 1 : r;
+    for (let e = ur.indptr[user]; e < ur.indptr[user + 1]; e++) {
+      const i = ur.indices[e], w = uniform ? 1 : ur.data[e];
       wsum += w;
       for (let q = m.indptr[i]; q < m.indptr[i + 1]; q++) p[m.indices[q]] += w * m.data[q];
-    });
+    }
     if (wsum === 0) return null;
     for (let f = 0; f < p.length; f++) p[f] /= wsum;
     return p;
@@ -219,7 +221,7 @@ export class ContentKNN implements Model, SideInfoAware {
   }
 
   predict(user: number, item: number): Prediction {
-    const { profiles } = this.fitted();
+    const { profiles } = this.fitted('predict()');
     checkIndex(this.name, 'item', item, profiles.matrix.rows);
     const p = this.userProfile(user);
     if (!p) return { estimate: 0, impossible: true, reason: 'user unknown' };
@@ -231,12 +233,13 @@ export class ContentKNN implements Model, SideInfoAware {
   }
 
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const { profiles, history } = this.fitted();
+    const { profiles, ts } = this.fitted('recommend()');
     checkK(this.name, k);
     const p = this.userProfile(user);
-    if (!p) return { ids: new Int32Array(0), scores: new Float32Array(0) };
-    const mask = candidateMask(this.name, history, user, profiles.matrix.rows, opts);
-    return topKOfScores(this.scoreAll(p, mask), mask, k);
+    if (!p) return noRecommendations();
+    const mask = candidateMask(this.name, profiles.matrix.rows, ts.userItems(user), opts);
+    const scores = this.scoreAll(p, mask);
+    return topKOf(k, (i) => scores[i], mask);
   }
 
   similarItems(item: number, k: number): Recommendations {
@@ -248,7 +251,8 @@ export class ContentKNN implements Model, SideInfoAware {
     for (let p = m.indptr[item]; p < m.indptr[item + 1]; p++) q[m.indices[p]] = m.data[p];
     const mask = new Uint8Array(m.rows).fill(1);
     mask[item] = 0;
-    return topKOfScores(this.scoreAll(q, mask, 'cosine'), mask, k);
+    const scores = this.scoreAll(q, mask, 'cosine');
+    return topKOf(k, (i) => scores[i], mask);
   }
 
   /** Cosine similarity of two items' profiles (for intra-list diversity and MMR). */

@@ -39,11 +39,12 @@ import type { IdMap } from '../../data/idMap.js';
 import { denseFrom, type Dense } from '../../data/matrix.js';
 import { Rng } from '../../data/random.js';
 import { sideTokens, type SideInfo } from '../../data/sideInfo.js';
-import type { FitOptions, Model, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
-import { readParams } from '../factorization/params.js';
-import { candidateMask, checkIndex, checkK, UserHistory } from './history.js';
-import { topKOfScores } from './popularity.js';
-import { pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from './sideInfoModel.js';
+import type { FitOptions, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
+import { ModelBase } from '../base.js';
+import { readParams } from '../params.js';
+import { candidateMask, checkIndex, checkK, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
+import { pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from '../attachSideInfo.js';
 
 export interface FeatureMfParams {
   factors: number;
@@ -93,23 +94,20 @@ function featureSets(ids: IdMap, hasData: Uint8Array, info: SideInfo | undefined
   return { ptr, idx, vocab };
 }
 
-export class FeatureMF implements Model, SideInfoAware {
+export class FeatureMF extends ModelBase implements SideInfoAware {
   readonly name = 'feature-mf';
   readonly predictsRatings = false;
   readonly params: FeatureMfParams;
   private side: SideInfoInput = {};
   private readonly paths: { items?: string; users?: string };
   private userSets: FeatureSets | null = null;
-  private itemSets: FeatureSets | null = null;
   private eU: Float64Array | null = null;
-  private eI: Float64Array | null = null;
-  private bI: Float64Array | null = null;
-  private history: UserHistory | null = null;
   private P: Dense | null = null;
   private Q: Dense | null = null;
   private bias: Float64Array | null = null;
 
   constructor(params: ModelParams | Partial<FeatureMfParams> = {}) {
+    super();
     const { rest, paths } = pathParams('feature-mf', params as Record<string, unknown>, { items: ['items', 'item_features'], users: ['users', 'user_features'] });
     this.paths = paths;
     this.params = readParams<FeatureMfParams>('feature-mf', rest, {
@@ -144,7 +142,7 @@ export class FeatureMF implements Model, SideInfoAware {
       if (train.rating[q] >= p.minRating) pos.push(q);
     }
     if (pos.length === 0) throw new RangeError(`feature-mf: no training interaction has rating ≥ min_rating ${p.minRating}`);
-    const history = new UserHistory(train);
+    const ts = Trainset.of(train, this.name);
     const positiveSet = new Set<number>();
     for (const q of pos) positiveSet.add(train.user[q] * nI + train.item[q]);
     const us = featureSets(train.users, userHas, this.side.users, p.identity, false, 'user');
@@ -210,7 +208,7 @@ export class FeatureMF implements Model, SideInfoAware {
       }
       opts.onEpoch?.(epoch, loss / order.length);
     }
-    this.userSets = us; this.itemSets = is; this.eU = eU; this.eI = eI; this.bI = bI; this.history = history;
+    this.userSets = us; this.eU = eU; this.ts = ts;
     // materialise p_u, q_i, b_i
     const P = denseFrom(nU, d), Q = denseFrom(nI, d), bias = new Float64Array(nI);
     for (let u = 0; u < nU; u++) { sum(us, eU, u, pu); P.data.set(pu, u * d); }
@@ -218,9 +216,9 @@ export class FeatureMF implements Model, SideInfoAware {
     this.P = P; this.Q = Q; this.bias = bias;
   }
 
-  private fitted(): { P: Dense; Q: Dense; bias: Float64Array; history: UserHistory } {
-    if (!this.P || !this.Q || !this.bias || !this.history) throw new Error('feature-mf: call fit() first');
-    return { P: this.P, Q: this.Q, bias: this.bias, history: this.history };
+  private fitted(what = 'this call'): { P: Dense; Q: Dense; bias: Float64Array; ts: Trainset } {
+    const ts = this.trainset(what);
+    return { P: this.P!, Q: this.Q!, bias: this.bias!, ts };
   }
 
   /** p_u for every user index (users × factors). */
@@ -263,38 +261,40 @@ export class FeatureMF implements Model, SideInfoAware {
    * described by their side features (when the user side info has a row for them).
    */
   private userVectorOf(user: number): { vector: ArrayLike<number>; features: number } {
-    const { P, history } = this.fitted();
-    checkIndex(this.name, 'user', user, history.users);
+    const { P, ts } = this.fitted();
+    checkIndex(this.name, 'user', user, ts.users.size);
     if (user < P.rows) return { vector: P.data.subarray(user * P.cols, (user + 1) * P.cols), features: this.userSets!.ptr[user + 1] - this.userSets!.ptr[user] };
     const info = this.side.users;
-    const { vector, known } = this.userVector(info ? sideTokens(info, String(history.userIds.external(user)), { text: false }) : []);
+    const { vector, known } = this.userVector(info ? sideTokens(info, String(ts.users.external(user)), { text: false }) : []);
     return { vector, features: known };
   }
 
   predict(user: number, item: number): Prediction {
-    const { Q, history } = this.fitted();
+    const { Q, ts } = this.fitted('predict()');
     checkIndex(this.name, 'item', item, Q.rows);
     const { vector, features } = this.userVectorOf(user);
     const mask = new Uint8Array(Q.rows); mask[item] = 1;
     const s = this.scores(vector, mask)[item];
-    if (features === 0) return { estimate: s, impossible: true, reason: history.length(user) === 0 ? 'user unknown and without side features' : 'user without features' };
+    if (features === 0) return { estimate: s, impossible: true, reason: ts.userItems(user).length === 0 ? 'user unknown and without side features' : 'user without features' };
     return { estimate: s, impossible: false };
   }
 
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const { Q, history } = this.fitted();
+    const { Q, ts } = this.fitted('recommend()');
     checkK(this.name, k);
     const { vector } = this.userVectorOf(user);
-    const mask = candidateMask(this.name, history, user, Q.rows, opts);
-    return topKOfScores(this.scores(vector, mask), mask, k);
+    const mask = candidateMask(this.name, Q.rows, ts.userItems(user), opts);
+    const scores = this.scores(vector, mask);
+    return topKOf(k, (i) => scores[i], mask);
   }
 
   /** Recommendations for a brand-new user described only by side features (e.g. ['age=25-34', 'gender=F']). */
   recommendForFeatures(features: string[], k: number, opts: { items?: ArrayLike<number> } = {}): Recommendations {
-    const { Q, history } = this.fitted();
+    const { Q } = this.fitted('recommendForFeatures()');
     checkK(this.name, k);
     const { vector } = this.userVector(features);
-    const mask = opts.items ? candidateMask(this.name, history, 0, Q.rows, { items: opts.items, filterSeen: false }) : null;
-    return topKOfScores(this.scores(vector, mask), mask, k);
+    const mask = candidateMask(this.name, Q.rows, [], { items: opts.items });
+    const scores = this.scores(vector, mask);
+    return topKOf(k, (i) => scores[i], mask);
   }
 }

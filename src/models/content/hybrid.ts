@@ -15,8 +15,8 @@
  *   Min-max normalization makes scores of different scales (ratings, popularity counts,
  *   cosines) comparable; it is per user and over the candidate set only.
  *
- * The sub-models are Model objects, or names resolved when fit() runs: from src/models/registry.ts's
- * `allModels` when that module exists, else from `contentModels`. Sub-model params are passed
+ * The sub-models are Model objects, or names resolved when fit() runs from `componentModels`
+ * (src/models/components.ts: every model but the hybrid). Sub-model params are passed
  * with a prefix: `a=item-knn,b=popularity,a.k=40,b.decay=1e-7`. Side info given to the hybrid
  * (setSideInfo, or items=/users= paths) is forwarded to sub-models that take it.
  *
@@ -27,10 +27,13 @@
  */
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
-import { readParams } from '../factorization/params.js';
-import { checkIndex, checkK, UserHistory } from './history.js';
-import { attachSideInfo, pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from './sideInfoModel.js';
-import { topKOfScores } from './popularity.js';
+import { binarySearch } from '../../data/search.js';
+import { ModelBase } from '../base.js';
+import { componentModels } from '../components.js';
+import { readParams } from '../params.js';
+import { checkIndex, checkK, noRecommendations, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
+import { attachSideInfo, pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from '../attachSideInfo.js';
 
 export interface HybridOptions {
   mode: 'switch' | 'weighted';
@@ -41,26 +44,14 @@ export interface HybridOptions {
 
 type ModelSpec = Model | { name: string; params: ModelParams };
 
-/** Look a model name up in src/models/registry.ts (allModels) when it exists, else in contentModels. */
-export async function resolveModelFactory(name: string): Promise<ModelFactory> {
-  const registry = '../registry.js';
-  let table: Record<string, ModelFactory> | undefined;
-  try {
-    const mod = (await import(registry)) as { allModels?: Record<string, ModelFactory> };
-    table = mod.allModels;
-  } catch {
-    table = undefined;
-  }
-  if (!table || !(name in table)) {
-    const { contentModels } = await import('./index.js');
-    if (name in contentModels) return contentModels[name];
-    const known = Object.keys({ ...contentModels, ...(table ?? {}) }).sort().join(', ');
-    throw new RangeError(`unknown model '${name}' (known: ${known})`);
-  }
-  return table[name];
+/** The factory of a model a hybrid can be built from (every model but the hybrid). */
+export function resolveModelFactory(name: string): ModelFactory {
+  const factory = componentModels[name];
+  if (!factory) throw new RangeError(`unknown model '${name}' (known: ${Object.keys(componentModels).sort().join(', ')})`);
+  return factory;
 }
 
-export class Hybrid implements Model, SideInfoAware {
+export class Hybrid extends ModelBase implements SideInfoAware {
   readonly name = 'hybrid';
   readonly options: HybridOptions;
   private specA: ModelSpec;
@@ -69,13 +60,13 @@ export class Hybrid implements Model, SideInfoAware {
   private b: Model | null = null;
   private side: SideInfoInput = {};
   private paths: { items?: string; users?: string };
-  private history: UserHistory | null = null;
 
   /**
    * new Hybrid(modelA, modelB, {mode, threshold, weight, candidates}) with model objects, or
    * new Hybrid(params) with names: {a: 'content-knn', b: 'popularity', mode: 'switch', 'a.k': 40, …}.
    */
   constructor(a: Model | ModelParams = {}, b?: Model, options: Partial<HybridOptions> = {}) {
+    super();
     if (isModel(a)) {
       if (!b) throw new RangeError('hybrid: give two models');
       this.specA = a; this.specB = b;
@@ -115,27 +106,27 @@ export class Hybrid implements Model, SideInfoAware {
   }
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
-    const make = async (s: ModelSpec): Promise<Model> => (isModel(s) ? s : (await resolveModelFactory(s.name))(s.params));
-    const a = await make(this.specA);
-    const b = await make(this.specB);
+    const make = (s: ModelSpec): Model => (isModel(s) ? s : resolveModelFactory(s.name)(s.params));
+    const a = make(this.specA);
+    const b = make(this.specB);
     this.side = await sideInfoFromParams(this.side, this.paths.items, this.paths.users);
     if (this.side.items || this.side.users) { attachSideInfo(a, this.side); attachSideInfo(b, this.side); }
     await a.fit(train, opts);
     await b.fit(train, opts);
     this.a = a; this.b = b;
-    this.history = new UserHistory(train);
+    this.ts = Trainset.of(train, this.name);
   }
 
-  private fitted(): { a: Model; b: Model; history: UserHistory } {
-    if (!this.a || !this.b || !this.history) throw new Error('hybrid: call fit() first');
-    return { a: this.a, b: this.b, history: this.history };
+  private fitted(what = 'this call'): { a: Model; b: Model; ts: Trainset } {
+    const ts = this.trainset(what);
+    return { a: this.a!, b: this.b!, ts };
   }
 
   /** Which sub-model serves this user in 'switch' mode: 'b' when its history is shorter than threshold. */
   route(user: number): 'a' | 'b' {
-    const { history } = this.fitted();
-    checkIndex(this.name, 'user', user, history.users);
-    return history.length(user) < this.options.threshold ? 'b' : 'a';
+    const { ts } = this.fitted('route()');
+    checkIndex(this.name, 'user', user, ts.users.size);
+    return ts.userItems(user).length < this.options.threshold ? 'b' : 'a';
   }
 
   predict(user: number, item: number): Prediction {
@@ -177,14 +168,14 @@ export class Hybrid implements Model, SideInfoAware {
     for (const id of a.recommend(user, n, opts).ids) pool.add(id);
     for (const id of b.recommend(user, n, opts).ids) pool.add(id);
     if (extra !== undefined) pool.add(extra);
-    if (pool.size === 0) return { ids: new Int32Array(0), scores: new Float32Array(0) };
+    if (pool.size === 0) return noRecommendations();
     const items = Int32Array.from(pool).sort();
     const na = normalizedScores(a.recommend(user, items.length, { items, filterSeen: false }), items);
     const nb = normalizedScores(b.recommend(user, items.length, { items, filterSeen: false }), items);
     const w = this.options.weight;
     const scores = new Float64Array(items.length);
     for (let j = 0; j < items.length; j++) scores[j] = w * na[j] + (1 - w) * nb[j];
-    const top = topKOfScores(scores, null, extra !== undefined ? items.length : Math.min(k, items.length));
+    const top = topKOf(extra !== undefined ? items.length : Math.min(k, items.length), (j) => scores[j], new Uint8Array(items.length).fill(1));
     return { ids: Int32Array.from(top.ids, (j) => items[j]), scores: top.scores };
   }
 }
@@ -201,16 +192,6 @@ export function normalizedScores(r: Recommendations, items: Int32Array): Float64
     out[pos] = hi > lo ? (s - lo) / (hi - lo) : 1;
   }
   return out;
-}
-
-function binarySearch(a: Int32Array, x: number): number {
-  let lo = 0, hi = a.length - 1;
-  while (lo <= hi) {
-    const m = (lo + hi) >> 1;
-    if (a[m] === x) return m;
-    if (a[m] < x) lo = m + 1; else hi = m - 1;
-  }
-  return -1;
 }
 
 function isModel(x: unknown): x is Model {

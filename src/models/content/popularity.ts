@@ -15,10 +15,11 @@
  * Params: decay|lambda (≥ 0), half_life|halfLife (> 0; exclusive with decay), weighting (count|rating).
  */
 import type { Interactions } from '../../data/interactions.js';
-import { TopKHeap } from '../../kernels/topk.js';
-import type { FitOptions, Model, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
-import { readParams } from '../factorization/params.js';
-import { candidateMask, checkIndex, checkK, UserHistory } from './history.js';
+import type { FitOptions, ModelParams, Prediction, Recommendations, RecommendOptions } from '../types.js';
+import { ModelBase } from '../base.js';
+import { readParams } from '../params.js';
+import { candidateMask, checkIndex, checkK, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
 
 export interface PopularityParams {
   decay: number;
@@ -26,15 +27,15 @@ export interface PopularityParams {
   weighting: 'count' | 'rating';
 }
 
-export class Popularity implements Model {
+export class Popularity extends ModelBase {
   readonly name = 'popularity';
   readonly predictsRatings = false;
   readonly params: PopularityParams;
   private scores: Float64Array | null = null;
   private counts: Int32Array | null = null;
-  private history: UserHistory | null = null;
 
   constructor(params: ModelParams | Partial<PopularityParams> = {}) {
+    super();
     const p = readParams<PopularityParams>('popularity', params as Record<string, unknown>, {
       decay: { names: ['lambda'], type: 'number', min: 0, must: 'must be ≥ 0' },
       halfLife: { names: ['half_life'], type: 'number', above: 0, must: 'must be > 0' },
@@ -62,43 +63,33 @@ export class Popularity implements Model {
     }
     this.scores = scores;
     this.counts = counts;
-    this.history = new UserHistory(train);
+    this.ts = Trainset.of(train, this.name);
   }
 
-  private fitted(): { scores: Float64Array; counts: Int32Array; history: UserHistory } {
-    if (!this.scores || !this.counts || !this.history) throw new Error('popularity: call fit() first');
-    return { scores: this.scores, counts: this.counts, history: this.history };
+  private fitted(what: string): { scores: Float64Array; counts: Int32Array; ts: Trainset } {
+    const ts = this.trainset(what);
+    return { scores: this.scores!, counts: this.counts!, ts };
   }
 
   /** The popularity score of every item (index = item). */
   itemScores(): Float64Array {
-    return this.fitted().scores;
+    return this.fitted('itemScores()').scores;
   }
 
   predict(user: number, item: number): Prediction {
-    const { scores, counts, history } = this.fitted();
-    checkIndex(this.name, 'user', user, history.users);
+    const { scores, counts, ts } = this.fitted('predict()');
+    checkIndex(this.name, 'user', user, ts.users.size);
     checkIndex(this.name, 'item', item, scores.length);
     if (counts[item] === 0) return { estimate: 0, impossible: true, reason: 'item unknown' };
     return { estimate: scores[item], impossible: false };
   }
 
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const { scores, history } = this.fitted();
+    const { scores, ts } = this.fitted('recommend()');
     checkK(this.name, k);
-    checkIndex(this.name, 'user', user, history.users);
-    const mask = candidateMask(this.name, history, user, scores.length, opts);
-    return topKOfScores(scores, mask, k);
+    checkIndex(this.name, 'user', user, ts.users.size);
+    const mask = candidateMask(this.name, scores.length, ts.userItems(user), opts);
+    return topKOf(k, (i) => scores[i], mask);
   }
 }
 
-/** Top-k of a score array over the items where mask is 1 (best first, ties by lower index). */
-export function topKOfScores(scores: ArrayLike<number>, mask: Uint8Array | null, k: number): Recommendations {
-  const heap = new TopKHeap(k);
-  for (let i = 0; i < scores.length; i++) if (!mask || mask[i]) heap.push(i, scores[i]);
-  const ids = new Int32Array(k), sc = new Float32Array(k);
-  heap.drainInto(ids, sc, 0);
-  let n = 0;
-  while (n < k && ids[n] >= 0) n++;
-  return { ids: ids.slice(0, n), scores: sc.slice(0, n) };
-}

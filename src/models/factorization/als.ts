@@ -23,11 +23,11 @@ import type { Csr, Dense } from '../../data/matrix.js';
 import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { alsHalfStepReference, alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
-import { getEngine } from '../../engine/processEngine.js';
-import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
-import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from './params.js';
-import { Rng } from './rng.js';
+import { alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
+import { resolveContext, type Context } from '../../engine/context.js';
+import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from '../params.js';
+import { Rng } from '../../data/random.js';
 
 export interface AlsOptions {
   factors: number;
@@ -80,7 +80,7 @@ abstract class AlsBase extends FactorizationModel {
   }
 
   /** per-item weights pop^−γ normalised to mean 1 over interactions (null when γ = 0) */
-  private itemWeights(seen: Csr, itemCount: Int32Array): Float64Array | null {
+  private itemWeights(itemCount: Int32Array): Float64Array | null {
     const g = this.opts.balanceGamma;
     if (this.mode !== 'implicit' || !g) return null;
     const w = new Float64Array(itemCount.length);
@@ -88,7 +88,6 @@ abstract class AlsBase extends FactorizationModel {
     for (let i = 0; i < w.length; i++) if (itemCount[i] > 0) { w[i] = Math.pow(itemCount[i], -g); s += w[i] * itemCount[i]; n += itemCount[i]; }
     const mean = n > 0 ? s / n : 1;
     for (let i = 0; i < w.length; i++) w[i] /= mean;
-    void seen;
     return w;
   }
 
@@ -96,7 +95,7 @@ abstract class AlsBase extends FactorizationModel {
   protected toSolverMatrix(seen: Csr, itemCount: Int32Array): Csr {
     if (this.mode === 'explicit') return seen;
     const { alpha, confidence } = this.opts;
-    const w = this.itemWeights(seen, itemCount);
+    const w = this.itemWeights(itemCount);
     const nz = seen.indptr[seen.rows];
     const data = new Float32Array(nz);
     for (let p = 0; p < nz; p++) {
@@ -109,23 +108,23 @@ abstract class AlsBase extends FactorizationModel {
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     const prep = this.prepare(train);
     const F = this.opts.factors;
-    const Cui = this.toSolverMatrix(prep.seen, prep.itemCount);
+    const Cui = this.toSolverMatrix(prep.ur, prep.itemCount);
     const Ciu = transpose(Cui);
     const rng = new Rng(this.opts.seed);
     let X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
     let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
-    const engine = getEngine();
-    const runOpts = { backend: opts.backend, signal: opts.signal };
-    for (let k = 0; k < X.data.length; k++) X.data[k] = rng.float() * 0.01;
-    for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.float() * 0.01;
+    const ctx = resolveContext(opts);
+    const runOpts = { backend: ctx.backend, signal: ctx.signal };
+    for (let k = 0; k < X.data.length; k++) X.data[k] = rng.next() * 0.01;
+    for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.next() * 0.01;
     const solver = this.opts.useCg ? 'cg' : 'cholesky';
     const lambda = this.opts.regularization;
     for (let it = 0; it < this.opts.iterations; it++) {
-      checkAbort(opts.signal);
+      checkAbort(ctx.signal);
       const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
-      X = await engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
+      X = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts) as Dense;
       const gx = this.mode === 'implicit' ? gramian(X) : undefined;
-      Y = await engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
+      Y = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts) as Dense;
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }
@@ -138,7 +137,7 @@ abstract class AlsBase extends FactorizationModel {
   /** the objective alsLoss() of the current factors on the training data */
   trainingLoss(): number {
     this.requireFitted('trainingLoss()');
-    return alsLoss({ mode: this.mode, matrix: this.toSolverMatrix(this.seen, this.itemCount), userFactors: this.userFactors, itemFactors: this.itemFactors, regularization: this.opts.regularization });
+    return alsLoss({ mode: this.mode, matrix: this.toSolverMatrix(this.seen, this.trainset().itemCount), userFactors: this.userFactors, itemFactors: this.itemFactors, regularization: this.opts.regularization });
   }
 
   protected userQuery(u: number): Float32Array {
@@ -152,10 +151,10 @@ abstract class AlsBase extends FactorizationModel {
     return s;
   }
 
-  protected initNew(): number { return this.growRng.float() * 0.01; }
+  protected initNew(): number { return this.growRng.next() * 0.01; }
 
-  /** exact (Cholesky) solve of `rows` of `matrix` against `other`, written into `target` */
-  private solveRows(matrix: Csr, rows: ArrayLike<number>, other: Dense, target: Float32Array): void {
+  /** exact (Cholesky) solve of `rows` of `matrix` against `other` (one alsHalfStep on the engine), written into `target` */
+  private solveRows(matrix: Csr, rows: ArrayLike<number>, other: Dense, target: Float32Array, ctx: Context): void {
     const F = other.cols;
     const n = rows.length;
     if (n === 0) return;
@@ -168,72 +167,30 @@ abstract class AlsBase extends FactorizationModel {
       data.set(matrix.data.subarray(s, e), indptr[t]);
     }
     const sub: Csr = { rows: n, cols: matrix.cols, indptr, indices, data };
-    const out: Dense = { rows: n, cols: F, data: new Float32Array(n * F) };
     const gram = this.mode === 'implicit' ? gramian(other) : undefined;
-    alsHalfStepReference({ mode: this.mode, solver: 'cholesky', matrix: sub, other, gram, regularization: this.opts.regularization }, out, 0, n);
+    const out = ctx.engine.runSync('alsHalfStep', { mode: this.mode, solver: 'cholesky', matrix: sub, other, gram, regularization: this.opts.regularization }, { signal: ctx.signal });
     for (let t = 0; t < n; t++) target.set(out.data.subarray(t * F, t * F + F), rows[t] * F);
   }
 
-  private foldInValues(what: string, idx: number[], values: number[] | undefined): number[] {
-    if (values && values.length !== idx.length) throw new RangeError(`${this.name}: ${what}: ${values.length} ratings for ${idx.length} ids`);
+  /** implicit: values of repeated pairs add up; explicit: the new rating replaces the old */
+  protected get mergeMode(): 'add' | 'replace' { return this.mode === 'implicit' ? 'add' : 'replace'; }
+
+  protected override foldInValues(what: string, idx: number[], values: number[] | undefined): number[] {
     if (!values && this.mode === 'explicit') throw new RangeError(`${this.name}: ${what} needs ratings for an explicit model`);
-    return values ?? idx.map(() => 1);
+    return super.foldInValues(what, idx, values);
   }
 
-  /**
-   * Factors for a new user from its interactions, items fixed: the exact least-squares
-   * solve of one ALS half step. Unknown item indices are ignored and counted.
-   */
-  foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInUser()');
-    const vals = this.foldInValues('foldInUser', items, ratings);
-    const keepI: number[] = [], keepR: number[] = [];
-    items.forEach((i, k) => { if (this.itemKnown(i)) { keepI.push(i); keepR.push(vals[k]); } });
-    this.newId(this.users, opts);
-    const u = this.nUsers;
-    this.growUsers(u + 1);
-    this.P.fill(0, u * this.dimU, (u + 1) * this.dimU);
-    this.addToSeen(keepI.map(() => u), keepI, keepR, this.mode === 'implicit' ? 'add' : 'replace');
-    this.solveRows(this.toSolverMatrix(this.seen, this.itemCount), [u], this.itemFactors, this.P);
-    this.invalidate();
-    return { index: u, ignored: items.length - keepI.length };
+  /** a new row starts from 0 (the exact solve does not depend on it) */
+  protected override clearRow(side: Side, r: number): void {
+    if (side === 'user') this.P.fill(0, r * this.dimU, (r + 1) * this.dimU);
+    else this.Q.fill(0, r * this.dimI, (r + 1) * this.dimI);
   }
 
-  /** Factors for a new item from the users who interacted with it, users fixed. */
-  foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInItem()');
-    const vals = this.foldInValues('foldInItem', users, ratings);
-    const keepU: number[] = [], keepR: number[] = [];
-    users.forEach((u, k) => { if (this.userKnown(u)) { keepU.push(u); keepR.push(vals[k]); } });
-    this.newId(this.items, opts);
-    const i = this.nItems;
-    this.growItems(i + 1);
-    this.Q.fill(0, i * this.dimI, (i + 1) * this.dimI);
-    this.addToSeen(keepU, keepU.map(() => i), keepR, this.mode === 'implicit' ? 'add' : 'replace');
-    this.solveRows(transpose(this.toSolverMatrix(this.seen, this.itemCount)), [i], this.userFactors, this.Q);
-    this.invalidate();
-    return { index: i, ignored: users.length - keepU.length };
-  }
-
-  /**
-   * Add interactions (mapped by external id; new ids grow the model) and re-solve, exactly,
-   * the rows of the affected users (items fixed), then of the affected items (users fixed).
-   * Implicit: values of repeated pairs add up; explicit: the new rating replaces the old.
-   */
-  async partialFit(x: Interactions, _opts: FitOptions = {}): Promise<PartialFitResult> {
-    this.requireFitted('partialFit()');
-    const oldU = this.nUsers, oldI = this.nItems;
-    const m = this.mapInteractions(x);
-    this.growUsers(this.users.size);
-    this.growItems(this.items.size);
-    this.addToSeen(m.user, m.item, m.rating, this.mode === 'implicit' ? 'add' : 'replace');
-    const us = [...new Set(m.user)].sort((a, b) => a - b);
-    const is = [...new Set(m.item)].sort((a, b) => a - b);
-    const C = this.toSolverMatrix(this.seen, this.itemCount);
-    this.solveRows(C, us, this.itemFactors, this.P);
-    this.solveRows(transpose(C), is, this.userFactors, this.Q);
-    this.invalidate();
-    return { users: us.length, items: is.length, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+  /** the exact least-squares solve of one ALS half step for `rows` */
+  protected refitRows(side: Side, rows: number[], ctx: Context): void {
+    const C = this.toSolverMatrix(this.seen, this.trainset().itemCount);
+    if (side === 'user') this.solveRows(C, rows, this.itemFactors, this.P, ctx);
+    else this.solveRows(transpose(C), rows, this.userFactors, this.Q, ctx);
   }
 }
 

@@ -1,21 +1,28 @@
 /**
- * What every factorization model shares: id maps, the user (P) and item (Q) factor
- * matrices, the training matrix (for filterSeen, fold-in and partial fits), recommend /
- * similarItems / similarUsers through the denseScoreTopK reference kernel, growth for new
- * ids, and save/load to the AFFM file (format.ts, docs/model-format.md).
+ * What every factorization model shares: the user (P) and item (Q) factor matrices, the
+ * training view (its id maps and training matrix, for filterSeen, fold-in and partial fits),
+ * recommend / similarItems / similarUsers through the denseScoreTopK kernel on the engine
+ * (recommend and similarItems with runSync, the batch forms with run), one fold-in /
+ * partialFit skeleton with per-model hooks, growth for new ids, and save/load to the AFFM file
+ * (format.ts, docs/model-format.md).
+ *
+ * Derived state (the scoring matrix, SVD++'s effective user factors) is computed lazily by
+ * derive() and dropped in one place, change(), which every update of the parameters or the
+ * training matrix goes through (fit's commit, restore, fold-in, partialFit).
  *
  * Indices: a model's user/item indices are those of the Interactions it was fitted on (it
  * keeps a copy of their IdMaps); fold-in and partialFit append new indices beyond them.
  * A user or item with no training interactions is "unknown" to the model.
  */
-import type { Csr, Dense } from '../../data/matrix.js';
-import { csrFromTriplets } from '../../data/matrix.js';
+import type { Csr, Dense, TopK } from '../../data/matrix.js';
+import { denseFrom } from '../../data/matrix.js';
 import { IdMap, type ExternalId } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
-import type { FitOptions, Model, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { denseScoreTopKReference } from '../../kernels/denseScoreTopK.js';
-import { denseFrom, emptyTopK, type TopK } from '../../data/matrix.js';
-import { getEngine } from '../../engine/processEngine.js';
+import { resolveContext, type Context, type RunContext } from '../../engine/context.js';
+import type { FitOptions, ModelParams, RecommendOptions, Recommendations } from '../types.js';
+import { ModelBase } from '../base.js';
+import { candidateList, candidateMask, checkIndex, checkK, excludeRows, fromTopK, noRecommendations } from '../ranking.js';
+import { Trainset } from '../trainset.js';
 import { readModelFile, writeModelFile, type ModelArray, type ModelFile } from './format.js';
 
 export interface FoldInResult {
@@ -25,7 +32,8 @@ export interface FoldInResult {
   ignored: number;
 }
 
-export interface FoldInOptions {
+/** Options of foldInUser/foldInItem: the new row's id, and the engine context its kernels run on. */
+export interface FoldInOptions extends RunContext {
   /** external id for the new row (default `#<index>`) */
   id?: ExternalId;
 }
@@ -37,20 +45,12 @@ export interface PartialFitResult {
   newItems: number;
 }
 
-export interface Prepared {
-  users: IdMap; items: IdMap; nUsers: number; nItems: number;
-  globalMean: number; ratingMin: number; ratingMax: number;
-  seen: Csr; userCount: Int32Array; itemCount: Int32Array;
-}
+export type Side = 'user' | 'item';
 
 /** true when every value is finite */
 export function allFinite(a: Float32Array): boolean {
   for (let k = 0; k < a.length; k++) if (!Number.isFinite(a[k])) return false;
   return true;
-}
-
-export function emptyCsr(rows: number, cols: number): Csr {
-  return { rows, cols, indptr: new Int32Array(rows + 1), indices: new Int32Array(0), data: new Float32Array(0) };
 }
 
 /**
@@ -89,19 +89,6 @@ export function mergeIntoCsr(m: Csr, rows: number, cols: number, u: ArrayLike<nu
   return { rows, cols, indptr, indices: indices.slice(0, w), data: data.slice(0, w) };
 }
 
-export function rowCounts(m: Csr): Int32Array {
-  const out = new Int32Array(m.rows);
-  for (let r = 0; r < m.rows; r++) out[r] = m.indptr[r + 1] - m.indptr[r];
-  return out;
-}
-
-export function colCounts(m: Csr): Int32Array {
-  const out = new Int32Array(m.cols);
-  const nz = m.indptr[m.rows];
-  for (let p = 0; p < nz; p++) out[m.indices[p]]++;
-  return out;
-}
-
 /** grow a row-major array of `rows × cols` to `newRows × cols`, new rows from init(row, col) */
 export function growRows(a: Float32Array, cols: number, newRows: number, init?: (r: number, c: number) => number): Float32Array {
   const oldRows = cols > 0 ? a.length / cols : 0;
@@ -121,45 +108,37 @@ export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export abstract class FactorizationModel implements Model {
-  /** the model kind: 'svd', 'svdpp', 'nmf', 'als', 'als-explicit', 'bpr' */
-  abstract readonly name: string;
-  abstract readonly predictsRatings: boolean;
+/** The sorted distinct values of a. */
+function distinct(a: ArrayLike<number>): number[] {
+  return [...new Set(Array.from(a))].sort((x, y) => x - y);
+}
 
-  protected users = new IdMap();
-  protected items = new IdMap();
-  protected nUsers = 0;
-  protected nItems = 0;
+/** A factor model; its name is the model kind: 'svd', 'svdpp', 'nmf', 'als', 'als-explicit', 'bpr'. */
+export abstract class FactorizationModel extends ModelBase {
   /** users × dimU */
   protected P: Float32Array = new Float32Array(0);
   /** items × dimI */
   protected Q: Float32Array = new Float32Array(0);
   protected dimU = 0;
   protected dimI = 0;
-  /** users × items training matrix (ratings / confidences as given) */
-  protected seen: Csr = emptyCsr(0, 0);
-  protected userCount: Int32Array = new Int32Array(0);
-  protected itemCount: Int32Array = new Int32Array(0);
-  protected fitted = false;
+  /** μ and the rating range as fitted (fold-in and partialFit keep them) */
   protected globalMean = 0;
   protected ratingMin = 0;
   protected ratingMax = 0;
-  private scoringCache: Dense | null = null;
-
-  abstract fit(train: Interactions, opts?: FitOptions): Promise<void>;
-  abstract predict(user: number, item: number): Prediction;
-  abstract foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult;
-  abstract foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult;
-  abstract partialFit(newInteractions: Interactions, opts?: FitOptions): Promise<PartialFitResult>;
+  private readonly derived = new Map<string, unknown>();
 
   /** hyper-parameters as saved in the file header (and accepted back by the constructor) */
   abstract get params(): ModelParams;
 
-  get isFitted(): boolean { return this.fitted; }
-  get userIds(): IdMap { return this.users; }
-  get itemIds(): IdMap { return this.items; }
+  get isFitted(): boolean { return this.ts !== null; }
+  get userIds(): IdMap { return this.ts?.users ?? new IdMap(); }
+  get itemIds(): IdMap { return this.ts?.items ?? new IdMap(); }
   get userCountTotal(): number { return this.nUsers; }
   get itemCountTotal(): number { return this.nItems; }
+  protected get nUsers(): number { return this.ts?.nUsers ?? 0; }
+  protected get nItems(): number { return this.ts?.nItems ?? 0; }
+  /** users × items training matrix (ratings / confidences as given) */
+  protected get seen(): Csr { return this.trainset().ur; }
 
   /** users × factors (a live view; do not write into it). BPR's has implicit's extra bias column (all 1). */
   get userFactors(): Dense {
@@ -171,14 +150,32 @@ export abstract class FactorizationModel implements Model {
   }
 
   userKnown(u: number): boolean {
-    return Number.isInteger(u) && u >= 0 && u < this.nUsers && this.userCount[u] > 0;
+    return this.ts?.knowsUser(u) ?? false;
   }
   itemKnown(i: number): boolean {
-    return Number.isInteger(i) && i >= 0 && i < this.nItems && this.itemCount[i] > 0;
+    return this.ts?.knowsItem(i) ?? false;
   }
 
   protected requireFitted(what: string): void {
-    if (!this.fitted) throw new Error(`${this.name}: ${what} before fit()`);
+    this.trainset(what);
+  }
+
+  // ---- derived state
+
+  /** the value of `build` until the next change() */
+  protected derive<T>(key: string, build: () => T): T {
+    if (!this.derived.has(key)) this.derived.set(key, build());
+    return this.derived.get(key) as T;
+  }
+
+  /** run an update of the parameters or the training matrix; derived state is dropped before and after */
+  protected change<T>(update: () => T): T {
+    this.derived.clear();
+    try {
+      return update();
+    } finally {
+      this.derived.clear();
+    }
   }
 
   // ---- scoring for recommend: score(u, i) = query(u) · scoringItems()[i] + offset(u)
@@ -189,58 +186,41 @@ export abstract class FactorizationModel implements Model {
   protected buildScoringItems(): Dense { return this.itemFactors; }
   protected scoreOffset(_u: number): number { return 0; }
   protected scoringItems(): Dense {
-    if (!this.scoringCache) this.scoringCache = this.buildScoringItems();
-    return this.scoringCache;
+    return this.derive('scoringItems', () => this.buildScoringItems());
   }
-  /** call after any parameter change */
-  protected invalidate(): void { this.scoringCache = null; }
 
+  /** The k best candidates of one user (ranking.ts), scored by denseScoreTopK on the calling thread (engine.runSync). */
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
     this.requireFitted('recommend()');
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
-    if (!this.userKnown(user)) return { ids: new Int32Array(0), scores: new Float32Array(0) };
-    const keysAll = this.scoringItems();
-    const q = this.userQuery(user);
-    const queries: Dense = { rows: 1, cols: q.length, data: q };
-    const filterSeen = opts.filterSeen ?? true;
-    const s = this.seen.indptr[user], e = this.seen.indptr[user + 1];
-    let keys = keysAll, map: Int32Array | null = null, exclude: Csr | undefined;
+    checkK(this.name, k);
+    if (!this.userKnown(user)) return noRecommendations();
+    const ctx = resolveContext(opts);
+    const all = this.scoringItems();
+    const queries: Dense = { rows: 1, cols: all.cols, data: this.userQuery(user) };
+    let keys = all, map: Int32Array | undefined, exclude: Csr | undefined;
     if (opts.items) {
-      const cand = Int32Array.from(opts.items as ArrayLike<number>);
-      for (const c of cand) if (!(Number.isInteger(c) && c >= 0 && c < this.nItems)) throw new RangeError(`${this.name}: candidate item ${c} out of range [0, ${this.nItems})`);
-      const seenSet = filterSeen ? new Set(this.seen.indices.subarray(s, e)) : null;
-      const keep = seenSet ? cand.filter((c) => !seenSet.has(c)) : cand;
-      map = keep;
-      const d = keysAll.cols;
-      const data = new Float32Array(keep.length * d);
-      for (let t = 0; t < keep.length; t++) data.set(keysAll.data.subarray(keep[t] * d, keep[t] * d + d), t * d);
-      keys = { rows: keep.length, cols: d, data };
-    } else if (filterSeen && e > s) {
-      exclude = { rows: 1, cols: this.nItems, indptr: Int32Array.of(0, e - s), indices: this.seen.indices.slice(s, e), data: new Float32Array(e - s) };
+      // the candidates' rows only; the kernel's key t is item map[t]
+      map = candidateList(candidateMask(this.name, this.nItems, this.trainset().userItems(user), opts));
+      keys = rowsOf(all, map);
+    } else if (opts.filterSeen ?? true) {
+      exclude = excludeRows(this.seen, [user]);
     }
-    if (keys.rows === 0) return { ids: new Int32Array(0), scores: new Float32Array(0) };
-    const out = emptyTopK(1, Math.min(k, keys.rows));
-    denseScoreTopKReference({ queries, keys, k: out.k, metric: 'dot', exclude }, out, 0, 1);
-    let n = 0;
-    while (n < out.k && out.ids[n] >= 0) n++;
-    const ids = new Int32Array(n), scores = new Float32Array(n);
-    const off = this.scoreOffset(user);
-    for (let t = 0; t < n; t++) {
-      ids[t] = map ? map[out.ids[t]] : out.ids[t];
-      scores[t] = out.scores[t] + off;
-    }
-    return { ids, scores };
+    if (keys.rows === 0) return noRecommendations();
+    const top = ctx.engine.runSync('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude }, { signal: ctx.signal });
+    return fromTopK(top, 0, map, this.scoreOffset(user));
   }
 
   /**
    * recommend() for many users in one denseScoreTopK call through the engine (the fast
-   * backends' path for batch precompute). Equals recommend(u, k, opts) per user; calls with
-   * a candidate list (opts.items) fall back to per-user recommend().
+   * backends' path for batch precompute), on the context given in opts. Equals
+   * recommend(u, k, opts) per user; calls with a candidate list (opts.items) fall back to
+   * per-user recommend().
    */
   async recommendBatch(users: Int32Array, k: number, opts: RecommendOptions = {}): Promise<Recommendations[]> {
     this.requireFitted('recommendBatch()');
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
+    checkK(this.name, k);
     if (opts.items) return Array.from(users, (u) => this.recommend(u, k, opts));
+    const ctx = resolveContext(opts);
     const keys = this.scoringItems();
     const d = keys.cols;
     const known = Array.from(users).filter((u) => this.userKnown(u));
@@ -249,149 +229,186 @@ export abstract class FactorizationModel implements Model {
     if (n > 0 && keys.rows > 0) {
       const queries = denseFrom(n, d);
       for (let t = 0; t < n; t++) queries.data.set(this.userQuery(known[t]), t * d);
-      let exclude: Csr | undefined;
-      if (opts.filterSeen ?? true) {
-        const indptr = new Int32Array(n + 1);
-        for (let t = 0; t < n; t++) indptr[t + 1] = indptr[t] + (this.seen.indptr[known[t] + 1] - this.seen.indptr[known[t]]);
-        const indices = new Int32Array(indptr[n]);
-        for (let t = 0; t < n; t++) indices.set(this.seen.indices.subarray(this.seen.indptr[known[t]], this.seen.indptr[known[t] + 1]), indptr[t]);
-        exclude = { rows: n, cols: keys.rows, indptr, indices, data: new Float32Array(indices.length) };
-      }
-      const top = await getEngine().run('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude });
-      for (let t = 0; t < n; t++) {
-        const o = t * top.k;
-        let m = 0;
-        while (m < top.k && top.ids[o + m] >= 0) m++;
-        const off = this.scoreOffset(known[t]);
-        const ids = top.ids.slice(o, o + m), scores = new Float32Array(m);
-        for (let j = 0; j < m; j++) scores[j] = top.scores[o + j] + off;
-        results.set(known[t], { ids, scores });
-      }
+      const exclude = opts.filterSeen ?? true ? excludeRows(this.seen, known) : undefined;
+      const top = await ctx.engine.run('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude }, { backend: ctx.backend, signal: ctx.signal }) as TopK;
+      for (let t = 0; t < n; t++) results.set(known[t], fromTopK(top, t, undefined, this.scoreOffset(known[t])));
     }
-    const empty = (): Recommendations => ({ ids: new Int32Array(0), scores: new Float32Array(0) });
-    return Array.from(users, (u) => results.get(u) ?? empty());
+    return Array.from(users, (u) => results.get(u) ?? noRecommendations());
   }
 
-  /** similarItems() for many items in one denseScoreTopK call (cosine over item factors, self excluded). */
-  async similarItemsBatch(items: Int32Array, k: number): Promise<Recommendations[]> {
+  /** similarItems() for many items in one denseScoreTopK call through the engine (cosine over item factors, self excluded). */
+  async similarItemsBatch(items: Int32Array, k: number, context: RunContext = {}): Promise<Recommendations[]> {
     this.requireFitted('similarItemsBatch()');
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
-    const m = this.itemFactors, d = m.cols, n = items.length;
-    for (const i of items) if (!(Number.isInteger(i) && i >= 0 && i < this.nItems)) throw new RangeError(`${this.name}: item ${i} out of range [0, ${this.nItems})`);
+    checkK(this.name, k);
+    for (const i of items) checkIndex(this.name, 'item', i, this.nItems);
+    const m = this.itemFactors;
     const kk = Math.min(k, m.rows - 1);
-    if (kk <= 0 || n === 0) return Array.from(items, () => ({ ids: new Int32Array(0), scores: new Float32Array(0) }));
-    const queries = denseFrom(n, d);
-    for (let t = 0; t < n; t++) queries.data.set(m.data.subarray(items[t] * d, items[t] * d + d), t * d);
-    const indptr = new Int32Array(n + 1);
-    for (let t = 0; t < n; t++) indptr[t + 1] = t + 1;
-    const exclude: Csr = { rows: n, cols: m.rows, indptr, indices: Int32Array.from(items), data: new Float32Array(n) };
-    const top = await getEngine().run('denseScoreTopK', { queries, keys: m, k: kk, metric: 'cosine', exclude });
-    return Array.from(items, (_, t) => ({ ids: top.ids.slice(t * kk, t * kk + kk), scores: top.scores.slice(t * kk, t * kk + kk) }));
+    if (kk <= 0 || items.length === 0) return Array.from(items, noRecommendations);
+    const ctx = resolveContext(context);
+    const top = await ctx.engine.run('denseScoreTopK', similarArgs(m, items, kk), { backend: ctx.backend, signal: ctx.signal }) as TopK;
+    return Array.from(items, (_, t) => fromTopK(top, t));
   }
 
   /** the k items most similar to `item` by cosine of the item factors (itself excluded) */
-  similarItems(item: number, k: number): Recommendations {
+  similarItems(item: number, k: number, context: RunContext = {}): Recommendations {
     this.requireFitted('similarItems()');
-    if (!(Number.isInteger(item) && item >= 0 && item < this.nItems)) throw new RangeError(`${this.name}: item ${item} out of range [0, ${this.nItems})`);
-    return this.similar(this.itemFactors, item, k);
+    checkIndex(this.name, 'item', item, this.nItems);
+    return this.similar(this.itemFactors, item, k, context);
   }
 
   /** the k users most similar to `user` by cosine of the user factors (itself excluded) */
-  similarUsers(user: number, k: number): Recommendations {
+  similarUsers(user: number, k: number, context: RunContext = {}): Recommendations {
     this.requireFitted('similarUsers()');
-    if (!(Number.isInteger(user) && user >= 0 && user < this.nUsers)) throw new RangeError(`${this.name}: user ${user} out of range [0, ${this.nUsers})`);
-    return this.similar(this.userFactors, user, k);
+    checkIndex(this.name, 'user', user, this.nUsers);
+    return this.similar(this.userFactors, user, k, context);
   }
 
-  private similar(m: Dense, row: number, k: number): Recommendations {
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
-    const d = m.cols;
-    const queries: Dense = { rows: 1, cols: d, data: m.data.slice(row * d, row * d + d) };
+  private similar(m: Dense, row: number, k: number, context: RunContext): Recommendations {
+    checkK(this.name, k);
     const kk = Math.min(k, m.rows - 1);
-    if (kk <= 0) return { ids: new Int32Array(0), scores: new Float32Array(0) };
-    const exclude: Csr = { rows: 1, cols: m.rows, indptr: Int32Array.of(0, 1), indices: Int32Array.of(row), data: new Float32Array(1) };
-    const out = emptyTopK(1, kk);
-    denseScoreTopKReference({ queries, keys: m, k: kk, metric: 'cosine', exclude }, out, 0, 1);
-    return { ids: out.ids, scores: out.scores };
+    if (kk <= 0) return noRecommendations();
+    const ctx = resolveContext(context);
+    const top = ctx.engine.runSync('denseScoreTopK', similarArgs(m, [row], kk), { signal: ctx.signal });
+    return fromTopK(top, 0);
+  }
+
+  // ---- fold-in and partial fits: one skeleton, per-model hooks
+
+  /** the values of a fold-in's interactions (default: as given, or 1 each) */
+  protected foldInValues(what: string, idx: number[], values: number[] | undefined): number[] {
+    if (values && values.length !== idx.length) throw new RangeError(`${this.name}: ${what}: ${values.length} ratings for ${idx.length} ids`);
+    return values ?? idx.map(() => 1);
+  }
+  /** how a new value meets an existing one for the same pair: summed (implicit) or replacing it */
+  protected abstract readonly mergeMode: 'add' | 'replace';
+  /** reset row r of a new user/item before it is fitted (default: keep its initial values) */
+  protected clearRow(_side: Side, _r: number): void {}
+  /** re-fit the factors of `rows` of one side from their training rows, the other side fixed */
+  protected abstract refitRows(side: Side, rows: number[], ctx: Context): void;
+  /** partialFit's re-fit of the affected users, then the affected items */
+  protected refit(users: number[], items: number[], ctx: Context): void {
+    this.refitRows('user', users, ctx);
+    this.refitRows('item', items, ctx);
+  }
+
+  /** Factors for a new user from its interactions (unknown item indices are ignored and counted), items fixed. */
+  foldInUser(items: number[], ratings?: number[], opts: FoldInOptions = {}): FoldInResult {
+    return this.foldIn('user', items, ratings, opts);
+  }
+
+  /** Factors for a new item from the users who interacted with it, users fixed. */
+  foldInItem(users: number[], ratings?: number[], opts: FoldInOptions = {}): FoldInResult {
+    return this.foldIn('item', users, ratings, opts);
+  }
+
+  private foldIn(side: Side, partners: number[], ratings: number[] | undefined, opts: FoldInOptions): FoldInResult {
+    const what = side === 'user' ? 'foldInUser' : 'foldInItem';
+    this.requireFitted(`${what}()`);
+    const values = this.foldInValues(what, partners, ratings);
+    const keep: number[] = [], kept: number[] = [];
+    partners.forEach((x, t) => { if (side === 'user' ? this.itemKnown(x) : this.userKnown(x)) { keep.push(x); kept.push(values[t]); } });
+    const ctx = resolveContext(opts);
+    return this.change(() => {
+      const ts = this.trainset();
+      this.newId(side === 'user' ? ts.users : ts.items, opts);
+      const index = side === 'user' ? this.nUsers : this.nItems;
+      if (side === 'user') this.growUsers(index + 1); else this.growItems(index + 1);
+      this.clearRow(side, index);
+      const own = keep.map(() => index);
+      if (side === 'user') this.addToSeen(own, keep, kept); else this.addToSeen(keep, own, kept);
+      this.refitRows(side, [index], ctx);
+      return { index, ignored: partners.length - keep.length };
+    });
+  }
+
+  /**
+   * Add interactions (mapped by external id; new ids grow the model), then re-fit the affected
+   * users (items fixed) and the affected items (users fixed); μ stays as fitted.
+   */
+  async partialFit(x: Interactions, opts: FitOptions = {}): Promise<PartialFitResult> {
+    this.requireFitted('partialFit()');
+    const ctx = resolveContext(opts);
+    return this.change(() => {
+      const oldU = this.nUsers, oldI = this.nItems;
+      const m = this.mapInteractions(x);
+      this.growUsers(this.userIds.size);
+      this.growItems(this.itemIds.size);
+      for (let u = oldU; u < this.nUsers; u++) this.clearRow('user', u);
+      for (let i = oldI; i < this.nItems; i++) this.clearRow('item', i);
+      this.addToSeen(m.user, m.item, m.rating);
+      const us = distinct(m.user), is = distinct(m.item);
+      this.refit(us, is, ctx);
+      return { users: us.length, items: is.length, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+    });
   }
 
   // ---- growth and id mapping
 
   /** extra per-row arrays of the subclass to grow with users/items */
-  protected growExtra(_side: 'user' | 'item', _newRows: number): void {}
+  protected growExtra(_side: Side, _newRows: number): void {}
   /** initial value of a new user/item factor (row r, column c) */
-  protected abstract initNew(side: 'user' | 'item', r: number, c: number): number;
+  protected abstract initNew(side: Side, r: number, c: number): number;
 
-  protected growUsers(n: number): void {
+  private growUsers(n: number): void {
     if (n <= this.nUsers) return;
     this.P = growRows(this.P, this.dimU, n, (r, c) => this.initNew('user', r, c));
-    const uc = new Int32Array(n); uc.set(this.userCount); this.userCount = uc;
     this.growExtra('user', n);
-    this.nUsers = n;
-    this.seen = mergeIntoCsr(this.seen, n, this.nItems, [], [], [], 'add');
-    this.invalidate();
+    this.setSeen(mergeIntoCsr(this.seen, n, this.nItems, [], [], [], 'add'));
   }
 
-  protected growItems(n: number): void {
+  private growItems(n: number): void {
     if (n <= this.nItems) return;
     this.Q = growRows(this.Q, this.dimI, n, (r, c) => this.initNew('item', r, c));
-    const ic = new Int32Array(n); ic.set(this.itemCount); this.itemCount = ic;
     this.growExtra('item', n);
-    this.nItems = n;
-    this.seen = mergeIntoCsr(this.seen, this.nUsers, n, [], [], [], 'add');
-    this.invalidate();
+    this.setSeen(mergeIntoCsr(this.seen, this.nUsers, n, [], [], [], 'add'));
   }
 
   /** the interactions of x in this model's index space; ids new to the model are added to its maps */
-  protected mapInteractions(x: Interactions): { user: Int32Array; item: Int32Array; rating: Float32Array } {
+  private mapInteractions(x: Interactions): { user: Int32Array; item: Int32Array; rating: Float32Array } {
     const n = x.user.length;
+    const users = this.userIds, items = this.itemIds;
     const user = new Int32Array(n), item = new Int32Array(n);
-    const sameUsers = x.users === this.users, sameItems = x.items === this.items;
+    const sameUsers = x.users === users, sameItems = x.items === items;
     for (let k = 0; k < n; k++) {
-      user[k] = sameUsers ? x.user[k] : this.users.add(x.users.external(x.user[k]));
-      item[k] = sameItems ? x.item[k] : this.items.add(x.items.external(x.item[k]));
+      user[k] = sameUsers ? x.user[k] : users.add(x.users.external(x.user[k]));
+      item[k] = sameItems ? x.item[k] : items.add(x.items.external(x.item[k]));
     }
     return { user, item, rating: x.rating };
   }
 
-  /** merge interactions into the training matrix and counts (rows must exist) */
-  protected addToSeen(user: ArrayLike<number>, item: ArrayLike<number>, rating: ArrayLike<number>, mode: 'replace' | 'add'): void {
-    this.seen = mergeIntoCsr(this.seen, this.nUsers, this.nItems, user, item, rating, mode);
-    this.userCount = rowCounts(this.seen);
-    this.itemCount = colCounts(this.seen);
+  /** merge interactions into the training matrix (rows must exist) */
+  private addToSeen(user: ArrayLike<number>, item: ArrayLike<number>, rating: ArrayLike<number>): void {
+    this.setSeen(mergeIntoCsr(this.seen, this.nUsers, this.nItems, user, item, rating, this.mergeMode));
+  }
+
+  private setSeen(ur: Csr): void {
+    const ts = this.trainset();
+    this.ts = new Trainset(ur, ts.users, ts.items, ts.implicit);
   }
 
   /** a new row's external id */
-  protected newId(map: IdMap, opts?: FoldInOptions): void {
-    const id = opts?.id ?? `#${map.size}`;
+  private newId(map: IdMap, opts: FoldInOptions): void {
+    const id = opts.id ?? `#${map.size}`;
     if (map.has(id)) throw new RangeError(`${this.name}: id '${id}' already exists`);
     map.add(id);
   }
 
-  /** common start of fit(): the training matrix, counts, mean and rating range (this model untouched) */
-  protected prepare(train: Interactions): Prepared {
-    const n = train.user.length;
-    if (n === 0) throw new RangeError(`${this.name}: no training interactions`);
-    const users = train.users.clone(), items = train.items.clone();
-    const nUsers = users.size, nItems = items.size;
-    let sum = 0, lo = Infinity, hi = -Infinity;
-    for (let k = 0; k < n; k++) {
-      const r = train.rating[k];
-      if (!Number.isFinite(r)) throw new RangeError(`${this.name}: rating at interaction ${k} is ${r}`);
-      sum += r; if (r < lo) lo = r; if (r > hi) hi = r;
+  /** common start of fit(): the training view (with copies of the id maps), this model untouched */
+  protected prepare(train: Interactions): Trainset {
+    if (train.user.length === 0) throw new RangeError(`${this.name}: no training interactions`);
+    for (let k = 0; k < train.rating.length; k++) {
+      if (!Number.isFinite(train.rating[k])) throw new RangeError(`${this.name}: rating at interaction ${k} is ${train.rating[k]}`);
     }
-    const seen = csrFromTriplets(nUsers, nItems, train.user, train.item, train.rating);
-    return { users, items, nUsers, nItems, globalMean: sum / n, ratingMin: lo, ratingMax: hi, seen, userCount: rowCounts(seen), itemCount: colCounts(seen) };
+    return Trainset.of(train, this.name, { copyIds: true });
   }
 
   /** swap a successful fit's data in */
-  protected commit(p: Prepared, P: Float32Array, Q: Float32Array, dimU: number, dimI: number): void {
-    this.users = p.users; this.items = p.items; this.nUsers = p.nUsers; this.nItems = p.nItems;
-    this.globalMean = p.globalMean; this.ratingMin = p.ratingMin; this.ratingMax = p.ratingMax;
-    this.seen = p.seen; this.userCount = p.userCount; this.itemCount = p.itemCount;
-    this.P = P; this.Q = Q; this.dimU = dimU; this.dimI = dimI;
-    this.fitted = true;
-    this.invalidate();
+  protected commit(ts: Trainset, P: Float32Array, Q: Float32Array, dimU: number, dimI: number): void {
+    this.change(() => {
+      this.ts = ts;
+      this.globalMean = ts.globalMean; this.ratingMin = ts.ratingMin; this.ratingMax = ts.ratingMax;
+      this.P = P; this.Q = Q; this.dimU = dimU; this.dimI = dimI;
+    });
   }
 
   protected clip(x: number): number {
@@ -414,8 +431,8 @@ export abstract class FactorizationModel implements Model {
       dims: { users: this.nUsers, items: this.nItems, factors: this.dimU },
       params: this.params,
       meta: { dimU: this.dimU, dimI: this.dimI, globalMean: this.globalMean, ratingMin: this.ratingMin, ratingMax: this.ratingMax, ...this.extraMeta() },
-      userIds: this.users.toJSON(),
-      itemIds: this.items.toJSON(),
+      userIds: this.userIds.toJSON(),
+      itemIds: this.itemIds.toJSON(),
     }, {
       P: this.P, Q: this.Q,
       seenIndptr: Int32Array.from(this.seen.indptr), seenIndices: this.seen.indices, seenData: this.seen.data,
@@ -438,27 +455,24 @@ export abstract class FactorizationModel implements Model {
       if (len >= 0 && a.length !== len) throw bad(`array '${name}' has ${a.length} values, expected ${len}`);
       return a;
     };
-    this.users = IdMap.from(h.userIds);
-    this.items = IdMap.from(h.itemIds);
-    if (this.users.size !== nu || this.items.size !== ni) throw bad('duplicate ids in userIds/itemIds');
-    this.nUsers = nu; this.nItems = ni;
-    this.dimU = meta.dimU; this.dimI = meta.dimI;
-    this.P = need('P', nu * this.dimU, 'f32') as Float32Array;
-    this.Q = need('Q', ni * this.dimI, 'f32') as Float32Array;
+    const users = IdMap.from(h.userIds), items = IdMap.from(h.itemIds);
+    if (users.size !== nu || items.size !== ni) throw bad('duplicate ids in userIds/itemIds');
+    const dimU = meta.dimU, dimI = meta.dimI;
+    const P = need('P', nu * dimU, 'f32') as Float32Array;
+    const Q = need('Q', ni * dimI, 'f32') as Float32Array;
     const indptr = need('seenIndptr', nu + 1, 'i32') as Int32Array;
     const nz = indptr[nu];
     const indices = need('seenIndices', nz, 'i32') as Int32Array;
     const data = need('seenData', nz, 'f32') as Float32Array;
     for (let p = 0; p < nz; p++) if (!(indices[p] >= 0 && indices[p] < ni)) throw bad(`training matrix column ${indices[p]} out of range`);
     for (let r = 0; r < nu; r++) if (indptr[r + 1] < indptr[r]) throw bad('training matrix indptr decreases');
-    this.seen = { rows: nu, cols: ni, indptr, indices, data };
-    this.userCount = rowCounts(this.seen);
-    this.itemCount = colCounts(this.seen);
-    this.globalMean = meta.globalMean; this.ratingMin = meta.ratingMin; this.ratingMax = meta.ratingMax;
-    this.restoreMeta(h.meta);
-    this.restoreExtra(file.arrays);
-    this.fitted = true;
-    this.invalidate();
+    this.change(() => {
+      this.ts = new Trainset({ rows: nu, cols: ni, indptr, indices, data }, users, items);
+      this.P = P; this.Q = Q; this.dimU = dimU; this.dimI = dimI;
+      this.globalMean = meta.globalMean; this.ratingMin = meta.ratingMin; this.ratingMax = meta.ratingMax;
+      this.restoreMeta(h.meta);
+      this.restoreExtra(file.arrays);
+    });
     return this;
   }
 }
@@ -471,7 +485,7 @@ export function loadModel<M extends FactorizationModel>(path: string, kind: stri
   try {
     model = make(file.header.params as ModelParams);
   } catch (e) {
-    throw new Error(`affinity: cannot load model '${path}': its hyper-parameters are invalid (${(e as Error).message})`);
+    throw new Error(`affinity: cannot load model '${path}': its hyper-parameters are invalid (${(e as Error).message})`, { cause: e });
   }
   return model.restoreFrom(file, path);
 }
@@ -481,4 +495,23 @@ export function needArray(arrays: Record<string, ModelArray>, name: string, len:
   const a = arrays[name];
   if (!(a instanceof Float32Array) || a.length !== len) throw new Error(`affinity: cannot load model: array '${name}' is missing or has ${a?.length} values, expected ${len}`);
   return a;
+}
+
+/** `rows` of m, in that order, as a new matrix */
+function rowsOf(m: Dense, rows: Int32Array): Dense {
+  const d = m.cols;
+  const data = new Float32Array(rows.length * d);
+  for (let t = 0; t < rows.length; t++) data.set(m.data.subarray(rows[t] * d, rows[t] * d + d), t * d);
+  return { rows: rows.length, cols: d, data };
+}
+
+/** denseScoreTopK's args for the rows' nearest rows of m by cosine, each row excluding itself */
+function similarArgs(m: Dense, rows: ArrayLike<number>, k: number) {
+  const n = rows.length, d = m.cols;
+  const queries = denseFrom(n, d);
+  for (let t = 0; t < n; t++) queries.data.set(m.data.subarray(rows[t] * d, rows[t] * d + d), t * d);
+  const indptr = new Int32Array(n + 1);
+  for (let t = 0; t < n; t++) indptr[t + 1] = t + 1;
+  const exclude: Csr = { rows: n, cols: m.rows, indptr, indices: Int32Array.from(rows), data: new Float32Array(n) };
+  return { queries, keys: m, k, metric: 'cosine' as const, exclude };
 }

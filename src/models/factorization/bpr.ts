@@ -17,11 +17,11 @@ import type { Csr } from '../../data/matrix.js';
 import { csrFromTriplets } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { getEngine } from '../../engine/processEngine.js';
-import { bprEpochReference, type BprEpochArgs } from '../../kernels/bprEpoch.js';
-import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type FoldInOptions, type FoldInResult, type PartialFitResult } from './base.js';
-import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from './params.js';
-import { Rng } from './rng.js';
+import { resolveContext, type Context } from '../../engine/context.js';
+import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
+import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
+import { Rng } from '../../data/random.js';
 
 export interface BprOptions {
   factors: number;
@@ -88,21 +88,22 @@ export class BPR extends FactorizationModel {
     const rng = new Rng(this.opts.seed);
     const nU = prep.nUsers, nI = prep.nItems;
     const Y = new Float32Array(nI * D), X = new Float32Array(nU * D);
-    for (let k = 0; k < Y.length; k++) Y[k] = (rng.float() - 0.5) / F;
+    for (let k = 0; k < Y.length; k++) Y[k] = (rng.next() - 0.5) / F;
     for (let i = 0; i < nI; i++) if (prep.itemCount[i] === 0) Y.fill(0, i * D, i * D + D);
-    for (let k = 0; k < X.length; k++) X[k] = (rng.float() - 0.5) / F;
+    for (let k = 0; k < X.length; k++) X[k] = (rng.next() - 0.5) / F;
     for (let u = 0; u < nU; u++) { if (prep.userCount[u] === 0) X.fill(0, u * D, u * D + D); X[u * D + F] = 1; }
-    const nnz = prep.seen.indptr[nU];
+    const nnz = prep.ur.indptr[nU];
     const args: BprEpochArgs = {
-      userItems: prep.seen, entryUser: entryUsers(prep.seen), userFactors: X, itemFactors: Y, factors: F,
+      userItems: prep.ur, entryUser: entryUsers(prep.ur), userFactors: X, itemFactors: Y, factors: F,
       learningRate: this.opts.learningRate, regularization: this.opts.regularization, verifyNegative: this.opts.verifyNegative,
       ...this.negatives(prep.itemCount), samples: nnz, rng: rng.fork(),
     };
+    const ctx = resolveContext(fitOpts);
     for (let e = 0; e < this.opts.iterations; e++) {
-      checkAbort(fitOpts.signal);
+      checkAbort(ctx.signal);
       // one epoch on the engine's fastest backend for bprEpoch (updates args' arrays in place);
       // out = [correctly ordered pairs, skipped samples, Σ −ln σ(x_uij)]
-      const out = await getEngine().run('bprEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
+      const out = await ctx.engine.run('bprEpoch', args, { backend: ctx.backend, signal: ctx.signal }) as Float64Array;
       const used = nnz - out[1];
       const loss = used > 0 ? out[2] / used : 0;
       if (!Number.isFinite(loss) || !allFinite(X) || !allFinite(Y)) {
@@ -131,74 +132,52 @@ export class BPR extends FactorizationModel {
   protected initNew(side: 'user' | 'item', _r: number, c: number): number {
     const F = this.opts.factors;
     if (c === F) return side === 'user' ? 1 : 0;
-    return (this.growRng.float() - 0.5) / F;
+    return (this.growRng.next() - 0.5) / F;
   }
 
   private get foldIters(): number { return this.opts.foldInIterations > 0 ? this.opts.foldInIterations : this.opts.iterations; }
 
-  /** BPR steps drawing positives from `positives` (rows = all users), updating per `update` */
-  private steps(positives: Csr, update: BprEpochArgs['update']): void {
+  /** BPR steps (bprEpoch on the engine, calling thread) drawing positives from `positives` (rows = all users), updating per `update` */
+  private steps(positives: Csr, update: BprEpochArgs['update'], ctx: Context): void {
     const nnz = positives.indptr[positives.rows];
     if (nnz === 0) return;
+    const seen = this.seen;
     const args: BprEpochArgs = {
-      userItems: positives, entryUser: entryUsers(positives), seen: this.seen, popularityItems: this.seen.indices,
+      userItems: positives, entryUser: entryUsers(positives), seen, popularityItems: seen.indices,
       userFactors: this.P, itemFactors: this.Q, factors: this.opts.factors,
       learningRate: this.opts.learningRate, regularization: this.opts.regularization, verifyNegative: this.opts.verifyNegative,
-      ...this.negatives(this.itemCount), samples: nnz, rng: this.stepRng, update,
+      ...this.negatives(this.trainset().itemCount), samples: nnz, rng: this.stepRng, update,
     };
-    for (let e = 0; e < this.foldIters; e++) bprEpochReference(args, new Float64Array(3), 0, nnz);
-    this.invalidate();
+    for (let e = 0; e < this.foldIters; e++) ctx.engine.runSync('bprEpoch', args, { signal: ctx.signal });
   }
 
+  /** the training rows of `users` as positives (values 1), other rows empty */
   private rowsOf(users: number[]): Csr {
+    const seen = this.seen;
     const uu: number[] = [], ii: number[] = [];
-    for (const u of users) for (let p = this.seen.indptr[u]; p < this.seen.indptr[u + 1]; p++) { uu.push(u); ii.push(this.seen.indices[p]); }
+    for (const u of users) for (let p = seen.indptr[u]; p < seen.indptr[u + 1]; p++) { uu.push(u); ii.push(seen.indices[p]); }
     return csrFromTriplets(this.nUsers, this.nItems, uu, ii, uu.map(() => 1));
   }
 
-  /** A new user from the items it interacted with: BPR steps on its row, items fixed. */
-  foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInUser()');
-    if (ratings && ratings.length !== items.length) throw new RangeError(`bpr: foldInUser: ${ratings.length} ratings for ${items.length} items`);
-    const keep: number[] = [], vals: number[] = [];
-    items.forEach((i, k) => { if (this.itemKnown(i)) { keep.push(i); vals.push(ratings ? ratings[k] : 1); } });
-    this.newId(this.users, opts);
-    const u = this.nUsers;
-    this.growUsers(u + 1);
-    this.addToSeen(keep.map(() => u), keep, vals, 'add');
-    this.steps(this.rowsOf([u]), 'users');
-    return { index: u, ignored: items.length - keep.length };
+  /** the training column of `item` as positives: one entry (u, item) per user u who has it */
+  private columnOf(item: number): Csr {
+    const ir = this.trainset().ir;
+    const users = Array.from(ir.indices.subarray(ir.indptr[item], ir.indptr[item + 1]));
+    return csrFromTriplets(this.nUsers, this.nItems, users, users.map(() => item), users.map(() => 1));
   }
 
-  /** A new item from the users who interacted with it: BPR steps updating only its row. */
-  foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInItem()');
-    if (ratings && ratings.length !== users.length) throw new RangeError(`bpr: foldInItem: ${ratings.length} ratings for ${users.length} users`);
-    const keep: number[] = [], vals: number[] = [];
-    users.forEach((u, k) => { if (this.userKnown(u)) { keep.push(u); vals.push(ratings ? ratings[k] : 1); } });
-    this.newId(this.items, opts);
-    const i = this.nItems;
-    this.growItems(i + 1);
-    this.addToSeen(keep, keep.map(() => i), vals, 'add');
-    this.steps(csrFromTriplets(this.nUsers, this.nItems, keep, keep.map(() => i), keep.map(() => 1)), 'positive');
-    return { index: i, ignored: users.length - keep.length };
+  /** values of repeated pairs add up */
+  protected readonly mergeMode = 'add' as const;
+
+  /** users: BPR steps on their rows, items fixed; an item: steps updating only its row */
+  protected refitRows(side: Side, rows: number[], ctx: Context): void {
+    if (side === 'user') this.steps(this.rowsOf(rows), 'users', ctx);
+    else for (const i of rows) this.steps(this.columnOf(i), 'positive', ctx);
   }
 
-  /**
-   * Merge new interactions (by external id; new ids grow the model), then BPR steps drawing
-   * positives from the affected users' full rows, updating users and the items sampled.
-   */
-  async partialFit(x: Interactions, _opts: FitOptions = {}): Promise<PartialFitResult> {
-    this.requireFitted('partialFit()');
-    const oldU = this.nUsers, oldI = this.nItems;
-    const m = this.mapInteractions(x);
-    this.growUsers(this.users.size);
-    this.growItems(this.items.size);
-    this.addToSeen(m.user, m.item, m.rating, 'add');
-    const us = [...new Set(m.user)].sort((a, b) => a - b);
-    const is = new Set(m.item);
-    this.steps(this.rowsOf(us), 'all');
-    return { users: us.length, items: is.size, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+  /** partialFit: BPR steps drawing positives from the affected users' full rows, updating users and the items sampled */
+  protected override refit(users: number[], _items: number[], ctx: Context): void {
+    this.steps(this.rowsOf(users), 'all', ctx);
   }
 
   static load(path: string): BPR {

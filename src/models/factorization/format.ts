@@ -138,7 +138,7 @@ export function readModelFile(path: string): ModelFile {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`);
+    throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`, { cause: e });
   }
   return decodeModelFile(buf, path);
 }

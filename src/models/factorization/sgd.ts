@@ -29,15 +29,15 @@
  * onEpoch(epoch, loss): training RMSE of the epoch (errors before each update).
  */
 import type { Csr } from '../../data/matrix.js';
-import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { getEngine } from '../../engine/processEngine.js';
-import { sgdEpochReference, type SgdAlgorithm, type SgdEpochArgs, type SgdRates } from '../../kernels/sgdEpoch.js';
-import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, type FoldInOptions, type FoldInResult, type PartialFitResult, type Prepared } from './base.js';
+import { resolveContext, type Context } from '../../engine/context.js';
+import type { SgdAlgorithm, SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
+import type { Trainset } from '../trainset.js';
+import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, type Side } from './base.js';
 import type { ModelArray } from './format.js';
-import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from './params.js';
-import { Rng } from './rng.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
+import { Rng } from '../../data/random.js';
 
 export type SgdOrder = 'shuffle' | 'user' | 'fixed';
 export type Curriculum = 'none' | 'item-popularity' | 'user-activity' | 'loss';
@@ -109,7 +109,6 @@ abstract class SgdModel extends FactorizationModel {
   protected bi: Float32Array = new Float32Array(0);
   protected yj: Float32Array | null = null;
   private growRng: Rng;
-  private effCache: Float32Array | null = null;
 
   constructor(tbl: ParamTable, name: string, params?: Partial<SgdOptions> | ModelParams) {
     super();
@@ -143,14 +142,12 @@ abstract class SgdModel extends FactorizationModel {
 
   private initValue(rng: Rng): number {
     const o = this.opts;
-    return this.algorithm === 'nmf' ? o.initLow + (o.initHigh - o.initLow) * rng.float() : o.initMean + o.initStd * rng.normal();
+    return this.algorithm === 'nmf' ? o.initLow + (o.initHigh - o.initLow) * rng.next() : o.initMean + o.initStd * rng.normalScaled();
   }
 
   protected initNew(): number { return this.initValue(this.growRng); }
 
-  protected override invalidate(): void { super.invalidate(); this.effCache = null; }
-
-  protected override growExtra(side: 'user' | 'item', n: number): void {
+  protected override growExtra(side: Side, n: number): void {
     if (side === 'user') { const b = new Float32Array(n); b.set(this.bu); this.bu = b; }
     else {
       const b = new Float32Array(n); b.set(this.bi); this.bi = b;
@@ -180,7 +177,7 @@ abstract class SgdModel extends FactorizationModel {
     const args: SgdEpochArgs = {
       algorithm: this.algorithm, factors: F, user: train.user, item: train.item, rating: train.rating, weight,
       order: new Int32Array(0), globalMean: prep.globalMean, biased: this.biased, lr, reg, ...state,
-      implicitItems: this.algorithm === 'svdpp' ? prep.seen : undefined,
+      implicitItems: this.algorithm === 'svdpp' ? prep.ur : undefined,
     };
     const curriculum = this.algorithm === 'nmf' ? 'none' : o.curriculum;
     const ranked = curriculum === 'item-popularity' || curriculum === 'user-activity' ? this.rankStatic(train, prep, curriculum) : null;
@@ -188,8 +185,9 @@ abstract class SgdModel extends FactorizationModel {
     for (let k = 0; k < n; k++) all[k] = k;
     const buf = new Int32Array(n);
     const rank = new Int32Array(nU);
+    const ctx = resolveContext(fitOpts);
     for (let e = 0; e < o.epochs; e++) {
-      checkAbort(fitOpts.signal);
+      checkAbort(ctx.signal);
       let pool: Int32Array = all, m = n;
       if (curriculum !== 'none') {
         m = Math.max(1, Math.ceil(this.pacing(e) * n));
@@ -197,7 +195,7 @@ abstract class SgdModel extends FactorizationModel {
       }
       args.order = this.visitOrder(pool, m, train.user, nU, rng, buf, rank);
       // one epoch on the engine's fastest backend for sgdEpoch (updates args' arrays in place)
-      const out = await getEngine().run('sgdEpoch', args, { backend: fitOpts.backend, signal: fitOpts.signal });
+      const out = await ctx.engine.run('sgdEpoch', args, { backend: ctx.backend, signal: ctx.signal }) as Float64Array;
       const rmse = Math.sqrt(out[0] / m);
       if (!Number.isFinite(rmse) || !allFinite(pu) || !allFinite(qi) || !allFinite(state.bu) || !allFinite(state.bi) || (yj && !allFinite(yj))) {
         throw new Error(`${this.name}: training diverged at epoch ${e + 1} of ${o.epochs} (training RMSE ${rmse}) with learning rate ${this.learningRateText()}; lower the learning rate. The model is unchanged.`);
@@ -228,16 +226,16 @@ abstract class SgdModel extends FactorizationModel {
     return o.curriculumPacing === 'root' ? Math.sqrt(s * s + (1 - s * s) * t) : s + (1 - s) * t;
   }
 
-  private rankStatic(train: Interactions, prep: Prepared, kind: Curriculum): Int32Array {
+  private rankStatic(train: Interactions, prep: Trainset, kind: Curriculum): Int32Array {
     const n = train.user.length;
     const key = new Float64Array(n);
     for (let k = 0; k < n; k++) key[k] = kind === 'item-popularity' ? -prep.itemCount[train.item[k]] : -prep.userCount[train.user[k]];
     return sortByKey(key);
   }
 
-  private rankByLoss(train: Interactions, prep: Prepared, s: Params): Int32Array {
+  private rankByLoss(train: Interactions, prep: Trainset, s: Params): Int32Array {
     const F = this.opts.factors, n = train.user.length;
-    const eff = this.algorithm === 'svdpp' ? effectiveUsers(s.pu, s.yj!, prep.seen, F) : s.pu;
+    const eff = this.algorithm === 'svdpp' ? effectiveUsers(s.pu, s.yj!, prep.ur, F) : s.pu;
     const mu = this.biased ? prep.globalMean : 0;
     const key = new Float64Array(n);
     for (let k = 0; k < n; k++) {
@@ -258,11 +256,11 @@ abstract class SgdModel extends FactorizationModel {
       return buf.subarray(0, m).sort();
     }
     const sel = pool.slice(0, m);
-    rng.shuffle(sel);
+    rng.scaledShuffle(sel);
     if (order === 'shuffle') { buf.set(sel); return buf.subarray(0, m); }
     // grouped by user: users in random order (counting sort on a random rank, stable)
     for (let u = 0; u < nU; u++) rank[u] = u;
-    rng.shuffle(rank);
+    rng.scaledShuffle(rank);
     const start = new Int32Array(nU + 1);
     for (let t = 0; t < m; t++) start[rank[user[sel[t]]] + 1]++;
     for (let r = 0; r < nU; r++) start[r + 1] += start[r];
@@ -272,11 +270,10 @@ abstract class SgdModel extends FactorizationModel {
 
   // ---- prediction
 
-  /** p_u + |N(u)|^-½ Σ y_j for SVD++ (cached), p_u otherwise */
+  /** p_u + |N(u)|^-½ Σ y_j for SVD++ (derived state), p_u otherwise */
   protected effectiveP(): Float32Array {
     if (this.algorithm !== 'svdpp') return this.P;
-    if (!this.effCache) this.effCache = effectiveUsers(this.P, this.yj!, this.seen, this.dimU);
-    return this.effCache;
+    return this.derive('effectiveP', () => effectiveUsers(this.P, this.yj!, this.seen, this.dimU));
   }
 
   predict(user: number, item: number): Prediction {
@@ -324,8 +321,8 @@ abstract class SgdModel extends FactorizationModel {
 
   private get foldEpochs(): number { return this.opts.foldInEpochs > 0 ? this.opts.foldInEpochs : this.opts.epochs; }
 
-  /** SGD passes over the full training rows of `users`, item-side parameters fixed */
-  private userPass(users: ArrayLike<number>): void {
+  /** SGD passes (sgdEpoch on the engine, calling thread) over the full training rows of `users`, item-side parameters fixed */
+  private userPass(users: ArrayLike<number>, ctx: Context): void {
     const ex = rowsToExamples(this.seen, users);
     if (ex.user.length === 0) return;
     const rng = new Rng((this.opts.seed ^ 0x1234567 ^ (users[0] * 2654435761)) >>> 0);
@@ -336,15 +333,13 @@ abstract class SgdModel extends FactorizationModel {
     };
     for (let e = 0; e < this.foldEpochs; e++) {
       if (this.algorithm !== 'nmf') shuffleGrouped(ex.order, ex.user, rng);
-      sgdEpochReference(args, new Float64Array(2), 0, ex.order.length);
+      ctx.engine.runSync('sgdEpoch', args, { signal: ctx.signal });
     }
-    this.invalidate();
   }
 
   /** SGD passes over the full training columns of `items`, user-side parameters fixed (roles swapped) */
-  private itemPass(items: ArrayLike<number>): void {
-    const T = transpose(this.seen);
-    const ex = rowsToExamples(T, items);
+  private itemPass(items: ArrayLike<number>, ctx: Context): void {
+    const ex = rowsToExamples(this.trainset().ir, items);
     if (ex.user.length === 0) return;
     const rng = new Rng((this.opts.seed ^ 0x7654321 ^ (items[0] * 2654435761)) >>> 0);
     const { lr, reg } = this.rates;
@@ -356,64 +351,27 @@ abstract class SgdModel extends FactorizationModel {
     };
     for (let e = 0; e < this.foldEpochs; e++) {
       if (this.algorithm !== 'nmf') shuffleGrouped(ex.order, ex.user, rng);
-      sgdEpochReference(args, new Float64Array(2), 0, ex.order.length);
+      ctx.engine.runSync('sgdEpoch', args, { signal: ctx.signal });
     }
-    this.invalidate();
   }
 
-  private foldInValues(what: string, idx: number[], ratings: number[] | undefined): number[] {
+  /** a fold-in needs ratings (a rating model) */
+  protected override foldInValues(what: string, idx: number[], ratings: number[] | undefined): number[] {
     if (!ratings) throw new RangeError(`${this.name}: ${what} needs ratings (a rating model)`);
-    if (ratings.length !== idx.length) throw new RangeError(`${this.name}: ${what}: ${ratings.length} ratings for ${idx.length} ids`);
-    return ratings;
+    return super.foldInValues(what, idx, ratings);
   }
 
-  /** A new user from its ratings: `fold_in_epochs` SGD passes over them with the items fixed. */
-  foldInUser(items: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInUser()');
-    const vals = this.foldInValues('foldInUser', items, ratings);
-    const keepI: number[] = [], keepR: number[] = [];
-    items.forEach((i, k) => { if (this.itemKnown(i)) { keepI.push(i); keepR.push(vals[k]); } });
-    this.newId(this.users, opts);
-    const u = this.nUsers;
-    this.growUsers(u + 1);
-    this.addToSeen(keepI.map(() => u), keepI, keepR, 'replace');
-    this.userPass([u]);
-    return { index: u, ignored: items.length - keepI.length };
+  /** a repeated pair's rating is replaced */
+  protected readonly mergeMode = 'replace' as const;
+
+  /** a new item's implicit factor y_j starts at 0 */
+  protected override clearRow(side: Side, r: number): void {
+    if (side === 'item' && this.yj) this.yj.fill(0, r * this.dimI, (r + 1) * this.dimI);
   }
 
-  /** A new item from its ratings: SGD passes with the users fixed. */
-  foldInItem(users: number[], ratings?: number[], opts?: FoldInOptions): FoldInResult {
-    this.requireFitted('foldInItem()');
-    const vals = this.foldInValues('foldInItem', users, ratings);
-    const keepU: number[] = [], keepR: number[] = [];
-    users.forEach((u, k) => { if (this.userKnown(u)) { keepU.push(u); keepR.push(vals[k]); } });
-    this.newId(this.items, opts);
-    const i = this.nItems;
-    this.growItems(i + 1);
-    if (this.yj) this.yj.fill(0, i * this.dimI, (i + 1) * this.dimI);
-    this.addToSeen(keepU, keepU.map(() => i), keepR, 'replace');
-    this.itemPass([i]);
-    return { index: i, ignored: users.length - keepU.length };
-  }
-
-  /**
-   * Merge new ratings (by external id; new ids grow the model; a repeated pair's rating is
-   * replaced), then SGD passes over the affected users' rows (items fixed) and then the
-   * affected items' columns (users fixed). μ stays as fitted.
-   */
-  async partialFit(x: Interactions, _opts: FitOptions = {}): Promise<PartialFitResult> {
-    this.requireFitted('partialFit()');
-    const oldU = this.nUsers, oldI = this.nItems;
-    const m = this.mapInteractions(x);
-    this.growUsers(this.users.size);
-    this.growItems(this.items.size);
-    if (this.yj) this.yj.fill(0, oldI * this.dimI);
-    this.addToSeen(m.user, m.item, m.rating, 'replace');
-    const us = [...new Set(m.user)].sort((a, b) => a - b);
-    const is = [...new Set(m.item)].sort((a, b) => a - b);
-    this.userPass(us);
-    this.itemPass(is);
-    return { users: us.length, items: is.length, newUsers: this.nUsers - oldU, newItems: this.nItems - oldI };
+  /** `fold_in_epochs` SGD passes over the rows' ratings, the other side fixed */
+  protected refitRows(side: Side, rows: number[], ctx: Context): void {
+    if (side === 'user') this.userPass(rows, ctx); else this.itemPass(rows, ctx);
   }
 
   // ---- persistence
@@ -470,7 +428,7 @@ function shuffleGrouped(order: Int32Array, user: Int32Array, rng: Rng): void {
   while (s < order.length) {
     let e = s + 1;
     while (e < order.length && user[order[e]] === user[order[s]]) e++;
-    for (let k = e - 1; k > s; k--) { const j = s + rng.int(k - s + 1); const t = order[k]; order[k] = order[j]; order[j] = t; }
+    for (let k = e - 1; k > s; k--) { const j = s + rng.scaledInt(k - s + 1); const t = order[k]; order[k] = order[j]; order[j] = t; }
     s = e;
   }
 }

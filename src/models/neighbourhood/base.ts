@@ -5,47 +5,42 @@
  *   few neighbours for KNNBasic) the model falls back — to the global mean by default — and says so
  *   (impossible = true, reason). The result is clipped to the training rating range.
  *
- *   recommend(u, k): the k candidate items with the highest (unclipped) estimate, best first, ties
- *   by lower item index; candidates are all items, or opts.items, minus the user's training items
- *   when filterSeen (default true).
+ *   recommend(u, k): the k candidate items with the highest (unclipped) estimate (ranking.ts:
+ *   candidates, ties, filterSeen).
  */
 import type { Interactions } from '../../data/interactions.js';
-import { TopKHeap } from '../../kernels/topk.js';
-import type { FitOptions, Model, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { buildTrainSet, type TrainSet } from './trainset.js';
+import type { Context } from '../../engine/context.js';
+import { resolveContext } from '../../engine/context.js';
+import { ModelBase } from '../base.js';
+import { candidateMask, checkK, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
+import type { FitOptions, Prediction, RecommendOptions, Recommendations } from '../types.js';
 
-export abstract class RatingModel implements Model {
-  abstract readonly name: string;
+export abstract class RatingModel extends ModelBase {
   readonly predictsRatings: boolean = true;
-  protected ts: TrainSet | null = null;
   /** set by estimate() when it returns NaN */
   protected reason = '';
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     opts.signal?.throwIfAborted();
-    const ts = buildTrainSet(train, this.name);
-    this.fitTrainSet(ts, opts);
+    const ts = Trainset.of(train, this.name);
+    await this.fitTrainset(ts, { ...resolveContext(opts), onEpoch: opts.onEpoch });
     this.ts = ts;
   }
 
-  /** Fit on a prepared training view (synchronous: these models are cheap or kernel-bound). */
-  protected abstract fitTrainSet(ts: TrainSet, opts: FitOptions): void;
+  /** Fit on the training view; heavy kernels run on the context's engine. */
+  protected abstract fitTrainset(ts: Trainset, ctx: Context & Pick<FitOptions, 'onEpoch'>): void | Promise<void>;
 
   /** The raw estimate, or NaN with this.reason set when impossible. */
   protected abstract estimate(u: number, i: number): number;
 
   /** What an impossible prediction falls back to (Surprise's default_prediction: the global mean). */
   protected fallback(_u: number, _i: number): number {
-    return this.trainSet().globalMean;
-  }
-
-  protected trainSet(): TrainSet {
-    if (!this.ts) throw new Error(`${this.name}: the model is not fitted; call fit() first`);
-    return this.ts;
+    return this.trainset().globalMean;
   }
 
   predict(user: number, item: number): Prediction {
-    const ts = this.trainSet();
+    const ts = this.trainset('predict()');
     this.reason = '';
     let est = this.estimate(user, item);
     let impossible = false;
@@ -65,34 +60,9 @@ export abstract class RatingModel implements Model {
   }
 
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const ts = this.trainSet();
-    return topCandidates(ts, user, k, opts, (i) => this.rankingScore(user, i));
+    const ts = this.trainset('recommend()');
+    checkK(this.name, k);
+    const mask = candidateMask(this.name, ts.nItems, ts.userItems(user), opts);
+    return topKOf(k, (i) => this.rankingScore(user, i), mask);
   }
-}
-
-/** Top-k of score(i) over the candidate items (see RatingModel.recommend). */
-export function topCandidates(ts: TrainSet, user: number, k: number, opts: RecommendOptions, score: (i: number) => number): Recommendations {
-  if (!Number.isInteger(k) || k <= 0) throw new RangeError(`recommend: k must be a positive integer, got ${k}`);
-  const filterSeen = opts.filterSeen ?? true;
-  const seen = new Uint8Array(ts.nItems);
-  if (filterSeen && user >= 0 && user < ts.nUsers) for (let p = ts.ur.indptr[user]; p < ts.ur.indptr[user + 1]; p++) seen[ts.ur.indices[p]] = 1;
-  const heap = new TopKHeap(k);
-  const visit = (i: number): void => {
-    if (!(i >= 0 && i < ts.nItems)) throw new RangeError(`recommend: item index ${i} out of range [0, ${ts.nItems})`);
-    if (seen[i]) return;
-    seen[i] = 1; // also de-duplicates opts.items
-    heap.push(i, score(i));
-  };
-  if (opts.items) for (let t = 0; t < opts.items.length; t++) visit(opts.items[t]);
-  else for (let i = 0; i < ts.nItems; i++) visit(i);
-  return drain(heap);
-}
-
-/** Empty a TopKHeap into a right-sized Recommendations. */
-export function drain(heap: TopKHeap): Recommendations {
-  const ids = new Int32Array(heap.k), scores = new Float32Array(heap.k);
-  heap.drainInto(ids, scores, 0);
-  let n = 0;
-  while (n < heap.k && ids[n] !== -1) n++;
-  return { ids: ids.slice(0, n), scores: scores.slice(0, n) };
 }

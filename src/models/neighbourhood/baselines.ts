@@ -10,8 +10,9 @@
  * order, each user's items in index order; Surprise walks its trainset in the same nested way):
  *   e = r_ui − (μ + b_u + b_i);  b_u += γ (e − λ b_u);  b_i += γ (e − λ b_i)
  */
-import type { TrainSet } from './trainset.js';
-import type { ParamTable } from '../factorization/params.js';
+import type { Trainset } from '../trainset.js';
+import { readParams, type ParamTable } from '../params.js';
+import type { SimilarityBaselines } from '../../kernels/sparseSimilarityTopK.js';
 
 export interface BaselineOptions {
   method: 'als' | 'sgd';
@@ -38,7 +39,18 @@ export const baselineParamTable: ParamTable = {
   learningRate: { names: ['learning_rate', 'lr'], type: 'number', def: 0.005, above: 0, must: 'must be > 0' },
 };
 
-export function computeBaselines(t: TrainSet, o: BaselineOptions, signal?: AbortSignal): Baselines {
+/** The baseline options when none are given (Surprise's bsl_options defaults: ALS, reg_u 15, reg_i 10). */
+export const DEFAULT_BASELINE_OPTIONS: BaselineOptions = readParams<BaselineOptions>('baselines', {}, baselineParamTable);
+
+/**
+ * The baselines the pearson-baseline similarity needs, oriented for the compared entities:
+ * rows = users (userBased) or items, columns = the co-raters.
+ */
+export function similarityBaselines(t: Trainset, b: Baselines, userBased: boolean): SimilarityBaselines {
+  return { globalMean: t.globalMean, rowBias: userBased ? b.bu : b.bi, colBias: userBased ? b.bi : b.bu };
+}
+
+export function computeBaselines(t: Trainset, o: BaselineOptions, signal?: AbortSignal): Baselines {
   const bu = new Float64Array(t.nUsers), bi = new Float64Array(t.nItems);
   const mu = t.globalMean;
   const { ur, ir } = t;

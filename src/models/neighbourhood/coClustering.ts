@@ -11,10 +11,11 @@
  * more at the end. Unknown user or item: impossible, falling back to μ.
  */
 import { Rng } from '../../data/random.js';
-import type { FitOptions, ModelParams } from '../types.js';
-import { readParams, seedSpec, type ParamTable } from '../factorization/params.js';
+import type { ModelParams } from '../types.js';
+import type { Context } from '../../engine/context.js';
+import { readParams, seedSpec, type ParamTable } from '../params.js';
 import { RatingModel } from './base.js';
-import { rowMeans, unknownReason, type TrainSet } from './trainset.js';
+import { rowMeans, type Trainset } from '../trainset.js';
 
 interface Options { nCltrU: number; nCltrI: number; nEpochs: number; seed: number }
 const table: ParamTable = {
@@ -40,7 +41,7 @@ export class CoClustering extends RatingModel {
     this.options = readParams<Options>(this.name, params, table);
   }
 
-  protected fitTrainSet(ts: TrainSet, opts: FitOptions): void {
+  protected fitTrainset(ts: Trainset, ctx: Context): void {
     const { nCltrU: cu, nCltrI: ci, nEpochs } = this.options;
     const rng = new Rng(this.options.seed);
     const cltrU = new Int32Array(ts.nUsers), cltrI = new Int32Array(ts.nItems);
@@ -50,7 +51,7 @@ export class CoClustering extends RatingModel {
     const { ur, ir } = ts;
     const errors = new Float64Array(Math.max(cu, ci));
     for (let e = 0; e < nEpochs; e++) {
-      opts.signal?.throwIfAborted();
+      ctx.signal?.throwIfAborted();
       const avg = this.averages(ts, cltrU, cltrI);
       for (let u = 0; u < ts.nUsers; u++) {
         const a = ur.indptr[u], b = ur.indptr[u + 1];
@@ -85,7 +86,7 @@ export class CoClustering extends RatingModel {
     this.cltrU = cltrU; this.cltrI = cltrI; this.userMean = userMean; this.itemMean = itemMean;
   }
 
-  private averages(ts: TrainSet, cltrU: Int32Array, cltrI: Int32Array): Averages {
+  private averages(ts: Trainset, cltrU: Int32Array, cltrI: Int32Array): Averages {
     const { nCltrU: cu, nCltrI: ci } = this.options;
     const cntU = new Float64Array(cu), cntI = new Float64Array(ci), cntC = new Float64Array(cu * ci);
     const sumU = new Float64Array(cu), sumI = new Float64Array(ci), sumC = new Float64Array(cu * ci);
@@ -105,13 +106,13 @@ export class CoClustering extends RatingModel {
 
   /** Cluster of each user and item (index order). */
   get clusters(): { users: Int32Array; items: Int32Array } {
-    this.trainSet();
+    this.trainset();
     return { users: this.cltrU, items: this.cltrI };
   }
 
   protected estimate(u: number, i: number): number {
-    const ts = this.trainSet();
-    const why = unknownReason(ts, u, i);
+    const ts = this.trainset();
+    const why = ts.unknownReason(u, i);
     if (why) { this.reason = why; return NaN; }
     const avg = this.avg!, uc = this.cltrU[u], ic = this.cltrI[i];
     return avg.co[uc * this.options.nCltrI + ic] + this.userMean[u] - avg.user[uc] + this.itemMean[i] - avg.item[ic];

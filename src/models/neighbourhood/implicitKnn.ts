@@ -16,18 +16,17 @@
  * not listed unless opts.items names them); predict() returns the score itself (predictsRatings is
  * false: not a rating), impossible for an unknown user.
  */
-import { getEngine } from '../../engine/processEngine.js';
 import type { TopK } from '../../data/matrix.js';
+import { resolveContext } from '../../engine/context.js';
 import {
-  allocateSparseSimilarityTopK, sparseSimilarityTopKReference, withPreparedSimilarity, SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS,
-  type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
+  SIMILARITY_METRICS, SIMILARITY_WEIGHTINGS, type SimilarityMetric, type SimilarityWeighting, type SparseSimilarityTopKArgs,
 } from '../../kernels/sparseSimilarityTopK.js';
-import { TopKHeap } from '../../kernels/topk.js';
 import type { Interactions } from '../../data/interactions.js';
-import type { FitOptions, Model, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { readParams, type ParamTable } from '../factorization/params.js';
-import { drain } from './base.js';
-import { buildTrainSet, knowsUser, type TrainSet } from './trainset.js';
+import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
+import { ModelBase } from '../base.js';
+import { readParams, type ParamTable } from '../params.js';
+import { candidateMask, checkIndex, checkK, topKOf } from '../ranking.js';
+import { Trainset } from '../trainset.js';
 
 interface Options {
   k: number;
@@ -51,17 +50,17 @@ const table: ParamTable = {
   minSupport: { names: ['min_support'], type: 'int', min: 0, must: 'must be a non-negative integer' },
 };
 
-export class NeighbourRecommender implements Model {
+export class ImplicitKnn extends ModelBase {
   readonly name: string;
   readonly predictsRatings = false;
   readonly options: Options;
-  private ts: TrainSet | null = null;
   private nn: TopK | null = null;
   private acc = new Float64Array(0);
   private mark = new Uint8Array(0);
   private touched = new Int32Array(0);
 
   constructor(readonly by: 'item' | 'user', params: ModelParams = {}) {
+    super();
     this.name = by === 'item' ? 'item-knn' : 'user-knn';
     this.options = readParams<Options>(this.name, params, table);
     if (this.options.B > 1) throw new RangeError(`${this.name}: B must be in [0, 1], got ${this.options.B}`);
@@ -76,9 +75,10 @@ export class NeighbourRecommender implements Model {
   }
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
-    const ts = buildTrainSet(train, this.name);
+    const ts = Trainset.of(train, this.name);
     const X = this.by === 'item' ? ts.ir : ts.ur;
-    const out = await getEngine().run('sparseSimilarityTopK', this.similarityArgs(X), { backend: opts.backend, signal: opts.signal });
+    const ctx = resolveContext(opts);
+    const out = await ctx.engine.run('sparseSimilarityTopK', this.similarityArgs(X), { backend: ctx.backend, signal: ctx.signal }) as TopK;
     this.nn = out;
     this.ts = ts;
     this.acc = new Float64Array(ts.nItems);
@@ -86,20 +86,15 @@ export class NeighbourRecommender implements Model {
     this.touched = new Int32Array(ts.nItems);
   }
 
-  private trainSet(): TrainSet {
-    if (!this.ts) throw new Error(`${this.name}: the model is not fitted; call fit() first`);
-    return this.ts;
-  }
-
   /** The fitted neighbour lists (rows = items for item-knn, users for user-knn). */
   get neighbours(): TopK {
-    this.trainSet();
+    this.trainset();
     return this.nn!;
   }
 
   /** Accumulate s(u, ·) into acc over touched items; returns the touched count. */
   private accumulate(u: number): number {
-    const ts = this.trainSet(), nn = this.nn!, K = nn.k;
+    const ts = this.trainset(), nn = this.nn!, K = nn.k;
     const { acc, mark, touched } = this;
     let count = 0;
     const add = (i: number, v: number): void => {
@@ -126,8 +121,8 @@ export class NeighbourRecommender implements Model {
   }
 
   predict(user: number, item: number): Prediction {
-    const ts = this.trainSet();
-    if (!knowsUser(ts, user)) return { estimate: 0, impossible: true, reason: 'user unknown' };
+    const ts = this.trainset();
+    if (!ts.knowsUser(user)) return { estimate: 0, impossible: true, reason: 'user unknown' };
     if (!(item >= 0 && item < ts.nItems)) return { estimate: 0, impossible: true, reason: 'item unknown' };
     const count = this.accumulate(user);
     const s = this.acc[item];
@@ -136,30 +131,21 @@ export class NeighbourRecommender implements Model {
   }
 
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
-    const ts = this.trainSet();
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
-    if (!(user >= 0 && user < ts.nUsers)) throw new RangeError(`${this.name}: user index ${user} out of range [0, ${ts.nUsers})`);
+    const ts = this.trainset('recommend()');
+    checkK(this.name, k);
+    checkIndex(this.name, 'user', user, ts.nUsers);
+    const mask = candidateMask(this.name, ts.nItems, ts.userItems(user), opts);
     const count = this.accumulate(user);
-    const seen = new Uint8Array(ts.nItems);
-    if (opts.filterSeen ?? true) for (let p = ts.ur.indptr[user]; p < ts.ur.indptr[user + 1]; p++) seen[ts.ur.indices[p]] = 1;
-    const heap = new TopKHeap(k);
-    if (opts.items) {
-      for (let t = 0; t < opts.items.length; t++) {
-        const i = opts.items[t];
-        if (!(i >= 0 && i < ts.nItems)) { this.reset(count); throw new RangeError(`${this.name}: item index ${i} out of range [0, ${ts.nItems})`); }
-        if (!seen[i]) { seen[i] = 1; heap.push(i, this.acc[i]); }
-      }
-    } else {
-      for (let t = 0; t < count; t++) { const i = this.touched[t]; if (!seen[i]) heap.push(i, this.acc[i]); }
-    }
+    // without a candidate list, only items some neighbour scored are listed
+    const top = topKOf(k, (i) => this.acc[i], mask, opts.items ? undefined : this.touched.subarray(0, count));
     this.reset(count);
-    return drain(heap);
+    return top;
   }
 
-  private neighboursOf(x: number, k: number, what: string): Recommendations {
+  private neighboursOf(x: number, k: number, what: 'item' | 'user'): Recommendations {
     const nn = this.neighbours;
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
-    if (!(x >= 0 && x < nn.rows)) throw new RangeError(`${this.name}: ${what} index ${x} out of range [0, ${nn.rows})`);
+    checkK(this.name, k);
+    checkIndex(this.name, what, x, nn.rows);
     let n = 0;
     const K = Math.min(k, nn.k);
     while (n < K && nn.ids[x * nn.k + n] >= 0) n++;

@@ -8,7 +8,7 @@ import { BaselineOnly } from './baselineOnly.js';
 import { KnnModel } from './knn.js';
 import { SlopeOne } from './slopeOne.js';
 import { CoClustering } from './coClustering.js';
-import { NeighbourRecommender } from './implicitKnn.js';
+import { ImplicitKnn } from './implicitKnn.js';
 import { NormalPredictor } from './normalPredictor.js';
 
 export const neighbourhoodModels: Record<string, ModelFactory> = {
@@ -19,11 +19,10 @@ export const neighbourhoodModels: Record<string, ModelFactory> = {
   'knn-baseline': (p) => new KnnModel('baseline', p),
   'slope-one': (p) => new SlopeOne(p),
   'co-clustering': (p) => new CoClustering(p),
-  'item-knn': (p) => new NeighbourRecommender('item', p),
-  'user-knn': (p) => new NeighbourRecommender('user', p),
+  'item-knn': (p) => new ImplicitKnn('item', p),
+  'user-knn': (p) => new ImplicitKnn('user', p),
   random: (p) => new NormalPredictor(p),
 };
 
-export { BaselineOnly, KnnModel, SlopeOne, CoClustering, NeighbourRecommender, NormalPredictor };
-export { computeBaselines, type Baselines, type BaselineOptions } from './baselines.js';
-export { buildTrainSet, type TrainSet } from './trainset.js';
+export { BaselineOnly, KnnModel, SlopeOne, CoClustering, ImplicitKnn, NormalPredictor };
+export { computeBaselines, similarityBaselines, DEFAULT_BASELINE_OPTIONS, type Baselines, type BaselineOptions } from './baselines.js';

@@ -13,20 +13,22 @@
  * For the last three, actual_k < min_k drops the neighbour term (r̂ = μ_x or b_xy), as Surprise.
  * Unknown user or item: impossible, falling back to μ (KNNBaseline: to μ + the known biases).
  *
- * The similarity is the full x × x matrix of the sparseSimilarityTopK kernel's metrics
- * (similarityMatrixDense), computed once in fit — fine for ML-100k/1M sizes; an x side above
+ * The similarity is the full x × x matrix of the sparseSimilarityTopK kernel's metrics (the
+ * kernel with k = 'all' through the engine, scattered into a dense matrix), computed once in fit — fine for ML-100k/1M sizes; an x side above
  * 16384 entities is refused with advice (use the other orientation, or item-knn/user-knn).
  * Metric names are affinity's: Surprise's 'cosine' (over co-rated entries) is 'cosine-common' here;
  * Surprise spellings with '_' (pearson_baseline) are accepted.
  */
-import type { Dense } from '../../data/matrix.js';
-import { similarityMatrixDense, SIMILARITY_METRICS, type SimilarityMetric } from '../../kernels/sparseSimilarityTopK.js';
+import { denseFrom, type Dense, type TopK } from '../../data/matrix.js';
+import type { Context } from '../../engine/context.js';
+import { SIMILARITY_METRICS, type SimilarityMetric } from '../../kernels/sparseSimilarityTopK.js';
 import { TopKHeap } from '../../kernels/topk.js';
-import type { FitOptions, ModelParams, Recommendations } from '../types.js';
-import { readParams, type ParamTable } from '../factorization/params.js';
-import { baselineParamTable, computeBaselines, type BaselineOptions, type Baselines } from './baselines.js';
-import { drain, RatingModel } from './base.js';
-import { knowsItem, knowsUser, rowMeans, rowStds, unknownReason, type TrainSet } from './trainset.js';
+import type { ModelParams, Recommendations } from '../types.js';
+import { readParams, type ParamTable } from '../params.js';
+import { checkIndex, checkK, topKOf } from '../ranking.js';
+import { baselineParamTable, computeBaselines, similarityBaselines, type BaselineOptions, type Baselines } from './baselines.js';
+import { RatingModel } from './base.js';
+import { rowMeans, rowStds, type Trainset } from '../trainset.js';
 
 export type KnnVariant = 'basic' | 'means' | 'zscore' | 'baseline';
 
@@ -80,7 +82,7 @@ export class KnnModel extends RatingModel {
     this.heapScores = new Float32Array(o.k);
   }
 
-  protected fitTrainSet(ts: TrainSet, opts: FitOptions): void {
+  protected async fitTrainset(ts: Trainset, ctx: Context): Promise<void> {
     const o = this.options;
     const X = o.userBased ? ts.ur : ts.ir;
     const Y = o.userBased ? ts.ir : ts.ur;
@@ -88,14 +90,13 @@ export class KnnModel extends RatingModel {
       throw new RangeError(`${this.name}: ${X.rows} ${o.userBased ? 'users' : 'items'} would need a ${X.rows}×${X.rows} similarity matrix; use user_based=${!o.userBased} or the item-knn/user-knn models`);
     }
     const needBaselines = this.variant === 'baseline' || o.sim === 'pearson-baseline';
-    this.bsl = needBaselines ? computeBaselines(ts, o, opts.signal) : null;
-    opts.signal?.throwIfAborted();
-    const bx = this.bsl ? (o.userBased ? this.bsl.bu : this.bsl.bi) : null;
-    const by = this.bsl ? (o.userBased ? this.bsl.bi : this.bsl.bu) : null;
-    this.sim = similarityMatrixDense({
+    this.bsl = needBaselines ? computeBaselines(ts, o, ctx.signal) : null;
+    ctx.signal?.throwIfAborted();
+    const all = await ctx.engine.run('sparseSimilarityTopK', {
       matrix: X, metric: o.sim, k: 'all', shrinkage: o.shrinkage, minSupport: o.minSupport,
-      baselines: bx && by ? { globalMean: ts.globalMean, rowBias: bx, colBias: by } : undefined,
-    });
+      baselines: this.bsl ? similarityBaselines(ts, this.bsl, o.userBased) : undefined,
+    }, { backend: ctx.backend, signal: ctx.signal }) as TopK;
+    this.sim = scatter(all);
     if (this.variant === 'means' || this.variant === 'zscore') this.means = rowMeans(X);
     if (this.variant === 'zscore') {
       const sigmas = rowStds(X, this.means!);
@@ -112,17 +113,17 @@ export class KnnModel extends RatingModel {
   }
 
   protected override fallback(u: number, i: number): number {
-    const ts = this.trainSet();
+    const ts = this.trainset();
     if (this.variant !== 'baseline') return ts.globalMean;
     let est = ts.globalMean;
-    if (knowsUser(ts, u)) est += this.bsl!.bu[u];
-    if (knowsItem(ts, i)) est += this.bsl!.bi[i];
+    if (ts.knowsUser(u)) est += this.bsl!.bu[u];
+    if (ts.knowsItem(i)) est += this.bsl!.bi[i];
     return est;
   }
 
   protected estimate(u: number, i: number): number {
-    const ts = this.trainSet();
-    const why = unknownReason(ts, u, i);
+    const ts = this.trainset();
+    const why = ts.unknownReason(u, i);
     if (why) { this.reason = why; return NaN; }
     const o = this.options;
     const x = o.userBased ? u : i, y = o.userBased ? i : u;
@@ -182,13 +183,14 @@ export class KnnModel extends RatingModel {
 
   /** The k most similar entities of the model's own orientation (non-zero similarity, self excluded). */
   private similar(x: number, k: number): Recommendations {
-    this.trainSet();
-    if (!Number.isInteger(k) || k <= 0) throw new RangeError(`${this.name}: k must be a positive integer, got ${k}`);
+    this.trainset();
+    checkK(this.name, k);
     const sim = this.sim!;
-    if (!(x >= 0 && x < sim.rows)) throw new RangeError(`${this.name}: index ${x} out of range [0, ${sim.rows})`);
-    const heap = new TopKHeap(Math.min(k, sim.rows));
-    for (let j = 0, o = x * sim.cols; j < sim.cols; j++) if (j !== x && sim.data[o + j] !== 0) heap.push(j, sim.data[o + j]);
-    return drain(heap);
+    checkIndex(this.name, this.options.userBased ? 'user' : 'item', x, sim.rows);
+    const o = x * sim.cols;
+    const mask = new Uint8Array(sim.cols);
+    for (let j = 0; j < sim.cols; j++) mask[j] = j !== x && sim.data[o + j] !== 0 ? 1 : 0;
+    return topKOf(Math.min(k, sim.rows), (j) => sim.data[o + j], mask);
   }
 
   similarUsers(user: number, k: number): Recommendations {
@@ -200,4 +202,13 @@ export class KnnModel extends RatingModel {
     if (this.options.userBased) throw new Error(`${this.name}: similarItems needs user_based=false (this model compares users)`);
     return this.similar(item, k);
   }
+}
+
+/** The dense rows × rows matrix of an all-pairs top-k (0 where a pair is not listed). */
+function scatter(top: TopK): Dense {
+  const out = denseFrom(top.rows, top.rows);
+  for (let r = 0; r < top.rows; r++) {
+    for (let t = r * top.k, te = t + top.k; t < te && top.ids[t] >= 0; t++) out.data[r * top.rows + top.ids[t]] = top.scores[t];
+  }
+  return out;
 }

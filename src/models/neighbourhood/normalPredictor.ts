@@ -4,10 +4,10 @@
  * and the same sequence of predict() calls give the same estimates. Clipped to the rating range.
  */
 import { Rng } from '../../data/random.js';
-import type { FitOptions, ModelParams } from '../types.js';
-import { readParams, seedSpec } from '../factorization/params.js';
+import type { ModelParams } from '../types.js';
+import { readParams, seedSpec } from '../params.js';
 import { RatingModel } from './base.js';
-import type { TrainSet } from './trainset.js';
+import type { Trainset } from '../trainset.js';
 
 export class NormalPredictor extends RatingModel {
   readonly name = 'random';
@@ -22,7 +22,7 @@ export class NormalPredictor extends RatingModel {
     this.rng = new Rng(this.options.seed);
   }
 
-  protected fitTrainSet(ts: TrainSet, _opts: FitOptions): void {
+  protected fitTrainset(ts: Trainset): void {
     this.rng = new Rng(this.options.seed);
     this.mean = ts.globalMean;
     let s = 0;

@@ -10,10 +10,11 @@
  * (μ_u when R_i(u) is empty). Unknown user or item: impossible, falling back to μ.
  * Memory: two items × items arrays, so at most 8192 items.
  */
-import type { FitOptions, ModelParams } from '../types.js';
-import { readParams, type ParamTable } from '../factorization/params.js';
+import type { ModelParams } from '../types.js';
+import type { Context } from '../../engine/context.js';
+import { readParams, type ParamTable } from '../params.js';
 import { RatingModel } from './base.js';
-import { rowMeans, unknownReason, type TrainSet } from './trainset.js';
+import { rowMeans, type Trainset } from '../trainset.js';
 
 const table: ParamTable = {
   weighted: { names: [], type: 'bool', def: false },
@@ -33,14 +34,14 @@ export class SlopeOne extends RatingModel {
     this.options = readParams(this.name, params, table);
   }
 
-  protected fitTrainSet(ts: TrainSet, opts: FitOptions): void {
+  protected fitTrainset(ts: Trainset, ctx: Context): void {
     const n = ts.nItems;
     if (n > MAX_ITEMS) throw new RangeError(`${this.name}: ${n} items would need two ${n}×${n} arrays; at most ${MAX_ITEMS} items are supported`);
     const freq = new Int32Array(n * n);
     const sum = new Float64Array(n * n);
     const { ur } = ts;
     for (let u = 0; u < ts.nUsers; u++) {
-      if ((u & 255) === 0) opts.signal?.throwIfAborted();
+      if ((u & 255) === 0) ctx.signal?.throwIfAborted();
       const a = ur.indptr[u], b = ur.indptr[u + 1];
       for (let p = a; p < b; p++) {
         const i = ur.indices[p], ri = ur.data[p], o = i * n;
@@ -59,8 +60,8 @@ export class SlopeOne extends RatingModel {
   }
 
   protected estimate(u: number, i: number): number {
-    const ts = this.trainSet();
-    const why = unknownReason(ts, u, i);
+    const ts = this.trainset();
+    const why = ts.unknownReason(u, i);
     if (why) { this.reason = why; return NaN; }
     const { ur, nItems: n } = ts;
     const o = i * n;

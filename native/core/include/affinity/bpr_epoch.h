@@ -1,7 +1,7 @@
 // affinity native core: BPR-Opt SGD steps (bprEpoch). Plain C++17, no Node.
 // The contract is src/kernels/bprEpoch.ts (the reference): each step draws a positive (u, i)
 // uniformly from the stored entries and a negative j by popularity or from a CDF table, with
-// the reference's xoshiro128** stream (src/kernels/xoshiro128.ts, ported exactly), so a run
+// the reference's xoshiro128** stream (src/data/xoshiro128.ts, ported exactly), so a run
 // draws exactly the reference's samples in the reference's order and skips the same steps.
 //
 // Arithmetic: the reference's float64 expressions on the float32 factors, in its order (no FMA

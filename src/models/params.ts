@@ -1,5 +1,5 @@
 /**
- * Hyper-parameters of the factorization models: one table per model mapping each option
+ * Hyper-parameters of every model: one table per model mapping each option
  * to its accepted names (camelCase for the library, Surprise/implicit spellings for the CLI's
  * `--params k=v`), type, default and bounds. Values may arrive as strings from the CLI.
  * A bad value is a RangeError naming the parameter as the caller spelled it.

@@ -7,8 +7,8 @@
  *   const items = await readItemFeatures('u.item'); const users = await readUserFeatures('u.user');
  *   attachSideInfo(model, { items, users });   // false when the model takes no side info
  */
-import type { Model } from '../types.js';
-import { readItemFeatures, readUserFeatures, type SideInfo } from '../../data/sideInfo.js';
+import type { Model } from './types.js';
+import { readItemFeatures, readUserFeatures, type SideInfo } from '../data/sideInfo.js';
 
 export interface SideInfoInput {
   items?: SideInfo;
