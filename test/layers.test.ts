@@ -1,6 +1,7 @@
 /**
  * The import graph follows the layer order (scripts/check-layers.mjs): the real tree passes, and a
  * tree with an upward import, a cycle or a computed import specifier fails, naming the file and line.
+ * No dead exports (scripts/check-exports.mjs).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -31,6 +32,11 @@ test('this repository: no upward import, no cycle', () => {
   const r = check(root);
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /no upward import, no cycle/);
+});
+
+test('this repository: every exported function, class and constant is public or used by another module', () => {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'check-exports.mjs')], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout + r.stderr);
 });
 
 test('an upward import, a cycle and a computed specifier are each reported with file and line', () => {

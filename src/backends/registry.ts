@@ -38,7 +38,7 @@ const loaded = new Map<string, Promise<Backend | Error>>();
 const custom = new Map<string, { backend: Backend; module?: string }>();
 const probes = new Map<string, Promise<BackendStatus>>();
 
-export function builtinBackendNames(): string[] {
+function builtinBackendNames(): string[] {
   return Object.keys(builtinLoaders);
 }
 

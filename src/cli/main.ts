@@ -11,7 +11,7 @@ import { CliEdge } from './edge.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const program = new Command();
   program
     .name('affinity')

@@ -372,7 +372,7 @@ export async function readUserFeatures(path: string, o: UserFeatureOptions = {})
 const STOP_WORDS = new Set(['the', 'a', 'an', 'of', 'and', 'in', 'on', 'to', 'for', 'with', 'at', 'by', 'from', 'is', 'it', 'its', 'or', 'as']);
 
 /** Lower-cased word tokens of free text: letters/digits runs of length ≥ 2, a few English stop words dropped. */
-export function textWords(text: string): string[] {
+function textWords(text: string): string[] {
   const out: string[] = [];
   for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
     const w = m[0];

@@ -28,7 +28,7 @@ import { machineInfo } from './machine.js';
 import type { BackendRanker, Engine } from './engine.js';
 import { calibrationCases, type CalibrationCase, type SizeClass } from './calibrationCases.js';
 
-export const CALIBRATION_FORMAT = 1;
+const CALIBRATION_FORMAT = 1;
 /** Below this much work (flops) a call is "small": a pool round trip or a GPU transfer does not pay. */
 export const SMALL_WORK = 2e6;
 /** A measured backend must be this many times faster than the higher-priority one to lead dispatch. */
@@ -94,7 +94,7 @@ export function calibrationKey(): CalibrationKey {
   return { cpuModel: m.cpuModel, cores: m.cores, gpu: m.gpu, version: packageVersion() };
 }
 
-export function cacheDir(): string {
+function cacheDir(): string {
   if (process.env.AFFINITY_CACHE_DIR) return process.env.AFFINITY_CACHE_DIR;
   const xdg = process.env.XDG_CACHE_HOME;
   return xdg ? path.join(xdg, 'affinity') : path.join(os.homedir(), '.cache', 'affinity');

@@ -25,7 +25,7 @@ function cpuFlags(): Set<string> {
   }
 }
 
-export function simdLevel(): string {
+function simdLevel(): string {
   if (process.arch === 'arm64') return 'neon';
   const f = cpuFlags();
   if (f.has('avx512f')) return 'avx512';

@@ -157,19 +157,6 @@ export function summarizeBeyondAccuracy(lists: Map<number, ArrayLike<number>>, o
   return out;
 }
 
-/** Cosine similarity between rows of a dense row-major matrix (e.g. item factors), for diversity/MMR. */
-export function denseCosine(m: { rows: number; cols: number; data: ArrayLike<number> }): ItemSimilarity {
-  const norms = new Float64Array(m.rows);
-  for (let r = 0; r < m.rows; r++) { let s = 0; for (let f = 0; f < m.cols; f++) s += m.data[r * m.cols + f] ** 2; norms[r] = Math.sqrt(s); }
-  return (a, b) => {
-    const den = norms[a] * norms[b];
-    if (!(den > 0)) return 0;
-    let s = 0;
-    for (let f = 0; f < m.cols; f++) s += m.data[a * m.cols + f] * m.data[b * m.cols + f];
-    return s / den;
-  };
-}
-
 /**
  * Cosine similarity of two items' binary interaction vectors in `train` (the users who interacted
  * with each): sim(a, b) = |U_a ∩ U_b| / √(|U_a|·|U_b|), 0 when either has no user. The item

@@ -82,7 +82,7 @@ export function coldStartBuckets(train: Interactions, test: Interactions, o: { b
   return out;
 }
 
-export const COLD_START_METRICS = ['precision', 'recall', 'ndcg', 'hitRate', 'f1', 'map', 'mrr', 'auc', 'ndcgGraded'] as const;
+const COLD_START_METRICS = ['precision', 'recall', 'ndcg', 'hitRate', 'f1', 'map', 'mrr', 'auc', 'ndcgGraded'] as const;
 export type ColdStartMetric = (typeof COLD_START_METRICS)[number];
 
 function metricValue(name: ColdStartMetric, rec: ArrayLike<number>, rel: Set<number>, graded: Map<number, number>, k: number): number {

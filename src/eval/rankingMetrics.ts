@@ -90,8 +90,6 @@ export function averagePrecisionAtK(recommended: ArrayLike<number>, relevant: Re
   });
   return sum / Math.min(R, k);
 }
-/** Alias: MAP@k is averagePrecisionAtK averaged over users. */
-export const mapAtK = averagePrecisionAtK;
 
 /** RR@k = 1 / rank of the first relevant item within the top k (1-based), 0 when none; MRR = its mean. */
 export function reciprocalRankAtK(recommended: ArrayLike<number>, relevant: Relevance, k: number): number {
@@ -100,7 +98,6 @@ export function reciprocalRankAtK(recommended: ArrayLike<number>, relevant: Rele
   for (let n = 0; n < top.length; n++) if (gainOf(relevant, top[n]) > 0) return 1 / (n + 1);
   return 0;
 }
-export const mrrAtK = reciprocalRankAtK;
 
 export type GainKind = 'exponential' | 'linear';
 

@@ -341,7 +341,7 @@ export function alsLoss(a: AlsLossArgs): number {
 }
 
 /** Floating-point operations of a full call (rough: system build + solve per row), for GFLOP/s figures. */
-export function alsHalfStepFlops(a: AlsHalfStepArgs): number {
+function alsHalfStepFlops(a: AlsHalfStepArgs): number {
   const f = a.other.cols, nz = a.matrix.indptr[a.matrix.rows], n = a.matrix.rows;
   if (a.solver === 'cholesky') return nz * f * f + n * (f * f * f / 3 + 2 * f * f);
   const steps = a.cgSteps ?? 3;

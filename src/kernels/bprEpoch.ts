@@ -156,7 +156,7 @@ export function bprEpochReference(a: BprEpochArgs, out: Float64Array, rowStart: 
   return used > 0 ? lossSum / used : 0;
 }
 
-export function bprEpochFlops(a: BprEpochArgs): number {
+function bprEpochFlops(a: BprEpochArgs): number {
   return a.samples * (a.factors + 1) * 10;
 }
 

@@ -86,7 +86,7 @@ export function denseScoreTopKReference(a: DenseScoreTopKArgs, out: TopK, rowSta
 }
 
 /** Floating-point operations of a full call (2·Q·K·d multiply-adds), for GFLOP/s figures. */
-export function denseScoreTopKFlops(a: DenseScoreTopKArgs): number {
+function denseScoreTopKFlops(a: DenseScoreTopKArgs): number {
   return 2 * a.queries.rows * a.keys.rows * a.queries.cols;
 }
 

@@ -290,7 +290,7 @@ function nmfPass(a: SgdEpochArgs, rowStart: number, rowEnd: number): number {
 }
 
 /** Floating-point operations of a full call (rough), for GFLOP/s figures. */
-export function sgdEpochFlops(a: SgdEpochArgs): number {
+function sgdEpochFlops(a: SgdEpochArgs): number {
   return a.order.length * a.factors * (a.algorithm === 'svd' ? 8 : 12);
 }
 

@@ -407,7 +407,7 @@ export function similarityMatrixDense(a: SparseSimilarityTopKArgs): Dense {
 }
 
 /** Multiply-adds of a whole call: Σ_c df(c)² (each co-rater pair of column c), times 2. */
-export function sparseSimilarityTopKFlops(a: SparseSimilarityTopKArgs): number {
+function sparseSimilarityTopKFlops(a: SparseSimilarityTopKArgs): number {
   const m = a.matrix;
   const df = new Float64Array(m.cols);
   for (let p = 0, total = m.indptr[m.rows]; p < total; p++) df[m.indices[p]]++;

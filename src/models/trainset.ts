@@ -86,7 +86,7 @@ export class Trainset {
 }
 
 /** Stored entries per row. */
-export function rowLengths(m: Csr): Int32Array {
+function rowLengths(m: Csr): Int32Array {
   const out = new Int32Array(m.rows);
   for (let r = 0; r < m.rows; r++) out[r] = m.indptr[r + 1] - m.indptr[r];
   return out;

@@ -17,7 +17,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rm
 import path from 'node:path';
 import type { Interactions } from '../data/interactions.js';
 
-export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_VERSION = 1;
 
 export interface OutputProgress {
   /** blocks complete (the next block to compute is this index) */

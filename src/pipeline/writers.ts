@@ -57,7 +57,7 @@ export interface BlockWriter {
 }
 
 /** Column names of each list kind, as in the CSV header and the Parquet schema. */
-export function columnNames(kind: ListKind): [string, string, string, string] {
+function columnNames(kind: ListKind): [string, string, string, string] {
   return kind === 'recommendations' ? ['user', 'rank', 'item', 'score'] : ['item', 'rank', 'similar_item', 'score'];
 }
 

@@ -79,7 +79,7 @@ function getGpu(): GpuInstance {
 }
 
 /** The mode gpu.js runs in here ('headlessgl', 'webgl2', 'webasm', 'cpu', …), or throws the load error. */
-export function gpujsMode(): string {
+function gpujsMode(): string {
   return getGpu().mode;
 }
 
@@ -174,7 +174,7 @@ function copyResult(res: unknown, block: Float32Array, rows: number, width: numb
   throw new Error('gpu.js returned an unexpected result shape');
 }
 
-export async function denseScoreTopKGpujs(a: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
+async function denseScoreTopKGpujs(a: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
   const { queries: q, keys, exclude } = a;
   const d = q.cols, nKeys = keys.rows, kk = out.k;
   if (rowEnd <= rowStart) return;
@@ -300,7 +300,7 @@ function alsBeyondGpuIndexing(a: AlsHalfStepArgs): string | null {
   return rows * cols >= F32_EXACT && GPU_MODES.has(gpujsMode()) ? `${rows}×${cols} factors exceed float32 indexing on the GPU` : null;
 }
 
-export async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
+async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
   const { matrix: m, other } = a;
   const f = other.cols, X = out.data, lambda = a.regularization;
   const implicit = a.mode === 'implicit';

@@ -62,7 +62,7 @@ export interface CudaAddon extends DenseScoreTopKAddon {
 }
 
 /** What each kernel covers on the GPU, in words, from the module's limits; outside it a call rejects and the engine falls back. */
-export function cudaKernelLimits(limits: CudaLimits): Record<string, string> {
+function cudaKernelLimits(limits: CudaLimits): Record<string, string> {
   const quoted = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
   return {
     denseScoreTopK: 'all metrics and options',
@@ -110,7 +110,7 @@ function requireCuda(): CudaAddon {
  * defaults applied). Metrics outside the module's limits.similarityMetrics reject here, before X' is prepared,
  * and the engine falls back.
  */
-export async function callCudaSparseSimilarityTopK(
+async function callCudaSparseSimilarityTopK(
   addon: CudaAddon, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.sparseSimilarityTopK) throw new Error('cuda backend: this affinity_cuda.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
@@ -124,7 +124,7 @@ export async function callCudaSparseSimilarityTopK(
  * of `initial` or zeros), the CG start. Solvers outside the module's limits.alsSolvers and more than
  * limits.maxAlsFactors factors reject (the engine falls back).
  */
-export async function callCudaAlsHalfStep(
+async function callCudaAlsHalfStep(
   addon: CudaAddon, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npm run build:native`)');

@@ -10,7 +10,7 @@ function fmt(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
-export function formatCalibration(t: CalibrationTable): string {
+function formatCalibration(t: CalibrationTable): string {
   const lines = [
     `calibration of ${t.key.cpuModel}, ${t.key.cores} cores, gpu ${t.key.gpu ?? 'none'}, affinity ${t.key.version} (${fmt(t.seconds)} s)`,
     `${'kernel'.padEnd(22)} ${'size'.padEnd(30)} ${'backend'.padEnd(8)} ${'GFLOP/s'.padStart(9)} ${'rows/s'.padStart(10)}  timed`,

@@ -40,7 +40,7 @@ function paramText(p: ModelParams): string {
 }
 
 /** One result as an aligned text table: one row per fold, then mean and std. */
-export function formatTable(r: EvaluateResult): string {
+function formatTable(r: EvaluateResult): string {
   const keys = Object.keys(r.mean);
   const rows = [
     ...r.folds.map((f, i) => [`fold ${i + 1}`, ...keys.map((k) => fmtValue(k, f[k]))]),
@@ -53,7 +53,7 @@ export function formatTable(r: EvaluateResult): string {
 }
 
 /** Several results (same splits) as one comparison table: one row per model, mean ± std per metric. */
-export function formatComparison(results: EvaluateResult[]): string {
+function formatComparison(results: EvaluateResult[]): string {
   if (!results.length) return '';
   const keys: string[] = [];
   for (const r of results) for (const k of Object.keys(r.mean)) if (!keys.includes(k)) keys.push(k);
@@ -70,7 +70,7 @@ export function formatComparison(results: EvaluateResult[]): string {
 }
 
 /** The cold-start buckets of one result as a table ('' when there are none). */
-export function formatColdStart(r: EvaluateResult): string {
+function formatColdStart(r: EvaluateResult): string {
   if (!r.coldStart) return '';
   const keys = Object.keys(r.coldStart[0]?.mean ?? {});
   const by = r.coldStartBy ?? 'user';
@@ -83,7 +83,7 @@ export function formatColdStart(r: EvaluateResult): string {
  * Parse the --params values (see the file comment) for the given models: shared `k=v,…` groups
  * and `MODEL:k=v,…` groups. A MODEL prefix that is not among `models` is an error.
  */
-export function parseModelParams(values: string[], models: string[]): Record<string, ModelParams> {
+function parseModelParams(values: string[], models: string[]): Record<string, ModelParams> {
   const shared: ModelParams = {};
   const own: Record<string, ModelParams> = {};
   for (const value of values) {
@@ -105,8 +105,8 @@ export function parseModelParams(values: string[], models: string[]): Record<str
 }
 
 /** Default metrics by model kind: rating predictors get rmse,mae; ranking-only models ndcg/precision/recall@10. */
-export const DEFAULT_RATING_METRICS = ['rmse', 'mae'];
-export const DEFAULT_RANKING_METRICS = ['ndcg@10', 'precision@10', 'recall@10'];
+const DEFAULT_RATING_METRICS = ['rmse', 'mae'];
+const DEFAULT_RANKING_METRICS = ['ndcg@10', 'precision@10', 'recall@10'];
 
 // ---------------------------------------------------------------------------------------------
 // side-info options, shared with `affinity precompute`

@@ -3,7 +3,7 @@ import { machineInfo } from '../../engine/machine.js';
 import { probeAll } from '../../backends/registry.js';
 import { calibrationSummary } from '../../engine/calibration.js';
 
-export async function infoObject() {
+async function infoObject() {
   const backends = await probeAll();
   return {
     machine: machineInfo(),

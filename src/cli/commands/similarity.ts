@@ -26,7 +26,7 @@ import type { CliEdge } from '../edge.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 
-export function outputFormat(file: string): OutputFormat {
+function outputFormat(file: string): OutputFormat {
   const base = file.toLowerCase().replace(/\.gz$/, '');
   if (base.endsWith('.csv')) return 'csv';
   if (base.endsWith('.jsonl') || base.endsWith('.ndjson') || base.endsWith('.json')) return 'jsonl';
@@ -44,7 +44,7 @@ export interface SimilarityCommandOptions {
 }
 
 /** The kernel's arguments for data x (pearson-baseline gets ALS baselines, Surprise's defaults). */
-export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions): SparseSimilarityTopKArgs {
+function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions): SparseSimilarityTopKArgs {
   const matrix = toCsr(x, o.by);
   const args: SparseSimilarityTopKArgs = {
     matrix, metric: o.metric, k: o.k, weighting: o.weighting, shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
@@ -57,7 +57,7 @@ export function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions):
 }
 
 /** Compute the neighbour lists through the context's engine (its backend, or the fastest for sparseSimilarityTopK). */
-export async function computeNeighbours(args: SparseSimilarityTopKArgs, ctx: Context): Promise<TopK> {
+async function computeNeighbours(args: SparseSimilarityTopKArgs, ctx: Context): Promise<TopK> {
   return await ctx.engine.run('sparseSimilarityTopK', args, { backend: ctx.backend, signal: ctx.signal }) as TopK;
 }
 
@@ -88,7 +88,7 @@ function* csvChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
 }
 
 /** Write the neighbour lists to `out` (format by extension) through a temporary file. */
-export async function writeNeighbours(out: string, nn: TopK, ids: IdMap, by: 'item' | 'user'): Promise<void> {
+async function writeNeighbours(out: string, nn: TopK, ids: IdMap, by: 'item' | 'user'): Promise<void> {
   const format = outputFormat(out);
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp${out.toLowerCase().endsWith('.gz') ? '.gz' : ''}`);
   try {

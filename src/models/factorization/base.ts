@@ -57,7 +57,7 @@ export function allFinite(a: Float32Array): boolean {
  * A copy of `m` (grown to rows × cols) with the entries (u[k], i[k], v[k]) merged in:
  * 'replace' keeps the last value given for a pair, 'add' sums values into existing ones.
  */
-export function mergeIntoCsr(m: Csr, rows: number, cols: number, u: ArrayLike<number>, i: ArrayLike<number>, v: ArrayLike<number>, mode: 'replace' | 'add'): Csr {
+function mergeIntoCsr(m: Csr, rows: number, cols: number, u: ArrayLike<number>, i: ArrayLike<number>, v: ArrayLike<number>, mode: 'replace' | 'add'): Csr {
   const byRow = new Map<number, Map<number, number>>();
   for (let k = 0; k < u.length; k++) {
     let row = byRow.get(u[k]);
@@ -90,7 +90,7 @@ export function mergeIntoCsr(m: Csr, rows: number, cols: number, u: ArrayLike<nu
 }
 
 /** grow a row-major array of `rows × cols` to `newRows × cols`, new rows from init(row, col) */
-export function growRows(a: Float32Array, cols: number, newRows: number, init?: (r: number, c: number) => number): Float32Array {
+function growRows(a: Float32Array, cols: number, newRows: number, init?: (r: number, c: number) => number): Float32Array {
   const oldRows = cols > 0 ? a.length / cols : 0;
   if (newRows <= oldRows) return a;
   const out = new Float32Array(newRows * cols);

@@ -53,13 +53,13 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-export function crc32(bytes: Uint8Array, end = bytes.length): number {
+function crc32(bytes: Uint8Array, end = bytes.length): number {
   let c = -1;
   for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 
-export function encodeModelFile(kind: string, header: Omit<ModelFileHeader, 'arrays'>, arrays: Record<string, ModelArray>): Uint8Array {
+function encodeModelFile(kind: string, header: Omit<ModelFileHeader, 'arrays'>, arrays: Record<string, ModelArray>): Uint8Array {
   const entries: ArrayEntry[] = Object.entries(arrays).map(([name, a]) => ({ name, dtype: a instanceof Int32Array ? 'i32' : 'f32', length: a.length }));
   const kindBytes = Buffer.from(kind, 'utf8');
   const json = Buffer.from(JSON.stringify({ ...header, arrays: entries }), 'utf8');

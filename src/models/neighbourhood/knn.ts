@@ -43,7 +43,7 @@ export interface KnnOptions extends BaselineOptions {
 
 const METRIC_CHOICES = [...SIMILARITY_METRICS, ...SIMILARITY_METRICS.filter((m) => m.includes('-')).map((m) => m.replace(/-/g, '_'))];
 
-export const knnParamTable: ParamTable = {
+const knnParamTable: ParamTable = {
   k: { names: [], type: 'int', def: 40, min: 1, must: 'must be a positive integer' },
   minK: { names: ['min_k'], type: 'int', def: 1, min: 0, must: 'must be a non-negative integer' },
   sim: { names: ['name', 'similarity', 'metric'], type: 'enum', def: 'msd', choices: METRIC_CHOICES },
