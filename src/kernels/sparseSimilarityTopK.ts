@@ -73,6 +73,8 @@ export interface PreparedSimilarity {
   tValues: Float64Array;
   /** ‖X'[r]‖ (cosine) */
   rowNorm: Float64Array;
+  /** shrinkage, min support and min similarity with their defaults applied (similarityThresholds) */
+  thresholds: SimilarityThresholds;
 }
 
 export interface SparseSimilarityTopKArgs {
@@ -103,6 +105,18 @@ export interface SparseSimilarityTopKArgs {
 
 function isMetric(m: unknown): m is SimilarityMetric {
   return typeof m === 'string' && (SIMILARITY_METRICS as readonly string[]).includes(m);
+}
+
+/** The options every backend applies, with the defaults filled in (pearson-baseline: shrinkage 100, min support ≥ 2, as Surprise). */
+export interface SimilarityThresholds { shrinkage: number; minSupport: number; minSimilarity: number }
+
+export function similarityThresholds(a: SparseSimilarityTopKArgs): SimilarityThresholds {
+  const pb = a.metric === 'pearson-baseline';
+  return {
+    shrinkage: a.shrinkage ?? (pb ? 100 : 0),
+    minSupport: pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1),
+    minSimilarity: a.minSimilarity ?? -Infinity,
+  };
 }
 
 export function validateSparseSimilarityTopK(a: SparseSimilarityTopKArgs): void {
@@ -216,7 +230,7 @@ export function prepareSparseSimilarity(a: SparseSimilarityTopKArgs): PreparedSi
     }
     rowNorm[r] = Math.sqrt(s);
   }
-  return { values, tIndptr, tIndices, tValues, rowNorm };
+  return { values, tIndptr, tIndices, tValues, rowNorm, thresholds: similarityThresholds(a) };
 }
 
 /** args with `prepared` filled in (a new object; args is not modified). */
@@ -280,10 +294,10 @@ class RowSimilarity {
     this.syy = common ? new Float64Array(rows) : null;
     this.sx = this.acc === Acc.Pearson ? new Float64Array(rows) : null;
     this.sy = this.acc === Acc.Pearson ? new Float64Array(rows) : null;
-    const pb = a.metric === 'pearson-baseline';
-    this.shrink = a.shrinkage ?? (pb ? 100 : 0);
-    this.minSupport = pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1);
-    this.minSim = a.minSimilarity ?? -Infinity;
+    const t = similarityThresholds(a);
+    this.shrink = t.shrinkage;
+    this.minSupport = t.minSupport;
+    this.minSim = t.minSimilarity;
     this.rowCount = new Float64Array(rows);
     for (let r = 0; r < rows; r++) this.rowCount[r] = m.indptr[r + 1] - m.indptr[r];
   }

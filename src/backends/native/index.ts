@@ -17,7 +17,7 @@ import type { Backend, BackendProbe } from '../types.js';
 import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
-import { similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
+import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
@@ -278,14 +278,11 @@ export async function callSparseSimilarityTopK(
   const m = a.matrix;
   const kOut = a.k === 'all' ? m.rows : Math.min(a.k, m.rows);
   if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
-  const pb = a.metric === 'pearson-baseline';
   await withCancelFlag(signal, (cancel) => addon.sparseSimilarityTopK!({
     rows: m.rows, cols: m.cols, indptr: int32Indptr(addon, m.indptr, 'sparseSimilarityTopK: matrix.indptr'), indices: m.indices,
     values: similarityValues(a), rowNorm: a.metric === 'cosine' ? (a.prepared?.rowNorm ?? null) : null,
     metric: a.metric, k: kOut,
-    shrinkage: a.shrinkage ?? (pb ? 100 : 0),
-    minSupport: pb ? Math.max(2, a.minSupport ?? 1) : (a.minSupport ?? 1),
-    minSimilarity: a.minSimilarity ?? -Infinity,
+    ...similarityThresholds(a),
     excludeSelf: a.excludeSelf ?? true, rowStart, rowEnd, outIds: out.ids, outScores: out.scores, threads, path, cancel,
   }));
 }

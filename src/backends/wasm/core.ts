@@ -98,7 +98,7 @@ export type TopKOutput = Pick<TopK, 'k' | 'ids' | 'scores'>;
  * has no value imports, so it cannot run prepareSparseSimilarity itself; ./index.ts fills it in for Node).
  */
 export type SparseSimilarityTopKInput = Pick<
-  SparseSimilarityTopKArgs, 'matrix' | 'metric' | 'shrinkage' | 'minSupport' | 'minSimilarity' | 'excludeSelf'
+  SparseSimilarityTopKArgs, 'matrix' | 'metric' | 'excludeSelf'
 > & { prepared: PreparedSimilarity };
 
 export type AlsHalfStepInput = Pick<AlsHalfStepArgs, 'mode' | 'solver' | 'cgSteps' | 'matrix' | 'other' | 'gram' | 'regularization'>;
@@ -404,10 +404,7 @@ class Instance implements AffinityWasm {
     }
     new Float64Array(buf, scratch, rows * stride).fill(0);
 
-    const pb = args.metric === 'pearson-baseline';
-    const shrink = args.shrinkage ?? (pb ? 100 : 0);
-    const minSupport = pb ? Math.max(2, args.minSupport ?? 1) : (args.minSupport ?? 1);
-    const minSim = args.minSimilarity ?? -Infinity;
+    const { shrinkage: shrink, minSupport, minSimilarity: minSim } = p.thresholds;
     ex.simSetMatrix(c!.tIndptr, c!.tIndices, c!.tValues, c!.rowNorm, rowCount, c!.colFlag, c!.colConst);
     for (let r = 0; r < n; r += block) {
       const e = Math.min(n, r + block);
