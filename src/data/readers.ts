@@ -344,7 +344,7 @@ class Parser {
       const missing = (['user', 'item', 'rating', 'timestamp'] as const).find((k) => p[k] >= f.length)!;
       throw this.error(lineNo, text, `missing ${missing} field (column ${p[missing] + 1}) in ${show(text)}`);
     }
-    // a row wider than the header is usually a stray delimiter or a shifted column: reading its first fields would be wrong silently
+    // another field count than the header's usually means a stray delimiter or a shifted column: reading the first fields would be silently wrong
     if (f.length !== this.width && this.o.extraColumns !== 'ignore') {
       throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' to read such rows`);
     }
