@@ -1,21 +1,33 @@
 /**
  * Streaming readers for interaction files: delimited text (CSV with RFC 4180 quoting, TSV,
  * MovieLens '::', any delimiter), JSON Lines, each optionally gzip-compressed (detected by
- * the magic bytes 1f 8b). Text is decoded chunk by chunk and never held whole in memory;
- * only the typed result arrays and the id maps grow.
+ * the magic bytes 1f 8b at the start of the stream). Input may be a file, a pipe or FIFO
+ * (`<(zcat …)`, /dev/fd/N) or stdin ('-'): it is read once from the front, never re-opened or
+ * seeked. Text is decoded chunk by chunk (strict UTF-8 unless `encoding` says otherwise, see
+ * textDecoder.ts) and never held whole in memory; only the typed result arrays and the id maps grow.
  *
  * Every malformed row throws a DataFormatError naming file, 1-based line and offending value
  * (`data/x.csv:17: rating 'abc' is not a number`), unless skipInvalid is set, in which case it
- * is counted in stats.skipped. A read either returns complete Interactions or throws.
+ * is counted in stats.skipped. Invalid UTF-8 is an error of the file's encoding, not of a row:
+ * it is never skipped. A read either returns complete Interactions or throws.
+ *
+ * Numbers (ratings, timestamps) are decimal literals only: no hex/octal/binary, no 'Infinity',
+ * no empty field as 0. A rating must fit a float32 (it is stored as one) and a timestamp must be
+ * within ±2^53 (stored as float64, larger integers would round onto their neighbours).
  */
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import { createReadStream, createWriteStream, promises as fsp, type ReadStream } from 'node:fs';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { IdMap } from './idMap.js';
 import type { Interactions } from './interactions.js';
 import { csvField, float32Text, splitRecord } from './csvLine.js';
+import { DataFormatError, fileError } from './errors.js';
+import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
+import { LineDecoder, type TextEncoding } from './textDecoder.js';
+
+export { DataFormatError, fileError } from './errors.js';
+export type { TextEncoding } from './textDecoder.js';
 
 export type Column = string | number;
 export type DuplicatePolicy = 'last' | 'sum' | 'max' | 'error';
@@ -49,6 +61,10 @@ export interface ReadOptions {
   quotes?: boolean;
   /** the name used in error messages for string input (its extension also guides format detection) */
   name?: string;
+  /** text encoding of file input; default 'utf8' (strict: invalid UTF-8 is an error). See textDecoder.ts. */
+  encoding?: TextEncoding;
+  /** delimited input: a row with more (or fewer) fields than the header or first row is an error unless 'ignore'; default 'error' */
+  extraColumns?: 'error' | 'ignore';
 }
 
 export interface ReadStats {
@@ -61,13 +77,6 @@ export interface ReadStats {
 }
 
 export type ReadResult = Interactions & { stats: ReadStats };
-
-export class DataFormatError extends Error {
-  constructor(message: string, readonly file: string, readonly line: number, readonly value: string) {
-    super(message);
-    this.name = 'DataFormatError';
-  }
-}
 
 const ALIASES = {
   user: ['user', 'userid', 'user_id', 'uid'],
@@ -83,6 +92,12 @@ function show(v: string): string {
   const s = v.length > 80 ? v.slice(0, 77) + '...' : v;
   return `'${s}'`;
 }
+
+/** float32's largest finite value: a rating beyond it would be stored as ±Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A decimal literal, optionally signed and space-padded: what Number() reads minus hex/octal/binary, Infinity and ''. */
+const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 function isNumeric(s: string): boolean {
   if (s.trim() === '') return false;
@@ -154,6 +169,9 @@ class Parser {
   private pos: Record<Field, number> = { user: -1, item: -1, rating: -1, timestamp: -1 };
   private keys: Record<Field, string | null> = { user: null, item: null, rating: null, timestamp: null };
   private need = 0;
+  /** fields of the header (or first row), which every delimited row must have */
+  private width = 0;
+  private widthLine = 0;
   private readonly implicit: boolean;
   private readonly limit: number;
 
@@ -162,6 +180,7 @@ class Parser {
     this.limit = o.limit ?? Infinity;
     if (!(this.limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${o.limit}`);
     if (o.delimiter !== undefined && o.delimiter.length === 0) throw new RangeError('delimiter must not be empty');
+    if (o.extraColumns !== undefined && o.extraColumns !== 'error' && o.extraColumns !== 'ignore') throw new RangeError(`extraColumns must be 'error' or 'ignore', got '${String(o.extraColumns)}'`);
   }
 
   get hasTimestamp(): boolean { return this.cols.timestamp !== null; }
@@ -313,6 +332,8 @@ class Parser {
       }
     }
     this.need = Math.max(this.pos.user, this.pos.item, this.pos.rating, this.pos.timestamp) + 1;
+    this.width = first.length;
+    this.widthLine = lineNo;
     if (this.pos.timestamp >= 0) this.cols.timestamp = new Float64Array(this.cols.user.length);
     return header;
   }
@@ -322,6 +343,10 @@ class Parser {
     if (f.length < this.need) {
       const missing = (['user', 'item', 'rating', 'timestamp'] as const).find((k) => p[k] >= f.length)!;
       throw this.error(lineNo, text, `missing ${missing} field (column ${p[missing] + 1}) in ${show(text)}`);
+    }
+    // another field count than the header's usually means a stray delimiter or a shifted column: reading the first fields would be silently wrong
+    if (f.length !== this.width && this.o.extraColumns !== 'ignore') {
+      throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' to read such rows`);
     }
     const u = f[p.user], i = f[p.item];
     if (isBlank(u)) throw this.error(lineNo, u, `empty user id in ${show(text)}`);
@@ -340,10 +365,18 @@ class Parser {
     return (this.lastUserIndex = this.users.add(u));
   }
 
-  private number(s: string, what: string, lineNo: number): number {
-    const v = +s;
-    if (v !== v || (v === 0 && s.trim() === '')) throw this.error(lineNo, s, `${what} ${show(s)} is not a number`);
-    if (v === Infinity || v === -Infinity) throw this.error(lineNo, s, `${what} ${show(s)} is not finite`);
+  private number(s: string, what: 'rating' | 'timestamp', lineNo: number): number {
+    if (!DECIMAL.test(s)) {
+      const why = /^\s*[+-]?Infinity\s*$/.test(s) ? 'is not finite' : isNumeric(s) ? 'is not a decimal number' : 'is not a number';
+      throw this.error(lineNo, s, `${what} ${show(s)} ${why}`);
+    }
+    return this.inRange(Number(s), s, what, lineNo);
+  }
+
+  /** v, if its storage type holds it: ratings are float32, timestamps float64 integers (exact up to 2^53). */
+  private inRange(v: number, s: string, what: 'rating' | 'timestamp', lineNo: number): number {
+    if (what === 'rating' && !(Math.abs(v) <= FLOAT32_MAX)) throw this.error(lineNo, s, `rating ${show(s)} is outside the float32 range ±${FLOAT32_MAX}`);
+    if (what === 'timestamp' && !(Math.abs(v) <= Number.MAX_SAFE_INTEGER)) throw this.error(lineNo, s, `timestamp ${show(s)} is beyond ±2^53 and would lose precision`);
     return v;
   }
 
@@ -365,10 +398,13 @@ class Parser {
       if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw this.error(lineNo, text, `expected a JSON object, got ${show(text)}`);
       const rec = obj as Record<string, unknown>;
       const k = this.keys;
-      const u = this.jsonId(rec, k.user!, 'user', text, lineNo);
-      const i = this.jsonId(rec, k.item!, 'item', text, lineNo);
-      const r = this.implicit ? 1 : this.jsonNumber(rec, k.rating!, 'rating', text, lineNo);
-      const t = k.timestamp !== null ? this.jsonNumber(rec, k.timestamp, 'timestamp', text, lineNo) : 0;
+      // number tokens as written, scanned only when a field is a number
+      let tokens: Map<string, string> | undefined;
+      const token = (key: string): string => (tokens ??= jsonNumberTokens(text)).get(key) ?? String(rec[key]);
+      const u = this.jsonId(rec, k.user!, 'user', text, lineNo, token);
+      const i = this.jsonId(rec, k.item!, 'item', text, lineNo, token);
+      const r = this.implicit ? 1 : this.jsonNumber(rec, k.rating!, 'rating', text, lineNo, token);
+      const t = k.timestamp !== null ? this.jsonNumber(rec, k.timestamp, 'timestamp', text, lineNo, token) : 0;
       this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
     });
   }
@@ -391,21 +427,21 @@ class Parser {
     if (this.keys.timestamp !== null) this.cols.timestamp = new Float64Array(this.cols.user.length);
   }
 
-  private jsonId(rec: Record<string, unknown>, key: string, what: string, text: string, lineNo: number): string {
+  private jsonId(rec: Record<string, unknown>, key: string, what: string, text: string, lineNo: number, token: (key: string) => string): string {
     const v = rec[key];
     if (v === undefined || v === null) throw this.error(lineNo, text, `missing ${what} field '${key}' in ${show(text)}`);
     let s: string;
     if (typeof v === 'string') s = v;
-    else if (typeof v === 'number' && Number.isFinite(v)) s = String(v);
+    else if (typeof v === 'number' && Number.isFinite(v)) s = jsonNumberId(v, token(key));
     else throw this.error(lineNo, JSON.stringify(v), `${what} id ${show(JSON.stringify(v))} is not a string or number`);
     if (s.trim() === '') throw this.error(lineNo, s, `empty ${what} id in ${show(text)}`);
     return s;
   }
 
-  private jsonNumber(rec: Record<string, unknown>, key: string, what: string, text: string, lineNo: number): number {
+  private jsonNumber(rec: Record<string, unknown>, key: string, what: 'rating' | 'timestamp', text: string, lineNo: number, token: (key: string) => string): number {
     const v = rec[key];
     if (v === undefined || v === null) throw this.error(lineNo, text, `missing ${what} field '${key}' in ${show(text)}`);
-    if (typeof v === 'number') return v; // JSON numbers are always finite
+    if (typeof v === 'number') return this.inRange(v, token(key), what, lineNo); // JSON.parse reads 1e400 as Infinity
     if (typeof v === 'string') return this.number(v, what, lineNo);
     throw this.error(lineNo, JSON.stringify(v), `${what} ${show(JSON.stringify(v))} is not a number`);
   }
@@ -559,7 +595,7 @@ export function readInteractionsFromString(text: string, options: ReadOptions = 
   return parser.result();
 }
 
-/** True when the file starts with the gzip magic bytes 1f 8b. */
+/** True when the file starts with the gzip magic bytes 1f 8b (a regular file: this opens it a second time). */
 export async function isGzipFile(path: string): Promise<boolean> {
   const fh = await fsp.open(path, 'r');
   try {
@@ -571,51 +607,87 @@ export async function isGzipFile(path: string): Promise<boolean> {
   }
 }
 
-/** Stream an interaction file (optionally gzip-compressed) into Interactions. */
+/** The rest of a byte stream after `head`, the bytes already taken from it. */
+async function* resume(head: Buffer, it: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  if (head.length > 0) yield head;
+  for (let r = await it.next(); r.done !== true; r = await it.next()) yield r.value;
+}
+
+/**
+ * Stream an interaction file (optionally gzip-compressed) into Interactions. `path` may be a
+ * pipe or FIFO, or '-' for stdin; gzip is recognised from the stream's first two bytes.
+ */
 export async function readInteractions(path: string, options: ReadOptions = {}): Promise<ReadResult> {
-  const size = (await fsp.stat(path)).size;
-  const gz = await isGzipFile(path);
-  const parser = new Parser(path, options);
+  const stdin = path === '-';
+  const name = stdin ? '<stdin>' : path;
+  const parser = new Parser(name, options);
+  const decoder = new LineDecoder(options.encoding, name);
+  let size = 0, regular = false;
+  if (!stdin) {
+    const st = await fsp.stat(path).catch((e: unknown) => { throw fileError(path, e); });
+    if (st.isDirectory()) throw new Error(`${path}: is a directory, expected an interaction file`);
+    regular = st.isFile();
+    size = st.size;
+  }
   const split = new LineSplitter(parser);
-  const decoder = new StringDecoder('utf8');
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const gunzip = gz ? createGunzip({ chunkSize: 1 << 18 }) : null;
-  if (gunzip) {
-    raw.on('error', (e) => gunzip.destroy(e));
-    raw.pipe(gunzip);
-  }
-  const source: AsyncIterable<Buffer> = gunzip ?? raw;
-  const show = options.progress ?? (process.stderr.isTTY === true && size >= 16 << 20);
+  const file: ReadStream | null = stdin ? null : createReadStream(path, { highWaterMark: 1 << 20 });
+  const raw: Readable = file ?? process.stdin;
+  let gunzip: ReturnType<typeof createGunzip> | null = null;
+  let rest: Readable | null = null;
+  // a progress bar needs the total size, which only a regular file has
+  const show = regular && (options.progress ?? (process.stderr.isTTY === true && size >= 16 << 20));
   let bar: cliProgress.SingleBar | null = null;
-  if (show) {
-    bar = new cliProgress.SingleBar({
-      stream: process.stderr,
-      format: `reading ${path} [{bar}] {percentage}% | {mb} MB | {rows} rows`,
-      hideCursor: true,
-      noTTYOutput: !process.stderr.isTTY,
-      notTTYSchedule: 5000,
-    }, cliProgress.Presets.shades_classic);
-    bar.start(size, 0, { mb: '0.0', rows: 0 });
-  }
   try {
+    // the first bytes tell gzip from text; they are taken from the stream, not peeked by a second open (pipes cannot seek)
+    const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let head = Buffer.alloc(0);
+    while (head.length < 2) {
+      const r = await it.next();
+      if (r.done === true) break;
+      head = Buffer.concat([head, r.value]);
+    }
+    let source: AsyncIterable<Buffer> = resume(head, it);
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      const g = gunzip = createGunzip({ chunkSize: 1 << 18 });
+      rest = Readable.from(source);
+      rest.on('error', (e) => g.destroy(e));
+      rest.pipe(g);
+      source = g;
+    }
+    if (show) {
+      bar = new cliProgress.SingleBar({
+        stream: process.stderr,
+        format: `reading ${path} [{bar}] {percentage}% | {mb} MB | {rows} rows`,
+        hideCursor: true,
+        noTTYOutput: !process.stderr.isTTY,
+        notTTYSchedule: 5000,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(size, 0, { mb: '0.0', rows: 0 });
+    }
     for await (const chunk of source) {
       split.push(decoder.write(chunk));
-      if (bar) bar.update(raw.bytesRead, { mb: (raw.bytesRead / 1048576).toFixed(1), rows: parser.cols.n });
       if (parser.done) break;
+      decoder.check();
+      if (bar && file) bar.update(file.bytesRead, { mb: (file.bytesRead / 1048576).toFixed(1), rows: parser.cols.n });
     }
     if (!parser.done) {
       split.push(decoder.end());
-      split.end();
+      if (!parser.done) {
+        decoder.check();
+        split.end();
+      }
       if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: parser.cols.n });
     }
   } catch (e) {
     if (e instanceof DataFormatError || e instanceof RangeError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (gz && err.code?.startsWith('Z_')) throw new Error(`${path}: gzip data is corrupt (${err.message})`, { cause: e });
+    if (gunzip && err.code?.startsWith('Z_')) throw new Error(`${name}: gzip data is corrupt (${err.message})`, { cause: e });
+    if (err.syscall !== undefined) throw fileError(name, e);
     throw e;
   } finally {
     bar?.stop();
     gunzip?.destroy();
+    rest?.destroy();
     raw.destroy();
   }
   return parser.result();

@@ -39,8 +39,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { DataFormatError } from './readers.js';
+import { DataFormatError, fileError } from './errors.js';
 import { splitRecord } from './csvLine.js';
+import { decodeText, type TextEncoding } from './textDecoder.js';
 
 export interface SideInfo {
   kind: 'item' | 'user';
@@ -51,7 +52,8 @@ export interface SideInfo {
 
 export type ItemFeatureFormat = 'auto' | 'movielens-100k-item' | 'movielens-dat' | 'movies-csv' | 'csv';
 export type UserFeatureFormat = 'auto' | 'movielens-100k-user' | 'movielens-dat-user' | 'csv';
-export type Encoding = 'utf8' | 'latin1';
+/** 'utf8' is strict (invalid UTF-8 is an error naming the line); 'auto' as for the interaction readers (textDecoder.ts) */
+export type Encoding = TextEncoding;
 
 export interface SideInfoOptions<F extends string> {
   format?: F;
@@ -67,7 +69,7 @@ export interface SideInfoOptions<F extends string> {
   delimiter?: string;
   /** 'csv' format: first line is a header (default true) */
   header?: boolean;
-  /** text encoding; default latin1 for the MovieLens 100k/.dat formats, utf8 otherwise */
+  /** text encoding; default latin1 for the MovieLens 100k/.dat formats, utf8 (strict) otherwise */
   encoding?: Encoding;
   /** name used in error messages for string input (and for 'auto' detection) */
   name?: string;
@@ -102,7 +104,7 @@ function baseName(name: string): string {
 }
 
 async function readText(path: string, encoding: Encoding | undefined, defaultEncoding: Encoding): Promise<string> {
-  let buf = await fsp.readFile(path);
+  let buf = await fsp.readFile(path).catch((e: unknown) => { throw fileError(path, e); });
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
       buf = gunzipSync(buf);
@@ -110,7 +112,7 @@ async function readText(path: string, encoding: Encoding | undefined, defaultEnc
       throw new Error(`${path}: gzip data is corrupt (${(e as Error).message})`, { cause: e });
     }
   }
-  return buf.toString(encoding ?? defaultEncoding);
+  return decodeText(buf, encoding ?? defaultEncoding, path);
 }
 
 function physicalLines(text: string): string[] {
