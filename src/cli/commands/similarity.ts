@@ -58,7 +58,7 @@ function similarityArgsFor(x: Interactions, o: SimilarityCommandOptions): Sparse
 
 /** Compute the neighbour lists through the context's engine (its backend, or the fastest for sparseSimilarityTopK). */
 async function computeNeighbours(args: SparseSimilarityTopKArgs, ctx: Context): Promise<TopK> {
-  return await ctx.engine.run('sparseSimilarityTopK', args, { backend: ctx.backend, signal: ctx.signal }) as TopK;
+  return await ctx.engine.run('sparseSimilarityTopK', args, { backend: ctx.backend, signal: ctx.signal });
 }
 
 function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {

@@ -122,9 +122,9 @@ abstract class AlsBase extends FactorizationModel {
     for (let it = 0; it < this.opts.iterations; it++) {
       checkAbort(ctx.signal);
       const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
-      X = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts) as Dense;
+      X = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
       const gx = this.mode === 'implicit' ? gramian(X) : undefined;
-      Y = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts) as Dense;
+      Y = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }

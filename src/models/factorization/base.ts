@@ -14,7 +14,7 @@
  * keeps a copy of their IdMaps); fold-in and partialFit append new indices beyond them.
  * A user or item with no training interactions is "unknown" to the model.
  */
-import type { Csr, Dense, TopK } from '../../data/matrix.js';
+import type { Csr, Dense } from '../../data/matrix.js';
 import { denseFrom } from '../../data/matrix.js';
 import { IdMap, type ExternalId } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
@@ -230,7 +230,7 @@ export abstract class FactorizationModel extends ModelBase {
       const queries = denseFrom(n, d);
       for (let t = 0; t < n; t++) queries.data.set(this.userQuery(known[t]), t * d);
       const exclude = opts.filterSeen ?? true ? excludeRows(this.seen, known) : undefined;
-      const top = await ctx.engine.run('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude }, { backend: ctx.backend, signal: ctx.signal }) as TopK;
+      const top = await ctx.engine.run('denseScoreTopK', { queries, keys, k: Math.min(k, keys.rows), metric: 'dot', exclude }, { backend: ctx.backend, signal: ctx.signal });
       for (let t = 0; t < n; t++) results.set(known[t], fromTopK(top, t, undefined, this.scoreOffset(known[t])));
     }
     return Array.from(users, (u) => results.get(u) ?? noRecommendations());
@@ -245,7 +245,7 @@ export abstract class FactorizationModel extends ModelBase {
     const kk = Math.min(k, m.rows - 1);
     if (kk <= 0 || items.length === 0) return Array.from(items, noRecommendations);
     const ctx = resolveContext(context);
-    const top = await ctx.engine.run('denseScoreTopK', similarArgs(m, items, kk), { backend: ctx.backend, signal: ctx.signal }) as TopK;
+    const top = await ctx.engine.run('denseScoreTopK', similarArgs(m, items, kk), { backend: ctx.backend, signal: ctx.signal });
     return Array.from(items, (_, t) => fromTopK(top, t));
   }
 

@@ -103,7 +103,7 @@ export class BPR extends FactorizationModel {
       checkAbort(ctx.signal);
       // one epoch on the engine's fastest backend for bprEpoch (updates args' arrays in place);
       // out = [correctly ordered pairs, skipped samples, Σ −ln σ(x_uij)]
-      const out = await ctx.engine.run('bprEpoch', args, { backend: ctx.backend, signal: ctx.signal }) as Float64Array;
+      const out = await ctx.engine.run('bprEpoch', args, { backend: ctx.backend, signal: ctx.signal });
       const used = nnz - out[1];
       const loss = used > 0 ? out[2] / used : 0;
       if (!Number.isFinite(loss) || !allFinite(X) || !allFinite(Y)) {

@@ -195,7 +195,7 @@ abstract class SgdModel extends FactorizationModel {
       }
       args.order = this.visitOrder(pool, m, train.user, nU, rng, buf, rank);
       // one epoch on the engine's fastest backend for sgdEpoch (updates args' arrays in place)
-      const out = await ctx.engine.run('sgdEpoch', args, { backend: ctx.backend, signal: ctx.signal }) as Float64Array;
+      const out = await ctx.engine.run('sgdEpoch', args, { backend: ctx.backend, signal: ctx.signal });
       const rmse = Math.sqrt(out[0] / m);
       if (!Number.isFinite(rmse) || !allFinite(pu) || !allFinite(qi) || !allFinite(state.bu) || !allFinite(state.bi) || (yj && !allFinite(yj))) {
         throw new Error(`${this.name}: training diverged at epoch ${e + 1} of ${o.epochs} (training RMSE ${rmse}) with learning rate ${this.learningRateText()}; lower the learning rate. The model is unchanged.`);

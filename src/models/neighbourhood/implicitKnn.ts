@@ -78,7 +78,7 @@ export class ImplicitKnn extends ModelBase {
     const ts = Trainset.of(train, this.name);
     const X = this.by === 'item' ? ts.ir : ts.ur;
     const ctx = resolveContext(opts);
-    const out = await ctx.engine.run('sparseSimilarityTopK', this.similarityArgs(X), { backend: ctx.backend, signal: ctx.signal }) as TopK;
+    const out = await ctx.engine.run('sparseSimilarityTopK', this.similarityArgs(X), { backend: ctx.backend, signal: ctx.signal });
     this.nn = out;
     this.ts = ts;
     this.acc = new Float64Array(ts.nItems);
