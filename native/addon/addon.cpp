@@ -5,6 +5,7 @@
 //   sparseSimilarityTopK({...}) → Promise<void>   (sparse_similarity_args.h)
 //   alsHalfStep({...}) → Promise<void>   (als_args.h)
 //   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
+//   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
 //   version: string, limits: { maxIndex, maxThreads }   (module_info.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
@@ -14,6 +15,7 @@
 #include "als_args.h"
 #include "dense_args.h"
 #include "epoch_args.h"
+#include "gemm_args.h"
 #include "module_info.h"
 #include "sparse_similarity_args.h"
 
@@ -45,6 +47,8 @@ Napi::Value SgdEpoch(const Napi::CallbackInfo& info) { return affinity::addon::q
 
 Napi::Value BprEpoch(const Napi::CallbackInfo& info) { return affinity::addon::queue_bpr_epoch(info); }
 
+Napi::Value Gemm(const Napi::CallbackInfo& info) { return affinity::addon::queue_gemm<&affinity::gemm>(info, kMaxThreads); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
@@ -52,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alsHalfStep", Napi::Function::New(env, AlsHalfStep, "alsHalfStep"));
   exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   Napi::Object limits = affinity::addon::base_limits(env);
   limits.Set("maxThreads", kMaxThreads);
   affinity::addon::export_module_info(exports, limits);
