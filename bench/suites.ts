@@ -19,6 +19,7 @@ import { withPreparedSimilarity, type SparseSimilarityTopKArgs, type SimilarityM
 import type { DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import type { SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../src/kernels/bprEpoch.js';
+import type { GemmArgs } from '../src/kernels/gemm.js';
 import { xoshiroState } from '../src/data/xoshiro128.js';
 import { sharedFloat32, sharedInt32, type Csr, type Dense } from '../src/data/matrix.js';
 import { allModels } from '../src/models/registry.js';
@@ -327,6 +328,36 @@ function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * gemm at the shapes the neural models use (issue 18): a dense layer's forward (M×K·K×N), the
+ * output layer over a catalogue, and attention scores (batched QKᵀ). Slow backends time the
+ * first `sampleRows` rows of C (the kernel splits by rows; the rate is the same).
+ */
+function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?: 'N' | 'T'; sampleRows: number; suites: Suite[]; size: string }): BenchCase {
+  const batch = o.batch ?? 1;
+  let built: GemmArgs | null = null;
+  const build = (): GemmArgs => (built ??= {
+    m: o.m, n: o.n, k: o.k, batch, transB: o.transB,
+    a: dense(batch * o.m, o.k, 61).data, b: dense(batch * o.k, o.n, 62).data,
+  });
+  return {
+    kernel: 'gemm', kind: 'kernel', size: o.size, suites: o.suites,
+    async prepare(backend) {
+      const full = build();
+      const k = getKernel('gemm');
+      const fullFlops = k.flops!(full);
+      if (isSlow(backend) && o.sampleRows < batch * o.m) {
+        // the first sampleRows rows of the first batch entry
+        const n = Math.min(o.sampleRows, o.m);
+        const args: GemmArgs = { ...full, m: n, batch: 1, strideA: undefined, strideB: undefined };
+        const flops = k.flops!(args);
+        return { run: run('gemm', args, backend), flops, fullScale: fullFlops / flops, note: `${n} of ${batch * o.m} rows of C timed` };
+      }
+      return { run: run('gemm', full, backend), flops: fullFlops };
+    },
+  };
+}
+
 const ml = loadMl100k;
 const small = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(1000, 2000, 50_000, 31)); })();
 
@@ -354,6 +385,10 @@ export function allCases(): BenchCase[] {
     sgdCase({ size: 'ml100k f100', suites: QUICK, data: ml, factors: 100 }),
     bprCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
     bprCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
+
+    gemmCase({ m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' }),
+    gemmCase({ m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' }),
+    gemmCase({ m: 200, n: 200, k: 64, batch: 200, transB: 'T', sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' }),
 
     fitCase({ model: 'svd', params: { factors: 100, epochs: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
     fitCase({ model: 'als', params: { factors: 64, iterations: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),

@@ -12,6 +12,7 @@ import { sparseSimilarityTopKKernel } from './sparseSimilarityTopK.js';
 import { alsHalfStepKernel } from './alsHalfStep.js';
 import { sgdEpochKernel } from './sgdEpoch.js';
 import { bprEpochKernel } from './bprEpoch.js';
+import { gemmKernel } from './gemm.js';
 
 export type { KernelDef, KernelImpl, KernelCallOptions } from './kernelDef.js';
 
@@ -21,6 +22,7 @@ export const kernels = {
   alsHalfStep: alsHalfStepKernel,
   sgdEpoch: sgdEpochKernel,
   bprEpoch: bprEpochKernel,
+  gemm: gemmKernel,
 } as const;
 
 export type Kernels = typeof kernels;

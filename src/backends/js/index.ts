@@ -11,6 +11,7 @@ const referenceKernels: KernelImpls = {
   alsHalfStep: kernels.alsHalfStep.reference,
   sgdEpoch: kernels.sgdEpoch.reference,
   bprEpoch: kernels.bprEpoch.reference,
+  gemm: kernels.gemm.reference,
 };
 
 export const jsBackend: Backend = {

@@ -21,6 +21,7 @@ import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs }
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
+import type { GemmArgs, Transpose } from '../../kernels/gemm.js';
 
 /** The limits every module exports (native/addon/module_info.h); defined in C++ only. */
 export interface NativeModuleLimits {
@@ -128,6 +129,17 @@ export interface NativeAddon extends DenseScoreTopKAddon {
   alsHalfStep?(call: NativeAlsHalfStepCall): Promise<void>;
   sgdEpoch?(call: NativeSgdEpochCall): Promise<void>;
   bprEpoch?(call: NativeBprEpochCall): Promise<void>;
+  gemm?(call: NativeGemmCall): Promise<void>;
+}
+
+/** The addon's gemm options (native/addon/gemm_args.h): row-major, leading dimensions and batch strides explicit. */
+export interface NativeGemmCall {
+  transA: Transpose; transB: Transpose;
+  m: number; n: number; k: number; batch: number; alpha: number; beta: number;
+  a: Float32Array; lda: number; strideA: number;
+  b: Float32Array; ldb: number; strideB: number;
+  c: Float32Array; ldc: number; strideC: number;
+  rowStart: number; rowEnd: number; threads: number; cancel: Int32Array | null;
 }
 
 /**
@@ -396,6 +408,35 @@ export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['ke
   }
 }
 
+/**
+ * The gemm kernel on the addon (native/core gemm.cpp: packed AVX-512/AVX2 micro-kernels, threaded,
+ * cancellable between blocks). The contract's output is its own contiguous buffer (batch·m rows
+ * × n) while the addon computes C = α·op(A)·op(B) + β·C in place, so for β ≠ 0 the rows of C0
+ * this call covers are copied into the output first; with β = 0 the addon never reads it.
+ */
+async function callGemm(addon: NativeAddon, g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, threads: number, signal?: AbortSignal): Promise<void> {
+  if (!addon.gemm) throw new Error('native backend: this affinity_native.node has no gemm; rebuild it (`npm run build:native`)');
+  const { m, n, k } = g;
+  const batch = g.batch ?? 1, beta = g.beta ?? 0;
+  const transA = g.transA ?? 'N', transB = g.transB ?? 'N';
+  if (out.rows !== batch * m || out.cols !== n) throw new RangeError(`gemm: out is ${out.rows}×${out.cols}, expected ${batch * m}×${n}`);
+  if (beta !== 0) {
+    const sc = g.strideC ?? m * n, c = g.c!;
+    for (let r = rowStart; r < rowEnd; r++) {
+      const bi = Math.floor(r / m), at = bi * sc + (r - bi * m) * n;
+      out.data.set(c.subarray(at, at + n), r * n);
+    }
+  }
+  // dense within a batch entry: the leading dimension is the stored row length of each operand
+  await withCancelFlag(signal, (cancel) => addon.gemm!({
+    transA, transB, m, n, k, batch, alpha: g.alpha ?? 1, beta,
+    a: g.a, lda: transA === 'T' ? m : k, strideA: g.strideA ?? m * k,
+    b: g.b, ldb: transB === 'T' ? k : n, strideB: g.strideB ?? k * n,
+    c: out.data, ldc: n, strideC: m * n,
+    rowStart, rowEnd, threads, cancel,
+  }));
+}
+
 export const nativeBackend: Backend = {
   name: 'native',
   priority: 100,
@@ -421,6 +462,10 @@ export const nativeBackend: Backend = {
     },
     bprEpoch: async (args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       await callBprEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+    },
+    gemm: async (args: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+      const addon = requireAddon();
+      return callGemm(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
   },
 };
