@@ -52,7 +52,7 @@ function strides(g: GemmArgs): { sa: number; sb: number; sc: number } {
   return { sa: g.strideA ?? g.m * g.k, sb: g.strideB ?? g.k * g.n, sc: g.strideC ?? g.m * g.n };
 }
 
-export function validateGemm(g: GemmArgs): void {
+function validateGemm(g: GemmArgs): void {
   checkInt(NAME, 'm', g.m); checkInt(NAME, 'n', g.n); checkInt(NAME, 'k', g.k);
   const batch = g.batch ?? 1;
   checkInt(NAME, 'batch', batch);
