@@ -12,6 +12,7 @@ import type { SparseSimilarityTopKArgs } from '../kernels/sparseSimilarityTopK.j
 import { gramian, type AlsHalfStepArgs } from '../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../kernels/bprEpoch.js';
+import type { GemmArgs } from '../kernels/gemm.js';
 import { xoshiroState } from '../data/xoshiro128.js';
 import type { KernelArgs, KernelName } from '../kernels/contract.js';
 
@@ -167,6 +168,18 @@ function bprCase(sizeClass: SizeClass, users: number, items: number, perRow: num
   };
 }
 
+/** gemm: a dense layer's forward (m×k·k×n); rows of C are the output rows, so a sample is the first n rows of A. */
+function gemmCase(sizeClass: SizeClass, m: number, n: number, k: number): CalibrationCase<'gemm'> {
+  return {
+    kernel: 'gemm', sizeClass, size: `${m}x${k}·${k}x${n}`,
+    build() {
+      const a = dense(m, k, 61).data, b = dense(k, n, 62).data;
+      const make = (rows: number): GemmArgs => ({ m: rows, n, k, a: a.subarray(0, rows * k), b });
+      return { args: make(m), rows: m, firstRows: make };
+    },
+  };
+}
+
 /** Every calibration case, small before medium. */
 export function calibrationCases(): CalibrationCase[] {
   return [
@@ -180,5 +193,7 @@ export function calibrationCases(): CalibrationCase[] {
     sgdCase('medium', 6000, 3000, 17, 64),
     bprCase('small', 200, 100, 12, 20),
     bprCase('medium', 6000, 3000, 25, 64),
+    gemmCase('small', 32, 64, 64),
+    gemmCase('medium', 1024, 256, 256),
   ];
 }
