@@ -21,7 +21,7 @@ import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs }
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
-import type { GemmArgs, Transpose } from '../../kernels/gemm.js';
+import { gemmLeadingDims, type GemmArgs, type Transpose } from '../../kernels/gemm.js';
 
 /** The limits every module exports (native/addon/module_info.h); defined in C++ only. */
 export interface NativeModuleLimits {
@@ -427,11 +427,11 @@ async function callGemm(addon: NativeAddon, g: GemmArgs, out: Dense, rowStart: n
       out.data.set(c.subarray(at, at + n), r * n);
     }
   }
-  // dense within a batch entry: the leading dimension is the stored row length of each operand
+  const { lda, ldb } = gemmLeadingDims(g);
   await withCancelFlag(signal, (cancel) => addon.gemm!({
     transA, transB, m, n, k, batch, alpha: g.alpha ?? 1, beta,
-    a: g.a, lda: transA === 'T' ? m : k, strideA: g.strideA ?? m * k,
-    b: g.b, ldb: transB === 'T' ? k : n, strideB: g.strideB ?? k * n,
+    a: g.a, lda, strideA: g.strideA ?? (transA === 'T' ? k : m) * lda,
+    b: g.b, ldb, strideB: g.strideB ?? (transB === 'T' ? n : k) * ldb,
     c: out.data, ldc: n, strideC: m * n,
     rowStart, rowEnd, threads, cancel,
   }));
