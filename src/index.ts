@@ -18,6 +18,18 @@ export { denseScoreTopKReference, type DenseScoreTopKArgs, type DenseMetric } fr
 export { sparseSimilarityTopKReference, similarityMatrixDense, SIMILARITY_METRICS, type SparseSimilarityTopKArgs, type SimilarityMetric } from './kernels/sparseSimilarityTopK.js';
 export { alsHalfStepReference, gramian, type AlsHalfStepArgs } from './kernels/alsHalfStep.js';
 export { TopKHeap } from './kernels/topk.js';
+export type { GemmArgs, Transpose } from './kernels/gemm.js';
+export type { Activation, BiasActivationArgs, ActivationBackwardArgs, ColumnSumsArgs } from './kernels/nn/activation.js';
+export type { LayerNormArgs, LayerNormOut, LayerNormBackwardArgs, LayerNormParamGradArgs, LayerNormParamGradOut } from './kernels/nn/layerNorm.js';
+export type { MaskedSoftmaxArgs, SoftmaxBackwardArgs } from './kernels/nn/softmax.js';
+export type { SoftmaxCrossEntropyArgs, SigmoidCrossEntropyArgs, LossOut } from './kernels/nn/losses.js';
+export { groupByIndex, type EmbeddingGatherArgs, type SegmentSumArgs } from './kernels/nn/embedding.js';
+export type { DropoutArgs } from './kernels/nn/dropout.js';
+export type { AdamUpdateArgs } from './kernels/nn/adam.js';
+export type { SpdSolveArgs } from './kernels/nn/spdSolve.js';
+export type { ElementwiseArgs } from './kernels/nn/elementwise.js';
+// the neural-network core
+export * as nn from './nn/index.js';
 // models
 export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions } from './models/types.js';
 export { allModels, modelNames } from './models/registry.js';
