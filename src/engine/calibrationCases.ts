@@ -180,6 +180,102 @@ function gemmCase(sizeClass: SizeClass, m: number, n: number, k: number): Calibr
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// the neural-network kernels: a minibatch-sized `small` and a model-sized `medium` problem each
+
+function subDense(d: Dense, n: number): Dense {
+  return { rows: n, cols: d.cols, data: d.data.subarray(0, n * d.cols) };
+}
+
+function nnCase<K extends KernelName>(kernel: K, sizeClass: SizeClass, size: string, build: () => CalibrationProblem<KernelArgs<K>>): CalibrationCase<K> {
+  return { kernel, sizeClass, size, build };
+}
+
+function seededIds(n: number, vocab: number, seed: number): Int32Array {
+  const rng = new Rng(seed), ids = sharedInt32(n);
+  for (let i = 0; i < n; i++) ids[i] = rng.int(vocab);
+  return ids;
+}
+
+function nnCases(sizeClass: SizeClass): CalibrationCase[] {
+  const medium = sizeClass === 'medium';
+  const [rows, cols] = medium ? [4096, 256] : [64, 64];
+  const x = () => dense(rows, cols, 71), g = () => dense(rows, cols, 72);
+  const bias = () => dense(1, cols, 73).data;
+  const shape = `${rows}x${cols}`;
+  const elements = medium ? 1 << 22 : 4096;
+  const flat = () => dense(1, elements, 74).data;
+  const [seqs, T] = medium ? [128, 100] : [2, 16];
+  const [ceRows, ceCols] = medium ? [1024, 1024] : [32, 64];
+  const nIds = medium ? 65536 : 256, vocab = medium ? 20000 : 500, dim = 64;
+  const n = medium ? 256 : 32;
+  return [
+    nnCase('biasActivation', sizeClass, `${shape} gelu`, () => {
+      const a = { x: x(), bias: bias(), activation: 'gelu' as const };
+      return { args: a, rows, firstRows: (k) => ({ ...a, x: subDense(a.x, k) }) };
+    }),
+    nnCase('activationBackward', sizeClass, `${shape} gelu`, () => {
+      const a = { x: x(), bias: bias(), activation: 'gelu' as const, gradOut: g() };
+      return { args: a, rows, firstRows: (k) => ({ ...a, x: subDense(a.x, k), gradOut: subDense(a.gradOut, k) }) };
+    }),
+    nnCase('columnSums', sizeClass, medium ? '4096x1024' : shape, () => ({ args: { x: medium ? dense(4096, 1024, 75) : x() }, rows: medium ? 1024 : cols })),
+    nnCase('layerNorm', sizeClass, shape, () => {
+      const a = { x: x(), gamma: bias(), beta: bias() };
+      return { args: a, rows, firstRows: (k) => ({ ...a, x: subDense(a.x, k) }) };
+    }),
+    nnCase('layerNormBackward', sizeClass, shape, () => {
+      const a = { x: x(), gamma: bias(), mean: sharedFloat32(rows), rstd: sharedFloat32(rows).fill(1), gradOut: g() };
+      return { args: a, rows, firstRows: (k) => ({ ...a, x: subDense(a.x, k), gradOut: subDense(a.gradOut, k), mean: a.mean.subarray(0, k), rstd: a.rstd.subarray(0, k) }) };
+    }),
+    nnCase('layerNormParamGrad', sizeClass, shape, () => ({ args: { x: x(), mean: sharedFloat32(rows), rstd: sharedFloat32(rows).fill(1), gradOut: g() }, rows: cols })),
+    nnCase('maskedSoftmax', sizeClass, `${seqs} seq x ${T}x${T} causal`, () => {
+      const a = { scores: dense(seqs * T, T, 76), queries: T, causal: true, scale: 0.125 };
+      return { args: a, rows: seqs * T };
+    }),
+    nnCase('softmaxBackward', sizeClass, `${seqs * T}x${T}`, () => {
+      const a = { probs: dense(seqs * T, T, 77), gradProbs: dense(seqs * T, T, 78) };
+      return { args: a, rows: seqs * T, firstRows: (k) => ({ probs: subDense(a.probs, k), gradProbs: subDense(a.gradProbs, k) }) };
+    }),
+    nnCase('softmaxCrossEntropy', sizeClass, `${ceRows}x${ceCols}`, () => {
+      const a = { logits: dense(ceRows, ceCols, 79), targets: seededIds(ceRows, ceCols, 80) };
+      return { args: a, rows: ceRows, firstRows: (k) => ({ logits: subDense(a.logits, k), targets: a.targets.subarray(0, k) }) };
+    }),
+    nnCase('sigmoidCrossEntropy', sizeClass, `${elements}`, () => {
+      const a = { logits: flat(), targets: sharedFloat32(elements).fill(1) };
+      return { args: a, rows: elements, firstRows: (k) => ({ logits: a.logits.subarray(0, k), targets: a.targets.subarray(0, k) }) };
+    }),
+    nnCase('embeddingGather', sizeClass, `${nIds} ids of ${vocab}x${dim}`, () => {
+      const a = { table: dense(vocab, dim, 81), ids: seededIds(nIds, vocab, 82) };
+      return { args: a, rows: nIds, firstRows: (k) => ({ ...a, ids: a.ids.subarray(0, k) }) };
+    }),
+    nnCase('segmentSum', sizeClass, `${nIds} rows into ${nIds / 4} groups x${dim}`, () => {
+      const groups = nIds / 4, offsets = sharedInt32(groups + 1);
+      for (let i = 0; i <= groups; i++) offsets[i] = i * 4;
+      const a = { src: dense(nIds, dim, 83), offsets, positions: seededIds(nIds, nIds, 84) };
+      return { args: a, rows: groups, firstRows: (k) => ({ ...a, offsets: a.offsets.subarray(0, k + 1), positions: a.positions.subarray(0, a.offsets[k]) }) };
+    }),
+    nnCase('dropout', sizeClass, `${elements}`, () => {
+      const a = { x: flat(), rate: 0.2, seed: 85 };
+      return { args: a, rows: elements, firstRows: (k) => ({ ...a, x: a.x.subarray(0, k) }) };
+    }),
+    nnCase('adamUpdate', sizeClass, `${elements}`, () => {
+      const a = { params: flat(), grads: dense(1, elements, 86).data, m: sharedFloat32(elements), v: sharedFloat32(elements), dim: 1, step: 1, lr: 1e-3 };
+      return { args: a, rows: elements, firstRows: (k) => ({ ...a, params: a.params.subarray(0, k), grads: a.grads.subarray(0, k), m: a.m.subarray(0, k), v: a.v.subarray(0, k) }) };
+    }),
+    nnCase('spdSolve', sizeClass, `${n}x${n} inverse`, () => {
+      // A = I·n + a small symmetric perturbation: positive definite
+      const a = dense(n, n, 87);
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a.data[i * n + j] = a.data[j * n + i] *= 0.5;
+      for (let i = 0; i < n; i++) a.data[i * n + i] = n;
+      return { args: { a }, rows: n };
+    }),
+    nnCase('elementwise', sizeClass, `${elements} axpby`, () => {
+      const a = { op: 'axpby' as const, x: flat(), y: dense(1, elements, 88).data, alpha: 0.5, beta: 2 };
+      return { args: a, rows: elements, firstRows: (k) => ({ ...a, x: a.x.subarray(0, k), y: a.y!.subarray(0, k) }) };
+    }),
+  ];
+}
+
 /** Every calibration case, small before medium. */
 export function calibrationCases(): CalibrationCase[] {
   return [
@@ -195,5 +291,7 @@ export function calibrationCases(): CalibrationCase[] {
     bprCase('medium', 6000, 3000, 25, 64),
     gemmCase('small', 32, 64, 64),
     gemmCase('medium', 1024, 256, 256),
+    ...nnCases('small'),
+    ...nnCases('medium'),
   ];
 }
