@@ -31,9 +31,3 @@ export interface LinearMemory {
   /** count bytes copied in (WasmCopyStats.bytesIn) */
   countIn(bytes: number): void;
 }
-
-/** Copy `src` into linear memory at byte offset `at` as float32. */
-export function putF32(mem: LinearMemory, buf: ArrayBuffer, at: number, src: Float32Array): void {
-  new Float32Array(buf, at, src.length).set(src);
-  mem.countIn(src.length * 4);
-}
