@@ -557,8 +557,11 @@ export function nnCholesky(a: usize, n: i32, l: usize, info: usize): i32 {
   if (j < r) store<f64>(at8(xi, j), load<f64>(at8(xi, j)) - c * load<f64>(at8(xk, j)));
 }
 
-/** X = L⁻ᵀ·(L⁻¹·X) in place for X n × r (f64, row-major): all right-hand sides at once, by rows. */
-export function nnCholeskySolve(l: usize, n: i32, x: usize, r: i32): void {
+/**
+ * X = L⁻ᵀ·(L⁻¹·X) in place for X n × r (f64, row-major): all right-hand sides at once, by rows. identity: X is
+ * the identity (r = n), so Y = L⁻¹ is lower triangular and the forward pass touches only columns ≤ the row.
+ */
+export function nnCholeskySolve(l: usize, n: i32, x: usize, r: i32, identity: bool): void {
   const rowBytes = <usize>r << 3;
   // forward: L·Y = B
   for (let i = 0; i < n; i++) {
@@ -566,9 +569,9 @@ export function nnCholeskySolve(l: usize, n: i32, x: usize, r: i32): void {
     const li = l + (<usize>i * <usize>n << 3);
     for (let k = 0; k < i; k++) {
       const c = load<f64>(at8(li, k));
-      if (c != 0) axpyRow(xi, c, x + <usize>k * rowBytes, r);
+      if (c != 0) axpyRow(xi, c, x + <usize>k * rowBytes, identity ? k + 1 : r);
     }
-    divRow(xi, load<f64>(at8(li, i)), r);
+    divRow(xi, load<f64>(at8(li, i)), identity ? i + 1 : r);
   }
   // backward: Lᵀ·X = Y
   for (let i = n - 1; i >= 0; i--) {

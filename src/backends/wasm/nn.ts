@@ -37,7 +37,7 @@ export interface NnExports {
   nnAdam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, gs: number, c1: number, c2: number): void;
   nnElementwise(op: number, x: number, y: number, n: number, alpha: number, beta: number, out: number): void;
   nnCholesky(a: number, n: number, l: number, info: number): number;
-  nnCholeskySolve(l: number, n: number, x: number, r: number): void;
+  nnCholeskySolve(l: number, n: number, x: number, r: number, identity: number): void;
 }
 
 export const NN_EXPORTS = [
@@ -535,7 +535,7 @@ export class NnWasm implements WasmNnKernels {
     }
     const pivot = this.ex.nnCholesky(aAt, n, lAt, infoAt);
     if (pivot >= 0) throw new RangeError(`spdSolve: the matrix is not positive definite (pivot ${pivot} is ${new Float64Array(heap.buffer, infoAt, 1)[0]})`);
-    this.ex.nnCholeskySolve(lAt, n, xAt, r);
+    this.ex.nnCholeskySolve(lAt, n, xAt, r, a.b ? 0 : 1);
     out.data.set(x); // rounds once to f32
   }
 
