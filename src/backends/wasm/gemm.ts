@@ -28,6 +28,7 @@ export type GemmOutput = Pick<Dense, 'data'>;
 
 /** Bytes of A and C staged per chunk of rows (the chunk's C stays in L2 while it is copied out). */
 const CHUNK_BYTES = 2 * 1024 * 1024;
+const MIN_CHUNK_ROWS = 64;
 
 /** Rows [rowStart, rowEnd) of gemm into out.data (the same contract as gemmReference, within the fp32 bound). */
 export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: GemmOutput, rowStart: number, rowEnd: number): void {
@@ -66,8 +67,9 @@ export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: 
 
   const kc = ex.gemmKc(), mc = ex.gemmMc(), mr = ex.gemmMr(), nr = ex.gemmNr();
   const nPad = Math.ceil(n / nr) * nr;
-  // rows per chunk: A (rows × k) and C (rows × n) staged within CHUNK_BYTES, a multiple of MR
-  const chunk = Math.max(mr, Math.floor(CHUNK_BYTES / ((k + n) * 4) / mr) * mr);
+  // rows per chunk: A (rows × k) and C (rows × n) staged within CHUNK_BYTES, a multiple of MR, and at least
+  // MIN_CHUNK_ROWS (each chunk streams all of packed B once: with few rows, a wide B would come from memory)
+  const chunk = Math.max(MIN_CHUNK_ROWS, Math.floor(CHUNK_BYTES / ((k + n) * 4) / mr) * mr);
   const most = Math.min(chunk, rowEnd - rowStart, m);
   const lay = new Layout(mem.base);
   const scratch = lay.take(mr * nr * 4);
