@@ -397,17 +397,20 @@ export function nnSigmoidCe(z: usize, y: usize, weights: usize, n: i32, s: f32, 
 // ---- segment sums ----
 
 /**
- * out_g = Σ_{p ∈ [offsets_g, offsets_{g+1})} w_p·src_p for groups g < groups (f64 accumulation in acc, dim f64):
- * src holds the gathered rows (dim floats each), w one weight per gathered row, offsets local.
+ * out_g = Σ_{p ∈ [offsets_g, offsets_{g+1})} w_p·src[positions_p] for groups g < groups (f64 accumulation in acc,
+ * dim f64): positions index rows of src (dim floats each), −1 contributes nothing; w one weight per position
+ * (0: all 1); offsets local to positions.
  */
-export function nnSegmentSum(src: usize, w: usize, offsets: usize, groups: i32, dim: i32, acc: usize, out: usize): void {
+export function nnSegmentSum(src: usize, positions: usize, w: usize, offsets: usize, groups: i32, dim: i32, acc: usize, out: usize): void {
   for (let g = 0; g < groups; g++) {
     memory.fill(acc, 0, <usize>dim << 3);
     const p1 = load<i32>(at(offsets, g + 1));
     for (let p = load<i32>(at(offsets, g)); p < p1; p++) {
-      const wp = <f64>load<f32>(at(w, p));
+      const rowId = load<i32>(at(positions, p));
+      if (rowId < 0) continue;
+      const wp: f64 = w ? <f64>load<f32>(at(w, p)) : 1;
       const wv = f64x2.splat(wp);
-      const row = src + (<usize>p * <usize>dim << 2);
+      const row = src + (<usize>rowId * <usize>dim << 2);
       let j = 0;
       for (; j + 4 <= dim; j += 4) {
         const v = v128.load(at(row, j));

@@ -210,6 +210,22 @@ if (status instanceof Error) {
     assert.ok(before <= 1 << 20 && after > 2 * (1 << 20) && after < (3000 * 600 + 3000 * 300) * 4, `memory grew from ${before} to ${after} bytes`);
   });
 
+  test('segmentSum over a table larger than 8 MiB with few positions: the rows are gathered (short and long rows)', () => {
+    const w = fresh();
+    for (const dim of [8, 80]) {
+      const rows = Math.ceil((9 * 2 ** 20) / (dim * 4));
+      const src = gridDense(rows, dim, 90 + dim);
+      const positions = sharedInt32(1500).map((_, i) => (i % 13 === 0 ? -1 : (i * 104729) % rows));
+      const offsets = sharedInt32(101).map((_, g) => g * 15);
+      const args = { src, offsets, positions, weights: gridValues(1500, 91, -1, 1) };
+      const ref = runReference('segmentSum', args);
+      const got = denseFrom(100, dim);
+      w.nn.segmentSum(args, got, 0, 40);
+      w.nn.segmentSum(args, got, 40, 100);
+      within(`segmentSum dim ${dim}`, got.data, ref.data, 1e-5, 1e-5);
+    }
+  });
+
   test('gemm: column blocks (lda/ldb), broadcast A, k > KC, n > NC, row ranges across batch entries, β ≠ 0', () => {
     const w = fresh();
     const T = 37, heads = 3, d = 24;

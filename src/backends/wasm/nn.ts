@@ -32,7 +32,7 @@ export interface NnExports {
   nnSoftmaxBackward(p: number, dp: number, rows: number, cols: number, scale: number, dx: number): void;
   nnSoftmaxCe(z: number, rows: number, cols: number, targets: number, weights: number, s: number, loss: number, grad: number): void;
   nnSigmoidCe(z: number, y: number, weights: number, n: number, s: number, loss: number, grad: number): void;
-  nnSegmentSum(src: number, w: number, offsets: number, groups: number, dim: number, acc: number, out: number): void;
+  nnSegmentSum(src: number, positions: number, w: number, offsets: number, groups: number, dim: number, acc: number, out: number): void;
   nnDropout(x: number, n: number, counter: number, seed: number, threshold: number, scale: number, y: number): void;
   nnAdam(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, gs: number, c1: number, c2: number): void;
   nnElementwise(op: number, x: number, y: number, n: number, alpha: number, beta: number, out: number): void;
@@ -397,13 +397,15 @@ export class NnWasm implements WasmNnKernels {
       const id = a.ids[r];
       if (!(id >= -1 && id < vocab)) throw new RangeError(`${name} (wasm): ids[${r}] = ${id} is outside [-1, ${vocab})`);
       if (id < 0) out.data.fill(0, r * dim, (r + 1) * dim);
+      else if (dim <= 16) for (let j = 0, s = id * dim, o = r * dim; j < dim; j++) out.data[o + j] = data[s + j]; // cheaper than subarray + set
       else out.data.set(data.subarray(id * dim, (id + 1) * dim), r * dim);
     }
   }
 
   /**
-   * Groups [start, end): each chunk of groups gathers the rows its positions name (−1 skipped) into linear memory
-   * with their weights, and the module sums them in f64.
+   * Groups [start, end), in chunks of groups. When src has no more rows than the range has positions, or is at
+   * most 8 MiB, it is copied in whole, once (one block copy), and the module reads rows by position; otherwise
+   * each chunk first gathers the rows its positions name (a huge table, few positions). Sums are f64.
    */
   segmentSum(a: SegmentSumArgs, out: Dense, start: number, end: number): void {
     const name = 'segmentSum';
@@ -416,32 +418,47 @@ export class NnWasm implements WasmNnKernels {
     for (let g = start; g < end; g++) {
       if (!(off[g] >= 0 && off[g] <= off[g + 1] && off[g + 1] <= pos.length)) throw new RangeError(`${name} (wasm): offsets[${g}..${g + 1}] = ${off[g]}, ${off[g + 1]} is not a range of the ${pos.length} positions`);
     }
-    if (start === end || dim === 0) return;
-    const budget = chunkRows(dim * 4, Number.MAX_SAFE_INTEGER);
+    if (start === end) return;
+    for (let p = off[start]; p < off[end]; p++) {
+      if (!(pos[p] >= -1 && pos[p] < srcRows)) throw new RangeError(`${name} (wasm): positions[${p}] = ${pos[p]} is outside [-1, ${srcRows})`);
+    }
+    if (dim === 0) return;
+    const whole = srcRows <= off[end] - off[start] || srcRows * dim * 4 <= 4 * CHUNK_BYTES;
+    // positions per chunk: index and weight, and the gathered row
+    const budget = chunkRows(whole ? 8 : dim * 4 + 8, Number.MAX_SAFE_INTEGER);
+    const base = new Layout(this.mem.base);
+    const srcAt = whole ? base.take(srcRows * dim * 4) : 0;
+    if (whole) this.put(this.heap(base, name), srcAt, data);
     for (let g = start; g < end;) {
-      // the groups of this chunk: at least one, then as many as fit the budget of gathered rows
+      // the groups of this chunk: at least one, then as many as fit the budget
       let gEnd = g + 1, count = off[g + 1] - off[g];
       while (gEnd < end && count + off[gEnd + 1] - off[gEnd] <= budget) { count += off[gEnd + 1] - off[gEnd]; gEnd++; }
-      const groups = gEnd - g;
-      const lay = new Layout(this.mem.base);
-      const srcAt = lay.take(count * dim * 4), wAt = lay.take(count * 4), offAt = lay.take((groups + 1) * 4);
+      const groups = gEnd - g, p0 = off[g];
+      const lay = new Layout(base.at);
+      const rowsAt = whole ? srcAt : lay.take(count * dim * 4);
+      const posAt = lay.take(count * 4), wAt = wts ? lay.take(count * 4) : 0, offAt = lay.take((groups + 1) * 4);
       const accAt = lay.take(dim * 8), outAt = lay.take(groups * dim * 4);
       const heap = this.heap(lay, name);
-      const w = new Float32Array(heap.buffer, wAt, count), lo = new Int32Array(heap.buffer, offAt, groups + 1);
-      let k = 0;
-      for (let h = g; h < gEnd; h++) {
-        lo[h - g] = k;
-        for (let p = off[h]; p < off[h + 1]; p++) {
-          const row = pos[p];
-          if (!(row >= -1 && row < srcRows)) throw new RangeError(`${name} (wasm): positions[${p}] = ${row} is outside [-1, ${srcRows})`);
+      const lo = new Int32Array(heap.buffer, offAt, groups + 1);
+      for (let h = 0; h <= groups; h++) lo[h] = off[g + h] - p0;
+      const local = new Int32Array(heap.buffer, posAt, count);
+      if (whole) {
+        local.set(pos.subarray(p0, p0 + count));
+      } else {
+        // gather: the row of position p0 + t into slot t (short rows by a loop: cheaper than subarray + set)
+        const at = rowsAt / 4;
+        for (let t = 0; t < count; t++) {
+          const row = pos[p0 + t];
+          local[t] = row < 0 ? -1 : t;
           if (row < 0) continue;
-          heap.set(data.subarray(row * dim, (row + 1) * dim), srcAt / 4 + k * dim);
-          w[k++] = wts ? wts[p] : 1;
+          if (dim <= 16) for (let j = 0, s = row * dim, o = at + t * dim; j < dim; j++) heap[o + j] = data[s + j];
+          else heap.set(data.subarray(row * dim, (row + 1) * dim), at + t * dim);
         }
+        this.mem.countIn(count * dim * 4);
       }
-      lo[groups] = k;
-      this.mem.countIn(k * (dim + 1) * 4);
-      this.ex.nnSegmentSum(srcAt, wAt, offAt, groups, dim, accAt, outAt);
+      this.mem.countIn(count * 4);
+      if (wts) this.put(heap, wAt, wts.subarray(p0, p0 + count));
+      this.ex.nnSegmentSum(rowsAt, posAt, wAt, offAt, groups, dim, accAt, outAt);
       out.data.set(this.view(heap, outAt, groups * dim), g * dim);
       g = gEnd;
     }
