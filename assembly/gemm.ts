@@ -1,7 +1,8 @@
 // gemm, the same contract as src/kernels/gemm.ts (the reference): C = α·op(A)·op(B) + β·C0, row-major, fp32
 // storage. This module computes one batch entry's block of rows; the JS side (src/backends/wasm/gemm.ts) copies
 // the stored A rows, B and (β ≠ 0) C0 in, walks the batch entries and row chunks, and copies C out.
-// Accumulation is f32 (the contract's fp32 bound: |C − C_ref| ≤ 2·k·2⁻²⁴·(|α|·Σ|a||b| + |β||C0|)).
+// Accumulation is f32 (the contract's fp32 bound: |C − C_ref| ≤ 2·k·2⁻²⁴·(|α|·Σ|a||b| + |β||C0|)); α and β
+// are applied in f64 when a tile is stored, so each element is rounded once more, not three times.
 //
 // How it is fast (the BLIS/GotoBLAS scheme):
 //  * op(B) is packed once per call (gemmPackB) into panels of NR = 8 columns, k-major within a panel
@@ -15,6 +16,8 @@
 //    B micro-panel, in L1) → ir (A micro-panels from L2). Later k blocks add to C (C += α·acc).
 //
 // β = 0 never reads C; β ≠ 0 reads C0 from the output region (the JS side copied it there).
+
+import { demote2, hi64, lo64 } from './lanes';
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -157,22 +160,38 @@ const STORE_ADD: i32 = 2;   // C = C + α·acc        (later k blocks)
 
 let scratchTile: usize = 0; // 4 × 8 f32 for partial tiles
 
-@inline function storeRow(c: usize, x0: v128, x1: v128, alpha: v128, beta: v128, mode: i32): void {
-  x0 = f32x4.mul(x0, alpha);
-  x1 = f32x4.mul(x1, alpha);
-  if (mode == STORE_BETA) {
-    x0 = f32x4.add(x0, f32x4.mul(beta, v128.load(c)));
-    x1 = f32x4.add(x1, f32x4.mul(beta, v128.load(c, 16)));
-  } else if (mode == STORE_ADD) {
-    x0 = f32x4.add(x0, v128.load(c));
-    x1 = f32x4.add(x1, v128.load(c, 16));
+/**
+ * One row of a tile (8 accumulators in x0, x1) into C. α and β are applied in f64 and each element is rounded
+ * once (in f32, α·acc + β·C would add three roundings: over the contract's bound 2·k·2⁻²⁴ for k = 1); with α = 1
+ * and no β the f32 sum is already one rounding.
+ */
+@inline function storeRow(c: usize, x0: v128, x1: v128, alpha: f64, beta: f64, mode: i32): void {
+  if (alpha == 1 && mode != STORE_BETA) {
+    if (mode == STORE_ADD) {
+      x0 = f32x4.add(v128.load(c), x0);
+      x1 = f32x4.add(v128.load(c, 16), x1);
+    }
+    v128.store(c, x0);
+    v128.store(c, x1, 16);
+    return;
   }
-  v128.store(c, x0);
-  v128.store(c, x1, 16);
+  const av = f64x2.splat(alpha);
+  let a0 = f64x2.mul(av, lo64(x0)), a1 = f64x2.mul(av, hi64(x0)), a2 = f64x2.mul(av, lo64(x1)), a3 = f64x2.mul(av, hi64(x1));
+  if (mode != STORE_SET) {
+    const c0 = v128.load(c), c1 = v128.load(c, 16);
+    // β·C0 (first block) or C (later blocks: β = 1)
+    const bv = f64x2.splat(mode == STORE_BETA ? beta : 1);
+    a0 = f64x2.add(a0, f64x2.mul(bv, lo64(c0)));
+    a1 = f64x2.add(a1, f64x2.mul(bv, hi64(c0)));
+    a2 = f64x2.add(a2, f64x2.mul(bv, lo64(c1)));
+    a3 = f64x2.add(a3, f64x2.mul(bv, hi64(c1)));
+  }
+  v128.store(c, demote2(a0, a1));
+  v128.store(c, demote2(a2, a3), 16);
 }
 
 /** The 4 × 8 micro-kernel: acc = Σ_p a[p][0..4) ⊗ b[p][0..8), then stored into C (ldc bytes between rows). */
-function micro(kc: i32, a: usize, b: usize, c: usize, ldc: usize, alpha: f32, beta: f32, mode: i32, mr: i32, nr: i32): void {
+function micro(kc: i32, a: usize, b: usize, c: usize, ldc: usize, alpha: f64, beta: f64, mode: i32, mr: i32, nr: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -196,28 +215,29 @@ function micro(kc: i32, a: usize, b: usize, c: usize, ldc: usize, alpha: f32, be
     a += 16;
     b += 32;
   }
-  const av = f32x4.splat(alpha), bv = f32x4.splat(beta);
   if (mr == MR && nr == NR) {
-    storeRow(c, c00, c01, av, bv, mode);
-    storeRow(c + ldc, c10, c11, av, bv, mode);
-    storeRow(c + 2 * ldc, c20, c21, av, bv, mode);
-    storeRow(c + 3 * ldc, c30, c31, av, bv, mode);
+    storeRow(c, c00, c01, alpha, beta, mode);
+    storeRow(c + ldc, c10, c11, alpha, beta, mode);
+    storeRow(c + 2 * ldc, c20, c21, alpha, beta, mode);
+    storeRow(c + 3 * ldc, c30, c31, alpha, beta, mode);
     return;
   }
-  // partial tile: spill α·acc, then add the valid elements one by one
+  // partial tile: spill acc, then store the valid elements one by one (the same f64 arithmetic)
   const t = scratchTile;
-  v128.store(t, f32x4.mul(c00, av)); v128.store(t, f32x4.mul(c01, av), 16);
-  v128.store(t, f32x4.mul(c10, av), 32); v128.store(t, f32x4.mul(c11, av), 48);
-  v128.store(t, f32x4.mul(c20, av), 64); v128.store(t, f32x4.mul(c21, av), 80);
-  v128.store(t, f32x4.mul(c30, av), 96); v128.store(t, f32x4.mul(c31, av), 112);
+  v128.store(t, c00); v128.store(t, c01, 16);
+  v128.store(t, c10, 32); v128.store(t, c11, 48);
+  v128.store(t, c20, 64); v128.store(t, c21, 80);
+  v128.store(t, c30, 96); v128.store(t, c31, 112);
+  const exact = alpha == 1 && mode != STORE_BETA;
   for (let i = 0; i < mr; i++) {
     const row = c + <usize>i * ldc;
     for (let j = 0; j < nr; j++) {
       const o = row + (<usize>j << 2);
       const v = load<f32>(t + (<usize>(i * NR + j) << 2));
-      if (mode == STORE_SET) store<f32>(o, v);
-      else if (mode == STORE_BETA) store<f32>(o, v + beta * load<f32>(o));
-      else store<f32>(o, load<f32>(o) + v);
+      if (exact) store<f32>(o, mode == STORE_ADD ? load<f32>(o) + v : v);
+      else if (mode == STORE_SET) store<f32>(o, <f32>(alpha * <f64>v));
+      else if (mode == STORE_BETA) store<f32>(o, <f32>(alpha * <f64>v + beta * <f64>load<f32>(o)));
+      else store<f32>(o, <f32>(alpha * <f64>v + <f64>load<f32>(o)));
     }
   }
 }
@@ -229,7 +249,7 @@ function micro(kc: i32, a: usize, b: usize, c: usize, ldc: usize, alpha: f32, be
  */
 export function gemmBlock(
   a: usize, lda: i32, transA: bool, rows: i32, n: i32, k: i32, kc: i32, mc: i32,
-  packedB: usize, packedA: usize, c: usize, ldc: i32, alpha: f32, beta: f32, scratch: usize,
+  packedB: usize, packedA: usize, c: usize, ldc: i32, alpha: f64, beta: f64, scratch: usize,
 ): void {
   scratchTile = scratch;
   const panels = (n + NR - 1) / NR;

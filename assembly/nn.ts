@@ -10,6 +10,7 @@
 // on store as the reference does, and so equal it to the bit (up to the f64 summation order).
 
 import { activate4, derivative4, exp4, log4 } from './nnmath';
+import { demote2, hi64, lo64 } from './lanes';
 
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
 @inline function at8(p: usize, i: i32): usize { return p + (<usize>i << 3); }
@@ -21,13 +22,6 @@ import { activate4, derivative4, exp4, log4 } from './nnmath';
 }
 @inline function hmax(v: v128): f32 {
   return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-}
-/** f32x4 → two f64x2 (lanes 0–1, 2–3) */
-@inline function lo64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
-@inline function hi64(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)); }
-/** two f64x2 → f32x4 (each lane rounded once) */
-@inline function demote2(a: v128, b: v128): v128 {
-  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
 }
 @inline function hsum64(v: v128): f64 { return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1); }
 

@@ -267,6 +267,18 @@ if (status instanceof Error) {
     for (let e = 0; e < 60; e++) assert.is(Number.isFinite(out[e]), Math.floor(e / 10) !== 2, `element ${e} with ∞ in row 2 of A`);
   });
 
+  test('gemm: k = 1 and 2 with α, β not representable in f32 stay within the contract\'s bound (α, β applied in f64)', () => {
+    const w = fresh();
+    for (const k of [1, 2, 3]) {
+      for (const [alpha, beta] of [[0.1, 0.3], [1 / 3, -0.7], [1, 0.1], [0.1, 0]]) {
+        const g: GemmArgs = { m: 64, n: 64, k, alpha, beta, a: rand(64 * k, 100 + k), b: rand(64 * k, 200 + k), c: rand(64 * 64, 300 + k) };
+        const out = sharedFloat32(64 * 64);
+        w.gemm(g, { data: out }, 0, 64);
+        assertGemm(`k=${k} α=${alpha} β=${beta}`, g, out);
+      }
+    }
+  });
+
   test('dropout: masks and values equal the reference bit for bit (rates 0 to 0.999, offsets wrapping past 2³²)', () => {
     const w = fresh();
     const x = gridValues(1003, 50, -2, 2);
