@@ -19,6 +19,9 @@
  * Another backend accumulating in fp32 must meet, per element,
  *   |C − C_ref| ≤ 2·k·2⁻²⁴·(|α|·Σ_p |op(A)_ip|·|op(B)_pj| + |β|·|C0_ij|) + 1e-30
  * (the standard fp32 dot-product bound with slack 2; backend tests use 1e-5 relative to that sum).
+ * Like the reference BLAS, this reference skips the products of a zero element of A, so a 0·∞ or
+ * 0·NaN term does not reach C here, while a backend that multiplies may give NaN; no test relies
+ * on either behaviour.
  */
 import type { Dense } from '../data/matrix.js';
 import { denseFrom } from '../data/matrix.js';
