@@ -597,9 +597,20 @@ void gemm(const GemmParams& p) {
                  bp.data() + li * chunk_slivers * sliver_floats);
         });
       }
-      // 3. blocks of C
+      // 3. blocks of C; narrower column blocks when there would be fewer than 4 per thread
       blocks.clear();
-      const int64_t nc = nc_for(col_end - col0);
+      int64_t nc = nc_for(col_end - col0);
+      if (threads > 1) {
+        int64_t row_blocks = 0;
+        for (int64_t item = c_item; item < c_item_end; item++) {
+          int64_t r0, r1;
+          item_rows(item, r0, r1);
+          row_blocks += (r1 - r0 + mc - 1) / mc;
+        }
+        const int64_t want_cols = (4 * threads + row_blocks - 1) / row_blocks;
+        const int64_t col_blocks = (col_end - col0 + nc - 1) / nc;
+        if (col_blocks < want_cols) nc = std::max<int64_t>(nr, ((col_end - col0 + want_cols - 1) / want_cols + nr - 1) / nr * nr);
+      }
       for (int64_t item = c_item; item < c_item_end; item++) {
         int64_t r0, r1;
         item_rows(item, r0, r1);
