@@ -190,8 +190,7 @@ test('the cases cover every kernel of the contract at both sizes, with valid (an
       assert.is(kernel.rows(p.args), p.rows, `${k} ${size}: rows`);
       const work = kernel.flops!(kernel.prepare ? kernel.prepare(p.args) : p.args);
       if (size === 'small') assert.ok(work < SMALL_WORK, `${k} small: ${work} flops is below SMALL_WORK`);
-      // medium is well above the inline threshold, so pool backends split it (memory-bound nn kernels: 2×)
-      else assert.ok(work > SMALL_WORK * 2, `${k} medium: ${work} flops`);
+      else assert.ok(work > SMALL_WORK * 10, `${k} medium: ${work} flops`);
       if (p.firstRows) {
         const a = p.firstRows(7);
         kernel.validate(a);
