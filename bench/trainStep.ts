@@ -39,6 +39,7 @@ export function trainStepCase(o: { sequences: number; length: number; dim: numbe
       const step = async (): Promise<void> => {
         const t0 = performance.now();
         rt.training = true;
+        rt.beginStep();
         let h = x;
         for (const b of blocks) h = await b.forward(h, batch);
         let dh = g;

@@ -3,7 +3,7 @@
 export * from './data/index.js';
 export { readItemFeatures, readUserFeatures } from './data/sideInfo.js';
 // engine and backends
-export { Engine, type EngineOptions, type RunOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
+export { Engine, type EngineOptions, type RunOptions, type CallOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
 export { getEngine, closeEngine } from './engine/processEngine.js';
 export { resolveContext, type RunContext, type Context } from './engine/context.js';
 export { machineInfo, type MachineInfo } from './engine/machine.js';

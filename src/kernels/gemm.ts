@@ -134,6 +134,7 @@ export const gemmKernel: KernelDef<GemmArgs, Dense> = {
   validate: validateGemm,
   rows: (g) => (g.batch ?? 1) * g.m,
   allocate: (g) => denseFrom((g.batch ?? 1) * g.m, g.n),
+  outputShape: (g) => { const rows = (g.batch ?? 1) * g.m; return { rows, cols: g.n, data: rows * g.n }; },
   reference: gemmReference,
   flops: (g) => 2 * (g.batch ?? 1) * g.m * g.n * g.k,
 };
