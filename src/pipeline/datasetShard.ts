@@ -49,6 +49,16 @@ const digests = new Map<string, string>();
 /** the model this process loaded last (a worker keeps scoring shards of the same model) */
 let lastLoaded: SavedModel | null = null;
 
+/** Whether openSavedModel(file, sha256) would return the model this process has loaded (no hashing, no loading). */
+export function isModelLoaded(file: string, sha256: string): boolean {
+  if (lastLoaded === null || lastLoaded.sha256 !== sha256 || lastLoaded.file !== path.resolve(file)) return false;
+  try {
+    return digests.get(identity(file)) === sha256;
+  } catch {
+    return false;
+  }
+}
+
 function identity(file: string): string {
   const st = statSync(file);
   return `${path.resolve(file)}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;

@@ -20,7 +20,7 @@
  *
  * Nothing here prints: messages go to `onNote` / `log`, with the Redis password scrubbed.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { readInteractions, type ReadOptions } from '../data/readers.js';
@@ -34,7 +34,7 @@ import {
   checkDatasetDir, datasetJobKey, DatasetInputError, finalizeDataset, finalizeIfComplete, publishOnce, readManifest, readReceipt, sha256File,
   type DatasetManifest, type DatasetSpec,
 } from './dataset.js';
-import { openSavedModel, runDatasetShard, type DatasetShardResult } from './datasetShard.js';
+import { isModelLoaded, openSavedModel, runDatasetShard, type DatasetShardResult } from './datasetShard.js';
 import { OUTPUT_FORMATS, type OutputFormat } from './writers.js';
 import { parseRedisUrl, scrub, type RedisEnv, type RedisTarget } from './redisUrl.js';
 
@@ -123,7 +123,7 @@ export interface EnqueueOptions extends RunContext {
   wait?: boolean;
   /** put shard jobs that failed earlier back in the queue */
   retryFailed?: boolean;
-  /** how often to poll the shards' state, ms (default 1000) */
+  /** how often to poll the shards' state, ms (default 500) */
   pollMs?: number;
   /** give up when Redis cannot be reached for this long at the start, ms (default 30000) */
   connectTimeoutMs?: number;
@@ -317,7 +317,7 @@ function progressDone(p: unknown): number {
 
 async function waitForShards(queue: ShardQueue, o: EnqueueOptions, dir: string, spec: DatasetSpec, model: ModelInfo,
   data: (shard: number) => ShardJobData, secrets: readonly string[]): Promise<DatasetManifest> {
-  const pollMs = o.pollMs ?? 1000;
+  const pollMs = o.pollMs ?? 500;
   const pending = new Set<number>([...Array(spec.shards).keys()]);
   const usersDone = new Map<number, number>();
   let redisDown = false;
@@ -383,8 +383,19 @@ export interface ShardWorkerOptions extends RunContext {
   log?: (line: string) => void;
   /** aborting it stops the worker (after the shard in hand finishes) */
   stop?: AbortSignal;
-  /** after each shard job this worker finished (for tests and benchmarks) */
-  onShard?: (r: ShardJobResult & { shard: number; jobKey: string }) => void;
+}
+
+/**
+ * How long a shard job's lock is extended for before its worker loads a model: reading, checking
+ * and indexing a model file runs on the main thread, where BullMQ cannot renew the lock, and a
+ * load longer than the lock would let another worker take the shard over. 2 min plus 1 s per
+ * 5 MB of model file (a 200 MB model: 2 min 40 s); a worker that dies while loading is taken
+ * over after this instead of the lock duration.
+ */
+function modelLoadLockMs(file: string): number {
+  let bytes = 0;
+  try { bytes = statSync(file).size; } catch { /* reported by the load */ }
+  return 120_000 + Math.ceil(bytes / 5_000);
 }
 
 function checkJobData(d: unknown): ShardJobData {
@@ -408,7 +419,7 @@ export async function runShardWorker(o: ShardWorkerOptions): Promise<{ finished:
   const log = (line: string): void => o.log?.(scrub(line, target.secrets));
   const ctx = resolveContext(o);
   let finished = 0, failed = 0;
-  const processor = async (job: Job<ShardJobData, ShardJobResult>, _token?: string, signal?: AbortSignal): Promise<ShardJobResult> => {
+  const processor = async (job: Job<ShardJobData, ShardJobResult>, token?: string, signal?: AbortSignal): Promise<ShardJobResult> => {
     const d = checkJobData(job.data);
     const label = `shard ${d.shard}/${d.spec.shards} of job ${d.spec.jobKey}`;
     const attempt = `${job.attemptsStarted ?? job.attemptsMade + 1}`;
@@ -416,6 +427,11 @@ export async function runShardWorker(o: ShardWorkerOptions): Promise<{ finished:
     let lastProgress = 0;
     try {
       const tm = performance.now();
+      const lockMs = o.lockDurationMs ?? 30_000;
+      if (token !== undefined && !isModelLoaded(d.spec.model.file, d.spec.model.sha256)) {
+        // best effort: with Redis away, the load goes ahead (and the lock may expire meanwhile)
+        await within(job.extendLock(token, Math.max(lockMs, modelLoadLockMs(d.spec.model.file))).catch(() => undefined), 5000);
+      }
       const saved = await openSavedModel(d.spec.model.file, d.spec.model.sha256);
       const modelSeconds = (performance.now() - tm) / 1000;
       const r = await runDatasetShard({
@@ -439,7 +455,6 @@ export async function runShardWorker(o: ShardWorkerOptions): Promise<{ finished:
       };
       const how = !r.computed ? 'already done' : r.resumedFromBlock ? `resumed at ${r.resumedFromBlock.phase} block ${r.resumedFromBlock.block}` : 'computed';
       log(`${label}: ${how}; ${r.receipt.recommendations.rows} rows for ${r.receipt.recommendations.keys} users (compute ${r.seconds.compute.toFixed(2)} s, publish ${r.seconds.publish.toFixed(2)} s)`);
-      o.onShard?.({ ...res, shard: d.shard, jobKey: d.spec.jobKey });
       return res;
     } catch (e) {
       const msg = `${label}: ${(e as Error).message}`;
