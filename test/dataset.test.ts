@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { parquetReadObjects } from 'hyparquet';
 import { datasetJobKey, DatasetInputError, partFileName, publishOnce, readManifest, stagingDir, verifyDataset, writeOnce, type DatasetSpec } from '../src/pipeline/dataset.js';
 import { precomputeToFile } from '../src/pipeline/precompute.js';
+import { readModelFile, readModelHeader } from '../src/models/factorization/index.js';
 import { openSavedModel, precomputeDatasetShard, runDatasetShard } from '../src/pipeline/datasetShard.js';
 import { parseRedisUrl, scrub } from '../src/pipeline/redisUrl.js';
 import { closeEngine } from '../src/engine/processEngine.js';
@@ -232,6 +233,22 @@ test('verifyDataset names the shard of a changed, truncated, missing or stray pa
   rmSync(path.join(dir, 'part-00007.jsonl'));
   rmSync(path.join(dir, '_SUCCESS'));
   await rejects(() => verifyDataset(dir), /_SUCCESS/);
+});
+
+test('readModelHeader: the header without the arrays; wrong, truncated or padded files refused', () => {
+  const h = readModelHeader(model);
+  const full = readModelFile(model);
+  assert.is(h.kind, 'als');
+  assert.equal(h.header, full.header);
+  const bytes = readFileSync(model);
+  const f = path.join(tmp, 'header-test.affm');
+  writeFileSync(f, bytes.subarray(0, bytes.length - 4));
+  assert.throws(() => readModelHeader(f), /file is truncated/);
+  writeFileSync(f, Buffer.concat([bytes, Buffer.from([0])]));
+  assert.throws(() => readModelHeader(f), /1 unexpected trailing bytes/);
+  writeFileSync(f, 'user,item\n1,2\n');
+  assert.throws(() => readModelHeader(f), /not an affinity model file/);
+  assert.throws(() => readModelHeader(path.join(tmp, 'absent.affm')), /cannot load model .*ENOENT/);
 });
 
 test('publishOnce and writeOnce create a final name once and never overwrite it', () => {

@@ -27,7 +27,7 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import type { RunContext } from '../engine/context.js';
 import { resolveContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { factorizationModels, readModelFile } from '../models/factorization/index.js';
+import { factorizationModels, readModelHeader } from '../models/factorization/index.js';
 import type { Model, ModelParams } from '../models/types.js';
 import { fileFingerprint } from './checkpoint.js';
 import {
@@ -172,7 +172,8 @@ interface ModelInfo { file: string; sha256: string; kind: string; params: Record
 async function describeModelFile(file: string): Promise<ModelInfo> {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
   const sha256 = await sha256File(file);
-  const m = readModelFile(file); // checks the format and the checksum before anything is enqueued
+  // the header only (kind, params, sizes): the enqueuer never holds the model; workers check the checksum when they load it
+  const m = readModelHeader(file);
   checkLoadable(m.kind, file);
   return { file: path.resolve(file), sha256, kind: m.kind, params: m.header.params, users: m.header.dims.users };
 }
