@@ -23,6 +23,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { LocalRedis, redisServerUnavailable } from '../bench/localRedis.js';
 import { verifyDataset } from '../src/pipeline/dataset.js';
+import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { closeEngine } from '../src/engine/processEngine.js';
 import { affinity, affinityAsync, partFiles, savedAlsModel, singleMachine, sleep, sortedLines, waitFor, type CliResult } from './helpers/partitioned.js';
 
@@ -171,6 +172,34 @@ if (unavailable) {
     const logs = (await stopWorkers()).map((x) => x.stdout + x.stderr);
     assert.equal(starts(logs, ra.jobKey), ['0/4', '1/4', '2/4', '3/4'], 'each shard ran once over three enqueues');
     assert.match(logs.join('\n'), /every shard is done; wrote .*_manifest\.json/);
+  });
+
+  test('--input --model: the enqueuer fits once and saves the model for the workers; running it again does not refit', async () => {
+    const input = path.join(tmp, 'ratings.csv');
+    await writeSyntheticCsv({ users: 800, items: 300, interactions: 8000, explicit: false, seed: 5, out: input });
+    startWorkers(2);
+    const out = dir('fit-once');
+    const args = ['precompute', '--input', input, '--implicit', '--model', 'als', '--params', 'factors=8,iterations=2,seed=1',
+      '--k', String(K), '--shards', '3', '--queue', redis.url(), '--out', out, '--json'];
+    const r = affinity(args);
+    assert.is(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { jobKey: string; spec: { model: { file: string; kind: string } } };
+    assert.is(res.spec.model.file, path.join(out, '_model', `${res.jobKey}.affm`));
+    assert.is(res.spec.model.kind, 'als');
+    // the dataset is the single-machine precompute of the model the enqueuer saved
+    const one = path.join(tmp, 'fit-once-single.jsonl');
+    await singleMachine(res.spec.model.file, one, { k: K });
+    assert.equal(sortedLines(partFiles(out)), sortedLines([one]));
+    const before = statSync(res.spec.model.file).mtimeMs;
+    const again = affinity(args);
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stderr, /already holds this precompute/);
+    assert.is(statSync(res.spec.model.file).mtimeMs, before, 'not refitted');
+    // a model that cannot be saved for the workers is refused before anything is fitted
+    const knn = affinity(['precompute', '--input', input, '--implicit', '--model', 'item-knn', '--k', '5', '--shards', '2', '--queue', redis.url(), '--out', dir('fit-knn')]);
+    assert.is(knn.code, 1);
+    assert.match(knn.stderr, /model 'item-knn' cannot be saved for the workers to load/);
+    await stopWorkers();
   });
 
   test('SIGKILL of a worker mid-shard: another worker takes the shard over and resumes it; the output is identical', async () => {

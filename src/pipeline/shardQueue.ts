@@ -178,14 +178,20 @@ async function describeModelFile(file: string): Promise<ModelInfo> {
   return { file: path.resolve(file), sha256, kind: m.kind, params: m.header.params, users: m.header.dims.users };
 }
 
-/** Fit `o.model` on `o.input` and save it to `file` (once: a concurrent enqueuer that saved first wins). */
-async function fitAndSave(o: EnqueueOptions, file: string): Promise<void> {
+/** A new, unfitted `o.model` with `o.params`, refused unless the workers can load it from a file. */
+function modelToFit(o: EnqueueOptions): Model {
   const factory = allModels[o.model!];
   if (!factory) throw new Error(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
   const model: Model = factory(o.params);
   if (!(model.name in factorizationModels) || typeof (model as { save?: unknown }).save !== 'function') {
     throw new Error(`model '${o.model}' cannot be saved for the workers to load; queue jobs need a factorization model (${Object.keys(factorizationModels).join(', ')}) or --model-file`);
   }
+  return model;
+}
+
+/** Fit `o.model` on `o.input` and save it to `file` (once: a concurrent enqueuer that saved first wins). */
+async function fitAndSave(o: EnqueueOptions, file: string): Promise<void> {
+  const model = modelToFit(o);
   o.onStage?.('read', {});
   const data = await readInteractions(o.input!, o.read);
   o.onStage?.('fit', { model: model.name });
@@ -221,6 +227,7 @@ export async function enqueuePrecompute(o: EnqueueOptions): Promise<EnqueueResul
   const filterSeen = o.filterSeen ?? true;
   const common = { shards, format, k, similarItems: o.similarItems, filterSeen, blockSize, dir };
   if (o.input !== undefined && !existsSync(o.input)) throw new Error(`input ${o.input} does not exist`);
+  if (o.input !== undefined) modelToFit(o); // an unknown or unsaveable model is refused before anything else
   // the job key: from the saved model's digest, or from what the fit would be given
   const saved = o.modelFile !== undefined ? await describeModelFile(o.modelFile) : null;
   const jobKey = saved
