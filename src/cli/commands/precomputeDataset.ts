@@ -19,7 +19,7 @@ import type { CliEdge, DistributedEnv } from '../edge.js';
 import { parseShard } from '../../pipeline/precompute.js';
 import { precomputeDatasetShard } from '../../pipeline/datasetShard.js';
 import type { DatasetManifest } from '../../pipeline/dataset.js';
-import type { OutputFormat } from '../../pipeline/writers.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { parseRedisUrl } from '../../pipeline/redisUrl.js';
 import { enqueuePrecompute, type QueueProgress } from '../../pipeline/queue.js';
 
@@ -121,6 +121,7 @@ export async function runPartitionedPrecompute(o: PartitionedCliOptions, edge: C
   // --shard i/N alone (no --shards) keeps its single-file meaning; with --shards it picks the shard
   if (o.resume) throw new UsageError('--resume does not apply to --shards: each shard resumes from its own checkpoint by itself');
   if (o.items !== undefined || o.users !== undefined) throw new UsageError('--items/--users do not apply to --shards: the shards score a saved model');
+  if (o.format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${o.format}'`);
   const format = (o.format ?? 'jsonl') as OutputFormat;
   const index = shardIndex(o, env, shards);
   const queue = o.queue ?? (index === undefined ? env.queue : undefined);
