@@ -41,4 +41,9 @@ export * from './models/content/index.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';
+// the precompute past one machine: a partitioned dataset, its shards (a Kubernetes Indexed Job), the BullMQ queue
+export { precomputeDatasetShard, openSavedModel, type DatasetShardJobOptions, type DatasetShardResult, type SavedModel } from './pipeline/datasetShard.js';
+export { verifyDataset, readManifest, DatasetInputError, type DatasetManifest, type DatasetSpec, type PartReceipt, type PartFile, type DatasetCheck } from './pipeline/dataset.js';
+export { parseRedisUrl, type RedisTarget, type RedisEnv } from './pipeline/redisUrl.js';
+export { enqueuePrecompute, runShardWorker, type EnqueueOptions, type EnqueueResult, type QueueProgress, type ShardWorkerOptions } from './pipeline/queue.js';
 export * from './explore/index.js';
