@@ -306,16 +306,28 @@ function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<
  * gemm at the shapes the neural models use (issue 18): a dense layer's forward (M×K·K×N), the
  * output layer over a catalogue, and attention scores (batched QKᵀ). Slow backends time the
  * first `sampleRows` rows of C (the kernel splits by rows; the rate is the same).
+ *
+ * Each shape is timed twice, labelled in its size: `fresh out` lets the engine allocate a new
+ * output per call (as a one-off `engine.run` does: for the output layer that is 106 MiB of new
+ * pages, faulted in and zeroed by the OS while the kernel writes them), and `reused out` writes
+ * into one caller-provided output (`engine.run(kernel, args, { out })`, what the nn Runtime's
+ * workspace does from one training step to the next). The FLOP count is the same real one.
  */
-function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?: 'N' | 'T'; sampleRows: number; suites: Suite[]; size: string }): BenchCase {
+function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?: 'N' | 'T'; sampleRows: number; suites: Suite[]; size: string; output: 'fresh' | 'reused' }): BenchCase {
   const batch = o.batch ?? 1;
   let built: GemmArgs | null = null;
   const build = (): GemmArgs => (built ??= {
     m: o.m, n: o.n, k: o.k, batch, transB: o.transB,
     a: dense(batch * o.m, o.k, 61).data, b: dense(batch * o.k, o.n, 62).data,
   });
+  const timed = (args: GemmArgs, backend: string): (() => Promise<unknown>) => {
+    if (o.output === 'fresh') return run('gemm', args, backend);
+    const out = getKernel('gemm').allocate(args);
+    return () => getEngine().run('gemm', args, { backend, out });
+  };
+  const outNote = o.output === 'fresh' ? 'a fresh output per call' : 'one caller-provided output reused by every call ({ out })';
   return {
-    kernel: 'gemm', kind: 'kernel', size: o.size, suites: o.suites,
+    kernel: 'gemm', kind: 'kernel', size: `${o.size}, ${o.output} out`, suites: o.suites,
     async prepare(backend) {
       const full = build();
       const k = getKernel('gemm');
@@ -325,9 +337,9 @@ function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?:
         const n = Math.min(o.sampleRows, o.m);
         const args: GemmArgs = { ...full, m: n, batch: 1, strideA: undefined, strideB: undefined };
         const flops = k.flops!(args);
-        return { run: run('gemm', args, backend), flops, fullScale: fullFlops / flops, note: `${n} of ${batch * o.m} rows of C timed` };
+        return { run: timed(args, backend), flops, fullScale: fullFlops / flops, note: `${n} of ${batch * o.m} rows of C timed; ${outNote}` };
       }
-      return { run: run('gemm', full, backend), flops: fullFlops };
+      return { run: timed(full, backend), flops: fullFlops, note: outNote };
     },
   };
 }
@@ -360,9 +372,11 @@ export function allCases(): BenchCase[] {
     bprCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
     bprCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
 
-    gemmCase({ m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' }),
-    gemmCase({ m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' }),
-    gemmCase({ m: 200, n: 200, k: 64, batch: 200, transB: 'T', sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' }),
+    ...([
+      { m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' },
+      { m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' },
+      { m: 200, n: 200, k: 64, batch: 200, transB: 'T' as const, sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' },
+    ]).flatMap((shape) => (['fresh', 'reused'] as const).map((output) => gemmCase({ ...shape, output }))),
     trainStepCase({ sequences: 16, length: 50, dim: 64, suites: QUICK }),
     trainStepCase({ sequences: 128, length: 200, dim: 64, suites: FULL, maxRepeats: 3 }),
 
