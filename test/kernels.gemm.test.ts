@@ -142,6 +142,33 @@ for (const backend of ['native', 'wasm', 'gpujs', 'cuda']) {
   });
 }
 
+test('native: a C of ≥ 16 MB, fresh and reused (written with streaming stores), and a row range of one', async () => {
+  const st = await probeBackend('native');
+  if (!st.available || !st.kernels.includes('gemm')) {
+    console.log(`  SKIP large gemm on native: ${!st.available ? st.reason : 'no gemm kernel'}`);
+    return;
+  }
+  // 2100×4000 = 8.4M floats; rows [1000, 2060) alone are 4.24M (the addon streams C from 4M floats,
+  // β = 0, when C's pages are already in memory: a reused output)
+  const { name, args } = makeCase(2100, 4000, 6, { transA: 'T', alpha: 0.5 });
+  const { c, mag } = oracle(args);
+  const e = new Engine(2);
+  try {
+    const r = await e.runDetailed('gemm', args, { backend: 'native' });
+    assertClose(`native ${name}`, r.out.data, c, mag, args.k);
+    r.out.data.fill(NaN);
+    await e.run('gemm', args, { backend: 'native', out: r.out });
+    assertClose(`native ${name} (into a reused output)`, r.out.data, c, mag, args.k);
+    const b = await (await import('../src/backends/registry.js')).loadBackend('native');
+    if (b instanceof Error) throw b;
+    r.out.data.fill(0);
+    await b.kernels.gemm!(args, r.out, 1000, 2060, { threads: 2 });
+    assertClose(`native ${name} rows [1000, 2060) into a reused output`, r.out.data, c, mag, args.k, [1000, 2060], args.n);
+  } finally {
+    await e.close();
+  }
+});
+
 test('the engine splits a large gemm over the pool: identical to the inline reference', async () => {
   const { args } = makeCase(300, 96, 64, { batch: 2, beta: 0.5 });
   const e = new Engine(2);

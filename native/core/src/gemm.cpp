@@ -19,6 +19,11 @@
 //      before the products: with a short K (64) the write-allocate misses of C are otherwise
 //      not hidden. With AVX-512, the packings that transpose (A stored M × K, B stored N × K)
 //      go through 16 × 16 register transposes.
+//      A C of ≥ 16 MB with β = 0 whose pages are already in memory (a reused output; the output
+//      layer's is 106 MB) is written with streaming stores instead: each block is computed into
+//      the thread's buffer (in L2), then copied to C a whole 64-byte line at a time without the
+//      line being read from memory first (stream_rows). A fresh output keeps ordinary stores: its
+//      pages are zeroed into the cache by the page faults that the first stores take.
 // The cancellation flag is checked by the pool before every pack task and every block.
 #include "affinity/gemm.h"
 
@@ -29,6 +34,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "output_pages.h"
 #include "thread_pool.h"
 
 #if AFFINITY_X86
@@ -212,6 +218,10 @@ constexpr int64_t kNCMax = 1024;  // columns per block at most
 constexpr int64_t kPackBudget = int64_t(2) << 20;  // floats of packed B per chunk (8 MB)
 constexpr int kPackSlivers = 16;  // B slivers per pack task
 constexpr int64_t kItemPackMax = int64_t(256) << 10;  // floats of one item's packed B for per-item tasks (1 MB)
+// C of at least this many floats (16 MB, more than the L2 caches hold) with β = 0: blocks of C go
+// through a per-thread buffer and are streamed to C (see stream_rows)
+constexpr int64_t kStreamMinFloats = int64_t(4) << 20;
+constexpr int64_t kStagedLd = kNCMax + 16;  // a staged block's row stride: not a multiple of 4 KB (cache sets)
 
 /** 64-byte aligned float buffer. */
 class AlignedFloats {
@@ -288,6 +298,36 @@ __attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src,
   }
 }
 #pragma GCC diagnostic pop
+#endif
+
+#if AFFINITY_X86
+/**
+ * dst[i·ldd + j] = src[i·lds + j] for i < rows, j < cols: streaming (non-temporal) stores for the
+ * whole 64-byte lines of each row of dst, ordinary masked stores for the partial lines at its
+ * ends. A streaming store writes a whole line without reading it from memory first (an ordinary
+ * store to a line not in cache reads it: twice the memory traffic). The sfence makes the stores
+ * visible before the caller's task is reported done (they are weakly ordered).
+ */
+__attribute__((target("avx512f"))) void stream_rows(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
+                                                   int64_t cols) {
+  for (int64_t i = 0; i < rows; i++) {
+    const float* s = src + i * lds;
+    float* d = dst + i * ldd;
+    // floats until d reaches a line boundary (float arrays are 4-byte aligned)
+    const int64_t head = std::min<int64_t>(cols, ((64 - (reinterpret_cast<uintptr_t>(d) & 63)) & 63) / sizeof(float));
+    if (head) {
+      const __mmask16 m = static_cast<__mmask16>((1u << head) - 1u);
+      _mm512_mask_storeu_ps(d, m, _mm512_maskz_loadu_ps(m, s));
+    }
+    int64_t j = head;
+    for (; j + 16 <= cols; j += 16) _mm512_stream_ps(d + j, _mm512_loadu_ps(s + j));
+    if (j < cols) {
+      const __mmask16 m = static_cast<__mmask16>((1u << (cols - j)) - 1u);
+      _mm512_mask_storeu_ps(d + j, m, _mm512_maskz_loadu_ps(m, s + j));
+    }
+  }
+  _mm_sfence();
+}
 #endif
 
 // op(A)'s rows [row0, row0 + rows) of item `item`, all K, into slivers of mr rows (zero-padded).
@@ -387,6 +427,7 @@ struct Block {
 
 struct Scratch {
   AlignedFloats ap;
+  AlignedFloats staged;  // a block of C on its way to C, when C is streamed
   int64_t item = -1, row0 = -1, rows = -1;  // what ap holds
 };
 
@@ -396,8 +437,8 @@ struct Scratch {
  * B sliver (its KC × NR slice stays in L1) and every A sliver (streamed from L2), one micro-kernel
  * call updates an MR × NR tile: C = α·Σ a·b + β·C on the first slice (β = 0: C not read), C += α·Σ a·b after.
  */
-void multiply_block(const GemmParams& p, const Kernel& kern, const float* ap, const float* bsl0, float* cb, int64_t rows,
-                    int64_t cols) {
+void multiply_block(const GemmParams& p, const Kernel& kern, const float* ap, const float* bsl0, float* cb, int64_t ldc,
+                    int64_t rows, int64_t cols) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t K = p.k, sliver_floats = nr * K;
   const int64_t a_slivers = (rows + mr - 1) / mr, b_slivers = (cols + nr - 1) / nr;
@@ -411,7 +452,7 @@ void multiply_block(const GemmParams& p, const Kernel& kern, const float* ap, co
       const int nv = static_cast<int>(std::min<int64_t>(nr, cols - js * nr));
       for (int64_t is = 0; is < a_slivers; is++) {
         const int mv = static_cast<int>(std::min<int64_t>(mr, rows - is * mr));
-        kern.fn(kc, ap + is * mr * K + pc * mr, bsl, cb + is * mr * p.ldc + js * nr, p.ldc, p.alpha, beta, load_c, mv, nv);
+        kern.fn(kc, ap + is * mr * K + pc * mr, bsl, cb + is * mr * ldc + js * nr, ldc, p.alpha, beta, load_c, mv, nv);
       }
     }
   }
@@ -550,7 +591,7 @@ void gemm(const GemmParams& p) {
       for (int64_t i = r0; i < r1; i += mc) {
         const int64_t rows = std::min(mc, r1 - i);
         pack_a(p, simd, mr, item, i, rows, ap);
-        multiply_block(p, kern, ap, bpi, p.c + item * p.stride_c + i * p.ldc, rows, N);
+        multiply_block(p, kern, ap, bpi, p.c + item * p.stride_c + i * p.ldc, p.ldc, rows, N);
       }
     });
     return;
@@ -579,7 +620,22 @@ void gemm(const GemmParams& p) {
   AlignedFloats bp(static_cast<size_t>(packed_items * chunk_slivers * sliver_floats));
   threads = static_cast<int>(std::min<int64_t>(threads, kMaxThreads));
   std::vector<Scratch> scratch(threads);
-  for (Scratch& s : scratch) s.ap = AlignedFloats(static_cast<size_t>(mc * K));
+  // a C larger than the caches, written and not read (β = 0), already in memory (a reused
+  // output): each block is computed in the thread's buffer (it stays in L2; rows of kStagedLd >
+  // nc floats) and then streamed to C. A fresh output is not: its pages are faulted in (and zeroed,
+  // into the cache) by the first stores, which ordinary stores then hit; page_resident tells them
+  // apart by the page in the middle of this call's rows of C.
+  bool stream = false;
+#if AFFINITY_X86
+  if (simd == Simd::Avx512 && p.beta == 0.0f && mul_sat(p.row_end - p.row_start, N) >= kStreamMinFloats) {
+    const int64_t mid = (p.row_start + p.row_end) / 2;
+    stream = page_resident(p.c + (mid / M) * p.stride_c + (mid % M) * p.ldc);
+  }
+#endif
+  for (Scratch& s : scratch) {
+    s.ap = AlignedFloats(static_cast<size_t>(mc * K));
+    if (stream) s.staged = AlignedFloats(static_cast<size_t>(mc * kStagedLd));
+  }
   std::vector<Block> blocks;
 
   for (int64_t c_item = item_first; c_item <= item_last; c_item += chunk_items) {
@@ -628,8 +684,16 @@ void gemm(const GemmParams& p) {
           s.rows = blk.rows;
         }
         const float* bpi = bp.data() + blk.chunk_item * chunk_slivers * sliver_floats;
-        multiply_block(p, kern, s.ap.data(), bpi + (blk.col0 / nr) * sliver_floats,
-                       p.c + blk.item * p.stride_c + blk.row0 * p.ldc + col0 + blk.col0, blk.rows, blk.cols);
+        const float* bsl = bpi + (blk.col0 / nr) * sliver_floats;
+        float* cb = p.c + blk.item * p.stride_c + blk.row0 * p.ldc + col0 + blk.col0;
+#if AFFINITY_X86
+        if (stream) {
+          multiply_block(p, kern, s.ap.data(), bsl, s.staged.data(), kStagedLd, blk.rows, blk.cols);
+          stream_rows(s.staged.data(), kStagedLd, cb, p.ldc, blk.rows, blk.cols);
+          return;
+        }
+#endif
+        multiply_block(p, kern, s.ap.data(), bsl, cb, p.ldc, blk.rows, blk.cols);
       });
     }
   }
