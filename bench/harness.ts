@@ -16,6 +16,13 @@ export interface BenchRecord {
   repeats: number;
   /** GFLOP/s of the timed call (flops of the timed args / median) */
   gflops?: number;
+  /**
+   * median process CPU time of a timed call (user + system, every thread of the process: the
+   * kernel's threads, page faults included). Unlike the wall time it hardly grows when other
+   * processes share the cores, so on a busy machine gflops ÷ (cpuSeconds ÷ medianSeconds), the
+   * GFLOP/s per busy core, is the steadier figure of a kernel's efficiency.
+   */
+  cpuSeconds?: number;
   /** what kind of case: a kernel call, a model fit, a pipeline job */
   kind?: 'kernel' | 'fit' | 'job';
   /** throughput in the case's natural unit (GFLOP/s for kernels, interactions/s for fits, users/s for the job) */
@@ -48,6 +55,8 @@ export interface TimingOptions {
 
 export interface Measurement {
   times: number[];
+  /** process CPU seconds (user + system, all threads) of each timed call */
+  cpuTimes: number[];
   /** highest process RSS sampled during the calls, bytes */
   peakRssBytes: number;
 }
@@ -74,16 +83,19 @@ export async function measure(fn: () => Promise<unknown>, o: TimingOptions): Pro
   timer.unref();
   try {
     for (let i = 0; i < o.warmup; i++) { await o.before?.(); await fn(); sample(); }
-    const times: number[] = [];
+    const times: number[] = [], cpuTimes: number[] = [];
     for (let i = 0; i < o.repeats; i++) {
       await o.before?.();
       sample();
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();
       times.push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpuTimes.push((c.user + c.system) / 1e6);
       sample();
     }
-    return { times, peakRssBytes: peak };
+    return { times, cpuTimes, peakRssBytes: peak };
   } finally {
     clearInterval(timer);
   }

@@ -454,6 +454,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
         const rec: BenchRecord = {
           kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, repeats: m.times.length, kind: c.kind,
           ...(p.flops ? { gflops: p.flops / s.medianSeconds / 1e9 } : {}),
+          cpuSeconds: summarize(m.cpuTimes).medianSeconds,
           ...(p.units ? { throughput: p.units.count / s.medianSeconds, throughputUnit: p.units.unit } : p.flops ? { throughput: p.flops / s.medianSeconds / 1e9, throughputUnit: 'GFLOP/s' } : {}),
           peakRssMiB: Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
           ...(p.fullScale ? { estimatedFullSeconds: s.medianSeconds * p.fullScale } : {}),

@@ -65,6 +65,8 @@ test('measure: warm-up calls untimed, one timing per repeat, before() before eve
   let calls = 0, resets = 0;
   const m = await measure(async () => { calls++; }, { repeats: 4, warmup: 2, before: () => { resets++; } });
   assert.is(m.times.length, 4);
+  assert.is(m.cpuTimes.length, 4);
+  assert.ok(m.cpuTimes.every((t) => t >= 0));
   assert.is(calls, 6);
   assert.is(resets, 6);
   assert.ok(m.peakRssBytes > 0);

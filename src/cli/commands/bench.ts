@@ -14,9 +14,16 @@ interface BenchOpts {
   suite: string; kernel?: string; size?: [number, number]; repeats?: number; out?: string; json?: boolean; readme?: boolean;
 }
 
+/** cpu time per call, and for kernels the GFLOP/s per busy core (the steadier figure on a shared machine) */
+function cpuText(r: BenchRecord): string {
+  if (r.cpuSeconds === undefined) return '';
+  const perCore = r.gflops !== undefined && r.cpuSeconds > 0 ? `, ${(r.gflops * r.medianSeconds / r.cpuSeconds).toPrecision(3)} GFLOP/s per busy core` : '';
+  return `  cpu ${r.cpuSeconds.toFixed(4)} s${perCore}`;
+}
+
 function line(r: BenchRecord): string {
   const tp = formatThroughput(r);
-  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${tp ? `  ${tp}` : ''}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
+  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${tp ? `  ${tp}` : ''}${cpuText(r)}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
 }
 
 function compare(files: string[], json: boolean | undefined): void {
