@@ -14,6 +14,8 @@
 # beside the sources: dist/ (npm run build:ts) and node_modules/ (node-api-headers, node-addon-api
 # and uvu for the build and the tests; the runtime dependencies for the bench). No network and no
 # npm are used. Without node or its pieces, steps 3–4 are reported as SKIP with the reason.
+# scripts/gpu-check-bundle.sh packs node and the needed node_modules into build/gpu-carry/ on a
+# development machine: carry `dist` and `build/gpu-carry` to the GPU machine.
 #
 # Steps 3–4 install the built affinity_cuda.node and affinity_native.node into build/Release
 # (where the TS loader looks), replacing any there.
@@ -60,7 +62,14 @@ arch="${arch:-80;90}"
 
 version=$(python3 -c 'import json; print(json.load(open("package.json"))["version"])' 2>/dev/null || echo "")
 
-# --- node (optional: the JS steps skip without it)
+# --- node (optional: the JS steps skip without it); scripts/gpu-check-bundle.sh's pack is used
+# where node_modules/ is missing and NODE is not set
+carry=build/gpu-carry
+if [ ! -d node_modules ] && [ -f "$carry/node_modules.tar.gz" ]; then
+  tar -xzf "$carry/node_modules.tar.gz" && note "node_modules unpacked from $carry/node_modules.tar.gz"
+fi
+if [ ! -d build/wasm ] && [ -d "$carry/wasm" ]; then mkdir -p build && cp -r "$carry/wasm" build/wasm; fi
+if [ -z "${NODE:-}" ] && ! command -v node >/dev/null && [ -f "$carry/node.xz" ]; then NODE="$carry/node.xz"; fi
 node_bin="${NODE:-node}"
 node_why=""
 case "$node_bin" in
