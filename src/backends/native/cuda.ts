@@ -13,11 +13,13 @@
  * here. A call outside them rejects with an Error saying so, and the engine retries it on the
  * next backend (native, wasm, js).
  *
- * gemm runs on cuBLAS (native/cuda/gemm.cu) where the module was built with it (limits.gemm),
- * through the native backend's callGemm (same options object). The neural-network kernels
+ * gemm runs on cuBLAS (native/cuda/gemm.cu) where the module was built with it (limits.gemm;
+ * else the backend does not list gemm, and the probe's details.notBuilt says why), through the
+ * native backend's callGemm (same options object). The neural-network kernels
  * (src/kernels/nn; native/cuda/nn_kernels.cu, spd_solve.cu) take the native addon's options
  * objects (nnCalls.ts, native/addon/nn_args.h) and are called through callNnKernel as they are;
- * spdSolve runs on cuSOLVER where the module has it (limits.spdSolve), up to limits.maxSpdSolveN.
+ * spdSolve runs on cuSOLVER where the module has it (limits.spdSolve; else not listed, as gemm),
+ * up to limits.maxSpdSolveN (larger calls are declined by supports).
  */
 import type { Backend, BackendProbe } from '../types.js';
 import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
@@ -85,10 +87,8 @@ function cudaKernelLimits(limits: CudaLimits): Record<string, string> {
     denseScoreTopK: 'all metrics and options',
     sparseSimilarityTopK: `metrics ${limits.similarityMetrics.join(', ')} (any weighting and options); others fall back`,
     alsHalfStep: `solver ${quoted(limits.alsSolvers)} (implicit and explicit), up to ${limits.maxAlsFactors} factors; other solvers fall back`,
-    gemm: limits.gemm ? 'cuBLAS sgemm (float32, no TF32), any transposes, batch and row range' : 'not built with cuBLAS: every call falls back',
-    spdSolve: limits.spdSolve
-      ? `cuSOLVER potrf/potrs in float64, n up to ${limits.maxSpdSolveN ?? '?'}; larger falls back`
-      : 'not built with cuSOLVER: every call falls back',
+    gemm: 'cuBLAS sgemm (float32, no TF32), any transposes, batch and row range',
+    spdSolve: `cuSOLVER potrf/potrs in float64, n up to ${limits.maxSpdSolveN ?? '?'}; larger falls back`,
   };
 }
 
@@ -201,14 +201,22 @@ export const cudaBackend: Backend = {
     for (const name of Object.keys(cudaBackend.kernels).filter(isKernelName)) {
       if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete cudaBackend.kernels[name];
     }
+    // a module built without cuBLAS / cuSOLVER binds gemm / spdSolve but refuses every call:
+    // not listed, so the engine and the conformance tests see the kernel as not implemented here
+    if (!r.addon.limits.gemm) delete cudaBackend.kernels.gemm;
+    if (!r.addon.limits.spdSolve) delete cudaBackend.kernels.spdSolve;
     try {
       const p = probeOnce(r.addon);
       const { available, reason, ...details } = p;
       const words = cudaKernelLimits(r.addon.limits);
       const kernelLimits = Object.fromEntries(Object.keys(cudaBackend.kernels).map((k) => [k, words[k] ?? '']));
+      const notBuilt = {
+        ...(r.addon.limits.gemm ? {} : { gemm: 'this affinity_cuda.node was built without cuBLAS' }),
+        ...(r.addon.limits.spdSolve ? {} : { spdSolve: 'this affinity_cuda.node was built without cuSOLVER' }),
+      };
       return {
         available, reason: available ? `CUDA on ${reason}` : reason,
-        details: { ...details, file: r.file, version: r.addon.version, limits: { ...r.addon.limits }, kernelLimits },
+        details: { ...details, file: r.file, version: r.addon.version, limits: { ...r.addon.limits }, kernelLimits, notBuilt },
       };
     } catch (e) {
       return { available: false, reason: `CUDA probe failed: ${e instanceof Error ? e.message : String(e)}` };
