@@ -7,7 +7,7 @@
 #      (kernels.nn.conformance, kernels.gemm, cuda.kernels, cuda.nn) with the given node;
 #   4. times the quick gemm cases on every backend and the quick train step on cuda and native.
 # Every result goes under $OUT (default ./gpu-check-out): summary.txt (one PASS/FAIL/SKIP line a
-# step), and the logs, ctest's JUnit XML, the probe and the bench JSON/markdown.
+# step), and the logs, the probe and the bench JSON/markdown.
 #
 # Needs: nvcc, cmake ≥ 3.18 and a C++17 compiler, python3 (reads package.json); for steps 3–4 a
 # node binary ($NODE, default `node`; a file ending in .xz is decompressed first) and the built tree
@@ -113,7 +113,7 @@ fi
 
 # --- 2. ctest
 if [ -x "$build/test_cuda_nn" ]; then
-  ctest --test-dir "$build" -R '^cuda\.' --output-on-failure --output-junit "$OUT/ctest-junit.xml" > "$OUT/ctest.log" 2>&1
+  ctest --test-dir "$build" -R '^cuda\.' --output-on-failure > "$OUT/ctest.log" 2>&1
   rc=$?
   if [ $rc -ne 0 ]; then fail ctest "exit $rc, see ctest.log"
   elif grep -q -- '(Skipped)' "$OUT/ctest.log"; then
@@ -149,7 +149,9 @@ else
   if [ "${GPU_CHECK_BENCH:-1}" = 0 ]; then
     skip bench "GPU_CHECK_BENCH=0"
   elif timeout 240 "$node_bin" "$cli" bench --suite quick --kernel gemm --repeats 3 --out "$OUT/bench-gemm" > "$OUT/bench-gemm.log" 2>&1; then
-    pass "bench gemm (bench-gemm/quick.md)"
+    if grep -qE '^gemm +cuda ' "$OUT/bench-gemm.log"; then pass "bench gemm (bench-gemm/quick.md)"
+    else fail "bench gemm" "no gemm record on cuda (see bench-gemm.log, probe.json)"
+    fi
   else
     fail "bench gemm" "see bench-gemm.log"
   fi
