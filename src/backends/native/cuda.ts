@@ -12,17 +12,28 @@
  * limits are the module's own (native/cuda/addon/cuda_addon.cpp), read from it, not restated in code
  * here. A call outside them rejects with an Error saying so, and the engine retries it on the
  * next backend (native, wasm, js).
+ *
+ * gemm runs on cuBLAS (native/cuda/gemm.cu) where the module was built with it (limits.gemm;
+ * else the backend does not list gemm, and the probe's details.notBuilt says why), through the
+ * native backend's callGemm (same options object). The neural-network kernels
+ * (src/kernels/nn; native/cuda/nn_kernels.cu, spd_solve.cu) take the native addon's options
+ * objects (nnCalls.ts, native/addon/nn_args.h) and are called through callNnKernel as they are;
+ * spdSolve runs on cuSOLVER where the module has it (limits.spdSolve; else not listed, as gemm),
+ * up to limits.maxSpdSolveN (larger calls are declined by supports).
  */
 import type { Backend, BackendProbe } from '../types.js';
-import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
+import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import type { SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
 import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { GemmArgs } from '../../kernels/gemm.js';
+import type { SpdSolveArgs } from '../../kernels/nn/spdSolve.js';
 import {
-  addonLoader, callAlsHalfStep, callDenseScoreTopK, callSparseSimilarityTopK, unavailableReason,
-  type DenseScoreTopKAddon, type NativeAlsHalfStepCall, type NativeModuleLimits, type NativeSparseSimilarityCall,
+  addonLoader, callAlsHalfStep, callDenseScoreTopK, callGemm, callSparseSimilarityTopK, unavailableReason,
+  type DenseScoreTopKAddon, type NativeAlsHalfStepCall, type NativeGemmCall, type NativeModuleLimits, type NativeSparseSimilarityCall,
 } from './index.js';
+import { callNnKernel, type NativeNnAddon, type NnKernelName } from './nnCalls.js';
 
 export interface CudaProbe {
   available: boolean;
@@ -50,15 +61,23 @@ export interface CudaLimits extends NativeModuleLimits {
   similarityMetrics: readonly string[];
   /** lowest compute capability (major·10 + minor) the module runs on */
   minComputeCapability: number;
+  /** whether gemm can run (built with cuBLAS); absent in a module built before gemm was bound */
+  gemm?: boolean;
+  /** whether spdSolve can run (built with cuSOLVER); absent in a module built before it was bound */
+  spdSolve?: boolean;
+  /** largest n spdSolve runs on the GPU (cuSOLVER's 32-bit API) */
+  maxSpdSolveN?: number;
 }
 
-export interface CudaAddon extends DenseScoreTopKAddon {
+export interface CudaAddon extends DenseScoreTopKAddon, NativeNnAddon {
   limits: CudaLimits;
   probe(): CudaProbe;
   /** absent in a module built before the kernel was bound */
   sparseSimilarityTopK?(call: CudaSparseSimilarityCall): Promise<void>;
   /** absent in a module built before the kernel was bound */
   alsHalfStep?(call: CudaAlsHalfStepCall): Promise<void>;
+  /** absent in a module built before the kernel was bound */
+  gemm?(call: NativeGemmCall): Promise<void>;
 }
 
 /** What each kernel covers on the GPU, in words, from the module's limits; outside it a call rejects and the engine falls back. */
@@ -68,7 +87,21 @@ function cudaKernelLimits(limits: CudaLimits): Record<string, string> {
     denseScoreTopK: 'all metrics and options',
     sparseSimilarityTopK: `metrics ${limits.similarityMetrics.join(', ')} (any weighting and options); others fall back`,
     alsHalfStep: `solver ${quoted(limits.alsSolvers)} (implicit and explicit), up to ${limits.maxAlsFactors} factors; other solvers fall back`,
+    gemm: 'cuBLAS sgemm (float32, no TF32), any transposes, batch and row range',
+    spdSolve: `cuSOLVER potrf/potrs in float64, n up to ${limits.maxSpdSolveN ?? '?'}; larger falls back`,
   };
+}
+
+/** Why a gemm call cannot run on this module (built without cuBLAS), or null. */
+export function cudaGemmUnsupported(limits: CudaLimits): string | null {
+  return limits.gemm ? null : 'gemm: this affinity_cuda.node was built without cuBLAS';
+}
+
+/** Why an spdSolve call is beyond the CUDA kernel (built without cuSOLVER, or n too large), or null. */
+export function cudaSpdSolveUnsupported(limits: CudaLimits, a: SpdSolveArgs): string | null {
+  if (!limits.spdSolve) return 'spdSolve: this affinity_cuda.node was built without cuSOLVER';
+  const max = limits.maxSpdSolveN ?? 0;
+  return a.a.rows > max ? `spdSolve with n = ${a.a.rows} exceeds the CUDA kernel's ${max}` : null;
 }
 
 /** Why a sparseSimilarityTopK call is beyond the CUDA kernel (its metric), or null. */
@@ -133,6 +166,29 @@ async function callCudaAlsHalfStep(
   return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal);
 }
 
+/**
+ * gemm on cuBLAS (the native backend's call: the module takes the same options object; threads is
+ * ignored). A module built without cuBLAS rejects here and the engine falls back.
+ */
+async function callCudaGemm(addon: CudaAddon, a: GemmArgs, out: Dense, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<void> {
+  const why = cudaGemmUnsupported(addon.limits);
+  if (why) throw new Error(`cuda backend: ${why}`);
+  return callGemm(addon, a, out, rowStart, rowEnd, 1, signal);
+}
+
+/** A neural-network kernel on the GPU (nnCalls.ts: the native addon's options objects; threads ignored). */
+function cudaNnKernel<K extends NnKernelName>(kernel: K): KernelImpl<KernelArgs<K>, KernelOutput<K>> {
+  // async: a missing module or device, or a bad argument, rejects the promise rather than throwing
+  return async (args, out, rowStart, rowEnd, opts) => {
+    const addon = requireCuda();
+    if (kernel === 'spdSolve') {
+      const why = cudaSpdSolveUnsupported(addon.limits, args as SpdSolveArgs);
+      if (why) throw new Error(`cuda backend: ${why}`);
+    }
+    return callNnKernel(addon, kernel, args, out, rowStart, rowEnd, 1, opts?.signal);
+  };
+}
+
 export const cudaBackend: Backend = {
   name: 'cuda',
   priority: 200,
@@ -145,14 +201,22 @@ export const cudaBackend: Backend = {
     for (const name of Object.keys(cudaBackend.kernels).filter(isKernelName)) {
       if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete cudaBackend.kernels[name];
     }
+    // a module built without cuBLAS / cuSOLVER binds gemm / spdSolve but refuses every call:
+    // not listed, so the engine and the conformance tests see the kernel as not implemented here
+    if (!r.addon.limits.gemm) delete cudaBackend.kernels.gemm;
+    if (!r.addon.limits.spdSolve) delete cudaBackend.kernels.spdSolve;
     try {
       const p = probeOnce(r.addon);
       const { available, reason, ...details } = p;
       const words = cudaKernelLimits(r.addon.limits);
       const kernelLimits = Object.fromEntries(Object.keys(cudaBackend.kernels).map((k) => [k, words[k] ?? '']));
+      const notBuilt = {
+        ...(r.addon.limits.gemm ? {} : { gemm: 'this affinity_cuda.node was built without cuBLAS' }),
+        ...(r.addon.limits.spdSolve ? {} : { spdSolve: 'this affinity_cuda.node was built without cuSOLVER' }),
+      };
       return {
         available, reason: available ? `CUDA on ${reason}` : reason,
-        details: { ...details, file: r.file, version: r.addon.version, limits: { ...r.addon.limits }, kernelLimits },
+        details: { ...details, file: r.file, version: r.addon.version, limits: { ...r.addon.limits }, kernelLimits, notBuilt },
       };
     } catch (e) {
       return { available: false, reason: `CUDA probe failed: ${e instanceof Error ? e.message : String(e)}` };
@@ -166,11 +230,32 @@ export const cudaBackend: Backend = {
       callCudaSparseSimilarityTopK(requireCuda(), args, out, rowStart, rowEnd, opts?.signal),
     alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
       callCudaAlsHalfStep(requireCuda(), args, out, rowStart, rowEnd, opts?.signal),
+    gemm: async (args: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) =>
+      callCudaGemm(requireCuda(), args, out, rowStart, rowEnd, opts?.signal),
+    // the neural-network kernels (src/kernels/nn)
+    biasActivation: cudaNnKernel('biasActivation'),
+    activationBackward: cudaNnKernel('activationBackward'),
+    columnSums: cudaNnKernel('columnSums'),
+    layerNorm: cudaNnKernel('layerNorm'),
+    layerNormBackward: cudaNnKernel('layerNormBackward'),
+    layerNormParamGrad: cudaNnKernel('layerNormParamGrad'),
+    maskedSoftmax: cudaNnKernel('maskedSoftmax'),
+    softmaxBackward: cudaNnKernel('softmaxBackward'),
+    softmaxCrossEntropy: cudaNnKernel('softmaxCrossEntropy'),
+    sigmoidCrossEntropy: cudaNnKernel('sigmoidCrossEntropy'),
+    embeddingGather: cudaNnKernel('embeddingGather'),
+    segmentSum: cudaNnKernel('segmentSum'),
+    dropout: cudaNnKernel('dropout'),
+    adamUpdate: cudaNnKernel('adamUpdate'),
+    spdSolve: cudaNnKernel('spdSolve'),
+    elementwise: cudaNnKernel('elementwise'),
   },
   // calls beyond the module's limits are skipped by dispatch (the engine never tries and fails over)
   supports: {
     sparseSimilarityTopK: (args) => cudaLimitsOrNull(args, cudaSimilarityUnsupported),
     alsHalfStep: (args) => cudaLimitsOrNull(args, cudaAlsUnsupported),
+    gemm: (args) => cudaLimitsOrNull(args, (limits) => cudaGemmUnsupported(limits)),
+    spdSolve: (args) => cudaLimitsOrNull(args, cudaSpdSolveUnsupported),
   },
 };
 

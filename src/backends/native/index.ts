@@ -390,12 +390,14 @@ export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['ke
 
 /**
  * The gemm kernel on the addon (native/core gemm.cpp: packed AVX-512/AVX2 micro-kernels, threaded,
- * cancellable between blocks). The contract's output is its own contiguous buffer (batch·m rows
+ * cancellable between blocks; the CUDA module's is cuBLAS, native/cuda/gemm.cu, same options). The contract's output is its own contiguous buffer (batch·m rows
  * × n) while the addon computes C = α·op(A)·op(B) + β·C in place, so for β ≠ 0 the rows of C0
  * this call covers are copied into the output first; with β = 0 the addon never reads it.
  */
-async function callGemm(addon: NativeAddon, g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, threads: number, signal?: AbortSignal): Promise<void> {
-  if (!addon.gemm) throw new Error('native backend: this affinity_native.node has no gemm; rebuild it (`npm run build:native`)');
+export async function callGemm(
+  addon: Pick<NativeAddon, 'gemm'>, g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, threads: number, signal?: AbortSignal,
+): Promise<void> {
+  if (!addon.gemm) throw new Error('this affinity module has no gemm; rebuild it (`npm run build:native`)');
   const { m, n, k } = g;
   const batch = g.batch ?? 1, beta = g.beta ?? 0;
   const transA = g.transA ?? 'N', transB = g.transB ?? 'N';

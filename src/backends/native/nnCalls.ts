@@ -184,7 +184,7 @@ export async function callNnKernel<K extends NnKernelName>(
   signal?: AbortSignal,
 ): Promise<void> {
   const fn = addon[kernel] as ((call: NativeNnCalls[K] & NativeNnCallBase) => Promise<void>) | undefined;
-  if (typeof fn !== 'function') throw new Error(`native backend: this module has no ${kernel}; rebuild it (\`npm run build:native\`)`);
+  if (typeof fn !== 'function') throw new Error(`this affinity module has no ${kernel}; rebuild it (\`npm run build:native\`)`);
   const options = nnCallOptions(kernel, args, out);
   try {
     await withCancelFlag(signal, (cancel) => fn({ ...options, rowStart, rowEnd, threads, cancel }));
