@@ -1,0 +1,38 @@
+/**
+ * Library misuse must be an error or a harmless no-op, never a crash: a caller that overwrites the
+ * index arrays of a native call (CSR indptr/indices, example ids, visiting order) with
+ * out-of-range values while the call runs. The addon validates those arrays on the JS thread and
+ * then runs the kernel on a pool thread; it copies them first (native/addon/kernel_args.h,
+ * own_indices), so the kernel reads what was validated and the call's output is exactly an
+ * undisturbed call's.
+ *
+ * Each kernel runs in a child (test/helpers/mutateDuringNativeCall.ts): an addon that read the
+ * caller's arrays in place died there of SIGSEGV. Without a built addon: `SKIP native mutation`.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { nativeBackend } from '../src/backends/native/index.js';
+
+const probe = await nativeBackend.probe();
+const child = fileURLToPath(new URL('./helpers/mutateDuringNativeCall.js', import.meta.url));
+
+if (!probe.available) {
+  console.log(`SKIP native mutation: ${probe.reason}`);
+  test('native mutation: the skip reason says what is missing', () => { assert.ok(probe.reason.length > 0); });
+} else {
+  for (const kernel of ['dense', 'sparse', 'sparse-blocked', 'als', 'sgd', 'bpr']) {
+    test(`native ${kernel}: index arrays overwritten with out-of-range values mid-call — no crash, the output of an undisturbed call`, () => {
+      const r = spawnSync(process.execPath, [child, kernel], { encoding: 'utf8', timeout: 120_000 });
+      assert.is(r.signal, null, `${kernel}: the child died of ${r.signal} (stderr: ${r.stderr.slice(-400)})`);
+      assert.is(r.status, 0, `${kernel}: exit ${r.status} (stderr: ${r.stderr.slice(-400)})`);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { midRun: boolean; same: boolean; error?: string; attempts: number };
+      assert.ok(res.midRun, `${kernel}: the call never was seen part-way (in ${res.attempts} attempts of growing size), so nothing was overwritten while it ran`);
+      assert.is(res.error, undefined, `${kernel}: the call rejected`);
+      assert.ok(res.same, `${kernel}: the output differs from an undisturbed call's`);
+    });
+  }
+}
+
+test.run();
