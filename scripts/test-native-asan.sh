@@ -29,7 +29,7 @@ release=build/Release/affinity_native.node
 cp "$release" build/asan/affinity_native.release.node
 trap 'cp build/asan/affinity_native.release.node "$release"' EXIT
 cp build/asan/affinity_native.node "$release"
-ldd "$release" | grep -q libasan || { echo "FAIL: $release is not linked with libasan"; exit 1; }
+case "$(ldd "$release")" in *libasan*) ;; *) echo "FAIL: $release is not linked with libasan"; exit 1 ;; esac
 
 export LD_PRELOAD="$asan $ubsan"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
