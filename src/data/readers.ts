@@ -25,6 +25,7 @@ import { csvField, float32Text, splitRecord } from './csvLine.js';
 import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
 import { LineDecoder, type TextEncoding } from './textDecoder.js';
+import { writeFileAtomically } from './outputFile.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
@@ -706,11 +707,18 @@ async function writeAll(out: Writable, chunks: Iterable<string>): Promise<void> 
 
 /**
  * Write text chunks to a file, gzip-compressed (level 6; node writes a zero mtime, so the
- * bytes depend only on the text) when the path ends with .gz.
+ * bytes depend only on the text) when the path ends with .gz. Atomic and locked
+ * (outputFile.ts): the text goes to a temporary file renamed to `path` when complete, so a
+ * killed or failed write leaves nothing at `path`.
  */
 export async function writeTextFile(path: string, chunks: Iterable<string>): Promise<void> {
+  const gzip = path.toLowerCase().endsWith('.gz');
+  await writeFileAtomically(path, (tmp) => writeTextStream(tmp, chunks, gzip));
+}
+
+async function writeTextStream(path: string, chunks: Iterable<string>, gzipped: boolean): Promise<void> {
   const file = createWriteStream(path);
-  const gzip = path.toLowerCase().endsWith('.gz') ? createGzip({ level: 6 }) : null;
+  const gzip = gzipped ? createGzip({ level: 6 }) : null;
   const done = new Promise<void>((resolve, reject) => {
     file.on('finish', resolve);
     file.on('error', reject);
@@ -720,7 +728,7 @@ export async function writeTextFile(path: string, chunks: Iterable<string>): Pro
   if (gzip) gzip.pipe(file);
   const sink: Writable = gzip ?? file;
   try {
-    await writeAll(sink, chunks);
+    await Promise.race([writeAll(sink, chunks), done]);
   } catch (e) {
     file.destroy();
     throw e;
