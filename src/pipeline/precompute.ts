@@ -16,6 +16,9 @@
  *   (`OUT.partial`) in the same directory renamed at the end, with a checkpoint after every
  *   block so that `resume: true` continues a killed job where it stopped and yields the same
  *   bytes (jsonl, csv and parquet; a parquet run also keeps `OUT.partial.rowgroups` meanwhile).
+ *   The checkpoint records what decides the bytes (options, input and model digests, version,
+ *   the backend of each kernel; checkpoint.ts) and a resume that differs is refused. One run at
+ *   a time writes `out` (`OUT.lock`), and `out` may not be the input or the model file.
  *
  * Users are scored in index order (first-seen order in the input); `shard: {index: i, count: N}`
  * keeps users (and items, for similar items) whose index ≡ i (mod N), so the N shard outputs

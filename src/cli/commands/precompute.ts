@@ -136,7 +136,9 @@ recs.similar.jsonl), keyed by item: {"item":…,"items":[…],"scores":[…]} / 
 
 Reliability: data goes to OUT.partial and is renamed to OUT at the end; OUT.checkpoint is
 rewritten after every block, so a killed run continues with --resume (same bytes as an
-uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
+uninterrupted run; refused, naming the difference, when the options, the input's content, the
+model file, the affinity version or the backend of a kernel differ). One run at a time writes
+OUT (OUT.lock; a lock left by a dead process is taken over), and OUT may not be the input. --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
     .action(async (o: Opts) => {
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
