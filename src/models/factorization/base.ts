@@ -23,6 +23,7 @@ import type { FitOptions, ModelParams, RecommendOptions, Recommendations } from 
 import { ModelBase } from '../base.js';
 import { candidateList, candidateMask, checkIndex, checkK, excludeRows, fromTopK, noRecommendations } from '../ranking.js';
 import { Trainset } from '../trainset.js';
+import { requireArrays, type PlannedArray } from '../memory.js';
 import { readModelFile, writeModelFile, type ModelArray, type ModelFile } from './format.js';
 
 export interface FoldInResult {
@@ -393,9 +394,20 @@ export abstract class FactorizationModel extends ModelBase {
     map.add(id);
   }
 
+  /** the arrays a fit allocates whose size the parameters set: P and Q (subclasses add theirs) */
+  protected fitArrays(users: number, items: number): PlannedArray[] {
+    const c = this.factorColumns;
+    return [
+      { what: `the user factors (${users} × ${c} float32)`, values: users * c, bytesPerValue: 4 },
+      { what: `the item factors (${items} × ${c} float32)`, values: items * c, bytesPerValue: 4 },
+    ];
+  }
+
   /** common start of fit(): the training view (with copies of the id maps), this model untouched */
   protected prepare(train: Interactions): Trainset {
     if (train.user.length === 0) throw new RangeError(`${this.name}: no training interactions`);
+    // what the fit allocates must fit before it does (a clear error for factors=1e9)
+    requireArrays(this.name, `factors=${String(this.params.factors)}`, this.fitArrays(train.users.size, train.items.size));
     for (let k = 0; k < train.rating.length; k++) {
       if (!Number.isFinite(train.rating[k])) throw new RangeError(`${this.name}: rating at interaction ${k} is ${train.rating[k]}`);
     }
