@@ -329,6 +329,17 @@ test('a run killed between its two final renames (--similar-items) finishes on -
   assert.equal(readdirSync(d).sort(), ['r.csv', 'recs.jsonl', 'recs.similar.jsonl', 'ref.jsonl', 'ref.similar.jsonl']);
 });
 
+test('precompute reads stdin (--input -) as it reads the file, and resumes it when the content is the same', async () => {
+  const d = dir('stdin');
+  const input = path.join(d, 'r.csv');
+  await writeSyntheticCsv({ users: 300, items: 100, interactions: 3000, explicit: false, seed: 11, out: input });
+  const base = ['precompute', '--model', 'popularity', '--k', '5', '--quiet'];
+  assert.is(affinity(...base, '--input', input, '--out', path.join(d, 'file.jsonl')).code, 0);
+  const r = spawnSync(process.execPath, [cli, ...base, '--input', '-', '--out', path.join(d, 'stdin.jsonl')], { input: readFileSync(input), encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(readFileSync(path.join(d, 'stdin.jsonl')).equals(readFileSync(path.join(d, 'file.jsonl'))));
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

@@ -266,11 +266,15 @@ function heldLock(file: string, key: string): OutputLock {
 }
 
 /**
- * Take the exclusive lock of output `out` (`OUT.lock`), or throw naming its owner. `onNote` hears
- * about a stale lock taken over. Within one process the lock is counted, not exclusive.
+ * Take the exclusive lock of output `out` (`OUT.lock`, beside the file a symlink `out` points
+ * to), or throw naming its owner. `onNote` hears about a stale lock taken over. Within one
+ * process the lock is counted, not exclusive. A device or pipe (/dev/stdout) is not locked.
  */
 export function lockOutput(out: string, onNote?: (message: string) => void): OutputLock {
-  const file = `${out}.lock`;
+  // the file written is what is locked: a symlink's target; a device or pipe is not locked
+  const target = resolveOutput(out);
+  if (target.kind === 'stream') return { file: '', release: () => undefined };
+  const file = `${target.path}.lock`;
   const key = canonicalPath(file);
   const mine = held.get(key);
   if (mine) {
