@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The addon's Node tests (test/native.*: every entry point on valid, invalid and adversarial
-# calls, cancellation, concurrent workers, buffers overwritten mid-call) against a build of
+# The addon's Node tests (test/native.*: every kernel entry point on valid, invalid and adversarial
+# calls, cancellation, concurrent workers, buffers overwritten mid-call; kernels.gemm: gemm against
+# the reference, native included) against a build of
 # affinity_native.node with AddressSanitizer + UBSan (-DAFFINITY_SANITIZE=ON). Node itself is
 # not instrumented, so the sanitizer runtimes are preloaded (LD_PRELOAD); leak checking is off
 # (V8 keeps memory to exit). The sanitized .node is built in build/asan and put in place of
@@ -34,4 +35,4 @@ case "$(ldd "$release")" in *libasan*) ;; *) echo "FAIL: $release is not linked 
 export LD_PRELOAD="$asan $ubsan"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-node node_modules/uvu/bin.js dist/test '^native(\..+)?\.test\.js$'
+node node_modules/uvu/bin.js dist/test '^(native(\..+)?|kernels\.gemm)\.test\.js$'
