@@ -185,6 +185,17 @@ test('--out that is the input (same path, relative, symlink, hard link) is refus
       assert.is(readFileSync(input, 'utf8'), text, `${args[0]} --out ${out}: input unchanged`);
     }
   }
+  // so are the side-information files, and --out's similar-items file
+  const items = path.join(d, 'items.csv');
+  writeFileSync(items, 'id,text\na,x\nb,y\nc,z\n');
+  for (const [out, extra] of [[items, []], [path.join(d, 'items.csv'), ['--similar-items', '2']], [path.join(d, 'items.jsonl'), []]] as Array<[string, string[]]>) {
+    const target = out.endsWith('.jsonl') ? path.join(d, 'items.similar.jsonl') : out;
+    if (out.endsWith('.jsonl')) symlinkSync(items, target);
+    const r = affinity('precompute', '--input', input, '--model', 'content-knn', '--items', items, '--item-text', 'text', '--similar-items', '2', '--out', out, ...extra);
+    assert.is.not(r.code, 0, `--out ${out}`);
+    assert.match(r.stderr, /is the --items file/, r.stderr);
+  }
+  assert.is(readFileSync(items, 'utf8'), 'id,text\na,x\nb,y\nc,z\n');
   // the model file of --model-file is an input too
   const r = affinity('precompute', '--model-file', input, '--out', input);
   assert.is.not(r.code, 0);

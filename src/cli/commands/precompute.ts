@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { parseParams, positiveInt, UsageError } from '../args.js';
-import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
+import { parseShard, precomputeToFile, similarItemsPath, type Summary } from '../../pipeline/precompute.js';
+import { refuseInputAsOutput } from '../../data/outputFile.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { allModels } from '../../models/registry.js';
 import type { CliEdge } from '../edge.js';
@@ -153,6 +154,8 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       if (o.params !== undefined && o.modelFile !== undefined) throw new UsageError('--params does not apply to --model-file (a saved model keeps its hyper-parameters)');
       const params = parseParams(o.params);
+      // the side-information files are inputs too (precomputeToFile checks --input and --model-file)
+      refuseInputAsOutput(o.similarItems !== undefined ? [o.out, similarItemsPath(o.out)] : [o.out], [{ what: '--items file', path: o.items }, { what: '--users file', path: o.users }]);
       // side information (--items / --users): build the model here and hand it over with its side info
       let model: string | Model | undefined = o.model;
       if (o.items !== undefined || o.users !== undefined) {
