@@ -6,6 +6,10 @@
  * own_indices), so the kernel reads what was validated and the call's output is exactly an
  * undisturbed call's.
  *
+ * Likewise arrays on ordinary ArrayBuffers transferred away (and their memory freed) mid-call: the
+ * backend hands the addon copies on shared memory (src/backends/native/pinnedCalls.ts), and the
+ * call rejects naming the output it could not deliver.
+ *
  * Each kernel runs in a child (test/helpers/mutateDuringNativeCall.ts): an addon that read the
  * caller's arrays in place died there of SIGSEGV. Without a built addon: `SKIP native mutation`.
  */
@@ -31,6 +35,16 @@ if (!probe.available) {
       assert.ok(res.midRun, `${kernel}: the call never was seen part-way (in ${res.attempts} attempts of growing size), so nothing was overwritten while it ran`);
       assert.is(res.error, undefined, `${kernel}: the call rejected`);
       assert.ok(res.same, `${kernel}: the output differs from an undisturbed call's`);
+    });
+  }
+  for (const kernel of ['detach-dense', 'detach-sgd']) {
+    test(`native ${kernel.slice(7)}: its arrays (ordinary ArrayBuffers) transferred away and collected mid-call — no crash, a rejection naming the lost output`, () => {
+      const r = spawnSync(process.execPath, ['--expose-gc', child, kernel], { encoding: 'utf8', timeout: 120_000 });
+      assert.is(r.signal, null, `${kernel}: the child died of ${r.signal} (stderr: ${r.stderr.slice(-400)})`);
+      assert.is(r.status, 0, `${kernel}: exit ${r.status} (stderr: ${r.stderr.slice(-400)})`);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { midRun: boolean; error?: string };
+      assert.ok(res.midRun, `${kernel}: the call had ended before its arrays were taken away`);
+      assert.match(res.error ?? '', /(outIds|bu) was detached or resized while the call ran/);
     });
   }
 }

@@ -16,7 +16,7 @@ import { allocateSparseSimilarityTopK, type SparseSimilarityTopKArgs } from '../
 import { allocateAlsHalfStep, gramian, type AlsHalfStepArgs } from '../../src/kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../src/kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../src/kernels/bprEpoch.js';
-import type { Csr } from '../../src/data/matrix.js';
+import { toShared, type Csr } from '../../src/data/matrix.js';
 import { randomDense } from './random.js';
 import { randomCsr, ratings } from './similarity.js';
 import { bprArgs, sgdArgs, sgdProblem } from './epochs.js';
@@ -96,6 +96,9 @@ function sgdTrial(scale: number): Trial {
   const args: SgdEpochArgs = sgdArgs(p, 'svd', F, 7);
   // visit the examples grouped by user, so the users updated so far measure the progress
   args.order.sort((x, y) => p.user[x] - p.user[y] || x - y);
+  // the parameters on shared memory: updated in place, where the poll sees them (an ordinary
+  // array goes to the addon as a copy and is updated at the end; pinnedCalls.ts)
+  for (const key of ['bu', 'bi', 'pu', 'qi'] as const) args[key] = toShared(args[key]);
   const before = args.pu.slice();
   const out = new Float64Array(2);
   return {
@@ -110,6 +113,12 @@ function sgdTrial(scale: number): Trial {
 function bprTrial(scale: number): Trial {
   const F = 64;
   const args: BprEpochArgs = bprArgs(3000, 2000, 150_000, F, 8, { samples: 600_000 * scale });
+  // on shared memory, updated in place where the poll sees them (see sgdTrial)
+  args.userFactors = toShared(args.userFactors);
+  args.itemFactors = toShared(args.itemFactors);
+  const rng = new Uint32Array(new SharedArrayBuffer(16));
+  rng.set(args.rng);
+  args.rng = rng;
   const rng0 = args.rng.slice(), x0 = args.userFactors.slice();
   const out = new Float64Array(3);
   const m = args.userItems;
@@ -127,7 +136,42 @@ const trials: Record<string, (scale: number) => Trial> = {
   dense: denseTrial, sparse: (s) => sparseTrial(s, 1), 'sparse-blocked': (s) => sparseTrial(s, 2), als: alsTrial, sgd: sgdTrial, bpr: bprTrial,
 };
 
+/**
+ * 'detach-dense', 'detach-sgd': the call's arrays are on ordinary ArrayBuffers, and 20 ms into the
+ * call every one of them is transferred away (structuredClone with transfer) and collected (run
+ * with --expose-gc), freeing their memory. Reports whether the call was still running then, and
+ * how it ended.
+ */
+async function detachDuringCall(kernel: string): Promise<Record<string, unknown>> {
+  const plain = <T extends Float32Array | Int32Array | Float64Array>(a: T): T => { const c = new (a.constructor as new (n: number) => T)(a.length); c.set(a as never); return c; };
+  let arrays: ArrayBufferView[];
+  let running: Promise<unknown>;
+  if (kernel === 'detach-dense') {
+    const q = randomDense(20000, 64, 1), keys = randomDense(20000, 64, 2);
+    const args: DenseScoreTopKArgs = { queries: { ...q, data: plain(q.data) }, keys: { ...keys, data: plain(keys.data) }, k: 10, metric: 'dot' };
+    const out = allocateDenseScoreTopK(args);
+    const own = { ...out, ids: plain(out.ids), scores: plain(out.scores) };
+    arrays = [args.queries.data, args.keys.data, own.ids, own.scores];
+    running = Promise.resolve(nativeBackend.kernels.denseScoreTopK!(args, own, 0, 20000, { threads: 2 }));
+  } else {
+    const args: SgdEpochArgs = sgdArgs(sgdProblem(4000, 2000, 1_000_000, 6), 'svd', 64, 7);
+    for (const key of ['bu', 'bi', 'pu', 'qi', 'rating'] as const) args[key] = plain(args[key]);
+    arrays = [args.bu, args.bi, args.pu, args.qi, args.rating];
+    running = Promise.resolve(nativeBackend.kernels.sgdEpoch!(args, new Float64Array(2), 0, args.order.length, {}));
+  }
+  let settled = false;
+  const done = running.then(() => null, (e: unknown) => (e instanceof Error ? e.message : String(e))).finally(() => { settled = true; });
+  await new Promise((r) => setTimeout(r, 20));
+  const midRun = !settled;
+  for (const a of arrays) structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 20; i++) { gc?.(); new Float32Array(1 << 22).fill(i); }
+  const error = await done;
+  return { kernel, midRun, ...(error !== null ? { error } : {}) };
+}
+
 async function main(kernel: string): Promise<Record<string, unknown>> {
+  if (kernel.startsWith('detach-')) return detachDuringCall(kernel);
   const make = trials[kernel];
   if (!make) throw new Error(`unknown kernel '${kernel}' (${Object.keys(trials).join(', ')})`);
   const probe = await nativeBackend.probe();
