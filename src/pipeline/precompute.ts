@@ -490,8 +490,10 @@ export function precompute(options: PrecomputeOptions): PrecomputeRun {
 function fingerprintOf(o: PrecomputeOptions): Record<string, unknown> {
   const input = o.input === undefined ? null : typeof o.input === 'string' ? fileFingerprint(o.input) : { interactions: interactionsHash(o.input) };
   const model = o.model === undefined || typeof o.model === 'string' ? o.model ?? null : { instance: o.model.name, params: (o.model as { params?: unknown }).params ?? null };
+  // the progress bar does not change a byte: a run in the background resumes in a terminal
+  const read = o.read ? { ...o.read, progress: undefined } : null;
   return {
-    input, read: o.read ?? null, model, params: o.params ?? null,
+    input, read, model, params: o.params ?? null,
     modelFile: o.modelFile === undefined ? null : fileFingerprint(o.modelFile),
     fit: o.fit ?? null, k: o.k, similarItems: o.similarItems ?? null, filterSeen: o.filterSeen ?? true,
   };
