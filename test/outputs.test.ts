@@ -340,6 +340,28 @@ test('a run killed between its two final renames (--similar-items) finishes on -
   assert.equal(readdirSync(d).sort(), ['r.csv', 'recs.jsonl', 'recs.similar.jsonl', 'ref.jsonl', 'ref.similar.jsonl']);
 });
 
+test('a run killed without a terminal resumes in one: the progress bar is not part of what a checkpoint compares', async () => {
+  const d = dir('resume-progress');
+  const input = path.join(d, 'r.csv');
+  await writeSyntheticCsv({ users: 3000, items: 300, interactions: 30000, explicit: false, seed: 12, out: input });
+  const out = path.join(d, 'recs.jsonl'), ref = path.join(d, 'ref.jsonl');
+  const base = ['precompute', '--input', input, '--model', 'popularity', '--k', '5', '--block-size', '2', '--quiet'];
+  assert.is(affinity(...base, '--out', ref).code, 0);
+  const cpFile = `${out}.checkpoint`;
+  const run = await runAndKill([...base, '--out', out], () => existsSync(cpFile) && readCp(cpFile).recommendations.blocks >= 3);
+  assert.ok(run.killed, run.stderr);
+  // what the CLI passes on a terminal: no progress: false
+  const { precomputeToFile } = await import('../src/pipeline/precompute.js');
+  const { closeEngine } = await import('../src/engine/processEngine.js');
+  try {
+    const s = await precomputeToFile({ input, read: { implicit: false }, model: 'popularity', params: {}, k: 5, blockSize: 2, out, resume: true });
+    assert.ok(s.resumedFromBlock !== undefined);
+  } finally {
+    await closeEngine();
+  }
+  assert.ok(readFileSync(out).equals(readFileSync(ref)));
+});
+
 test('precompute reads stdin (--input -) as it reads the file, and resumes it when the content is the same', async () => {
   const d = dir('stdin');
   const input = path.join(d, 'r.csv');
