@@ -234,6 +234,36 @@ test('CLI: --input - (stdin), a missing --input and a directory --input', () => 
   assert.match(bad.stderr, /^affinity: <stdin>:2: invalid UTF-8/);
 });
 
+test('CLI: --encoding latin1 reads a Latin-1 file with its ids distinct, --extra-columns ignore reads wider rows; errors name the flags', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  // caf\xe9 and caf\xe8 share their users: merged into one id, similarity would have one item
+  const f = file('cli-latin1.csv', Buffer.from('user,item,rating\nu1,caf\xe9,4\nu1,caf\xe8,3\nu2,caf\xe9,5\nu2,caf\xe8,1\n', 'latin1'));
+  const out = path.join(tmp, 'cli-latin1-sim.jsonl');
+  const bad = run('similarity', '--input', f, '--out', out);
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /cli-latin1\.csv:2: invalid UTF-8 in 'u1,caf\\xe9,4'; pass encoding: 'latin1' \(CLI: --encoding latin1\)/);
+  for (const enc of ['latin1', 'auto']) {
+    const ok = run('similarity', '--input', f, '--encoding', enc, '--k', '1', '--out', out);
+    assert.is(ok.status, 0, ok.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { item: string; neighbors?: unknown });
+    assert.equal(lines.map((l) => l.item).sort(), ['cafè', 'café'], `--encoding ${enc}: two items, decoded`);
+  }
+  const p = run('precompute', '--input', f, '--encoding', 'latin1', '--model', 'popularity', '--k', '2', '--out', path.join(tmp, 'cli-latin1-recs.jsonl'), '--quiet');
+  assert.is(p.status, 0, p.stderr);
+  const e = run('eval', '--input', f, '--encoding', 'latin1', '--model', 'popularity', '--protocol', 'holdout:0.5', '--metrics', 'recall@2', '--json', '--quiet');
+  assert.is(e.status, 0, e.stderr);
+  assert.match(run('similarity', '--input', f, '--encoding', 'cp1252', '--out', out).stderr, /--encoding must be one of utf8, latin1, auto, got 'cp1252'/);
+
+  const wide = file('cli-wide.csv', 'user,item,rating\nu1,i1,4,5\nu1,i2,3\nu2,i1,5\nu2,i2,2\n');
+  const w = run('similarity', '--input', wide, '--out', out);
+  assert.is(w.status, 1);
+  assert.match(w.stderr, /cli-wide\.csv:2: 4 fields in 'u1,i1,4,5', expected 3 as on line 1; pass extraColumns: 'ignore' \(CLI: --extra-columns ignore\)/);
+  const wi = run('precompute', '--input', wide, '--extra-columns', 'ignore', '--model', 'popularity', '--k', '2', '--out', path.join(tmp, 'cli-wide-recs.jsonl'), '--quiet', '--json');
+  assert.is(wi.status, 0, wi.stderr);
+  assert.is((JSON.parse(wi.stdout) as { users: number }).users, 2);
+  assert.match(run('replay', '--input', wide, '--extra-columns', 'some', '--policy', 'egreedy').stderr, /--extra-columns must be one of error, ignore, got 'some'/);
+});
+
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

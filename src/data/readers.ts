@@ -347,7 +347,7 @@ class Parser {
     }
     // another field count than the header's usually means a stray delimiter or a shifted column: reading the first fields would be silently wrong
     if (f.length !== this.width && this.o.extraColumns !== 'ignore') {
-      throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' to read such rows`);
+      throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' (CLI: --extra-columns ignore) to read such rows`);
     }
     const u = f[p.user], i = f[p.item];
     if (isBlank(u)) throw this.error(lineNo, u, `empty user id in ${show(text)}`);

@@ -14,8 +14,9 @@ import type { CliEdge } from '../edge.js';
 import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
-interface Opts extends SideInfoCliOptions {
+interface Opts extends SideInfoCliOptions, ReadCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -124,6 +125,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
+  addReadOptions(cmd); // --encoding / --extra-columns of --input
   addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
   cmd
     .addHelpText('after', `
@@ -154,6 +156,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       if (o.params !== undefined && o.modelFile !== undefined) throw new UsageError('--params does not apply to --model-file (a saved model keeps its hyper-parameters)');
       const params = parseParams(o.params);
+      const readOptions = readOptionsOf(o);
       // the side-information files are inputs too (precomputeToFile checks --input and --model-file)
       refuseInputAsOutput(o.similarItems !== undefined ? [o.out, similarItemsPath(o.out)] : [o.out], [{ what: '--items file', path: o.items }, { what: '--users file', path: o.users }]);
       // side information (--items / --users): build the model here and hand it over with its side info
@@ -177,7 +180,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       try {
         summary = await precomputeToFile({
           input: o.input,
-          read: { implicit: o.implicit === true, progress: tty ? undefined : false },
+          read: { implicit: o.implicit === true, ...readOptions, progress: tty ? undefined : false },
           model,
           fit: typeof model === 'string' ? undefined : true,
           params,

@@ -24,6 +24,7 @@ import { Trainset } from '../../models/trainset.js';
 import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 import type { CliEdge } from '../edge.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 
@@ -101,7 +102,7 @@ function metricArg(v: string): SimilarityMetric {
 }
 
 export function register(program: Command, edge: CliEdge): void {
-  program
+  const cmd = program
     .command('similarity')
     .description('the k most similar items (or users) of each item (user), by a sparse similarity metric')
     .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
@@ -116,18 +117,20 @@ export function register(program: Command, edge: CliEdge): void {
       if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--min-similarity must be a number, got '${v}'`);
       return n;
     })
-    .requiredOption('--out <file>', 'output: .jsonl or .csv (optionally .gz)')
-    .action(async (o: { input: string; by: string; metric: SimilarityMetric; k: number; weighting: string; shrinkage?: number; minSupport?: number; minSimilarity?: number; out: string }) => {
+    .requiredOption('--out <file>', 'output: .jsonl or .csv (optionally .gz)');
+  addReadOptions(cmd)
+    .action(async (o: ReadCliOptions & { input: string; by: string; metric: SimilarityMetric; k: number; weighting: string; shrinkage?: number; minSupport?: number; minSimilarity?: number; out: string }) => {
       if (o.by !== 'item' && o.by !== 'user') throw new UsageError(`--by must be item or user, got '${o.by}'`);
       if (!(SIMILARITY_WEIGHTINGS as readonly string[]).includes(o.weighting)) throw new UsageError(`--weighting must be one of ${SIMILARITY_WEIGHTINGS.join(', ')}, got '${o.weighting}'`);
       outputFormat(o.out);
+      const readOptions = readOptionsOf(o);
       refuseInputAsOutput([o.out], [{ what: 'input', path: o.input }]);
       // one run per output: a second one fails now, not after its computation
       const lock = lockOutput(o.out, (m) => process.stderr.write(`affinity: ${m}\n`));
       let args: SparseSimilarityTopKArgs, t0: number, t1: number, t2: number;
       try {
         t0 = performance.now();
-        const x = await readInteractions(o.input);
+        const x = await readInteractions(o.input, readOptions);
         args = similarityArgsFor(x, {
           by: o.by, metric: o.metric, k: o.k, weighting: o.weighting as SimilarityWeighting,
           shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
