@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DataFormatError, readInteractions, readInteractionsFromString, type ReadResult } from '../src/data/index.js';
+import { DataFormatError, fromTriplets, readInteractions, readInteractionsFromString, type ReadResult } from '../src/data/index.js';
 import { parseItemFeatures, readItemFeatures } from '../src/data/sideInfo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -136,6 +136,19 @@ test('values beyond their storage type: rating outside float32, timestamp beyond
   const x = readInteractionsFromString('u,i,3.4028234663852886e38,9007199254740991\n');
   assert.is(x.rating[0], 3.4028234663852886e38);
   assert.is(x.timestamp![0], 9007199254740991);
+});
+
+test('fromTriplets (in-memory input): a rating outside float32 or not a number, or a non-finite timestamp, is a RangeError naming the row', () => {
+  const cases: Array<[Array<[string | number, string | number, number?, number?]>, RegExp]> = [
+    [[['u1', 'i1', 3], ['u1', 'i2', 1e39]], /^fromTriplets: row 1 \(u1, i2\): rating 1e\+39 is not a number within the float32 range/],
+    [[['u1', 'i1', -Infinity]], /row 0 \(u1, i1\): rating -Infinity is not a number/],
+    [[['u1', 'i1', NaN]], /row 0 \(u1, i1\): rating NaN is not a number/],
+    [[['u1', 'i1', '4' as unknown as number]], /row 0 \(u1, i1\): rating 4 is not a number/],
+    [[['u1', 'i1', 3, 1], ['u2', 'i1', 3, NaN]], /^fromTriplets: row 1 \(u2, i1\): timestamp NaN is not a finite number/],
+  ];
+  for (const [rows, re] of cases) assert.throws(() => fromTriplets(rows), (e: Error) => e instanceof RangeError && re.test(e.message), String(re));
+  const x = fromTriplets([['u', 'i', 3.4028234663852886e38, 9007199254740991], ['u', 'j', undefined, 1]]);
+  assert.equal([...x.rating], [3.4028234663852886e38, 1]);
 });
 
 test('rows must have as many fields as the header (or first row) unless extraColumns: ignore', async () => {
