@@ -15,8 +15,9 @@ import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
+import { addPartitionedOptions, runPartitionedPrecompute, type PartitionedCliOptions } from './precomputeDataset.js';
 
-interface Opts extends SideInfoCliOptions, ReadCliOptions {
+interface Opts extends SideInfoCliOptions, PartitionedCliOptions, ReadCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -127,6 +128,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--json', 'print a JSON summary on stdout at the end');
   addReadOptions(cmd); // --encoding / --extra-columns of --input
   addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
+  addPartitionedOptions(cmd); // --shards, --queue …: a partitioned dataset (precomputeDataset.ts)
   cmd
     .addHelpText('after', `
 Output (ids are written as strings, exactly as in the input; scores as the shortest decimal of their float32):
@@ -144,6 +146,7 @@ model file, the affinity version or the backend of a kernel differ). One run at 
 OUT (OUT.lock; a lock left by a dead process is taken over), and OUT may not be the input. --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
     .action(async (o: Opts) => {
+      if (await runPartitionedPrecompute(o, edge)) return;
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');
