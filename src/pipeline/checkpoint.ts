@@ -146,6 +146,11 @@ export function removeCheckpoint(file: string): void {
   rmSync(`${file}.tmp`, { force: true });
 }
 
+/** SHA-256 (hex) of a value's canonical JSON (object keys sorted): a partitioned dataset's job key (dataset.ts). */
+export function jobHash(parts: unknown): string {
+  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
+}
+
 function canonicalJson(v: unknown): string {
   if (v === undefined) return 'null';
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
