@@ -18,9 +18,15 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { nativeBackend } from '../src/backends/native/index.js';
+import { PINNED_KERNELS } from '../src/backends/native/pinnedCalls.js';
 
 const probe = await nativeBackend.probe();
 const child = fileURLToPath(new URL('./helpers/mutateDuringNativeCall.js', import.meta.url));
+
+test('every kernel of the native backend is called through pinnedCalls (so its arrays cannot be taken away mid-call)', () => {
+  const missing = Object.keys(nativeBackend.kernels).filter((k) => !PINNED_KERNELS.includes(k));
+  assert.equal(missing, [], `kernels without a list of written arrays in pinnedCalls.ts: ${missing.join(', ')}`);
+});
 
 if (!probe.available) {
   console.log(`SKIP native mutation: ${probe.reason}`);
@@ -37,14 +43,14 @@ if (!probe.available) {
       assert.ok(res.same, `${kernel}: the output differs from an undisturbed call's`);
     });
   }
-  for (const kernel of ['detach-dense', 'detach-sgd']) {
+  for (const kernel of ['detach-dense', 'detach-sgd', 'detach-spdsolve']) {
     test(`native ${kernel.slice(7)}: its arrays (ordinary ArrayBuffers) transferred away and collected mid-call — no crash, a rejection naming the lost output`, () => {
       const r = spawnSync(process.execPath, ['--expose-gc', child, kernel], { encoding: 'utf8', timeout: 120_000 });
       assert.is(r.signal, null, `${kernel}: the child died of ${r.signal} (stderr: ${r.stderr.slice(-400)})`);
       assert.is(r.status, 0, `${kernel}: exit ${r.status} (stderr: ${r.stderr.slice(-400)})`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { midRun: boolean; error?: string };
       assert.ok(res.midRun, `${kernel}: the call had ended before its arrays were taken away`);
-      assert.match(res.error ?? '', /(outIds|bu) was detached or resized while the call ran/);
+      assert.match(res.error ?? '', /(outIds|bu|out) was detached or resized while the call ran/);
     });
   }
 }

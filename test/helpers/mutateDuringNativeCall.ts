@@ -137,7 +137,7 @@ const trials: Record<string, (scale: number) => Trial> = {
 };
 
 /**
- * 'detach-dense', 'detach-sgd': the call's arrays are on ordinary ArrayBuffers, and 20 ms into the
+ * 'detach-dense', 'detach-sgd', 'detach-spdsolve': the call's arrays are on ordinary ArrayBuffers, and 20 ms into the
  * call every one of them is transferred away (structuredClone with transfer) and collected (run
  * with --expose-gc), freeing their memory. Reports whether the call was still running then, and
  * how it ended.
@@ -153,6 +153,20 @@ async function detachDuringCall(kernel: string): Promise<Record<string, unknown>
     const own = { ...out, ids: plain(out.ids), scores: plain(out.scores) };
     arrays = [args.queries.data, args.keys.data, own.ids, own.scores];
     running = Promise.resolve(nativeBackend.kernels.denseScoreTopK!(args, own, 0, 20000, { threads: 2 }));
+  } else if (kernel === 'detach-spdsolve') {
+    // a neural-network kernel (nn_args.h): A = a symmetric matrix with diagonal n (diagonally
+    // dominant, so positive definite), its inverse into `out`
+    const n = 1500;
+    const a = new Float32Array(n * n);
+    let seed = 1;
+    const rand = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+    for (let i = 0; i < n; i++) {
+      a[i * n + i] = n;
+      for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] = rand();
+    }
+    const out = { rows: n, cols: n, data: new Float32Array(n * n) };
+    arrays = [a, out.data];
+    running = Promise.resolve(nativeBackend.kernels.spdSolve!({ a: { rows: n, cols: n, data: a } }, out, 0, n, { threads: 2 }));
   } else {
     const args: SgdEpochArgs = sgdArgs(sgdProblem(4000, 2000, 1_000_000, 6), 'svd', 64, 7);
     for (const key of ['bu', 'bi', 'pu', 'qi', 'rating'] as const) args[key] = plain(args[key]);

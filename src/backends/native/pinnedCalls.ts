@@ -14,7 +14,7 @@
  * one copy in (and out, for written arrays) per call otherwise, e.g. the factor matrices a model's
  * SGD/BPR epoch updates: (users + items) × factors floats each way per epoch.
  */
-type Typed = Float32Array | Float64Array | Int32Array | Uint32Array;
+type Typed = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /** The arrays each kernel writes (its outputs, or the parameters it updates in place). */
 const WRITTEN: Record<string, readonly string[]> = {
@@ -24,10 +24,30 @@ const WRITTEN: Record<string, readonly string[]> = {
   sgdEpoch: ['bu', 'bi', 'pu', 'qi', 'yj', 'out'],
   bprEpoch: ['userFactors', 'itemFactors', 'rng', 'out'],
   gemm: ['c'],
+  // the neural-network kernels (nnCalls.ts, native/addon/nn_args.h)
+  biasActivation: ['out'],
+  activationBackward: ['out'],
+  columnSums: ['out'],
+  layerNorm: ['y', 'mean', 'rstd'],
+  layerNormBackward: ['out'],
+  layerNormParamGrad: ['gradGamma', 'gradBeta'],
+  maskedSoftmax: ['out'],
+  softmaxBackward: ['out'],
+  softmaxCrossEntropy: ['loss', 'grad'],
+  sigmoidCrossEntropy: ['loss', 'grad'],
+  embeddingGather: ['out'],
+  segmentSum: ['out'],
+  dropout: ['out'],
+  adamUpdate: ['params', 'm', 'v'],
+  spdSolve: ['out'],
+  elementwise: ['out'],
 };
 
+/** The kernels whose calls go through pinnedCalls (a test checks that every native kernel does). */
+export const PINNED_KERNELS: readonly string[] = Object.keys(WRITTEN);
+
 function isTyped(v: unknown): v is Typed {
-  return v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint32Array;
+  return v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Uint8Array;
 }
 
 function onSharedMemory<T extends Typed>(a: T): T {
