@@ -1,5 +1,5 @@
 /**
- * Output files under crashes and concurrent runs (issue 17): `generate` is atomic; temporaries of
+ * Output files under crashes and concurrent runs (issue 17): `generate` and model saves are atomic; temporaries of
  * killed runs are cleaned; two runs cannot write one output (lock with stale-lock detection); an
  * output that is the input is refused; directories and full disks are named; a resumed precompute
  * refuses a checkpoint of another backend, version, input content or kernel placement, and
@@ -72,6 +72,24 @@ test('generate killed while writing leaves nothing at --out; the next run comple
   assert.is(r.code, 0, r.stderr);
   assert.is(readFileSync(out, 'utf8').trim().split('\n').length, 2001, 'header + every interaction');
   assert.equal(readdirSync(d), ['big.csv'], 'the dead run\'s temporary and the lock are gone');
+});
+
+test('a model save killed halfway leaves the previous model file whole (temporary + rename); the next save removes the dead temporary', () => {
+  const d = dir('model-save-kill');
+  const file = path.join(d, 'als.affm');
+  const helper = path.join(root, 'dist', 'test', 'helpers', 'saveModelKilled.js');
+  const first = spawnSync(process.execPath, [helper, file, '1', 'no-kill'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(first.status, 0, first.stderr);
+  const saved = readFileSync(file);
+  const killed = spawnSync(process.execPath, [helper, file, '2'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(killed.signal, 'SIGKILL', `the save was killed mid-write (${killed.stdout}${killed.stderr})`);
+  assert.ok(readFileSync(file).equals(saved), 'the model file is the first save, byte for byte');
+  assert.is(tmpFiles(d, 'als.affm').length, 1, 'the killed save left its half-written temporary');
+  const again = spawnSync(process.execPath, [helper, file, '3', 'no-kill'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(again.status, 0, again.stderr);
+  assert.equal(readdirSync(d), ['als.affm'], 'the dead save\'s temporary and the lock are gone');
+  const load = spawnSync(process.execPath, [cli, 'precompute', '--model-file', file, '--model', 'als', '--k', '3', '--out', path.join(tmp, 'model-save-kill.jsonl'), '--quiet'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(load.status, 0, load.stderr);
 });
 
 test('similarity removes the temporaries of dead runs beside its output, and keeps those of live ones', () => {

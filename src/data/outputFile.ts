@@ -8,6 +8,7 @@
  *   PID is no longer running) are removed by the next write to the same path. A symlink is
  *   followed (its target is replaced, not the link); a device or pipe (/dev/stdout) is written in
  *   place (`resolveOutput`).
+ * - `writeBytesAtomically(out, bytes)`: the same for bytes in memory, synchronously (model files).
  * - `lockOutput(out)`: an exclusive lock `OUT.lock` (created with O_EXCL; it holds the owner's
  *   pid, host, start time and the process's start tick on Linux). A second run gets an error
  *   naming the owner; a lock whose owner is dead (no such pid on this host, or the pid now
@@ -157,6 +158,41 @@ export async function writeFileAtomically(out: string, write: (tmp: string) => P
     await write(tmp);
     const fd = openSync(tmp, 'r+');
     try { fdatasyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw namedFileError(e, out);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * writeFileAtomically for content already in memory, synchronously (model files): the bytes go
+ * to the temporary file, are flushed, and the temporary is renamed to `out`, so a run killed
+ * while saving leaves the previous file at `out` whole.
+ */
+export function writeBytesAtomically(out: string, bytes: Uint8Array): void {
+  const target = resolveOutput(out);
+  const writeAll = (file: string, flags: string): void => {
+    const fd = openSync(file, flags);
+    try {
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, bytes.length - off);
+      if (flags === 'w') fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  if (target.kind === 'stream') {
+    try { writeAll(out, 'a'); } catch (e) { throw namedFileError(e, out); }
+    return;
+  }
+  const file = target.path;
+  const lock = lockOutput(file);
+  const tmp = temporaryOutputPath(file);
+  try {
+    removeStaleTemporaries(file);
+    writeAll(tmp, 'w');
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
