@@ -26,6 +26,7 @@ import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
 import { LineDecoder, type TextEncoding } from './textDecoder.js';
 import { writeFileAtomically } from './outputFile.js';
+import { isDecimal } from './decimal.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
@@ -97,8 +98,6 @@ function show(v: string): string {
 /** float32's largest finite value: a rating beyond it would be stored as ±Infinity. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** A decimal literal, optionally signed and space-padded: what Number() reads minus hex/octal/binary, Infinity and ''. */
-const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 function isNumeric(s: string): boolean {
   if (s.trim() === '') return false;
@@ -367,7 +366,7 @@ class Parser {
   }
 
   private number(s: string, what: 'rating' | 'timestamp', lineNo: number): number {
-    if (!DECIMAL.test(s)) {
+    if (!isDecimal(s)) {
       const why = /^\s*[+-]?Infinity\s*$/.test(s) ? 'is not finite' : isNumeric(s) ? 'is not a decimal number' : 'is not a number';
       throw this.error(lineNo, s, `${what} ${show(s)} ${why}`);
     }

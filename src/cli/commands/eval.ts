@@ -25,6 +25,7 @@ import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 const fmtValue = (key: string, v: number | null | undefined): string =>
@@ -228,7 +229,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 0)

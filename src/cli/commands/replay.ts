@@ -19,6 +19,7 @@ import type { Model, ModelFactory } from '../../models/types.js';
 import { createPolicy, POLICY_NAMES, type ItemVectors } from '../../explore/bandits.js';
 import { loggedEvents, replayOrder, replayWithRegret } from '../../explore/replay.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 function models(): Record<string, ModelFactory> {
@@ -57,19 +58,19 @@ export function register(program: Command, edge: CliEdge): void {
     .requiredOption('--policy <name>', `bandit policy: ${POLICY_NAMES.join('|')}`)
     .option('--params <k=v,...>', 'policy parameters: epsilon (egreedy), c (ucb1), prior_a/prior_b (thompson), alpha/lambda (linucb)')
     .option('--seed <n>', 'random seed of the policy', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 42)
     .option('--candidates <n>', 'candidate list length', positiveInt('--candidates'), 20)
     .option('--pool <kind>', "candidates: 'model' (each user's top-N of the model) or 'popular' (the N most popular training items)", 'model')
     .option('--train-fraction <f>', 'share of the (time-ordered) log used to fit the model; the rest is replayed', (v) => {
-      const f = Number(v);
+      const f = decimalNumber(v);
       if (!(f >= 0 && f < 1)) throw new UsageError(`--train-fraction must be in [0, 1), got '${v}'`);
       return f;
     }, 0.5)
     .option('--threshold <r>', 'explicit input: reward 1 when rating ≥ r', (v) => {
-      const r = Number(v);
+      const r = decimalNumber(v);
       if (v.trim() === '' || !Number.isFinite(r)) throw new UsageError(`--threshold must be a number, got '${v}'`);
       return r;
     }, 4)

@@ -23,6 +23,7 @@ import {
 import { Trainset } from '../../models/trainset.js';
 import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
 import type { CliEdge } from '../edge.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
@@ -113,7 +114,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--shrinkage <s>', 'shrink by n/(n+s), n = co-raters', nonNegativeNumber('--shrinkage'))
     .option('--min-support <n>', 'minimum co-raters for a non-zero similarity', nonNegativeNumber('--min-support'))
     .option('--min-similarity <s>', 'drop neighbours below this similarity', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--min-similarity must be a number, got '${v}'`);
       return n;
     })
