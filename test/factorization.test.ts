@@ -349,6 +349,10 @@ test('a file with a valid checksum but missing, ill-typed or inconsistent fields
       ['users-fraction', /dims\.users must be an integer/, (h) => { dims(h).users = 19.5; }],
       ['no-globalMean', /meta\.globalMean must be a finite number, got undefined/, (h) => { delete meta(h).globalMean; }],
       ['range-inverted', /meta\.ratingMin 9 is above meta\.ratingMax/, (h) => { meta(h).ratingMin = 9; }],
+      // finite as a double, Infinity as the float32 a score is: every score would be ±Infinity
+      ['mean-beyond-float32', /meta\.globalMean 3\.5e\+38 lies outside \[meta\.ratingMin/, (h) => { meta(h).globalMean = 3.5e38; }],
+      ['mean-outside-range', /meta\.globalMean 7 lies outside \[meta\.ratingMin 1, meta\.ratingMax 5\]/, (h) => { meta(h).ratingMin = 1; meta(h).ratingMax = 5; meta(h).globalMean = 7; }],
+      ['range-beyond-float32', /meta\.ratingMin -?[\d.]+ and meta\.ratingMax 1e\+39 must lie within the float32 range/, (h) => { meta(h).ratingMax = 1e39; }],
       ['ids-short', /userIds has \d+ ids, dims say \d+/, (h) => { (h.userIds as unknown[]).pop(); }],
       ['id-object', /itemIds\[2\] is \{"a":1\}, not a string or a finite number/, (h) => { (h.itemIds as unknown[])[2] = { a: 1 }; }],
       ['P-nan', /array 'P' holds NaN at 4/, (_h, a) => { a.P[4] = NaN; }],

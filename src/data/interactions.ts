@@ -45,7 +45,7 @@ export function subset(x: Interactions, positions: ArrayLike<number>): Interacti
 }
 
 /** The largest finite float32 (ratings are stored as float32: beyond it a value becomes ±Infinity). */
-const FLOAT32_MAX = 3.4028234663852886e38;
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Build Interactions from external-id triplets (tests, small inline data). A rating that is not a

@@ -20,7 +20,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { Readable, type Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { IdMap } from './idMap.js';
-import type { Interactions } from './interactions.js';
+import { FLOAT32_MAX, type Interactions } from './interactions.js';
 import { csvField, float32Text, splitRecord } from './csvLine.js';
 import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
@@ -96,7 +96,6 @@ function show(v: string): string {
 }
 
 /** float32's largest finite value: a rating beyond it would be stored as ±Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 
 function isNumeric(s: string): boolean {

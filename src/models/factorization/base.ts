@@ -17,7 +17,7 @@
 import type { Csr, Dense } from '../../data/matrix.js';
 import { denseFrom } from '../../data/matrix.js';
 import { IdMap, type ExternalId } from '../../data/idMap.js';
-import type { Interactions } from '../../data/interactions.js';
+import { FLOAT32_MAX, type Interactions } from '../../data/interactions.js';
 import { resolveContext, type Context, type RunContext } from '../../engine/context.js';
 import type { FitOptions, ModelParams, RecommendOptions, Recommendations } from '../types.js';
 import { ModelBase } from '../base.js';
@@ -486,6 +486,11 @@ export abstract class FactorizationModel extends ModelBase {
     const globalMean = finite(meta.globalMean, 'meta.globalMean');
     const ratingMin = finite(meta.ratingMin, 'meta.ratingMin'), ratingMax = finite(meta.ratingMax, 'meta.ratingMax');
     if (ratingMin > ratingMax) throw bad(`meta.ratingMin ${ratingMin} is above meta.ratingMax ${ratingMax}`);
+    // ratings are float32 (beyond ±FLT_MAX a score is ±Infinity), and the mean of the training
+    // ratings lies between their least and greatest (up to the rounding of sum / count)
+    if (!(Math.abs(ratingMin) <= FLOAT32_MAX && Math.abs(ratingMax) <= FLOAT32_MAX)) throw bad(`meta.ratingMin ${ratingMin} and meta.ratingMax ${ratingMax} must lie within the float32 range ±${FLOAT32_MAX}`);
+    const slack = 1e-9 * Math.max(1, Math.abs(ratingMin), Math.abs(ratingMax));
+    if (!(globalMean >= ratingMin - slack && globalMean <= ratingMax + slack)) throw bad(`meta.globalMean ${globalMean} lies outside [meta.ratingMin ${ratingMin}, meta.ratingMax ${ratingMax}]`);
     const ids = (v: unknown, what: string, n: number): Array<string | number> => {
       if (!Array.isArray(v)) throw bad(`${what} must be an array of ids`);
       if (v.length !== n) throw bad(`${what} has ${v.length} ids, dims say ${n}`);
