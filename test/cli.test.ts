@@ -39,6 +39,27 @@ test('bad arguments exit non-zero with one line', () => {
   assert.not.ok(existsSync(path.join(tmp, 'x.csv')), 'no output after a bad argument');
 });
 
+test('numbers on the command line are decimal literals: --params factors=0x10, --k 0x10, --seed \'\' are refused naming the value; 1e1 and .5 are numbers', () => {
+  const input = path.join(tmp, 'decimal.csv');
+  assert.is(affinity('generate', '--users', '20', '--items', '10', '--interactions', '60', '--seed', '3', '--out', input).code, 0);
+  const out = path.join(tmp, 'decimal.jsonl');
+  const cases: Array<[string[], RegExp]> = [
+    [['precompute', '--input', input, '--model', 'als', '--params', 'factors=0x10', '--out', out], /^affinity: als: factors must be a decimal number, got "0x10"$/m],
+    [['precompute', '--input', input, '--model', 'svd', '--params', 'lr_all=0b1', '--out', out], /^affinity: svd: lr_all must be a decimal number, got "0b1"$/m],
+    [['precompute', '--input', input, '--model', 'popularity', '--k', '0x10', '--out', out], /--k must be a positive integer, got '0x10'/],
+    [['similarity', '--input', input, '--min-support', '0o7', '--out', out], /--min-support must be a non-negative number, got '0o7'/],
+    [['generate', '--users', '3', '--items', '3', '--interactions', '2', '--seed', '', '--out', out], /--seed must be an integer, got ''/],
+  ];
+  for (const [args, re] of cases) {
+    const r = affinity(...args);
+    assert.is(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+  assert.not.ok(existsSync(out));
+  const ok = affinity('precompute', '--input', input, '--model', 'als', '--params', 'factors=4,iterations=1e1,regularization=.5', '--k', '2e0', '--out', out, '--quiet');
+  assert.is(ok.code, 0, ok.stderr);
+});
+
 test('generate is reproducible: same seed, same bytes; different seed, different bytes', () => {
   const a = path.join(tmp, 'a.csv'), b = path.join(tmp, 'b.csv'), c = path.join(tmp, 'c.csv.gz');
   const base = ['generate', '--users', '50', '--items', '40', '--interactions', '600', '--seed', '7'];

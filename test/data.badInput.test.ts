@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DataFormatError, readInteractions, readInteractionsFromString, type ReadResult } from '../src/data/index.js';
+import { DataFormatError, fromTriplets, readInteractions, readInteractionsFromString, type ReadResult } from '../src/data/index.js';
 import { parseItemFeatures, readItemFeatures } from '../src/data/sideInfo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -138,6 +138,19 @@ test('values beyond their storage type: rating outside float32, timestamp beyond
   assert.is(x.timestamp![0], 9007199254740991);
 });
 
+test('fromTriplets (in-memory input): a rating outside float32 or not a number, or a non-finite timestamp, is a RangeError naming the row', () => {
+  const cases: Array<[Array<[string | number, string | number, number?, number?]>, RegExp]> = [
+    [[['u1', 'i1', 3], ['u1', 'i2', 1e39]], /^fromTriplets: row 1 \(u1, i2\): rating 1e\+39 is not a number within the float32 range/],
+    [[['u1', 'i1', -Infinity]], /row 0 \(u1, i1\): rating -Infinity is not a number/],
+    [[['u1', 'i1', NaN]], /row 0 \(u1, i1\): rating NaN is not a number/],
+    [[['u1', 'i1', '4' as unknown as number]], /row 0 \(u1, i1\): rating 4 is not a number/],
+    [[['u1', 'i1', 3, 1], ['u2', 'i1', 3, NaN]], /^fromTriplets: row 1 \(u2, i1\): timestamp NaN is not a finite number/],
+  ];
+  for (const [rows, re] of cases) assert.throws(() => fromTriplets(rows), (e: Error) => e instanceof RangeError && re.test(e.message), String(re));
+  const x = fromTriplets([['u', 'i', 3.4028234663852886e38, 9007199254740991], ['u', 'j', undefined, 1]]);
+  assert.equal([...x.rating], [3.4028234663852886e38, 1]);
+});
+
 test('rows must have as many fields as the header (or first row) unless extraColumns: ignore', async () => {
   const text = 'user,item,rating\nu1,i1,3\nu1,i2,4,5\n';
   const e = await formatError(() => readInteractionsFromString(text, { name: 'wide.csv' }));
@@ -232,6 +245,36 @@ test('CLI: --input - (stdin), a missing --input and a directory --input', () => 
   const bad = spawnSync(process.execPath, [cli, 'similarity', '--input', '-', '--out', out], { input: latin1, encoding: 'utf8', timeout: 120_000 });
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /^affinity: <stdin>:2: invalid UTF-8/);
+});
+
+test('CLI: --encoding latin1 reads a Latin-1 file with its ids distinct, --extra-columns ignore reads wider rows; errors name the flags', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  // caf\xe9 and caf\xe8 share their users: merged into one id, similarity would have one item
+  const f = file('cli-latin1.csv', Buffer.from('user,item,rating\nu1,caf\xe9,4\nu1,caf\xe8,3\nu2,caf\xe9,5\nu2,caf\xe8,1\n', 'latin1'));
+  const out = path.join(tmp, 'cli-latin1-sim.jsonl');
+  const bad = run('similarity', '--input', f, '--out', out);
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /cli-latin1\.csv:2: invalid UTF-8 in 'u1,caf\\xe9,4'; pass encoding: 'latin1' \(CLI: --encoding latin1\)/);
+  for (const enc of ['latin1', 'auto']) {
+    const ok = run('similarity', '--input', f, '--encoding', enc, '--k', '1', '--out', out);
+    assert.is(ok.status, 0, ok.stderr);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { item: string; neighbors?: unknown });
+    assert.equal(lines.map((l) => l.item).sort(), ['cafè', 'café'], `--encoding ${enc}: two items, decoded`);
+  }
+  const p = run('precompute', '--input', f, '--encoding', 'latin1', '--model', 'popularity', '--k', '2', '--out', path.join(tmp, 'cli-latin1-recs.jsonl'), '--quiet');
+  assert.is(p.status, 0, p.stderr);
+  const e = run('eval', '--input', f, '--encoding', 'latin1', '--model', 'popularity', '--protocol', 'holdout:0.5', '--metrics', 'recall@2', '--json', '--quiet');
+  assert.is(e.status, 0, e.stderr);
+  assert.match(run('similarity', '--input', f, '--encoding', 'cp1252', '--out', out).stderr, /--encoding must be one of utf8, latin1, auto, got 'cp1252'/);
+
+  const wide = file('cli-wide.csv', 'user,item,rating\nu1,i1,4,5\nu1,i2,3\nu2,i1,5\nu2,i2,2\n');
+  const w = run('similarity', '--input', wide, '--out', out);
+  assert.is(w.status, 1);
+  assert.match(w.stderr, /cli-wide\.csv:2: 4 fields in 'u1,i1,4,5', expected 3 as on line 1; pass extraColumns: 'ignore' \(CLI: --extra-columns ignore\)/);
+  const wi = run('precompute', '--input', wide, '--extra-columns', 'ignore', '--model', 'popularity', '--k', '2', '--out', path.join(tmp, 'cli-wide-recs.jsonl'), '--quiet', '--json');
+  assert.is(wi.status, 0, wi.stderr);
+  assert.is((JSON.parse(wi.stdout) as { users: number }).users, 2);
+  assert.match(run('replay', '--input', wide, '--extra-columns', 'some', '--policy', 'egreedy').stderr, /--extra-columns must be one of error, ignore, got 'some'/);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFormatError, readInteractions, readInteractionsFromString, type ReadOptions, type ReadResult } from '../src/data/index.js';
+import { readItemFeatures, readUserFeatures, type SideInfo } from '../src/data/sideInfo.js';
 
 const seed = Number(process.env.FC_SEED ?? 20251202);
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-fuzz-'));
@@ -129,6 +130,32 @@ const corruptFile = fc.constantFrom<Layout>('csv', 'tsv', 'jsonl').chain((layout
   bad: fc.dictionary(fc.integer({ min: layout === 'tsv' ? 1 : 0, max: 24 }).map(String), fc.constantFrom<Corruption>(...CORRUPTIONS[layout === 'jsonl' ? 'jsonl' : 'delimited']), { maxKeys: 4 }),
   skipInvalid: fc.boolean(),
 }));
+
+test('side information (item and user features, every format): random bytes give features or a DataFormatError naming file:line, never a crash', async () => {
+  const itemFormats = ['auto', 'movielens-100k-item', 'movielens-dat', 'movies-csv', 'csv'] as const;
+  const userFormats = ['auto', 'movielens-100k-user', 'movielens-dat-user', 'csv'] as const;
+  const sideTokens = fc.array(fc.constantFrom(...TOKENS, '|', '1|Toy Story (1995)|01-Jan-1995||http://x|0|0|1', '1::Toy Story (1995)::Animation|Comedy', '24|M|technician|85711', '1::F::1::10::48067', 'movieId,title,genres'), { maxLength: 40 })
+    .map((t) => Buffer.from(t.join(''), 'latin1'));
+  const input = fc.oneof(noise, sideTokens);
+  await fc.assert(fc.asyncProperty(input, fc.boolean(), fc.nat(), fc.constantFrom<'utf8' | 'latin1' | 'auto'>('utf8', 'latin1', 'auto'), async (bytes, item, fmt, encoding) => {
+    const format = item ? itemFormats[fmt % itemFormats.length] : userFormats[fmt % userFormats.length];
+    const f = file(item ? '.item' : '.user', bytes);
+    // 'csv' names its columns (without them it is a usage RangeError, not a data error)
+    const o = { format: format as never, encoding, ...(format === 'csv' ? { textColumns: [1], categoricalColumns: [2] } : {}) };
+    const r = await outcome(async () => (item ? readItemFeatures(f, o) : readUserFeatures(f, o)) as unknown as ReadResult);
+    if (r instanceof DataFormatError) {
+      assert.is(r.file, f);
+      // line 0: about the whole file (no rows at all)
+      assert.ok(r.message.startsWith(r.line > 0 ? `${f}:${r.line}:` : `${f}:`), r.message);
+    } else if (r instanceof Error) {
+      assert.unreachable(`${item ? 'item' : 'user'} features (${format}): ${r.stack ?? r.message}`);
+    } else {
+      const info = r as unknown as SideInfo;
+      assert.is(new Set(info.ids).size, info.ids.length, 'ids are distinct');
+      for (const id of info.ids) assert.type(id, 'string');
+    }
+  }), { seed, numRuns: 200 });
+});
 
 test('valid rows with corrupted ones: the error names the first bad line, or skipInvalid skips exactly those rows; never a changed row count', async () => {
   await fc.assert(fc.asyncProperty(corruptFile, async ({ layout, rows, bad, skipInvalid }) => {

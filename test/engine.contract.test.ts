@@ -205,4 +205,55 @@ test('workers that keep dying: the call rejects with a clear error after bounded
   });
 });
 
+/** Auto dispatch over `order` (the other backends left out), with an inline backend that always throws registered as 'fake-throws'. */
+async function withAutoOrder(e: Engine, order: string[], fn: () => Promise<void>): Promise<void> {
+  registerBackend({
+    name: 'fake-throws', priority: -10, threading: 'pool', // no module URL: runs inline
+    probe: () => ({ available: true, reason: 'test fake' }),
+    kernels: { denseScoreTopK() { throw new Error('fake kernel failure'); } },
+  });
+  e.setRanker((_k, _s, c) => order.map((n) => c.find((s) => s.name === n)!));
+  try { await fn(); } finally {
+    e.setRanker(null);
+    unregisterBackend('fake-throws');
+  }
+}
+
+test('auto dispatch: a backend whose workers keep dying fails over to the next one on a fresh pool, which completes the call', async () => {
+  await withDyingBackend(async (e, logs, name) => {
+    await withAutoOrder(e, [name, 'js'], async () => {
+      const a = dyingArgs(1_000_000);
+      const r = await e.runDetailed('denseScoreTopK', a);
+      assert.is(r.backend, 'js');
+      assert.is(r.failures.length, 1);
+      assert.is(r.failures[0].backend, name);
+      assert.match(r.failures[0].error, /a pool worker died running rows .* on each of 3 attempts/);
+      assert.equal({ ids: [...r.out.ids], scores: [...r.out.scores] }, await reference(a));
+      assert.ok(logs.some((l) => l.includes(`backend '${name}' failed on denseScoreTopK`) && l.includes("retrying on 'js'")), logs.join('\n'));
+    });
+  });
+});
+
+test('auto dispatch: workers that die after a failover are retried on fresh workers; when they keep dying the call rejects naming every backend, never hangs', async () => {
+  await withDyingBackend(async (e, logs, name) => {
+    await withAutoOrder(e, ['fake-throws', name], async () => {
+      // the first backend throws, the second's first worker dies: its task runs again and completes
+      const a = dyingArgs(1);
+      const r = await e.runDetailed('denseScoreTopK', a);
+      assert.is(r.backend, name);
+      assert.equal(r.failures.map((f) => f.backend), ['fake-throws']);
+      assert.is(a.crashes[1], 1, 'one worker really exited');
+      assert.equal({ ids: [...r.out.ids], scores: [...r.out.scores] }, await reference(a));
+      assert.ok(logs.some((l) => /a pool worker died running denseScoreTopK .* \(attempt 2 of 3\)/.test(l)), logs.join('\n'));
+      // every worker of the second backend dies: a settled rejection that names both backends
+      const b = dyingArgs(1_000_000);
+      const settled = await Promise.race([
+        e.run('denseScoreTopK', b).then(() => 'resolved', (err: Error) => err.message),
+        new Promise<string>((res) => { setTimeout(() => res('still pending after 60 s'), 60_000).unref(); }),
+      ]);
+      assert.match(settled, new RegExp(`^kernel 'denseScoreTopK' failed on every backend: fake-throws: fake kernel failure; ${name}: kernel denseScoreTopK on '${name}': a pool worker died running rows .* on each of 3 attempts`));
+    });
+  });
+});
+
 test.run();

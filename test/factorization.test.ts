@@ -12,6 +12,7 @@ import {
   ALS, BPR, ExplicitALS, NMF, SVD, SVDpp, factorizationModels, loadFactorizationModel, type FactorizationModel,
 } from '../src/models/factorization/index.js';
 import { Rng } from '../src/data/random.js';
+import { readModelFile, writeModelFile, type ModelArray, type ModelFileHeader } from '../src/models/factorization/format.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-fact-'));
 
@@ -310,6 +311,75 @@ test('loading a truncated, corrupt, foreign or wrong-kind file fails with a clea
   assert.throws(() => SVD.load(bad('newer.affm', newer)), /version 99/);
   assert.throws(() => ALS.load(file), /holds a 'svd' model, not 'als'/);
   assert.throws(() => SVD.load(path.join(tmp, 'missing.affm')), /cannot load model/);
+});
+
+test('a file with a valid checksum but missing, ill-typed or inconsistent fields is refused on load, naming the field', async () => {
+  const x = ratingsData(20, 15, 2, 0.5, 6);
+  const models: Array<[string, FactorizationModel]> = [['svd', new SVD({ factors: 3, n_epochs: 2 })], ['bpr', new BPR({ factors: 3, iterations: 2 })], ['svdpp', new SVDpp({ factors: 3, n_epochs: 2 })]];
+  for (const [kind, m] of models) {
+    await m.fit(x);
+    const file = path.join(tmp, `${kind}-fields.affm`);
+    m.save(file);
+    const good = readModelFile(file);
+    // rewrite the file with one change to its header or arrays: a correct checksum, a wrong model
+    const variant = (label: string, edit: (h: Record<string, unknown>, arrays: Record<string, ModelArray>) => void): string => {
+      const h = JSON.parse(JSON.stringify(good.header)) as Record<string, unknown>;
+      const arrays: Record<string, ModelArray> = {};
+      for (const [n, a] of Object.entries(good.arrays)) arrays[n] = a.slice();
+      edit(h, arrays);
+      delete h.arrays;
+      const p = path.join(tmp, `${kind}-${label}.affm`);
+      writeModelFile(p, kind, h as unknown as Omit<ModelFileHeader, 'arrays'>, arrays);
+      return p;
+    };
+    const meta = (h: Record<string, unknown>) => h.meta as Record<string, unknown>;
+    const dims = (h: Record<string, unknown>) => h.dims as Record<string, unknown>;
+    const refused: Array<[string, RegExp, (h: Record<string, unknown>, a: Record<string, ModelArray>) => void]> = [
+      ['no-dimU', /meta\.dimU must be an integer ≥ 1, got undefined/, (h) => { delete meta(h).dimU; }],
+      ['dimU-text', /meta\.dimU must be an integer/, (h) => { meta(h).dimU = String(meta(h).dimU); }],
+      ['dimI-zero', /meta\.dimI must be an integer ≥ 1, got 0/, (h) => { meta(h).dimI = 0; }],
+      // dimU that disagrees with the params, with P reshaped to match it so only the field is wrong
+      ['dimU-other', /meta\.dimU \d+ and meta\.dimI \d+ must both be \d+/, (h, a) => {
+        const d = (meta(h).dimU as number) + 1; meta(h).dimU = d; dims(h).factors = d; a.P = new Float32Array((dims(h).users as number) * d);
+      }],
+      ['factors-other', /dims\.factors 99 differs from meta\.dimU/, (h) => { dims(h).factors = 99; }],
+      ['no-meta', /no meta object/, (h) => { delete h.meta; }],
+      ['no-params', /no params object/, (h) => { h.params = 'factors=3'; }],
+      ['users-negative', /dims\.users must be an integer ≥ 0, got -1/, (h) => { dims(h).users = -1; }],
+      ['users-fraction', /dims\.users must be an integer/, (h) => { dims(h).users = 19.5; }],
+      ['no-globalMean', /meta\.globalMean must be a finite number, got undefined/, (h) => { delete meta(h).globalMean; }],
+      ['range-inverted', /meta\.ratingMin 9 is above meta\.ratingMax/, (h) => { meta(h).ratingMin = 9; }],
+      // finite as a double, Infinity as the float32 a score is: every score would be ±Infinity
+      ['mean-beyond-float32', /meta\.globalMean 3\.5e\+38 lies outside \[meta\.ratingMin/, (h) => { meta(h).globalMean = 3.5e38; }],
+      ['mean-outside-range', /meta\.globalMean 7 lies outside \[meta\.ratingMin 1, meta\.ratingMax 5\]/, (h) => { meta(h).ratingMin = 1; meta(h).ratingMax = 5; meta(h).globalMean = 7; }],
+      ['range-beyond-float32', /meta\.ratingMin -?[\d.]+ and meta\.ratingMax 1e\+39 must lie within the float32 range/, (h) => { meta(h).ratingMax = 1e39; }],
+      ['ids-short', /userIds has \d+ ids, dims say \d+/, (h) => { (h.userIds as unknown[]).pop(); }],
+      ['id-object', /itemIds\[2\] is \{"a":1\}, not a string or a finite number/, (h) => { (h.itemIds as unknown[])[2] = { a: 1 }; }],
+      ['P-nan', /array 'P' holds NaN at 4/, (_h, a) => { a.P[4] = NaN; }],
+      ['Q-missing', /array 'Q' is missing/, (_h, a) => { delete a.Q; }],
+      ['indptr-offset', /indptr starts at 3, not 0/, (_h, a) => { const ip = a.seenIndptr; for (let t = 0; t < ip.length; t++) ip[t] += 3; }],
+      ['indptr-negative', /indptr (starts at|decreases)/, (_h, a) => { a.seenIndptr.fill(-5); a.seenIndptr[0] = 0; }],
+      ['row-unsorted', /row \d+ is not sorted by column/, (_h, a) => {
+        const ip = a.seenIndptr, ix = a.seenIndices;
+        let r = 0; while (ip[r + 1] - ip[r] < 2) r++;
+        const t = ix[ip[r]]; ix[ip[r]] = ix[ip[r] + 1]; ix[ip[r] + 1] = t;
+      }],
+      ['column-out', /column 15 out of range \[0, 15\)/, (_h, a) => { a.seenIndices[0] = 15; }],
+    ];
+    if (kind !== 'bpr') refused.push(['bu-missing', /array 'bu' is missing/, (_h, a) => { delete a.bu; }], ['bi-inf', /array 'bi' holds Infinity/, (_h, a) => { a.bi[1] = Infinity; }]);
+    if (kind === 'svdpp') refused.push(['yj-short', /array 'yj' is missing or has \d+ values/, (_h, a) => { a.yj = a.yj.slice(1); }]);
+    for (const [label, why, edit] of refused) {
+      const p = variant(label, edit);
+      let err: unknown = null;
+      try { loadFactorizationModel(p); } catch (e) { err = e; }
+      assert.ok(err instanceof Error, `${kind} ${label}: loaded without an error`);
+      assert.match((err as Error).message, new RegExp(`^affinity: cannot load model '${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': `), `${kind} ${label}: ${(err as Error).message}`);
+      assert.match((err as Error).message, why, `${kind} ${label}: ${(err as Error).message}`);
+    }
+    // the unchanged rewrite loads and scores as the saved model
+    const same = loadFactorizationModel(variant('unchanged', () => {}));
+    assert.equal(same.recommend(0, 5), m.recommend(0, 5), `${kind} unchanged rewrite`);
+  }
 });
 
 test('ALS foldInUser: top-10 matches the user refit from scratch with the item factors fixed (≥ 9 of 10)', async () => {

@@ -63,8 +63,8 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   if (p.row_start > p.row_end) o.range_error("rowStart " + std::to_string(p.row_start) + " is past rowEnd " + std::to_string(p.row_end));
   o.expect_disjoint({"out"});
 
-  p.indptr = static_cast<const int32_t*>(indptr.data);
-  p.indices = static_cast<const int32_t*>(indices.data);
+  p.indptr = o.own_indices(indptr);
+  p.indices = o.own_indices(indices);
   p.indices_length = indices.length;
   p.data = static_cast<const float*>(data.data);
   p.data_length = data.length;

@@ -62,8 +62,8 @@ inline DenseScoreTopKParams parse_dense_score_topk(ObjectArgs& o, int max_thread
   if (has_exclude != o.has("excludeIndices")) o.type_error("excludeIndptr and excludeIndices must both be Int32Arrays or both be null");
   if (has_exclude) {
     o.expect_length("excludeIndptr", indptr, p.q_rows + 1, "qRows+1");
-    p.exclude_indptr = static_cast<const int32_t*>(indptr.data);
-    p.exclude_indices = static_cast<const int32_t*>(indices.data);
+    p.exclude_indptr = o.own_indices(indptr);
+    p.exclude_indices = o.own_indices(indices);
     p.exclude_indices_length = indices.length;
   }
   // the kernel reads the inputs while it writes the outputs

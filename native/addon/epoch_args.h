@@ -106,19 +106,19 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   if (p.row_start > p.row_end) o.range_error("rowStart " + std::to_string(p.row_start) + " is past rowEnd " + std::to_string(p.row_end));
   o.expect_disjoint({"bu", "bi", "pu", "qi", "yj", "out"});
 
-  p.user = static_cast<const int32_t*>(user.data);
-  p.item = static_cast<const int32_t*>(item.data);
+  p.user = o.own_indices(user);
+  p.item = o.own_indices(item);
   p.rating = static_cast<const float*>(rating.data);
   p.weight = static_cast<const float*>(weight.data);
-  p.order = static_cast<const int32_t*>(order.data);
+  p.order = o.own_indices(order);
   p.order_length = order.length;
   p.bu = static_cast<float*>(bu.data);
   p.bi = static_cast<float*>(bi.data);
   p.pu = static_cast<float*>(pu.data);
   p.qi = static_cast<float*>(qi.data);
   p.yj = static_cast<float*>(yj.data);
-  p.n_indptr = static_cast<const int32_t*>(nIndptr.data);
-  p.n_indices = static_cast<const int32_t*>(nIndices.data);
+  p.n_indptr = o.own_indices(nIndptr);
+  p.n_indices = o.own_indices(nIndices);
   p.n_indices_length = nIndices.length;
   static const int32_t kNone = 0;
   if (svdpp && !p.n_indices) p.n_indices = &kNone;
@@ -172,14 +172,14 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   if (cdf.present()) o.expect_length("negativeCdf", cdf, p.items, "items");
   o.expect_disjoint({"userFactors", "itemFactors", "rng", "out"});
 
-  p.indptr = static_cast<const int32_t*>(indptr.data);
-  p.indices = static_cast<const int32_t*>(indices.data);
+  p.indptr = o.own_indices(indptr);
+  p.indices = o.own_indices(indices);
   p.indices_length = indices.length;
-  p.entry_user = static_cast<const int32_t*>(entryUser.data);
+  p.entry_user = o.own_indices(entryUser);
   p.entry_user_length = entryUser.length;
   if (has_seen) {
-    p.seen_indptr = static_cast<const int32_t*>(seenIndptr.data);
-    p.seen_indices = static_cast<const int32_t*>(seenIndices.data);
+    p.seen_indptr = o.own_indices(seenIndptr);
+    p.seen_indices = o.own_indices(seenIndices);
     p.seen_indices_length = seenIndices.length;
   } else {
     p.seen_indptr = p.indptr;
@@ -189,7 +189,7 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   static const int32_t kNone = 0;
   if (!p.seen_indices) p.seen_indices = &kNone;
   if (pop.present()) {
-    p.popularity = static_cast<const int32_t*>(pop.data);
+    p.popularity = o.own_indices(pop);
     p.popularity_length = pop.length;
   }
   if (cdf.present()) {

@@ -3,14 +3,24 @@
 // properties, every element type and length is checked on the JS thread before a worker is
 // queued, and a bad call throws a JS TypeError/RangeError naming the kernel and the property.
 // A generic AsyncWorker runs the validated call off the event loop and settles a Promise.
+//
+// Index arrays (CSR indptr/indices, example ids, visiting orders) are copied into memory the
+// addon owns (ObjectArgs::own_indices) before they are validated: a kernel addresses memory
+// with their values, and the caller's typed array can change while the worker runs (the
+// caller writes into it, or another thread writes into its SharedArrayBuffer). Validating the
+// caller's array and reading it later would let such a write send the kernel out of bounds; the
+// validated copy cannot change. Value arrays (ratings, factors, scores) are read in place: a
+// write into them mid-call gives wrong numbers, never a wild address.
 #pragma once
 
 #include <napi.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -24,6 +34,12 @@ namespace addon {
 
 /** Largest row count, id or index a kernel takes: ids and CSR indices are Int32Array in JS. */
 constexpr int64_t kMaxIndex = 2147483647;
+
+/** What a queued call keeps alive until it settles: the caller's typed arrays and the addon's own copies of index arrays. */
+struct CallRefs {
+  std::vector<Napi::ObjectReference> arrays;
+  std::vector<std::unique_ptr<int32_t[]>> copies;
+};
 
 /** Reads the properties of one call's options object; keeps the typed arrays alive. */
 class ObjectArgs {
@@ -154,7 +170,21 @@ class ObjectArgs {
     }
   }
 
-  std::vector<Napi::ObjectReference> take_refs() { return std::move(refs_); }
+  /**
+   * A private copy of an Int32Array the kernel indexes memory with (see the file comment), or
+   * null for an absent or empty one. Taken on the JS thread; validate the copy, not `a`. It
+   * lives until the call settles (take_refs()). Cost: one memcpy of the array per call.
+   */
+  const int32_t* own_indices(const Array& a) {
+    if (!a.data || a.length == 0) return nullptr;
+    std::unique_ptr<int32_t[]> copy(new int32_t[static_cast<size_t>(a.length)]);
+    std::memcpy(copy.get(), a.data, static_cast<size_t>(a.length) * sizeof(int32_t));
+    const int32_t* p = copy.get();
+    copies_.push_back(std::move(copy));
+    return p;
+  }
+
+  CallRefs take_refs() { return CallRefs{std::move(refs_), std::move(copies_)}; }
 
   /** The optional `cancel` property: an Int32Array whose element 0 the caller sets to cancel the call. */
   const int32_t* cancel_flag() {
@@ -174,6 +204,7 @@ class ObjectArgs {
   const char* kernel_;
   Napi::Object obj_;
   std::vector<Napi::ObjectReference> refs_;
+  std::vector<std::unique_ptr<int32_t[]>> copies_;
   std::vector<std::pair<const char*, Array>> arrays_;
 };
 
@@ -184,7 +215,7 @@ class ObjectArgs {
  */
 class KernelWorker : public Napi::AsyncWorker {
  public:
-  KernelWorker(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs, const int32_t* cancel)
+  KernelWorker(Napi::Env env, const char* name, std::function<void()> run, CallRefs refs, const int32_t* cancel)
       : Napi::AsyncWorker(env, name),
         name_(name),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -215,11 +246,11 @@ class KernelWorker : public Napi::AsyncWorker {
   const char* name_;
   Napi::Promise::Deferred deferred_;
   std::function<void()> run_;
-  std::vector<Napi::ObjectReference> refs_;  // released on the JS thread with the worker (the cancel flag's array too)
+  CallRefs refs_;  // released on the JS thread with the worker (the cancel flag's array too, and the index copies)
   const int32_t* cancel_;
 };
 
-inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, std::vector<Napi::ObjectReference> refs,
+inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, CallRefs refs,
                                 const int32_t* cancel = nullptr) {
   auto* w = new KernelWorker(env, name, std::move(run), std::move(refs), cancel);
   Napi::Promise p = w->Promise();

@@ -82,8 +82,8 @@ inline SparseSimilarityTopKParams parse_sparse_similarity_topk(ObjectArgs& o, in
   o.expect_min_length("outScores", out_scores, p.rows * k_out, "rows*min(k, rows)");
   o.expect_disjoint({"outIds", "outScores"});
 
-  p.indptr = static_cast<const int32_t*>(indptr.data);
-  p.indices = static_cast<const int32_t*>(indices.data);
+  p.indptr = o.own_indices(indptr);
+  p.indices = o.own_indices(indices);
   p.indices_length = indices.length;
   if (values.type == napi_float64_array) p.values_f64 = static_cast<const double*>(values.data);
   else p.values_f32 = static_cast<const float*>(values.data);

@@ -1,9 +1,11 @@
 /** Argument parsing helpers shared by CLI commands: each throws a one-line error naming the bad value. */
+import { decimalNumber } from '../data/decimal.js';
+
 export class UsageError extends Error {}
 
 export function positiveInt(name: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = decimalNumber(v);
     if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
     return n;
   };
@@ -11,7 +13,7 @@ export function positiveInt(name: string) {
 
 export function nonNegativeNumber(name: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = decimalNumber(v);
     if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number, got '${v}'`);
     return n;
   };
@@ -34,7 +36,7 @@ export function parseParams(v: string | undefined): Record<string, string | numb
     if (eq <= 0) throw new UsageError(`--params entries must be key=value, got '${part}'`);
     const key = part.slice(0, eq).trim();
     const raw = part.slice(eq + 1).trim();
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(decimalNumber(raw)) ? Number(raw) : raw;
   }
   return out;
 }

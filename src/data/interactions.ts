@@ -44,7 +44,14 @@ export function subset(x: Interactions, positions: ArrayLike<number>): Interacti
   return { users: x.users, items: x.items, user, item, rating, timestamp, implicit: x.implicit };
 }
 
-/** Build Interactions from external-id triplets (tests, small inline data). */
+/** The largest finite float32 (ratings are stored as float32: beyond it a value becomes ±Infinity). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Build Interactions from external-id triplets (tests, small inline data). A rating that is not a
+ * finite number within float32 range, or a timestamp that is not finite, is a RangeError naming
+ * the row: stored as it is, it would become ±Infinity or NaN and silently poison every score.
+ */
 export function fromTriplets(rows: Array<[string | number, string | number, number?, number?]>, implicit = false): Interactions {
   const users = new IdMap(), items = new IdMap();
   const n = rows.length;
@@ -52,6 +59,8 @@ export function fromTriplets(rows: Array<[string | number, string | number, numb
   const hasTs = rows.some((r) => r[3] !== undefined);
   const timestamp = hasTs ? new Float64Array(n) : undefined;
   rows.forEach(([u, i, r, t], k) => {
+    if (r !== undefined && !(typeof r === 'number' && Math.abs(r) <= FLOAT32_MAX)) throw new RangeError(`fromTriplets: row ${k} (${String(u)}, ${String(i)}): rating ${String(r)} is not a number within the float32 range ±${FLOAT32_MAX}`);
+    if (t !== undefined && !(typeof t === 'number' && Number.isFinite(t))) throw new RangeError(`fromTriplets: row ${k} (${String(u)}, ${String(i)}): timestamp ${String(t)} is not a finite number`);
     user[k] = users.add(u); item[k] = items.add(i); rating[k] = r ?? 1;
     if (timestamp) timestamp[k] = t ?? 0;
   });

@@ -20,11 +20,13 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { Readable, type Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { IdMap } from './idMap.js';
-import type { Interactions } from './interactions.js';
+import { FLOAT32_MAX, type Interactions } from './interactions.js';
 import { csvField, float32Text, splitRecord } from './csvLine.js';
 import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
 import { LineDecoder, type TextEncoding } from './textDecoder.js';
+import { writeFileAtomically } from './outputFile.js';
+import { isDecimal } from './decimal.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
@@ -94,10 +96,7 @@ function show(v: string): string {
 }
 
 /** float32's largest finite value: a rating beyond it would be stored as ±Infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** A decimal literal, optionally signed and space-padded: what Number() reads minus hex/octal/binary, Infinity and ''. */
-const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 function isNumeric(s: string): boolean {
   if (s.trim() === '') return false;
@@ -346,7 +345,7 @@ class Parser {
     }
     // another field count than the header's usually means a stray delimiter or a shifted column: reading the first fields would be silently wrong
     if (f.length !== this.width && this.o.extraColumns !== 'ignore') {
-      throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' to read such rows`);
+      throw this.error(lineNo, text, `${f.length} fields in ${show(text)}, expected ${this.width} as on line ${this.widthLine}; pass extraColumns: 'ignore' (CLI: --extra-columns ignore) to read such rows`);
     }
     const u = f[p.user], i = f[p.item];
     if (isBlank(u)) throw this.error(lineNo, u, `empty user id in ${show(text)}`);
@@ -366,7 +365,7 @@ class Parser {
   }
 
   private number(s: string, what: 'rating' | 'timestamp', lineNo: number): number {
-    if (!DECIMAL.test(s)) {
+    if (!isDecimal(s)) {
       const why = /^\s*[+-]?Infinity\s*$/.test(s) ? 'is not finite' : isNumeric(s) ? 'is not a decimal number' : 'is not a number';
       throw this.error(lineNo, s, `${what} ${show(s)} ${why}`);
     }
@@ -706,11 +705,18 @@ async function writeAll(out: Writable, chunks: Iterable<string>): Promise<void> 
 
 /**
  * Write text chunks to a file, gzip-compressed (level 6; node writes a zero mtime, so the
- * bytes depend only on the text) when the path ends with .gz.
+ * bytes depend only on the text) when the path ends with .gz. Atomic and locked
+ * (outputFile.ts): the text goes to a temporary file renamed to `path` when complete, so a
+ * killed or failed write leaves nothing at `path`.
  */
 export async function writeTextFile(path: string, chunks: Iterable<string>): Promise<void> {
+  const gzip = path.toLowerCase().endsWith('.gz');
+  await writeFileAtomically(path, (tmp) => writeTextStream(tmp, chunks, gzip));
+}
+
+async function writeTextStream(path: string, chunks: Iterable<string>, gzipped: boolean): Promise<void> {
   const file = createWriteStream(path);
-  const gzip = path.toLowerCase().endsWith('.gz') ? createGzip({ level: 6 }) : null;
+  const gzip = gzipped ? createGzip({ level: 6 }) : null;
   const done = new Promise<void>((resolve, reject) => {
     file.on('finish', resolve);
     file.on('error', reject);
@@ -720,7 +726,7 @@ export async function writeTextFile(path: string, chunks: Iterable<string>): Pro
   if (gzip) gzip.pipe(file);
   const sink: Writable = gzip ?? file;
   try {
-    await writeAll(sink, chunks);
+    await Promise.race([writeAll(sink, chunks), done]);
   } catch (e) {
     file.destroy();
     throw e;

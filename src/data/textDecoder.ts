@@ -105,7 +105,7 @@ export class LineDecoder {
       const value = escapeBytes(block.subarray(bad, lf < 0 ? block.length : lf + 1));
       const hint = this.declared === 'auto'
         ? 'the file mixes encodings (an earlier line is UTF-8)'
-        : `pass encoding: 'latin1' if the file is Latin-1 (as MovieLens files are), or 'auto'`;
+        : `pass encoding: 'latin1' (CLI: --encoding latin1) if the file is Latin-1 (as MovieLens files are), or 'auto'`;
       this.failure = new DataFormatError(`${this.file}:${line}: invalid UTF-8 in '${value}'; ${hint}`, this.file, line, value);
       return block.toString('utf8', 0, bad);
     }

@@ -342,7 +342,8 @@ export interface ListSource {
 /** A fitted model's lists (cached per user: top max-k, and the full ranking when 'auc' is asked), ranked on the context. */
 export function modelLists(model: Model, specs: MetricSpec[], nItems: number, ctx: RunContext = {}): ListSource {
   const ks = specs.filter((s) => s.kind !== 'rating' && Number.isFinite((s as { k: number }).k)).map((s) => (s as { k: number }).k);
-  const maxK = ks.length ? Math.max(...ks) : 1;
+  // a cut-off beyond the catalogue (ndcg@1e9) lists every item: recommend no more than that
+  const maxK = Math.min(ks.length ? Math.max(...ks) : 1, Math.max(nItems, 1));
   const tops = new Map<number, Int32Array>(), fulls = new Map<number, Int32Array>();
   return {
     top(u) {

@@ -4,6 +4,8 @@
  * `--params k=v`), type, default and bounds. Values may arrive as strings from the CLI.
  * A bad value is a RangeError naming the parameter as the caller spelled it.
  */
+import { decimalNumber } from '../data/decimal.js';
+
 export type ParamValue = number | string | boolean;
 
 export interface ParamSpec {
@@ -57,8 +59,9 @@ function coerce(model: string, name: string, raw: unknown, spec: ParamSpec): Par
     if (!spec.choices!.includes(s)) fail(`must be one of ${spec.choices!.join('|')}`);
     return s;
   }
-  const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(v)) fail('must be a finite number');
+  // strings (the CLI's --params) are decimal literals only: '0x10' is not 16
+  const v = typeof raw === 'number' ? raw : typeof raw === 'string' ? decimalNumber(raw) : NaN;
+  if (!Number.isFinite(v)) fail(typeof raw === 'string' && raw.trim() !== '' && Number.isFinite(Number(raw)) ? 'must be a decimal number' : 'must be a finite number');
   if (spec.type === 'int' && !Number.isInteger(v)) fail('must be an integer');
   if (spec.min !== undefined && v < spec.min) fail(spec.must ?? `must be ≥ ${spec.min}`);
   if (spec.above !== undefined && !(v > spec.above)) fail(spec.must ?? `must be > ${spec.above}`);

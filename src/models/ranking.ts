@@ -4,7 +4,8 @@
  *   candidates(u) = opts.items (each checked to be an item index), or every item,
  *                   minus u's training items when opts.filterSeen (default true)
  *   top-k         = the k best (score, item) pairs over the candidates, best first; ties go
- *                   to the lower item index; NaN scores are never kept (TopKHeap's order)
+ *                   to the lower item index; NaN scores are never kept (TopKHeap's order);
+ *                   any k is accepted, buffers are sized by min(k, catalogue size)
  *   padding       = kernel rows shorter than k end in id −1: the result is cut before them
  *
  * Scores computed in TypeScript go through `topKOf`; scores computed by the denseScoreTopK
@@ -55,6 +56,8 @@ export function candidateList(mask: Uint8Array): Int32Array {
  * `among` when given (e.g. the items a neighbour list touched).
  */
 export function topKOf(k: number, score: (i: number) => number, mask: Uint8Array, among?: ArrayLike<number>): Recommendations {
+  // at most every item is listed: a k beyond the catalogue (1e9) must not size the heap
+  k = Math.min(k, mask.length);
   const heap = new TopKHeap(k);
   if (among) {
     for (let t = 0; t < among.length; t++) { const i = among[t]; if (mask[i]) heap.push(i, score(i)); }

@@ -153,7 +153,10 @@ function otherCheckpoints(staging: string, stem: string, ext: string, ours: stri
     if (staged === ours) continue;
     try {
       const c = readCheckpoint(path.join(staging, name));
-      if (c) found.push({ staged, checkpoint: c });
+      // 'complete': that attempt was renaming its finished files (some may be gone from their
+      // temporary names), so there is no prefix to copy; only that attempt can finish them
+      if (c?.phase === 'complete') note?.(`ignoring ${name}: its attempt had finished writing and was renaming its files`);
+      else if (c) found.push({ staged, checkpoint: c });
     } catch (e) {
       note?.(`ignoring ${name}: ${(e as Error).message}`);
     }

@@ -16,6 +16,9 @@
  *   (`OUT.partial`) in the same directory renamed at the end, with a checkpoint after every
  *   block so that `resume: true` continues a killed job where it stopped and yields the same
  *   bytes (jsonl, csv and parquet; a parquet run also keeps `OUT.partial.rowgroups` meanwhile).
+ *   The checkpoint records what decides the bytes (options, input and model digests, version,
+ *   the backend of each kernel; checkpoint.ts) and a resume that differs is refused. One run at
+ *   a time writes `out` (`OUT.lock`), and `out` may not be the input or the model file.
  *
  * Users are scored in index order (first-seen order in the input); `shard: {index: i, count: N}`
  * keeps users (and items, for similar items) whose index ≡ i (mod N), so the N shard outputs
@@ -39,7 +42,12 @@ import { contextOf, resolveContext, type Context, type RunContext } from '../eng
 import { allModels } from '../models/registry.js';
 import { loadFactorizationModel, readModelFile } from '../models/factorization/index.js';
 import type { Model, ModelParams, Recommendations } from '../models/types.js';
-import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
+import {
+  canonicalValue, checkpointPath, fileDigest, fileFingerprint, interactionsHash, jobDifference, readCheckpoint, removeCheckpoint, writeCheckpoint,
+  type Checkpoint, type OutputProgress, type RunRecord,
+} from './checkpoint.js';
+import { lockOutput, namedFileError, refuseInputAsOutput, resolveOutput } from '../data/outputFile.js';
+import { packageVersion } from '../backends/native/index.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
 
 export { similarItemsPath, formatFromPath, type OutputFormat } from './writers.js';
@@ -221,7 +229,11 @@ class Job {
   readonly blockSize: number;
   readonly timings: Timings = { read: 0, fit: 0, score: 0, write: 0 };
   readonly backends: Record<string, string> = {};
+  /** kernel → every backend it ran on during this job, in order of first use */
+  readonly backendsUsed: Record<string, string[]> = {};
   readonly ctx: Context;
+  /** SHA-256 of the interactions read from a file input (set by prepare() when `digestInput`) */
+  inputDigest: string | undefined;
   model!: Model;
   users!: IdMap;
   items!: IdMap;
@@ -233,7 +245,7 @@ class Job {
   private ready: Promise<void> | null = null;
   private stopObserving: (() => void) | null = null;
 
-  constructor(readonly o: PrecomputeOptions) {
+  constructor(readonly o: PrecomputeOptions, private readonly digestInput = false) {
     const v = validate(o);
     this.ctx = resolveContext(o);
     this.shard = v.shard;
@@ -259,6 +271,7 @@ class Job {
       if (typeof o.input === 'string') {
         o.onStage?.('read', {});
         data = await readInteractions(o.input, o.read);
+        if (this.digestInput) this.inputDigest = interactionsHash(data);
       } else data = o.input;
       this.timings.read = (performance.now() - t0) / 1000;
       this.interactions = data.user.length;
@@ -308,8 +321,12 @@ class Job {
 
   /** Records which backend the context's engine used per kernel while this job runs. */
   private observeBackends(): void {
-    const seen = this.backends;
-    this.stopObserving = this.ctx.engine.observe((r) => { seen[r.kernel] = r.backend; });
+    const seen = this.backends, used = this.backendsUsed;
+    this.stopObserving = this.ctx.engine.observe((r) => {
+      seen[r.kernel] = r.backend;
+      const list = (used[r.kernel] ??= []);
+      if (!list.includes(r.backend)) list.push(r.backend);
+    });
   }
 
   finish(): void {
@@ -470,125 +487,228 @@ export function precompute(options: PrecomputeOptions): PrecomputeRun {
 // ---------------------------------------------------------------------------------------------
 // library API: to files, atomically, with checkpoints
 
-function fingerprintOf(o: PrecomputeOptions): unknown {
+function fingerprintOf(o: PrecomputeOptions): Record<string, unknown> {
   const input = o.input === undefined ? null : typeof o.input === 'string' ? fileFingerprint(o.input) : { interactions: interactionsHash(o.input) };
   const model = o.model === undefined || typeof o.model === 'string' ? o.model ?? null : { instance: o.model.name, params: (o.model as { params?: unknown }).params ?? null };
+  // the progress bar does not change a byte: a run in the background resumes in a terminal
+  const read = o.read ? { ...o.read, progress: undefined } : null;
   return {
-    v: 1, input, read: o.read ?? null, model, params: o.params ?? null,
+    input, read, model, params: o.params ?? null,
     modelFile: o.modelFile === undefined ? null : fileFingerprint(o.modelFile),
     fit: o.fit ?? null, k: o.k, similarItems: o.similarItems ?? null, filterSeen: o.filterSeen ?? true,
   };
+}
+
+/** Throws, naming the first difference, unless the checkpoint's run is the one this run would be (see checkpoint.ts). */
+function checkResumable(cp: Checkpoint, cpFile: string, job: Record<string, unknown>, run: { affinity: string; backend: string }): void {
+  const again = 'rerun without --resume to start over';
+  const diff = jobDifference(cp.job, job);
+  if (diff) throw new Error(`cannot resume: checkpoint ${cpFile} was written for other inputs or parameters: ${diff}; ${again}`);
+  if (cp.phase === 'complete') return; // every byte is written: only the renames remain, whatever runs them
+  if (cp.run.affinity !== run.affinity) throw new Error(`cannot resume: checkpoint ${cpFile} was written by affinity ${cp.run.affinity}, this is ${run.affinity}; ${again}`);
+  if (cp.run.backend !== run.backend) {
+    const used = Object.entries(cp.run.backends).map(([k, b]) => `${k} on ${b.join('+')}`).join(', ');
+    throw new Error(`cannot resume: checkpoint ${cpFile} was written by a run on backend '${cp.run.backend}'${used ? ` (${used})` : ''}, this run asks for '${run.backend}', whose results may differ in the last bits; resume with --backend ${cp.run.backend}, or ${again}`);
+  }
+}
+
+/** Throws unless every kernel this run used ran on a backend the checkpoint's run used for it. */
+function checkSameBackends(recorded: Record<string, string[]>, now: Record<string, string[]>, cpFile: string): void {
+  for (const [kernel, backends] of Object.entries(now)) {
+    const before = recorded[kernel];
+    if (!before) continue; // a kernel the interrupted run had not reached
+    const other = backends.find((b) => !before.includes(b));
+    if (other) {
+      throw new Error(`cannot resume: checkpoint ${cpFile} was written by a run that computed ${kernel} on '${before.join("', '")}', this run computed it on '${other}' (results may differ in the last bits); resume on the same backend (--backend ${before[0]}), or rerun without --resume to start over`);
+    }
+  }
+}
+
+/** The record of backends to store: the checkpoint's merged with this run's. */
+function mergeBackends(a: Record<string, string[]>, b: Record<string, string[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(a)) out[k] = [...v];
+  for (const [k, v] of Object.entries(b)) for (const x of v) if (!(out[k] ??= []).includes(x)) out[k].push(x);
+  return out;
 }
 
 /**
  * Run the job and write the files; see the file comment. Nothing appears at `out` (or at the
  * similar-items path) until every block is written: the data goes to `OUT.partial` and is
  * renamed at the end. On an error the partial files and the checkpoint are removed; a killed
- * process leaves them for `resume`.
+ * process leaves them for `resume`. One run at a time writes `out` (an exclusive lock,
+ * `OUT.lock`), and `out` may not be the input or the model file.
  */
 export async function precomputeToFile(options: PrecomputeOptions & FileOptions): Promise<Summary> {
-  const out = options.out;
-  if (!out) throw new Error('out is required');
-  const format: OutputFormat = options.format ?? formatFromPath(out) ?? 'jsonl';
+  if (!options.out) throw new Error('out is required');
+  const format: OutputFormat = options.format ?? formatFromPath(options.out) ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv' && format !== 'parquet') throw new Error(`format must be jsonl, csv or parquet, got '${String(format)}'`);
-  const dir = path.dirname(path.resolve(out));
+  const dir = path.dirname(path.resolve(options.out));
   if (!existsSync(dir)) throw new Error(`output directory ${dir} does not exist`);
-  if (existsSync(out) && statSync(out).isDirectory()) throw new Error(`output ${out} is a directory; give a file path`);
-  const job = new Job(options); // validates
+  if (existsSync(options.out) && statSync(options.out).isDirectory()) throw new Error(`output ${options.out} is a directory; give a file path`);
+  // OUT.partial is renamed to OUT at the end: over a device or a pipe that would replace it; a
+  // symlink's target is the file written (and the partial, checkpoint and lock files sit beside it)
+  const target = resolveOutput(options.out);
+  if (target.kind === 'stream') throw new Error(`output ${options.out} is not a regular file (a device or a pipe); precompute writes OUT.partial and renames it, so give a file path`);
+  const out = target.path === path.resolve(options.out) ? options.out : target.path;
+  const job = new Job(options, true); // validates
   const similar = options.similarItems !== undefined;
   const similarOut = similar ? similarItemsPath(out) : undefined;
   const cpFile = checkpointPath(out);
   const tmp = { recommendations: temporaryPath(out), similar: similarOut ? temporaryPath(similarOut) : undefined };
-  if (options.input !== undefined && typeof options.input === 'string' && !existsSync(options.input)) throw new Error(`input ${options.input} does not exist`);
-  const hash = jobHash({ ...(fingerprintOf(options) as object), shard: job.shard, blockSize: job.blockSize, format });
+  const inputPath = typeof options.input === 'string' ? options.input : undefined;
+  if (inputPath !== undefined && inputPath !== '-' && !existsSync(inputPath)) throw new Error(`input ${inputPath} does not exist`);
+  const written = [out, tmp.recommendations, rowGroupsPath(tmp.recommendations), cpFile, `${out}.lock`];
+  if (similarOut) written.push(similarOut, tmp.similar!, rowGroupsPath(tmp.similar!));
+  refuseInputAsOutput(written, [{ what: 'input', path: inputPath }, { what: 'model file', path: options.modelFile }]);
+  const jobId = canonicalValue({ ...fingerprintOf(options), shard: job.shard, blockSize: job.blockSize, format });
+  const runId = { affinity: packageVersion(), backend: job.ctx.backend };
 
-  // a checkpoint to continue from?
-  let cp: Checkpoint | null = null;
-  const existing = readCheckpointQuietly(cpFile, options.resume === true);
-  if (options.resume) {
-    if (existing) {
-      if (existing.hash !== hash) throw new Error(`checkpoint ${cpFile} was written for other inputs or parameters; rerun without --resume to start over`);
-      if (!existsSync(tmp.recommendations) || (existing.phase === 'similar' && tmp.similar && !existsSync(tmp.similar))) {
-        throw new Error(`checkpoint ${cpFile} has no partial output next to it (${tmp.recommendations}); rerun without --resume`);
-      }
-      cp = existing;
-    } else options.onNote?.(`no checkpoint at ${cpFile}; starting from the beginning`);
-  } else if (existing) {
-    options.onNote?.(`ignoring the checkpoint at ${cpFile} and starting over (pass --resume to continue it)`);
+  const lock = lockOutput(out, options.onNote);
+  try {
+    return await writeFiles();
+  } finally {
+    lock.release();
   }
 
-  const writers: Partial<Record<ListKind, BlockWriter>> = {};
-  let started = false;
-  try {
-    await job.prepare();
-    const fresh = (): OutputProgress => ({ blocks: 0, bytes: 0, rows: 0, keys: 0 });
-    const state: Checkpoint = cp
-      ? { ...cp, recommendations: { ...cp.recommendations }, similar: cp.similar ? { ...cp.similar } : undefined }
-      : { version: 1, hash, phase: 'recommendations', recommendations: fresh(), similar: similar ? fresh() : undefined };
-    if (!cp) {
-      removeCheckpoint(cpFile);
-      // nothing of an older run survives: stale partial files are overwritten below
+  async function writeFiles(): Promise<Summary> {
+    // a checkpoint to continue from?
+    let cp: Checkpoint | null = null;
+    const existing = readCheckpointQuietly(cpFile, options.resume === true);
+    if (options.resume) {
+      if (existing) {
+        checkResumable(existing, cpFile, jobId, runId);
+        if (existing.phase === 'complete') return finishRenames(existing);
+        if (!existsSync(tmp.recommendations) || (existing.phase === 'similar' && tmp.similar && !existsSync(tmp.similar))) {
+          throw new Error(`checkpoint ${cpFile} has no partial output next to it (${tmp.recommendations}); rerun without --resume`);
+        }
+        cp = existing;
+      } else options.onNote?.(`no checkpoint at ${cpFile}; starting from the beginning`);
+    } else if (existing) {
+      options.onNote?.(`ignoring the checkpoint at ${cpFile} and starting over (pass --resume to continue it)`);
     }
-    started = true;
-    const resumedFrom = cp ? { phase: cp.phase, block: cp.phase === 'recommendations' ? cp.recommendations.blocks : cp.similar?.blocks ?? 0 } : undefined;
+    const modelDigest = options.modelFile !== undefined ? fileDigest(options.modelFile) : undefined;
+    if (cp && cp.run.modelDigest !== modelDigest) throw new Error(`cannot resume: the model file ${options.modelFile} differs from the one checkpoint ${cpFile} was written with; rerun without --resume to start over`);
 
-    const t0 = performance.now();
-    writers.recommendations = openBlockWriter(tmp.recommendations, format, 'recommendations', cp ? cp.recommendations : undefined);
-    if (similar) writers.similar = openBlockWriter(tmp.similar!, format, 'similar', cp && cp.phase === 'similar' ? cp.similar : undefined);
-    job.timings.write += (performance.now() - t0) / 1000;
+    const writers: Partial<Record<ListKind, BlockWriter>> = {};
+    let started = false;
+    try {
+      await job.prepare();
+      if (cp) {
+        if (cp.run.inputDigest !== job.inputDigest) throw new Error(`cannot resume: the input ${inputPath ?? ''} as read now differs from the one checkpoint ${cpFile} was written for (same size, date and ends, other content); rerun without --resume to start over`);
+        checkSameBackends(cp.run.backends, job.backendsUsed, cpFile);
+      }
+      const fresh = (): OutputProgress => ({ blocks: 0, bytes: 0, rows: 0, keys: 0 });
+      const run = (): RunRecord => ({
+        ...runId, backends: mergeBackends(cp?.run.backends ?? {}, job.backendsUsed),
+        ...(job.inputDigest !== undefined ? { inputDigest: job.inputDigest } : {}), ...(modelDigest !== undefined ? { modelDigest } : {}),
+      });
+      const state: Checkpoint = cp
+        ? { ...cp, recommendations: { ...cp.recommendations }, similar: cp.similar ? { ...cp.similar } : undefined }
+        : { version: 2, job: jobId, run: run(), phase: 'recommendations', recommendations: fresh(), similar: similar ? fresh() : undefined };
+      if (!cp) {
+        removeCheckpoint(cpFile);
+        // nothing of an older run survives: stale partial files are overwritten below
+      }
+      started = true;
+      const resumedFrom = cp ? { phase: cp.phase as ListKind, block: cp.phase === 'recommendations' ? cp.recommendations.blocks : cp.similar?.blocks ?? 0 } : undefined;
 
-    for (const kind of (similar ? ['recommendations', 'similar'] : ['recommendations']) as ListKind[]) {
-      const prog = kind === 'recommendations' ? state.recommendations : state.similar!;
-      if (kind === 'similar') state.phase = 'similar';
-      const blocks = job.blocksOf(kind);
-      const total = kind === 'recommendations' ? job.userIdx.length : job.itemIdx.length;
-      options.onStage?.(kind === 'recommendations' ? 'score' : 'similar', { total, done: prog.keys });
-      const w = writers[kind]!;
-      for (let b = prog.blocks; b < blocks; b++) {
-        options.signal?.throwIfAborted();
-        const blk = await job.computeBlock(kind, b);
-        const tw = performance.now();
-        w.write(blk);
-        w.sync();
-        prog.blocks = b + 1; prog.bytes = w.bytes; prog.rows += blk.rows; prog.keys += blk.keys.length;
-        if (w.rowGroups !== undefined) prog.rowGroups = w.rowGroups;
-        writeCheckpoint(cpFile, state);
-        job.timings.write += (performance.now() - tw) / 1000;
-        options.onBlock?.({ phase: kind, block: b, blocks, done: prog.keys, total, rows: blk.rows });
-        await yieldToLoop();
+      const t0 = performance.now();
+      writers.recommendations = openBlockWriter(tmp.recommendations, format, 'recommendations', cp ? cp.recommendations : undefined);
+      if (similar) writers.similar = openBlockWriter(tmp.similar!, format, 'similar', cp && cp.phase === 'similar' ? cp.similar : undefined);
+      job.timings.write += (performance.now() - t0) / 1000;
+
+      for (const kind of (similar ? ['recommendations', 'similar'] : ['recommendations']) as ListKind[]) {
+        const prog = kind === 'recommendations' ? state.recommendations : state.similar!;
+        if (kind === 'similar') state.phase = 'similar';
+        const blocks = job.blocksOf(kind);
+        const total = kind === 'recommendations' ? job.userIdx.length : job.itemIdx.length;
+        options.onStage?.(kind === 'recommendations' ? 'score' : 'similar', { total, done: prog.keys });
+        const w = writers[kind]!;
+        for (let b = prog.blocks; b < blocks; b++) {
+          options.signal?.throwIfAborted();
+          const blk = await job.computeBlock(kind, b);
+          // a resumed run whose kernels ran elsewhere would append other bits: stop before writing
+          if (cp) checkSameBackends(cp.run.backends, job.backendsUsed, cpFile);
+          const tw = performance.now();
+          w.write(blk);
+          w.sync();
+          prog.blocks = b + 1; prog.bytes = w.bytes; prog.rows += blk.rows; prog.keys += blk.keys.length;
+          if (w.rowGroups !== undefined) prog.rowGroups = w.rowGroups;
+          state.run = run();
+          writeCheckpoint(cpFile, state);
+          job.timings.write += (performance.now() - tw) / 1000;
+          options.onBlock?.({ phase: kind, block: b, blocks, done: prog.keys, total, rows: blk.rows });
+          await yieldToLoop();
+        }
+      }
+
+      const tc = performance.now();
+      writers.recommendations.close();
+      writers.similar?.close();
+      // every byte is on disk; from here on a resume only renames
+      state.phase = 'complete';
+      state.run = run();
+      state.complete = { model: job.modelName, users: job.userIdx.length, items: job.items.size, interactions: job.interactions, blocks: job.blocksOf('recommendations') + (similar ? job.blocksOf('similar') : 0) };
+      writeCheckpoint(cpFile, state);
+      renameOutputs();
+      removeCheckpoint(cpFile);
+      job.timings.write += (performance.now() - tc) / 1000;
+      job.finish();
+      return job.summary({
+        recommendations: state.recommendations.rows,
+        ...(similar ? { similarItems: state.similar!.rows } : {}),
+        ...(resumedFrom ? { resumedFromBlock: resumedFrom } : {}),
+        out: path.resolve(out),
+        ...(similarOut ? { similarOut: path.resolve(similarOut) } : {}),
+        format,
+      });
+    } catch (e) {
+      job.finish();
+      for (const w of Object.values(writers)) w?.abort();
+      // only what this run started is removed: a failure before the first write, or of a resumed
+      // run (a refusal when a kernel ran elsewhere, a full disk), leaves the checkpoint and the
+      // partial files as they were, consistent with each other, so the resume can be retried
+      if (started && !cp) {
+        for (const t of [tmp.recommendations, tmp.similar]) {
+          if (t === undefined) continue;
+          rmSync(t, { force: true });
+          rmSync(rowGroupsPath(t), { force: true });
+        }
+        removeCheckpoint(cpFile);
+      }
+      throw e;
+    }
+  }
+
+  /** The final renames, each done only if its partial file is still there (a resume after a kill between them). */
+  function renameOutputs(): void {
+    const pairs: Array<[string, string]> = [[tmp.recommendations, out]];
+    if (similarOut) pairs.push([tmp.similar!, similarOut]);
+    for (const [from, to] of pairs) {
+      if (existsSync(from)) {
+        try { renameSync(from, to); } catch (e) { throw namedFileError(e, to); }
+      } else if (!existsSync(to)) {
+        throw new Error(`cannot finish: neither ${from} nor ${to} exists; rerun without --resume`);
       }
     }
+  }
 
-    const tc = performance.now();
-    writers.recommendations.close();
-    writers.similar?.close();
-    renameSync(tmp.recommendations, out);
-    if (similarOut) renameSync(tmp.similar!, similarOut);
+  /** Resume of a checkpoint in phase 'complete': the files are written, only (some of) the renames remain. */
+  function finishRenames(cp: Checkpoint): Summary {
+    renameOutputs();
     removeCheckpoint(cpFile);
-    job.timings.write += (performance.now() - tc) / 1000;
-    job.finish();
-    return job.summary({
-      recommendations: state.recommendations.rows,
-      ...(similar ? { similarItems: state.similar!.rows } : {}),
-      ...(resumedFrom ? { resumedFromBlock: resumedFrom } : {}),
-      out: path.resolve(out),
-      ...(similarOut ? { similarOut: path.resolve(similarOut) } : {}),
-      format,
-    });
-  } catch (e) {
-    job.finish();
-    for (const w of Object.values(writers)) w?.abort();
-    // only what this run started is removed: a failure before the first write leaves an older
-    // run's checkpoint and partial files alone (a resume that failed early can be retried)
-    if (started) {
-      for (const t of [tmp.recommendations, tmp.similar]) {
-        if (t === undefined) continue;
-        rmSync(t, { force: true });
-        rmSync(rowGroupsPath(t), { force: true });
-      }
-      removeCheckpoint(cpFile);
-    }
-    throw e;
+    const c = cp.complete!;
+    const last: Record<string, string> = {};
+    for (const [k, b] of Object.entries(cp.run.backends)) last[k] = b[b.length - 1];
+    return {
+      model: c.model, users: c.users, items: c.items, interactions: c.interactions,
+      recommendations: cp.recommendations.rows, ...(similar ? { similarItems: cp.similar?.rows ?? 0 } : {}),
+      k: options.k, shard: job.shard, blocks: c.blocks, resumedFromBlock: similar ? { phase: 'similar', block: cp.similar?.blocks ?? 0 } : { phase: 'recommendations', block: cp.recommendations.blocks },
+      timings: { read: 0, fit: 0, score: 0, write: 0 }, backend: cp.run.backend, backends: last,
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024 * 10) / 10,
+      out: path.resolve(out), ...(similarOut ? { similarOut: path.resolve(similarOut) } : {}), format,
+    };
   }
 }
 

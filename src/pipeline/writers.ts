@@ -27,6 +27,7 @@ import path from 'node:path';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import { csvField, float32Text } from '../data/csvLine.js';
+import { namedFileError } from '../data/outputFile.js';
 
 export type OutputFormat = 'jsonl' | 'csv' | 'parquet';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jsonl', 'csv', 'parquet'];
@@ -325,10 +326,27 @@ class ParquetBlockWriter implements BlockWriter {
 
 /**
  * A writer of one list file. `resume`: truncate the existing file to `bytes` and append
- * (parquet: also reload the first `rowGroups` row groups' metadata from the sidecar).
+ * (parquet: also reload the first `rowGroups` row groups' metadata from the sidecar). A
+ * file-system error (a full disk, a directory in the way) names the file.
  */
 export function openBlockWriter(file: string, format: OutputFormat, kind: ListKind, resume?: { bytes: number; rowGroups?: number }): BlockWriter {
-  if (format === 'parquet') return new ParquetBlockWriter(file, kind, resume ? { bytes: resume.bytes, rowGroups: resume.rowGroups ?? 0 } : undefined);
-  if (format !== 'jsonl' && format !== 'csv') throw new Error(`unknown output format '${String(format)}' (expected ${OUTPUT_FORMATS.join(', ')})`);
-  return new TextWriter(file, format, kind, resume?.bytes);
+  if (format !== 'parquet' && format !== 'jsonl' && format !== 'csv') throw new Error(`unknown output format '${String(format)}' (expected ${OUTPUT_FORMATS.join(', ')})`);
+  const named = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw namedFileError(e, file);
+    }
+  };
+  const w: BlockWriter = named(() => (format === 'parquet'
+    ? new ParquetBlockWriter(file, kind, resume ? { bytes: resume.bytes, rowGroups: resume.rowGroups ?? 0 } : undefined)
+    : new TextWriter(file, format, kind, resume?.bytes)));
+  return {
+    get bytes() { return w.bytes; },
+    get rowGroups() { return w.rowGroups; },
+    write: (block) => named(() => w.write(block)),
+    sync: () => named(() => w.sync()),
+    close: () => named(() => w.close()),
+    abort: () => w.abort(),
+  };
 }

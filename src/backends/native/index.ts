@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
+import { pinnedCalls } from './pinnedCalls.js';
 import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
@@ -179,7 +180,8 @@ export function addonVersionMismatch(file: string, built: unknown, expected: str
 
 /**
  * Loads <dir>/<name> (default build/Release) once and checks the version it was built for; the
- * result (module or reason) is cached.
+ * result (module or reason) is cached. Kernel calls on the module run on memory the caller cannot
+ * take away mid-call (pinnedCalls.ts).
  */
 export function addonLoader<T extends NativeModule>(name: string, dir = path.join(packageRoot, 'build', 'Release')): () => AddonLoad<T> {
   let cached: AddonLoad<T> | undefined;
@@ -193,7 +195,7 @@ export function addonLoader<T extends NativeModule>(name: string, dir = path.joi
       try {
         const addon = requireFromRoot(file) as T;
         const mismatch = addonVersionMismatch(shown, addon.version, packageVersion());
-        cached = mismatch ? { error: mismatch, file, stale: true } : { addon, file };
+        cached = mismatch ? { error: mismatch, file, stale: true } : { addon: pinnedCalls(addon), file };
       } catch (e) {
         cached = { error: `${shown} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, file };
       }

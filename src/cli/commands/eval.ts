@@ -25,6 +25,8 @@ import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 const fmtValue = (key: string, v: number | null | undefined): string =>
   v === null || v === undefined || Number.isNaN(v) ? '—' : key.endsWith('Seconds') ? v.toFixed(2) : v.toFixed(4);
@@ -202,7 +204,7 @@ export async function readSideInfoOptions(o: SideInfoCliOptions): Promise<SideIn
 
 // ---------------------------------------------------------------------------------------------
 
-interface EvalCliOptions extends SideInfoCliOptions {
+interface EvalCliOptions extends SideInfoCliOptions, ReadCliOptions {
   input: string;
   model: string;
   params: string[];
@@ -227,7 +229,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 0)
@@ -236,6 +238,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--json', 'print the result as JSON: one model → the result object, several → an array of them')
     .option('--quiet', 'no progress on stderr');
+  addReadOptions(cmd);
   addSideInfoOptions(cmd);
   cmd.addHelpText('after', `
 Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
@@ -289,7 +292,7 @@ Examples:
 
     const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
     say(`reading ${o.input}\n`);
-    const data = await readInteractions(o.input, { implicit: o.implicit === true, progress: false });
+    const data = await readInteractions(o.input, { implicit: o.implicit === true, ...readOptionsOf(o), progress: false });
     const splits = makeSplits(data, protocol, o.seed, o.repeat);
     say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
     const results: EvaluateResult[] = [];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { writeSyntheticCsv } from '../../data/synthetic.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
 
 export function register(program: Command): void {
   program
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .option('--explicit', 'ratings 1–5 (default)')
     .option('--implicit', 'implicit feedback (weight 1)')
     .option('--seed <n>', 'random seed', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (!Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 42)

@@ -6,16 +6,18 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { parseParams, positiveInt, UsageError } from '../args.js';
-import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
+import { parseShard, precomputeToFile, similarItemsPath, type Summary } from '../../pipeline/precompute.js';
+import { refuseInputAsOutput } from '../../data/outputFile.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { allModels } from '../../models/registry.js';
 import type { CliEdge } from '../edge.js';
 import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 import { addPartitionedOptions, runPartitionedPrecompute, type PartitionedCliOptions } from './precomputeDataset.js';
 
-interface Opts extends SideInfoCliOptions, PartitionedCliOptions {
+interface Opts extends SideInfoCliOptions, PartitionedCliOptions, ReadCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -124,6 +126,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
+  addReadOptions(cmd); // --encoding / --extra-columns of --input
   addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
   addPartitionedOptions(cmd); // --shards, --queue …: a partitioned dataset (precomputeDataset.ts)
   cmd
@@ -138,7 +141,9 @@ recs.similar.jsonl), keyed by item: {"item":…,"items":[…],"scores":[…]} / 
 
 Reliability: data goes to OUT.partial and is renamed to OUT at the end; OUT.checkpoint is
 rewritten after every block, so a killed run continues with --resume (same bytes as an
-uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
+uninterrupted run; refused, naming the difference, when the options, the input's content, the
+model file, the affinity version or the backend of a kernel differ). One run at a time writes
+OUT (OUT.lock; a lock left by a dead process is taken over), and OUT may not be the input. --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
     .action(async (o: Opts) => {
       if (await runPartitionedPrecompute(o, edge)) return;
@@ -154,6 +159,9 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       if (o.params !== undefined && o.modelFile !== undefined) throw new UsageError('--params does not apply to --model-file (a saved model keeps its hyper-parameters)');
       const params = parseParams(o.params);
+      const readOptions = readOptionsOf(o);
+      // the side-information files are inputs too (precomputeToFile checks --input and --model-file)
+      refuseInputAsOutput(o.similarItems !== undefined ? [o.out, similarItemsPath(o.out)] : [o.out], [{ what: '--items file', path: o.items }, { what: '--users file', path: o.users }]);
       // side information (--items / --users): build the model here and hand it over with its side info
       let model: string | Model | undefined = o.model;
       if (o.items !== undefined || o.users !== undefined) {
@@ -175,7 +183,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       try {
         summary = await precomputeToFile({
           input: o.input,
-          read: { implicit: o.implicit === true, progress: tty ? undefined : false },
+          read: { implicit: o.implicit === true, ...readOptions, progress: tty ? undefined : false },
           model,
           fit: typeof model === 'string' ? undefined : true,
           params,

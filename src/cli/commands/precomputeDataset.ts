@@ -22,9 +22,10 @@ import type { DatasetManifest } from '../../pipeline/dataset.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { parseRedisUrl } from '../../pipeline/redisUrl.js';
 import { enqueuePrecompute, type QueueProgress } from '../../pipeline/queue.js';
+import { readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 /** The options of `affinity precompute` this mode reads. */
-export interface PartitionedCliOptions {
+export interface PartitionedCliOptions extends ReadCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -157,7 +158,7 @@ export async function runPartitionedPrecompute(o: PartitionedCliOptions, edge: C
       r = await enqueuePrecompute({
         ...edge.context(),
         queue, redis: env.redis, queueName: o.queueName, out: o.out, shards,
-        modelFile: o.modelFile, input: o.input, read: { implicit: o.implicit === true, progress: false }, model: o.model,
+        modelFile: o.modelFile, input: o.input, read: { implicit: o.implicit === true, ...readOptionsOf(o), progress: false }, model: o.model,
         params: o.modelFile === undefined ? params : undefined,
         k: o.k, similarItems: o.similarItems, blockSize: o.blockSize, format,
         wait: o.wait !== false, retryFailed: o.retryFailed === true,

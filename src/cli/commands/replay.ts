@@ -19,6 +19,8 @@ import type { Model, ModelFactory } from '../../models/types.js';
 import { createPolicy, POLICY_NAMES, type ItemVectors } from '../../explore/bandits.js';
 import { loggedEvents, replayOrder, replayWithRegret } from '../../explore/replay.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 function models(): Record<string, ModelFactory> {
   return { ...contentModels, ...(allModels as Record<string, ModelFactory>) };
@@ -30,7 +32,7 @@ function itemVectorsOf(m: Model): ItemVectors | undefined {
   return undefined;
 }
 
-interface ReplayCliOptions {
+interface ReplayCliOptions extends ReadCliOptions {
   input: string;
   model: string;
   modelParams?: string;
@@ -47,7 +49,7 @@ interface ReplayCliOptions {
 }
 
 export function register(program: Command, edge: CliEdge): void {
-  program
+  const cmd = program
     .command('replay')
     .description('offline replay evaluation (Li et al. 2011) of a bandit policy over a model\'s candidates on a time-ordered log')
     .requiredOption('--input <file>', 'interaction file with timestamps (CSV/TSV/u.data/JSONL, optionally .gz)')
@@ -56,25 +58,26 @@ export function register(program: Command, edge: CliEdge): void {
     .requiredOption('--policy <name>', `bandit policy: ${POLICY_NAMES.join('|')}`)
     .option('--params <k=v,...>', 'policy parameters: epsilon (egreedy), c (ucb1), prior_a/prior_b (thompson), alpha/lambda (linucb)')
     .option('--seed <n>', 'random seed of the policy', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 42)
     .option('--candidates <n>', 'candidate list length', positiveInt('--candidates'), 20)
     .option('--pool <kind>', "candidates: 'model' (each user's top-N of the model) or 'popular' (the N most popular training items)", 'model')
     .option('--train-fraction <f>', 'share of the (time-ordered) log used to fit the model; the rest is replayed', (v) => {
-      const f = Number(v);
+      const f = decimalNumber(v);
       if (!(f >= 0 && f < 1)) throw new UsageError(`--train-fraction must be in [0, 1), got '${v}'`);
       return f;
     }, 0.5)
     .option('--threshold <r>', 'explicit input: reward 1 when rating ≥ r', (v) => {
-      const r = Number(v);
+      const r = decimalNumber(v);
       if (v.trim() === '' || !Number.isFinite(r)) throw new UsageError(`--threshold must be a number, got '${v}'`);
       return r;
     }, 4)
     .option('--order <o>', "'time' (by timestamp; default) or 'input' (file order)", 'time')
     .option('--implicit', 'the input has no rating column (every event has reward 1)')
-    .option('--json', 'print {policy, steps, matched, reward, ctr, regretVsGreedy} as one JSON object')
+    .option('--json', 'print {policy, steps, matched, reward, ctr, regretVsGreedy} as one JSON object');
+  addReadOptions(cmd)
     .action(async (o: ReplayCliOptions) => {
       const table = models();
       const factory = table[o.model];
@@ -83,10 +86,11 @@ export function register(program: Command, edge: CliEdge): void {
       if (o.pool !== 'model' && o.pool !== 'popular') throw new UsageError(`--pool must be 'model' or 'popular', got '${o.pool}'`);
       if (o.order !== 'time' && o.order !== 'input') throw new UsageError(`--order must be 'time' or 'input', got '${o.order}'`);
       const policyParams = parseParams(o.params);
+      const readOptions = readOptionsOf(o);
       const model = factory(parseParams(o.modelParams)); // bad params fail before reading the data
       createPolicy(o.policy === 'linucb' ? 'greedy' : o.policy, { ...policyParams, seed: o.seed }); // likewise
 
-      const x = await readInteractions(o.input, { implicit: o.implicit === true });
+      const x = await readInteractions(o.input, { implicit: o.implicit === true, ...readOptions });
       let order: Int32Array;
       try { order = replayOrder(x, o.order as 'time' | 'input'); } catch (e) { throw new UsageError((e as Error).message.replace("order 'input' / ", '')); }
       const nTrain = Math.floor(order.length * o.trainFraction);

@@ -5,13 +5,14 @@
  * with external ids: JSONL (one line per entity, `{"item": id, "neighbors": [ids], "scores": [..]}`,
  * "user" with --by user) or CSV (`item,rank,neighbor,score`, rank from 1) by the output's extension
  * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
- * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete.
+ * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete
+ * (temporaries of killed runs are removed by the next run), under an exclusive lock (OUT.lock), and
+ * never over the input.
  */
 import type { Context } from '../../engine/context.js';
 import type { Command } from 'commander';
-import { rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { readInteractions, writeTextFile } from '../../data/readers.js';
+import { lockOutput, refuseInputAsOutput } from '../../data/outputFile.js';
 import { csvField, float32Text } from '../../data/csvLine.js';
 import { toCsr, type Interactions } from '../../data/interactions.js';
 import type { TopK } from '../../data/matrix.js';
@@ -22,7 +23,9 @@ import {
 import { Trainset } from '../../models/trainset.js';
 import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import { decimalNumber } from '../../data/decimal.js';
 import type { CliEdge } from '../edge.js';
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
 
 export type OutputFormat = 'jsonl' | 'csv';
 
@@ -87,17 +90,10 @@ function* csvChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
   if (buf) yield buf;
 }
 
-/** Write the neighbour lists to `out` (format by extension) through a temporary file. */
+/** Write the neighbour lists to `out` (format by extension); writeTextFile writes a temporary file renamed when complete. */
 async function writeNeighbours(out: string, nn: TopK, ids: IdMap, by: 'item' | 'user'): Promise<void> {
   const format = outputFormat(out);
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp${out.toLowerCase().endsWith('.gz') ? '.gz' : ''}`);
-  try {
-    await writeTextFile(tmp, format === 'csv' ? csvChunks(nn, ids, by) : jsonlChunks(nn, ids, by));
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeTextFile(out, format === 'csv' ? csvChunks(nn, ids, by) : jsonlChunks(nn, ids, by));
 }
 
 function metricArg(v: string): SimilarityMetric {
@@ -107,7 +103,7 @@ function metricArg(v: string): SimilarityMetric {
 }
 
 export function register(program: Command, edge: CliEdge): void {
-  program
+  const cmd = program
     .command('similarity')
     .description('the k most similar items (or users) of each item (user), by a sparse similarity metric')
     .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
@@ -118,25 +114,35 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--shrinkage <s>', 'shrink by n/(n+s), n = co-raters', nonNegativeNumber('--shrinkage'))
     .option('--min-support <n>', 'minimum co-raters for a non-zero similarity', nonNegativeNumber('--min-support'))
     .option('--min-similarity <s>', 'drop neighbours below this similarity', (v) => {
-      const n = Number(v);
+      const n = decimalNumber(v);
       if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--min-similarity must be a number, got '${v}'`);
       return n;
     })
-    .requiredOption('--out <file>', 'output: .jsonl or .csv (optionally .gz)')
-    .action(async (o: { input: string; by: string; metric: SimilarityMetric; k: number; weighting: string; shrinkage?: number; minSupport?: number; minSimilarity?: number; out: string }) => {
+    .requiredOption('--out <file>', 'output: .jsonl or .csv (optionally .gz)');
+  addReadOptions(cmd)
+    .action(async (o: ReadCliOptions & { input: string; by: string; metric: SimilarityMetric; k: number; weighting: string; shrinkage?: number; minSupport?: number; minSimilarity?: number; out: string }) => {
       if (o.by !== 'item' && o.by !== 'user') throw new UsageError(`--by must be item or user, got '${o.by}'`);
       if (!(SIMILARITY_WEIGHTINGS as readonly string[]).includes(o.weighting)) throw new UsageError(`--weighting must be one of ${SIMILARITY_WEIGHTINGS.join(', ')}, got '${o.weighting}'`);
       outputFormat(o.out);
-      const t0 = performance.now();
-      const x = await readInteractions(o.input);
-      const args = similarityArgsFor(x, {
-        by: o.by, metric: o.metric, k: o.k, weighting: o.weighting as SimilarityWeighting,
-        shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
-      });
-      const t1 = performance.now();
-      const nn = await computeNeighbours(args, edge.context());
-      const t2 = performance.now();
-      await writeNeighbours(o.out, nn, o.by === 'item' ? x.items : x.users, o.by);
+      const readOptions = readOptionsOf(o);
+      refuseInputAsOutput([o.out], [{ what: 'input', path: o.input }]);
+      // one run per output: a second one fails now, not after its computation
+      const lock = lockOutput(o.out, (m) => process.stderr.write(`affinity: ${m}\n`));
+      let args: SparseSimilarityTopKArgs, t0: number, t1: number, t2: number;
+      try {
+        t0 = performance.now();
+        const x = await readInteractions(o.input, readOptions);
+        args = similarityArgsFor(x, {
+          by: o.by, metric: o.metric, k: o.k, weighting: o.weighting as SimilarityWeighting,
+          shrinkage: o.shrinkage, minSupport: o.minSupport, minSimilarity: o.minSimilarity,
+        });
+        t1 = performance.now();
+        const nn = await computeNeighbours(args, edge.context());
+        t2 = performance.now();
+        await writeNeighbours(o.out, nn, o.by === 'item' ? x.items : x.users, o.by);
+      } finally {
+        lock.release();
+      }
       process.stderr.write(`${args.matrix.rows} ${o.by}s, ${o.metric}, k=${o.k}: read ${((t1 - t0) / 1000).toFixed(1)} s, similarity ${((t2 - t1) / 1000).toFixed(1)} s, wrote ${o.out}\n`);
     });
 }

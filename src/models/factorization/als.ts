@@ -26,6 +26,7 @@ import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
 import { resolveContext, type Context } from '../../engine/context.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
+import type { PlannedArray } from '../memory.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, count, type ParamTable } from '../params.js';
 import { Rng } from '../../data/random.js';
 
@@ -103,6 +104,12 @@ abstract class AlsBase extends FactorizationModel {
       data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
     }
     return { ...seen, data };
+  }
+
+  /** P and Q, and the factors × factors Gram matrix (float64) every half-step solves with */
+  protected override fitArrays(users: number, items: number): PlannedArray[] {
+    const F = this.opts.factors;
+    return [...super.fitArrays(users, items), { what: `the Gram matrix (${F} × ${F} float64)`, values: F * F, bytesPerValue: 8 }];
   }
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {

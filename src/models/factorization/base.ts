@@ -17,12 +17,13 @@
 import type { Csr, Dense } from '../../data/matrix.js';
 import { denseFrom } from '../../data/matrix.js';
 import { IdMap, type ExternalId } from '../../data/idMap.js';
-import type { Interactions } from '../../data/interactions.js';
+import { FLOAT32_MAX, type Interactions } from '../../data/interactions.js';
 import { resolveContext, type Context, type RunContext } from '../../engine/context.js';
 import type { FitOptions, ModelParams, RecommendOptions, Recommendations } from '../types.js';
 import { ModelBase } from '../base.js';
 import { candidateList, candidateMask, checkIndex, checkK, excludeRows, fromTopK, noRecommendations } from '../ranking.js';
 import { Trainset } from '../trainset.js';
+import { requireArrays, type PlannedArray } from '../memory.js';
 import { readModelFile, writeModelFile, type ModelArray, type ModelFile } from './format.js';
 
 export interface FoldInResult {
@@ -393,9 +394,20 @@ export abstract class FactorizationModel extends ModelBase {
     map.add(id);
   }
 
+  /** the arrays a fit allocates whose size the parameters set: P and Q (subclasses add theirs) */
+  protected fitArrays(users: number, items: number): PlannedArray[] {
+    const c = this.factorColumns;
+    return [
+      { what: `the user factors (${users} × ${c} float32)`, values: users * c, bytesPerValue: 4 },
+      { what: `the item factors (${items} × ${c} float32)`, values: items * c, bytesPerValue: 4 },
+    ];
+  }
+
   /** common start of fit(): the training view (with copies of the id maps), this model untouched */
   protected prepare(train: Interactions): Trainset {
     if (train.user.length === 0) throw new RangeError(`${this.name}: no training interactions`);
+    // what the fit allocates must fit before it does (a clear error for factors=1e9)
+    requireArrays(this.name, `factors=${String(this.params.factors)}`, this.fitArrays(train.users.size, train.items.size));
     for (let k = 0; k < train.rating.length; k++) {
       if (!Number.isFinite(train.rating[k])) throw new RangeError(`${this.name}: rating at interaction ${k} is ${train.rating[k]}`);
     }
@@ -440,38 +452,87 @@ export abstract class FactorizationModel extends ModelBase {
     });
   }
 
-  /** @internal fill this (freshly constructed) model from a decoded file */
+  /** columns of P and Q a fit of this model produces (BPR: one more, its item-bias column) */
+  protected get factorColumns(): number {
+    return Number(this.params.factors);
+  }
+
+  /**
+   * @internal fill this (freshly constructed) model from a decoded file. The checksum only says
+   * the bytes are as written; every field the model reads is checked here (types, shapes, index
+   * ranges, finite values), so a hand-made or buggy file is refused naming the field instead of
+   * loading into a model that scores nonsense.
+   */
   restoreFrom(file: ModelFile, path: string): this {
     const bad = (why: string): Error => new Error(`affinity: cannot load model '${path}': ${why}`);
     const h = file.header;
-    const meta = h.meta as Record<string, number>;
-    const nu = h.dims.users, ni = h.dims.items;
-    if (!Array.isArray(h.userIds) || h.userIds.length !== nu) throw bad(`userIds has ${h.userIds?.length} ids, dims say ${nu} users`);
-    if (!Array.isArray(h.itemIds) || h.itemIds.length !== ni) throw bad(`itemIds has ${h.itemIds?.length} ids, dims say ${ni} items`);
+    const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    const count = (v: unknown, what: string, min = 0): number => {
+      if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= min)) throw bad(`${what} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const finite = (v: unknown, what: string): number => {
+      if (!(typeof v === 'number' && Number.isFinite(v))) throw bad(`${what} must be a finite number, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    if (!isObject(h.dims)) throw bad('the header has no dims object');
+    if (!isObject(h.meta)) throw bad('the header has no meta object');
+    const meta = h.meta;
+    const nu = count(h.dims.users, 'dims.users'), ni = count(h.dims.items, 'dims.items');
+    const dimU = count(meta.dimU, 'meta.dimU', 1), dimI = count(meta.dimI, 'meta.dimI', 1);
+    const columns = this.factorColumns;
+    if (dimU !== columns || dimI !== columns) throw bad(`meta.dimU ${dimU} and meta.dimI ${dimI} must both be ${columns}, the factor columns of a '${this.name}' model with params.factors ${String(this.params.factors)}`);
+    if (count(h.dims.factors, 'dims.factors', 1) !== dimU) throw bad(`dims.factors ${h.dims.factors} differs from meta.dimU ${dimU}`);
+    const globalMean = finite(meta.globalMean, 'meta.globalMean');
+    const ratingMin = finite(meta.ratingMin, 'meta.ratingMin'), ratingMax = finite(meta.ratingMax, 'meta.ratingMax');
+    if (ratingMin > ratingMax) throw bad(`meta.ratingMin ${ratingMin} is above meta.ratingMax ${ratingMax}`);
+    // ratings are float32 (beyond ±FLT_MAX a score is ±Infinity), and the mean of the training
+    // ratings lies between their least and greatest (up to the rounding of sum / count)
+    if (!(Math.abs(ratingMin) <= FLOAT32_MAX && Math.abs(ratingMax) <= FLOAT32_MAX)) throw bad(`meta.ratingMin ${ratingMin} and meta.ratingMax ${ratingMax} must lie within the float32 range ±${FLOAT32_MAX}`);
+    const slack = 1e-9 * Math.max(1, Math.abs(ratingMin), Math.abs(ratingMax));
+    if (!(globalMean >= ratingMin - slack && globalMean <= ratingMax + slack)) throw bad(`meta.globalMean ${globalMean} lies outside [meta.ratingMin ${ratingMin}, meta.ratingMax ${ratingMax}]`);
+    const ids = (v: unknown, what: string, n: number): Array<string | number> => {
+      if (!Array.isArray(v)) throw bad(`${what} must be an array of ids`);
+      if (v.length !== n) throw bad(`${what} has ${v.length} ids, dims say ${n}`);
+      const t = v.findIndex((id) => typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id)));
+      if (t >= 0) throw bad(`${what}[${t}] is ${JSON.stringify(v[t])}, not a string or a finite number`);
+      return v as Array<string | number>;
+    };
+    const users = IdMap.from(ids(h.userIds, 'userIds', nu)), items = IdMap.from(ids(h.itemIds, 'itemIds', ni));
+    if (users.size !== nu || items.size !== ni) throw bad('duplicate ids in userIds/itemIds');
     const need = (name: string, len: number, type: 'f32' | 'i32'): ModelArray => {
       const a = file.arrays[name];
       if (!a) throw bad(`array '${name}' is missing`);
       if ((type === 'f32') !== (a instanceof Float32Array)) throw bad(`array '${name}' has the wrong type`);
-      if (len >= 0 && a.length !== len) throw bad(`array '${name}' has ${a.length} values, expected ${len}`);
+      if (a.length !== len) throw bad(`array '${name}' has ${a.length} values, expected ${len}`);
+      if (a instanceof Float32Array) for (let t = 0; t < a.length; t++) if (!Number.isFinite(a[t])) throw bad(`array '${name}' holds ${a[t]} at ${t}`);
       return a;
     };
-    const users = IdMap.from(h.userIds), items = IdMap.from(h.itemIds);
-    if (users.size !== nu || items.size !== ni) throw bad('duplicate ids in userIds/itemIds');
-    const dimU = meta.dimU, dimI = meta.dimI;
     const P = need('P', nu * dimU, 'f32') as Float32Array;
     const Q = need('Q', ni * dimI, 'f32') as Float32Array;
     const indptr = need('seenIndptr', nu + 1, 'i32') as Int32Array;
+    if (indptr[0] !== 0) throw bad(`training matrix indptr starts at ${indptr[0]}, not 0`);
+    for (let r = 0; r < nu; r++) if (indptr[r + 1] < indptr[r]) throw bad(`training matrix indptr decreases at row ${r}`);
     const nz = indptr[nu];
     const indices = need('seenIndices', nz, 'i32') as Int32Array;
     const data = need('seenData', nz, 'f32') as Float32Array;
-    for (let p = 0; p < nz; p++) if (!(indices[p] >= 0 && indices[p] < ni)) throw bad(`training matrix column ${indices[p]} out of range`);
-    for (let r = 0; r < nu; r++) if (indptr[r + 1] < indptr[r]) throw bad('training matrix indptr decreases');
+    for (let r = 0; r < nu; r++) {
+      for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+        if (!(indices[p] >= 0 && indices[p] < ni)) throw bad(`training matrix column ${indices[p]} out of range [0, ${ni}) in row ${r}`);
+        if (p > indptr[r] && indices[p] <= indices[p - 1]) throw bad(`training matrix row ${r} is not sorted by column (${indices[p - 1]} then ${indices[p]})`);
+      }
+    }
     this.change(() => {
       this.ts = new Trainset({ rows: nu, cols: ni, indptr, indices, data }, users, items);
       this.P = P; this.Q = Q; this.dimU = dimU; this.dimI = dimI;
-      this.globalMean = meta.globalMean; this.ratingMin = meta.ratingMin; this.ratingMax = meta.ratingMax;
-      this.restoreMeta(h.meta);
-      this.restoreExtra(file.arrays);
+      this.globalMean = globalMean; this.ratingMin = ratingMin; this.ratingMax = ratingMax;
+      try {
+        this.restoreMeta(h.meta);
+        this.restoreExtra(file.arrays);
+      } catch (e) {
+        this.ts = null;
+        throw bad((e as Error).message.replace(/^affinity: cannot load model: /, ''));
+      }
     });
     return this;
   }
@@ -481,6 +542,8 @@ export abstract class FactorizationModel extends ModelBase {
 export function loadModel<M extends FactorizationModel>(path: string, kind: string, make: (params: ModelParams) => M): M {
   const file = readModelFile(path);
   if (file.kind !== kind) throw new Error(`affinity: cannot load model '${path}': it holds a '${file.kind}' model, not '${kind}'`);
+  const params = file.header.params as unknown;
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new Error(`affinity: cannot load model '${path}': the header has no params object`);
   let model: M;
   try {
     model = make(file.header.params as ModelParams);
@@ -490,10 +553,11 @@ export function loadModel<M extends FactorizationModel>(path: string, kind: stri
   return model.restoreFrom(file, path);
 }
 
-/** check a restored Float32Array's length */
+/** check a restored Float32Array's type, length and values (restoreFrom names the file in the error) */
 export function needArray(arrays: Record<string, ModelArray>, name: string, len: number): Float32Array {
   const a = arrays[name];
   if (!(a instanceof Float32Array) || a.length !== len) throw new Error(`affinity: cannot load model: array '${name}' is missing or has ${a?.length} values, expected ${len}`);
+  for (let t = 0; t < a.length; t++) if (!Number.isFinite(a[t])) throw new Error(`affinity: cannot load model: array '${name}' holds ${a[t]} at ${t}`);
   return a;
 }
 

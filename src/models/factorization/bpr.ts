@@ -180,6 +180,9 @@ export class BPR extends FactorizationModel {
     this.steps(this.rowsOf(users), 'all', ctx);
   }
 
+  /** factor columns: the factors and the item-bias column */
+  protected override get factorColumns(): number { return this.opts.factors + 1; }
+
   static load(path: string): BPR {
     return loadModel(path, 'bpr', (p) => new BPR(p));
   }

@@ -17,7 +17,8 @@
  * newer version, lengths that do not add up, bad JSON, checksum mismatch — is an Error
  * that names the file and the problem.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { writeBytesAtomically } from '../../data/outputFile.js';
 
 export const MODEL_MAGIC = 'AFFM';
 export const MODEL_FORMAT_VERSION = 1;
@@ -85,8 +86,9 @@ function encodeModelFile(kind: string, header: Omit<ModelFileHeader, 'arrays'>, 
   return buf;
 }
 
+/** Written through a temporary file renamed when complete (writeBytesAtomically): a save killed midway leaves the previous file whole. */
 export function writeModelFile(path: string, kind: string, header: Omit<ModelFileHeader, 'arrays'>, arrays: Record<string, ModelArray>): void {
-  writeFileSync(path, encodeModelFile(kind, header, arrays));
+  writeBytesAtomically(path, encodeModelFile(kind, header, arrays));
 }
 
 export function decodeModelFile(buf: Uint8Array, path = '<buffer>'): ModelFile {

@@ -77,9 +77,9 @@ export class KnnModel extends RatingModel {
     const o = readParams<KnnOptions>(this.name, params, knnParamTable);
     o.sim = o.sim.replace(/_/g, '-') as SimilarityMetric;
     this.options = o;
-    this.heap = new TopKHeap(o.k);
-    this.heapIds = new Int32Array(o.k);
-    this.heapScores = new Float32Array(o.k);
+    this.heap = new TopKHeap(0);
+    this.heapIds = new Int32Array(0);
+    this.heapScores = new Float32Array(0);
   }
 
   protected async fitTrainset(ts: Trainset, ctx: Context): Promise<void> {
@@ -97,6 +97,11 @@ export class KnnModel extends RatingModel {
       baselines: this.bsl ? similarityBaselines(ts, this.bsl, o.userBased) : undefined,
     }, { backend: ctx.backend, signal: ctx.signal }) as TopK;
     this.sim = scatter(all);
+    // at most every other entity is a neighbour: k = 1e9 must not size the scratch
+    const k = Math.min(o.k, X.rows);
+    this.heap = new TopKHeap(k);
+    this.heapIds = new Int32Array(k);
+    this.heapScores = new Float32Array(k);
     if (this.variant === 'means' || this.variant === 'zscore') this.means = rowMeans(X);
     if (this.variant === 'zscore') {
       const sigmas = rowStds(X, this.means!);
