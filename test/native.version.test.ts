@@ -15,6 +15,7 @@ import {
   type NativeAddon,
 } from '../src/backends/native/index.js';
 import { cudaBackend, loadCudaAddon } from '../src/backends/native/cuda.js';
+import { skip } from './helpers/skip.js';
 
 const own = packageVersion();
 const rebuild = /rebuild with `npm run build:native`/;
@@ -101,33 +102,40 @@ test('a missing module: not found, with the build hint', () => {
   assert.match(p.reason, /absent\.node not found; run `npm run build:native`/);
 });
 
-test('the real builds pass the check (where they were built)', async () => {
-  const nativeFile = path.join(packageRoot, 'build', 'Release', 'affinity_native.node');
-  const p = await nativeBackend.probe();
-  if (existsSync(nativeFile)) {
+const nativeFile = path.join(packageRoot, 'build', 'Release', 'affinity_native.node');
+if (existsSync(nativeFile)) {
+  test('the real native build passes the check', async () => {
+    const p = await nativeBackend.probe();
     assert.is(p.available, true, p.reason);
     assert.is(p.details?.version, own);
     const r = loadNativeAddon();
     assert.ok('addon' in r && r.addon.version === own);
-  } else {
-    console.log('SKIP native version: build/Release/affinity_native.node not built');
+  });
+} else {
+  skip(test, 'native version', 'build/Release/affinity_native.node not built');
+  test('no native build: the probe says not found', async () => {
+    const p = await nativeBackend.probe();
     assert.is(p.available, false);
     assert.match(p.reason, /not found/);
-  }
-  const cudaFile = path.join(packageRoot, 'build', 'Release', 'affinity_cuda.node');
-  const c = await cudaBackend.probe();
-  if (existsSync(cudaFile)) {
+  });
+}
+
+const cudaFile = path.join(packageRoot, 'build', 'Release', 'affinity_cuda.node');
+if (existsSync(cudaFile)) {
+  test('the real CUDA build passes the check (the probe may still lack a device, never for its version)', async () => {
+    const c = await cudaBackend.probe();
     const r = loadCudaAddon();
     assert.ok('addon' in r, 'error' in r ? r.error : '');
     if ('addon' in r) assert.is(r.addon.version, own);
-    // without a device the probe may be unavailable, but never for its version
     assert.not.match(c.reason, /built for affinity/);
     assert.is(c.details?.version, own);
-  } else {
-    console.log('SKIP cuda version: build/Release/affinity_cuda.node not built');
-    assert.is(c.available, false);
-  }
-});
+  });
+} else {
+  skip(test, 'cuda version', 'build/Release/affinity_cuda.node not built');
+  test('no CUDA build: the probe says unavailable', async () => {
+    assert.is((await cudaBackend.probe()).available, false);
+  });
+}
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
