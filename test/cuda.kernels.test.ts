@@ -67,7 +67,7 @@ const loaded = loadCudaAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as CudaAddon | null;
 
 const hasKernels = !!addon && typeof addon.sparseSimilarityTopK === 'function' && typeof addon.alsHalfStep === 'function';
-const stale = 'affinity_cuda.node has no sparseSimilarityTopK/alsHalfStep (built before they were bound; rebuild it: npm run build:native)';
+const stale = 'affinity_cuda.node has no sparseSimilarityTopK/alsHalfStep (built before they were bound; rebuild it: npx affinity build)';
 
 // argument validation happens on the JS thread before any kernel is queued: it runs wherever the module loads,
 // with or without a device

@@ -73,7 +73,7 @@ const loaded = loadNativeAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as NativeAddon | null;
 
 if (!probe.available || !addon || typeof addon.alsHalfStep !== 'function') {
-  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no alsHalfStep (rebuild: npm run build:native)';
+  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no alsHalfStep (rebuild: npx affinity build)';
   skip(test, 'native als', reason);
   test('native als: the skip reason says what is missing', () => {
     assert.ok(reason.length > 0);

@@ -42,7 +42,7 @@ const loaded = loadNativeAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as NativeAddon | null;
 
 if (!probe.available || !addon || typeof addon.sgdEpoch !== 'function' || typeof addon.bprEpoch !== 'function') {
-  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no sgdEpoch/bprEpoch (rebuild: npm run build:native)';
+  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no sgdEpoch/bprEpoch (rebuild: npx affinity build)';
   skip(test, 'native epochs', reason);
   test('native epochs: the skip reason says what is missing', () => {
     assert.ok(reason.length > 0);

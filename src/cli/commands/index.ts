@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliEdge } from '../edge.js';
 import { register as registerInfo } from './info.js';
+import { register as registerBuild } from './build.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerBench } from './bench.js';
@@ -12,6 +13,6 @@ import { register as registerReplay } from './replay.js';
 import { register as registerCalibrate } from './calibrate.js';
 
 export const commands: Array<(program: Command, edge: CliEdge) => void> = [
-  registerInfo, registerGenerate, registerDemo, registerBench,
+  registerInfo, registerBuild, registerGenerate, registerDemo, registerBench,
   registerSimilarity, registerEval, registerPrecompute, registerReplay, registerCalibrate,
 ];
