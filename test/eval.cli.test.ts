@@ -58,7 +58,7 @@ test('several models: one comparison table, and a JSON array of results on the s
   assert.match(rows[1], /^model\s+rmse\s+mae\s+ndcg@10\s+precision@10\s+recall@10\s+fitSeconds/);
   assert.match(rows[2], /^baseline\s+\d\.\d{4} ± \d\.\d{4}/);
   assert.match(rows[3], /^svd \(factors=4,epochs=5\)\s+\d\.\d{4} ± /);
-  assert.match(rows[4], /^item-knn\s+—\s+—\s+\d\.\d{4} ± /, 'a ranking-only model has no rating metrics');
+  assert.match(rows[4], /^item-knn\s+n\/a\s+n\/a\s+\d\.\d{4} ± /, 'a ranking-only model has no rating metrics');
   assert.is(rows.length, 5);
 
   const j = affinity('eval', '--input', udata, '--model', 'svd,als', '--protocol', 'kfold:3', '--repeat', '2', '--metrics', 'ndcg@5,coverage@5,map@5',
@@ -142,6 +142,25 @@ test('--items/--users: u.item/u.user (latin-1) and a generic CSV feed content-kn
   assert.match(none.stderr, /needs item side info/);
 });
 
+test('rating and ranking models together: each scored on the metrics it supports, the rest n/a, said once', () => {
+  const t = affinity('eval', '--input', udata, '--model', 'svd,als,item-knn', '--protocol', 'kfold:2', '--metrics', 'rmse,mae,ndcg@10',
+    '--params', 'svd:factors=4,epochs=3;als:factors=3,iterations=2');
+  assert.is(t.code, 0, t.stderr);
+  const rows = t.stdout.trim().split('\n');
+  assert.match(rows[1], /^model\s+rmse\s+mae\s+ndcg@10\s+fitSeconds/);
+  assert.match(rows[2], /^svd \(factors=4,epochs=3\)\s+\d\.\d{4} ± \d\.\d{4}\s+\d\.\d{4} ± \d\.\d{4}\s+\d\.\d{4} ± /);
+  assert.match(rows[3], /^als \(factors=3,iterations=2\)\s+n\/a\s+n\/a\s+\d\.\d{4} ± /);
+  assert.match(rows[4], /^item-knn\s+n\/a\s+n\/a\s+\d\.\d{4} ± /);
+  const notes = t.stderr.split('\n').filter((l) => /not apply/.test(l));
+  assert.equal(notes, ['affinity: rmse, mae do not apply to als, item-knn (they rank items and do not predict ratings): shown as n/a']);
+  const j = affinity('eval', '--input', udata, '--model', 'baseline,item-knn', '--protocol', 'holdout:0.2', '--metrics', 'rmse,ndcg@5', '--json', '--quiet');
+  assert.is(j.code, 0, j.stderr);
+  const [b, k] = JSON.parse(j.stdout) as Array<{ mean: Record<string, number>; notApplicable?: string[] }>;
+  assert.ok('rmse' in b.mean && 'ndcg@5' in b.mean && b.notApplicable === undefined);
+  assert.ok(!('rmse' in k.mean) && 'ndcg@5' in k.mean);
+  assert.equal(k.notApplicable, ['rmse']);
+});
+
 test('bad input: each a one-line error and a non-zero exit', () => {
   const missing = path.join(dir, 'does-not-exist.csv');
   for (const [args, re] of [
@@ -149,7 +168,7 @@ test('bad input: each a one-line error and a non-zero exit', () => {
     [['--input', udata, '--model', 'popularity', '--metrics', 'precision@-3'], /k must be a positive integer/],
     [['--input', udata, '--model', 'popularity', '--metrics', 'ndcg'], /needs a cut-off/],
     // checked before reading (the input does not even exist) and so before any fitting
-    [['--input', missing, '--model', 'svd,item-knn', '--metrics', 'rmse,ndcg@10'], /model 'item-knn' does not predict ratings, so it cannot be scored by rmse/],
+    [['--input', missing, '--model', 'svd,item-knn', '--metrics', 'rmse,mae'], /model 'item-knn' ranks items and does not predict ratings, so none of --metrics \(rmse,mae\) applies to it/],
     [['--input', single, '--model', 'popularity', '--protocol', 'loo', '--metrics', 'ndcg@5'], /empty test set/],
     [['--input', noTime, '--model', 'baseline', '--protocol', 'temporal:0.2'], /needs timestamps/],
     [['--input', noTime, '--model', 'baseline', '--protocol', 'temporal-user:0.2'], /needs timestamps/],

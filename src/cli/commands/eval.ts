@@ -20,6 +20,7 @@ import type { Command } from 'commander';
 import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
 import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
+import type { MetricSpec } from '../../eval/metrics.js';
 import { allModels } from '../../models/registry.js';
 import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
@@ -53,15 +54,15 @@ function formatTable(r: EvaluateResult): string {
 }
 
 /** Several results (same splits) as one comparison table: one row per model, mean ± std per metric. */
-function formatComparison(results: EvaluateResult[]): string {
+function formatComparison(results: EvaluateResult[], order: string[] = []): string {
   if (!results.length) return '';
-  const keys: string[] = [];
+  // the metrics in --metrics order, then any others, timings last
+  const keys: string[] = order.filter((k) => results.some((r) => k in r.mean));
   for (const r of results) for (const k of Object.keys(r.mean)) if (!keys.includes(k)) keys.push(k);
-  // timings last
   keys.sort((a, b) => Number(a.endsWith('Seconds')) - Number(b.endsWith('Seconds')));
   const rows = results.map((r) => {
     const params = paramText(r.params);
-    return [`${r.model}${params ? ` (${params})` : ''}`, ...keys.map((k) => (k in r.mean ? `${fmtValue(k, r.mean[k])} ± ${fmtValue(k, r.std[k])}` : '—'))];
+    return [`${r.model}${params ? ` (${params})` : ''}`, ...keys.map((k) => (k in r.mean ? `${fmtValue(k, r.mean[k])} ± ${fmtValue(k, r.std[k])}` : 'n/a'))];
   });
   const r0 = results[0];
   const rep = r0.repeat > 1 ? `, repeat ${r0.repeat}` : '';
@@ -279,15 +280,35 @@ Examples:
       rating[name] = probe.predictsRatings;
     }
     const allRating = modelNames.every((n) => rating[n]);
+    let explicitSpecs: MetricSpec[] | undefined;
+    if (explicit) {
+      try { explicitSpecs = parseMetrics(explicit); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
+    }
+    // rating metrics (rmse, mae, …) do not apply to models that only rank: each model is scored on the
+    // metrics it supports, the others are shown as n/a, and one note says so
+    const notApplicable: Record<string, string[]> = {};
     for (const name of modelNames) {
-      const metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      let metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      if (explicitSpecs && !rating[name]) {
+        const ratingKeys = explicitSpecs.filter((m) => m.kind === 'rating').map((m) => m.key);
+        if (ratingKeys.length === explicitSpecs.length) throw new UsageError(`model '${name}' ranks items and does not predict ratings, so none of --metrics (${explicit!.join(',')}) applies to it; add a ranking metric such as ndcg@10`);
+        if (ratingKeys.length) {
+          notApplicable[name] = ratingKeys;
+          metrics = explicitSpecs.filter((m) => m.kind !== 'rating').map((m) => m.key);
+        }
+      }
       let specs;
       try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
-      checkModel({ models, modelName: name, params: params[name], sideInfo }, specs); // 'does not predict ratings' before any fitting
+      checkModel({ models, modelName: name, params: params[name], sideInfo }, specs); // names, params and side info before any fitting
       metricsOf[name] = metrics;
     }
 
     const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
+    const skippedModels = Object.keys(notApplicable);
+    if (skippedModels.length) {
+      const keys = [...new Set(skippedModels.flatMap((n) => notApplicable[n]))];
+      process.stderr.write(`affinity: ${keys.join(', ')} ${keys.length > 1 ? 'do' : 'does'} not apply to ${skippedModels.join(', ')} (${skippedModels.length > 1 ? 'they rank items and do' : 'it ranks items and does'} not predict ratings): shown as n/a\n`);
+    }
     say(`reading ${o.input}\n`);
     const data = await readInteractions(o.input, { implicit: o.implicit === true, progress: false });
     const splits = makeSplits(data, protocol, o.seed, o.repeat);
@@ -303,7 +324,8 @@ Examples:
       say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       results.push(r);
     }
-    if (o.json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');
-    else process.stdout.write(results.length === 1 ? formatTable(results[0]) : formatComparison(results));
+    const shown = results.map((r) => (notApplicable[r.model] ? { ...r, notApplicable: notApplicable[r.model] } : r));
+    if (o.json) process.stdout.write(JSON.stringify(shown.length === 1 ? shown[0] : shown) + '\n');
+    else process.stdout.write(results.length === 1 ? formatTable(results[0]) : formatComparison(results, explicit));
   });
 }
