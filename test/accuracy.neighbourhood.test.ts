@@ -73,6 +73,22 @@ for (const [model, ref] of Object.entries(SURPRISE)) {
   });
 }
 
+// implicit's BM25Recommender (K=20, K1=1.2, B=0.75) on an ML-100k 80/20 split: precision_at_k(10) = 0.385
+// (measured for issue 16). implicit's precision divides by min(10, held-out): affinity's capped-precision@10.
+withData('item-knn bm25 with its defaults, ML-100k 80/20: capped-precision@10 (mean of split seeds 0-2) ≥ implicit 0.385 − 0.01', async () => {
+  const values: number[] = [];
+  for (const seed of [0, 1, 2]) {
+    const r = await evaluate({
+      data, modelName: 'item-knn', params: { variant: 'bm25' }, protocol: { kind: 'holdout', ratio: 0.2 }, seed,
+      metrics: ['capped-precision@10', 'precision@10'], models: neighbourhoodModels,
+    });
+    values.push(r.mean['capped-precision@10']);
+    console.log(`  item-knn bm25 seed ${seed}: capped-precision@10 ${r.mean['capped-precision@10'].toFixed(4)}, precision@10 ${r.mean['precision@10'].toFixed(4)}`);
+  }
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  assert.ok(mean >= 0.385 - 0.01, `capped-precision@10 ${mean.toFixed(4)} < 0.375`);
+});
+
 withData('knn-zscore and random (no Surprise bar in the issue): reported, sanity-checked', async () => {
   for (const model of ['knn-zscore', 'random']) {
     const r = await meanRmse(data, model, 1);

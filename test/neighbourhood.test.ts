@@ -241,6 +241,23 @@ test('user-knn (implicit) by hand; tfidf and bm25 variants run and rank', async 
   }
 });
 
+test('item-knn bm25 defaults are implicit BM25Recommender\'s (K1 = 1.2, B = 0.75), not its weighting function\'s (100, 0.8)', async () => {
+  const m = new ImplicitKnn('item', { variant: 'bm25' });
+  assert.equal([m.options.K1, m.options.B], [1.2, 0.75]);
+  const x = randomRatings(30, 20, 200, 9, true);
+  const args = m.similarityArgs({ rows: 0, cols: 0, indptr: new Int32Array(1), indices: new Int32Array(0), data: new Float32Array(0) });
+  assert.equal([args.metric, args.weighting, args.bm25K1, args.bm25B], ['dot', 'bm25', 1.2, 0.75]);
+  // the fitted lists are those of the explicit parameters, and differ from the weighting function's defaults
+  const lists = async (p: Record<string, number | string>) => {
+    const k = new ImplicitKnn('item', { variant: 'bm25', ...p });
+    await k.fit(x);
+    return Array.from(k.neighbours.ids);
+  };
+  const dflt = await lists({});
+  assert.equal(dflt, await lists({ K1: 1.2, B: 0.75 }));
+  assert.not.equal(dflt, await lists({ K1: 100, B: 0.8 }));
+});
+
 test('registry: every model name; unknown names and bad params are clear errors', async () => {
   assert.equal(Object.keys(neighbourhoodModels).sort(), ['baseline', 'co-clustering', 'item-knn', 'knn-baseline', 'knn-basic', 'knn-means', 'knn-zscore', 'random', 'slope-one', 'user-knn']);
   for (const name of Object.keys(neighbourhoodModels)) assert.ok(allModels[name], `allModels has ${name}`);

@@ -23,7 +23,8 @@
  *   predictsRatings, else an error before any fitting.
  *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
- *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
+ *   rating). precision, capped-precision (implicit's: Σ hits / Σ min(k, |relevant|) over the
+ *   users, the one metric that is a ratio of sums rather than a mean), recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
  *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
@@ -54,8 +55,8 @@ import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from 
 import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
-import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
+import { cappedPrecisionAtK, fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
+import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 
@@ -449,6 +450,11 @@ export function scoreLists(source: ListSource, test: Interactions, specs: Metric
       const list = source.top(u);
       listSpecs.forEach((s, j) => {
         let v: number;
+        if (s.kind === 'ranking' && s.name === 'capped-precision') {
+          // implicit's precision_at_k: Σ hits / Σ min(k, |relevant|), a ratio of sums over the users
+          sums[j] += hitsAtK(list, rel, s.k); counts[j] += Math.min(s.k, rel.size);
+          return;
+        }
         if (s.kind === 'ranking') {
           v = safe(() => rankingValue(s.name, s.k, list, rel, g, source, u, tc, nItems));
         } else {
@@ -484,6 +490,7 @@ function order(out: Record<string, number>, specs: MetricSpec[]): Record<string,
 function rankingValue(name: string, k: number, list: ArrayLike<number>, rel: Set<number>, graded: Map<number, number>, source: ListSource, u: number, tc: TrainCache | null, nItems: number): number {
   switch (name) {
     case 'precision': return precisionAtK(topOf(list, k), rel, k);
+    case 'capped-precision': return cappedPrecisionAtK(topOf(list, k), rel, k);
     case 'recall': return recallAtK(topOf(list, k), rel, k);
     case 'ndcg': return ndcgAtK(topOf(list, k), rel, k);
     case 'f1': return f1AtK(list, rel, k);

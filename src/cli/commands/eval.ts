@@ -240,7 +240,8 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   addSideInfoOptions(cmd);
   cmd.addHelpText('after', `
 Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
-         ranking ndcg@K, precision@K, recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
+         ranking ndcg@K, precision@K (hits/K), capped-precision@K (implicit's precision_at_K: Σ hits /
+                 Σ min(K, held-out) over users), recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
