@@ -118,6 +118,48 @@ test('SlopeOne by hand (Surprise\'s unweighted, and weighted)', async () => {
   close((await fitted('slope-one', x)).predict(u1, b).estimate, 2);
 });
 
+test('SlopeOne\'s sparse deviations equal the dense formula on random data (unweighted and weighted, unclipped scores)', async () => {
+  const x = randomRatings(40, 30, 500, 21);
+  const nU = x.users.size, nI = x.items.size;
+  const r: Array<Map<number, number>> = Array.from({ length: nU }, () => new Map());
+  for (let t = 0; t < x.user.length; t++) r[x.user[t]].set(x.item[t], x.rating[t]);
+  // dense reference: dev(i, j) and |U_ij| over every pair, as Surprise computes them
+  const freq = new Float64Array(nI * nI), sum = new Float64Array(nI * nI);
+  for (const ru of r) for (const [i, ri] of ru) for (const [j, rj] of ru) { freq[i * nI + j]++; sum[i * nI + j] += ri - rj; }
+  const want = (u: number, i: number, weighted: boolean): number => {
+    let count = 0, s = 0, w = 0;
+    for (const [j, rj] of r[u]) {
+      const f = freq[i * nI + j];
+      if (!f) continue;
+      const dev = i === j ? 0 : Math.fround(sum[i * nI + j] / f);
+      count++;
+      if (weighted) { s += (dev + rj) * f; w += f; } else s += dev;
+    }
+    const mu = [...r[u].values()].reduce((a, b) => a + b, 0) / r[u].size;
+    return count === 0 ? mu : weighted ? s / w : mu + s / count;
+  };
+  for (const weighted of [false, true]) {
+    const m = await fitted('slope-one', x, { weighted });
+    for (let u = 0; u < nU; u += 3) {
+      const items = Array.from({ length: nI }, (_, i) => i);
+      const rec = m.recommend(u, nI, { items, filterSeen: false });
+      for (let t = 0; t < rec.ids.length; t++) close(rec.scores[t], want(u, rec.ids[t], weighted), 1e-5, `weighted=${weighted} u${u} i${rec.ids[t]}`);
+    }
+  }
+});
+
+test('SlopeOne fits more than 8,192 items (memory grows with co-rated pairs, not items²)', async () => {
+  const { generateInteractions } = await import('../src/data/synthetic.js');
+  const { SlopeOne } = await import('../src/models/neighbourhood/slopeOne.js');
+  const x = generateInteractions({ users: 150, items: 9724, interactions: 15000, seed: 3, explicit: true, zipf: 0.5 });
+  const m = new SlopeOne();
+  await m.fit(x);
+  assert.ok(x.items.size > 8192, `${x.items.size} items`);
+  assert.ok(m.pairs < x.items.size * x.items.size / 20, `${m.pairs} co-rated pairs stored`);
+  const p = m.predict(0, x.user[0] === 0 ? x.item[1] : x.item[0]);
+  assert.ok(Number.isFinite(p.estimate));
+});
+
 test('CoClustering with one cluster each: r̂ = μ_u + μ_i − μ; seeded runs are identical', async () => {
   const x = handData();
   const [u, t] = idx(x, 'u0', 'T');
