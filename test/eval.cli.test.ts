@@ -161,6 +161,47 @@ test('rating and ranking models together: each scored on the metrics it supports
   assert.equal(k.notApplicable, ['rmse']);
 });
 
+test('given splits (--train/--test, e.g. ML-100k u1..u5): scored exactly as the protocol that made them', async () => {
+  const { readInteractions, writeInteractionsCsv } = await import('../src/data/readers.js');
+  const { makeSplits } = await import('../src/eval/evaluate.js');
+  const splits = makeSplits(await readInteractions(udata), { kind: 'kfold', folds: 2 }, 4);
+  const train: string[] = [], testFiles: string[] = [];
+  for (const [f, sp] of splits.entries()) {
+    train.push(path.join(dir, `fold${f + 1}.base.csv`)); testFiles.push(path.join(dir, `fold${f + 1}.test.csv`));
+    await writeInteractionsCsv(sp.train, train[f]);
+    await writeInteractionsCsv(sp.test, testFiles[f]);
+  }
+  const common = ['--model', 'baseline,knn-means', '--metrics', 'rmse,mae', '--json', '--quiet'];
+  const viaProtocol = affinity('eval', '--input', udata, '--protocol', 'kfold:2', '--seed', '4', ...common);
+  const viaFiles = affinity('eval', '--train', train.join(','), '--test', testFiles[0], '--test', testFiles[1], ...common);
+  assert.is(viaProtocol.code, 0, viaProtocol.stderr);
+  assert.is(viaFiles.code, 0, viaFiles.stderr);
+  type R = { model: string; folds: Array<Record<string, number>>; protocol: { kind: string } };
+  const a = JSON.parse(viaProtocol.stdout) as R[], b = JSON.parse(viaFiles.stdout) as R[];
+  assert.equal(b.map((r) => r.protocol.kind), ['given', 'given']);
+  for (let m = 0; m < 2; m++) {
+    for (let f = 0; f < 2; f++) {
+      for (const k of ['rmse', 'mae']) assert.ok(Math.abs(a[m].folds[f][k] - b[m].folds[f][k]) < 1e-9, `${a[m].model} fold ${f + 1} ${k}: ${a[m].folds[f][k]} vs ${b[m].folds[f][k]}`);
+    }
+  }
+  // a table names the files; a test interaction also in its training file is reported
+  const t = affinity('eval', '--train', train[0], '--test', train[0], '--model', 'baseline');
+  assert.is(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^baseline, given splits fold1\.base\.csv\|fold1\.base\.csv, seed 0/);
+  assert.match(t.stderr, new RegExp(`affinity: .*fold1\\.base\\.csv: ${splits[0].train.user.length} test interaction\\(s\\) are also in`));
+  for (const [args, re] of [
+    [['--train', train[0], '--test', testFiles.join(',')], /--train has 1 file\(s\) and --test 2/],
+    [['--input', udata, '--train', train[0], '--test', testFiles[0]], /--input and --train\/--test are exclusive/],
+    [['--train', train[0], '--test', testFiles[0], '--protocol', 'kfold:5'], /--protocol does not apply to --train\/--test/],
+    [['--train', train[0], '--test', testFiles[0], '--repeat', '2'], /--repeat does not apply/],
+    [[], /required option '--input <file>' not specified \(or give splits with --train\/--test\)/],
+  ] as Array<[string[], RegExp]>) {
+    const r = affinity('eval', '--model', 'baseline', ...args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.match(r.stderr, re);
+  }
+});
+
 test('bad input: each a one-line error and a non-zero exit', () => {
   const missing = path.join(dir, 'does-not-exist.csv');
   for (const [args, re] of [

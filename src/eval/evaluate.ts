@@ -11,6 +11,7 @@
  *   temporal:R         the latest R of all interactions to test               {kind:'temporal', ratio, perUser:false}
  *   temporal-user:R    per user, their latest R to test                       {kind:'temporal', ratio, perUser:true}
  *                      (both need timestamps; they are deterministic, so --repeat does not apply)
+ *   given              train/test files made elsewhere (givenSplits.ts; `--train`/`--test`)   {kind:'given', pairs}
  *   cold-users:F[:W]   a random F of the users become new: ALL their interactions go to test
  *                      (removeUsersProtocol); with W > 0, a random W of every other user's
  *                      interactions is held out too, so warm users are scored as well
@@ -49,6 +50,7 @@
  * beyond-accuracy metrics are not defined (null). A bucket's value over folds is the mean of the
  * fold values weighted by the users scored in the fold's bucket.
  */
+import path from 'node:path';
 import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
@@ -66,7 +68,11 @@ export type Protocol =
   | { kind: 'user-holdout'; ratio: number }
   | { kind: 'leave-k'; k: number }
   | { kind: 'temporal'; ratio: number; perUser: boolean }
-  | { kind: 'cold-users'; fraction: number; warmRatio: number };
+  | { kind: 'cold-users'; fraction: number; warmRatio: number }
+  | { kind: 'given'; pairs: GivenPair[] };
+
+/** One train/test pair of files of a given split (givenSplits.ts reads them). */
+export interface GivenPair { train: string; test: string }
 
 /** What to evaluate and how; the context (engine, backend, signal) runs every fit and recommend. */
 export interface EvaluateOptions extends RunContext {
@@ -192,12 +198,13 @@ export function formatProtocol(p: Protocol): string {
     case 'leave-k': return p.k === 1 ? 'loo' : `leave:${p.k}`;
     case 'temporal': return `${p.perUser ? 'temporal-user' : 'temporal'}:${p.ratio}`;
     case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
+    case 'given': return `given splits ${p.pairs.map((g) => `${path.basename(g.train)}|${path.basename(g.test)}`).join(', ')}`;
   }
 }
 
 /** True for protocols whose split depends on the seed (so repeats differ). */
 export function isSeeded(p: Protocol): boolean {
-  return p.kind !== 'temporal';
+  return p.kind !== 'temporal' && p.kind !== 'given';
 }
 
 /**
@@ -212,6 +219,7 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
   if (repeat > 1 && !isSeeded(protocol)) throw new RangeError(`protocol '${name}' is deterministic (no seed), so repeating it gives the same split: drop --repeat`);
   if (interactionCount(data) === 0) throw new RangeError('the input has no interactions');
   if (protocol.kind === 'temporal' && !data.timestamp) throw new RangeError(`protocol '${name}' needs timestamps, and the input has none (no timestamp column)`);
+  if (protocol.kind === 'given') throw new RangeError('given splits are read from their files (readGivenSplits), not made from the data');
   const out: SeededSplit[] = [];
   for (let r = 0; r < repeat; r++) {
     const s = seed + r;

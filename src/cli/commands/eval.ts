@@ -2,8 +2,10 @@
  * `affinity eval --input FILE --model NAME[,NAME…] [--params …] [--protocol P] [--repeat N]
  *                [--metrics LIST] [--cold-start [user|item]] [--items FILE] [--users FILE]
  *                [--seed N] [--json]`
+ * `affinity eval --train A1[,A2…] --test B1[,B2…] --model …`  (given splits, e.g. ML-100k's u1..u5)
  *
- * Runs the evaluation protocol (src/eval/evaluate.ts). Every model is scored on the SAME splits
+ * Runs the evaluation protocol (src/eval/evaluate.ts), or scores given splits (src/eval/givenSplits.ts)
+ * the same way. Every model is scored on the SAME splits
  * (makeSplits once, shared). One model: a table with one row per fold, then mean and std (or with
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
@@ -19,7 +21,9 @@
 import type { Command } from 'commander';
 import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
-import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
+import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol, type SeededSplit } from '../../eval/evaluate.js';
+import { readGivenSplits } from '../../eval/givenSplits.js';
+import type { Interactions } from '../../data/interactions.js';
 import type { MetricSpec } from '../../eval/metrics.js';
 import { allModels } from '../../models/registry.js';
 import type { CliEdge } from '../edge.js';
@@ -103,6 +107,11 @@ function parseModelParams(values: string[], models: string[]): Record<string, Mo
   const out: Record<string, ModelParams> = {};
   for (const name of models) out[name] = { ...shared, ...(own[name] ?? {}) };
   return out;
+}
+
+/** A repeatable comma-separated list option: `--train a,b --train c` → [a, b, c]. */
+function listOption(v: string, prev: string[]): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 /** Default metrics by model kind: rating predictors get rmse,mae; ranking-only models ndcg/precision/recall@10. */
@@ -204,7 +213,9 @@ export async function readSideInfoOptions(o: SideInfoCliOptions): Promise<SideIn
 // ---------------------------------------------------------------------------------------------
 
 interface EvalCliOptions extends SideInfoCliOptions {
-  input: string;
+  input?: string;
+  train: string[];
+  test: string[];
   model: string;
   params: string[];
   protocol: string;
@@ -222,7 +233,9 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   const cmd = program
     .command('eval')
     .description('cross-validate one or several models on the same splits: rating (rmse, mae, mse, fcp), ranking and beyond-accuracy metrics, cold-start buckets')
-    .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
+    .option('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz), split by --protocol')
+    .option('--train <files>', 'given splits instead of --input: training file(s), comma-separated or repeated, one per --test file (e.g. ML-100k u1.base,…,u5.base)', listOption, [] as string[])
+    .option('--test <files>', 'the test file of each --train file, in the same order (e.g. u1.test,…,u5.test)', listOption, [] as string[])
     .requiredOption('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
@@ -248,11 +261,20 @@ Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal
          training data; W: share of every other user's interactions held out too)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
+Given splits: --train A1,A2,… --test B1,B2,… scores each (train, test) pair of files as one fold,
+         exactly as a protocol's folds (ids shared across the files), e.g. ML-100k's u1..u5.
 Examples:
   affinity eval --input u.data --model svd,als,item-knn --protocol user-holdout:0.2 --metrics ndcg@10,recall@10,coverage@10
+  affinity eval --train u1.base,u2.base,u3.base,u4.base,u5.base --test u1.test,u2.test,u3.test,u4.test,u5.test --model svd
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
                 --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
   cmd.action(async (o: EvalCliOptions) => {
+    const given = o.train.length > 0 || o.test.length > 0;
+    if (given && o.input !== undefined) throw new UsageError('--input and --train/--test are exclusive: give one data file to split, or the splits');
+    if (!given && o.input === undefined) throw new UsageError("required option '--input <file>' not specified (or give splits with --train/--test)");
+    if (o.train.length !== o.test.length) throw new UsageError(`--train has ${o.train.length} file(s) and --test ${o.test.length}: give one test file per training file`);
+    if (given && cmd.getOptionValueSource('protocol') !== 'default') throw new UsageError('--protocol does not apply to --train/--test (the files are the splits)');
+    if (given && o.repeat > 1) throw new UsageError('--repeat does not apply to --train/--test (given splits have no seed)');
     const modelNames = o.model.split(',').map((s) => s.trim()).filter(Boolean);
     if (!modelNames.length) throw new UsageError('--model is empty');
     for (const m of modelNames) if (!models[m]) throw new UsageError(`unknown model '${m}' (known: ${Object.keys(models).sort().join(', ')})`);
@@ -260,7 +282,8 @@ Examples:
     if (dup) throw new UsageError(`--model lists '${dup}' twice`);
     const params = parseModelParams(o.params ?? [], modelNames);
     let protocol: Protocol;
-    try { protocol = parseProtocol(o.protocol); } catch (e) { throw new UsageError(`--protocol: ${(e as Error).message}`); }
+    if (given) protocol = { kind: 'given', pairs: o.train.map((train, f) => ({ train, test: o.test[f] })) };
+    else try { protocol = parseProtocol(o.protocol); } catch (e) { throw new UsageError(`--protocol: ${(e as Error).message}`); }
     let coldStart: 'user' | 'item' | undefined;
     if (o.coldStart !== undefined && o.coldStart !== false) {
       const by = o.coldStart === true ? 'user' : o.coldStart;
@@ -310,10 +333,18 @@ Examples:
       const keys = [...new Set(skippedModels.flatMap((n) => notApplicable[n]))];
       process.stderr.write(`affinity: ${keys.join(', ')} ${keys.length > 1 ? 'do' : 'does'} not apply to ${skippedModels.join(', ')} (${skippedModels.length > 1 ? 'they rank items and do' : 'it ranks items and does'} not predict ratings): shown as n/a\n`);
     }
-    say(`reading ${o.input}\n`);
-    const data = await readInteractions(o.input, { implicit: o.implicit === true, progress: false });
-    const splits = makeSplits(data, protocol, o.seed, o.repeat);
-    say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
+    let data: Interactions, splits: SeededSplit[];
+    if (protocol.kind === 'given') {
+      const g = await readGivenSplits(protocol.pairs, { implicit: o.implicit === true }, (f) => say(`reading ${f}\n`));
+      ({ data, splits } = g);
+      g.overlap.forEach((n, f) => { if (n) process.stderr.write(`affinity: ${o.test[f]}: ${n} test interaction(s) are also in ${o.train[f]} (the model sees them in training)\n`); });
+      say(`${splits.length} given split(s): ${splits.map((sp) => `${sp.train.user.length}/${sp.test.user.length}`).join(', ')} train/test interactions; ${data.users.size} users, ${data.items.size} items in all\n`);
+    } else {
+      say(`reading ${o.input}\n`);
+      data = await readInteractions(o.input!, { implicit: o.implicit === true, progress: false });
+      splits = makeSplits(data, protocol, o.seed, o.repeat);
+      say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
+    }
     const results: EvaluateResult[] = [];
     for (const name of modelNames) {
       const metrics = metricsOf[name];
