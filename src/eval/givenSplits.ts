@@ -21,8 +21,8 @@ export interface GivenSplits {
   overlap: number[];
 }
 
-/** Re-index `x` into the shared maps. */
-function remap(x: Interactions, users: IdMap, items: IdMap): Interactions {
+/** `x` re-indexed into `users`/`items` (ids they lack are added), e.g. a test file into a saved model's id space. */
+export function remap(x: Interactions, users: IdMap, items: IdMap): Interactions {
   const n = x.user.length;
   const user = new Int32Array(n), item = new Int32Array(n);
   const uIds = x.users.ids().map((id) => users.add(id)), iIds = x.items.ids().map((id) => items.add(id));

@@ -37,7 +37,7 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import { embeddedDataset } from '../data/synthetic.js';
 import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { loadFactorizationModel, readModelFile } from '../models/factorization/index.js';
+import { loadModel, type LoadedModel } from '../models/modelFile.js';
 import type { Model, ModelParams, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
@@ -158,14 +158,10 @@ function modelFactory(name: string) {
   return f;
 }
 
-/** Load a saved model (AFFM file, written by a factorization model's save()) with the factorization layer's loader. */
-function loadSavedModel(file: string, name: string | undefined): Model {
+/** Load a saved model (any kind: src/models/modelFile.ts) with its ids; refit kinds fit on `ctx`. */
+async function loadSavedModel(file: string, name: string | undefined, ctx: Context): Promise<LoadedModel> {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
-  if (name !== undefined) {
-    const kind = readModelFile(file).kind;
-    if (kind !== name) throw new Error(`cannot load model '${file}': it holds a '${kind}' model, not '${name}'`);
-  }
-  return loadFactorizationModel(file);
+  return await loadModel(file, { ...ctx, expect: name });
 }
 
 function epochsOf(params: ModelParams | undefined): number | undefined {
@@ -265,9 +261,11 @@ class Job {
     }
     o.signal?.throwIfAborted();
 
+    let saved: LoadedModel | undefined;
     if (o.modelFile !== undefined) {
       const t0 = performance.now();
-      this.model = loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined);
+      saved = await loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined, this.ctx);
+      this.model = saved.model;
       this.timings.fit = (performance.now() - t0) / 1000;
     } else {
       let model: Model;
@@ -294,6 +292,8 @@ class Job {
     const ids = this.model as { userIds?: unknown; itemIds?: unknown };
     if (data && o.modelFile === undefined) {
       this.users = data.users; this.items = data.items;
+    } else if (saved) {
+      this.users = saved.users; this.items = saved.items;
     } else if (ids.userIds instanceof IdMap && ids.itemIds instanceof IdMap) {
       this.users = ids.userIds; this.items = ids.itemIds;
     } else {

@@ -21,8 +21,11 @@
 import type { Command } from 'commander';
 import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
-import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol, type SeededSplit } from '../../eval/evaluate.js';
-import { readGivenSplits } from '../../eval/givenSplits.js';
+import {
+  checkModel, evaluate, formatProtocol, makeSplits, modelLists, parseMetrics, parseProtocol, scoreLists, type EvaluateResult, type FoldResult, type Protocol, type SeededSplit,
+} from '../../eval/evaluate.js';
+import { readGivenSplits, remap } from '../../eval/givenSplits.js';
+import { loadModel } from '../../models/modelFile.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { MetricSpec } from '../../eval/metrics.js';
 import { allModels } from '../../models/registry.js';
@@ -107,6 +110,39 @@ function parseModelParams(values: string[], models: string[]): Record<string, Mo
   const out: Record<string, ModelParams> = {};
   for (const name of models) out[name] = { ...shared, ...(own[name] ?? {}) };
   return out;
+}
+
+/** `eval --model-file FILE --test FILE`: a saved model scored on one test file, as one fold of a protocol would be. */
+async function evalModelFile(o: EvalCliOptions, cmd: Command, edge: CliEdge): Promise<void> {
+  const file = o.modelFile!;
+  for (const [opt, given] of [['--model', o.model !== undefined], ['--input', o.input !== undefined], ['--train', o.train.length > 0], ['--params', o.params.length > 0],
+    ['--protocol', cmd.getOptionValueSource('protocol') !== 'default'], ['--repeat', o.repeat > 1], ['--cold-start', o.coldStart !== undefined], ['--items/--users', o.items !== undefined || o.users !== undefined]] as Array<[string, boolean]>) {
+    if (given) throw new UsageError(`${opt} does not apply to --model-file (the saved model is scored as it is, on --test)`);
+  }
+  if (o.test.length !== 1) throw new UsageError(`--model-file needs one --test FILE, got ${o.test.length}`);
+  const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
+  const ctx = edge.context();
+  const t0 = performance.now();
+  const loaded = await loadModel(file, ctx);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const metrics = o.metrics !== undefined ? o.metrics.split(',').map((m) => m.trim()).filter(Boolean)
+    : loaded.model.predictsRatings ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS;
+  let specs: MetricSpec[];
+  try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
+  if (!loaded.model.predictsRatings && specs.some((m) => m.kind === 'rating')) throw new UsageError(`the '${loaded.kind}' model in ${file} ranks items and does not predict ratings; use ranking metrics such as ndcg@10`);
+  say(`loaded ${loaded.kind} from ${file} in ${loadSeconds.toFixed(2)} s; reading ${o.test[0]}\n`);
+  // the test file in the model's id space: ids the model never saw are unknown users/items to it
+  const test = remap(await readInteractions(o.test[0], { implicit: o.implicit === true, progress: false }), loaded.users, loaded.items);
+  const t1 = performance.now();
+  const r = scoreLists(modelLists(loaded.model, specs, loaded.items.size, ctx), test, specs, { train: loaded.train });
+  const fold = { ...r.values, fitSeconds: 0, testSeconds: (performance.now() - t1) / 1000 } as FoldResult;
+  const result: EvaluateResult = {
+    model: loaded.kind, params: {}, protocol: { kind: 'given', pairs: [{ train: file, test: o.test[0] }] }, seed: 0, repeat: 1,
+    folds: [fold], mean: { ...fold }, std: Object.fromEntries(Object.keys(fold).map((k) => [k, 0])),
+    usersEvaluated: r.usersEvaluated, usersWithoutTest: 0, splits: [{ seed: 0, fold: 0, train: loaded.train.user.length, test: test.user.length, usersEvaluated: r.usersEvaluated, usersWithoutTest: 0 }],
+  };
+  if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(formatTable(result));
 }
 
 /** A repeatable comma-separated list option: `--train a,b --train c` → [a, b, c]. */
@@ -214,9 +250,10 @@ export async function readSideInfoOptions(o: SideInfoCliOptions): Promise<SideIn
 
 interface EvalCliOptions extends SideInfoCliOptions {
   input?: string;
+  modelFile?: string;
   train: string[];
   test: string[];
-  model: string;
+  model?: string;
   params: string[];
   protocol: string;
   repeat: number;
@@ -236,7 +273,8 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz), split by --protocol')
     .option('--train <files>', 'given splits instead of --input: training file(s), comma-separated or repeated, one per --test file (e.g. ML-100k u1.base,…,u5.base)', listOption, [] as string[])
     .option('--test <files>', 'the test file of each --train file, in the same order (e.g. u1.test,…,u5.test)', listOption, [] as string[])
-    .requiredOption('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
+    .option('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
+    .option('--model-file <file>', 'score a model saved by `affinity fit` on --test FILE instead (no fitting)')
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
@@ -269,6 +307,8 @@ Examples:
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
                 --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
   cmd.action(async (o: EvalCliOptions) => {
+    if (o.modelFile !== undefined) return evalModelFile(o, cmd, edge);
+    if (o.model === undefined) throw new UsageError("required option '--model <names>' not specified (or --model-file FILE --test FILE)");
     const given = o.train.length > 0 || o.test.length > 0;
     if (given && o.input !== undefined) throw new UsageError('--input and --train/--test are exclusive: give one data file to split, or the splits');
     if (!given && o.input === undefined) throw new UsageError("required option '--input <file>' not specified (or give splits with --train/--test)");

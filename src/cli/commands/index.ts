@@ -8,11 +8,13 @@ import { register as registerDemo } from './demo.js';
 import { register as registerBench } from './bench.js';
 import { register as registerSimilarity } from './similarity.js';
 import { register as registerEval } from './eval.js';
+import { register as registerFit } from './fit.js';
+import { register as registerRecommend } from './recommend.js';
 import { register as registerPrecompute } from './precompute.js';
 import { register as registerReplay } from './replay.js';
 import { register as registerCalibrate } from './calibrate.js';
 
 export const commands: Array<(program: Command, edge: CliEdge) => void> = [
   registerInfo, registerBuild, registerGenerate, registerDemo, registerBench,
-  registerSimilarity, registerEval, registerPrecompute, registerReplay, registerCalibrate,
+  registerSimilarity, registerEval, registerFit, registerRecommend, registerPrecompute, registerReplay, registerCalibrate,
 ];

@@ -119,7 +119,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--shard <i/N>', 'only users (and items) whose index ≡ i (mod N); the N outputs together are the whole result')
     .option('--block-size <n>', 'users per block (scoring, streaming and checkpoint unit)', positiveInt('--block-size'), 1024)
     .option('--resume', 'continue from OUT.checkpoint after an interrupted run')
-    .option('--model-file <path>', 'load a model saved with save() instead of fitting (no --input)')
+    .option('--model-file <path>', 'load a model saved by `affinity fit` (any model) instead of fitting (no --input)')
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
