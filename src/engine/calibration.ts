@@ -9,8 +9,9 @@
  * - `calibratedRanker(table)` is a BackendRanker for `Engine.setRanker`: per kernel, the
  *   measured size class nearest to the call's work (in log scale) orders the candidates by
  *   measured throughput — the highest-priority measured backend keeps the lead unless another
- *   measured SWITCH_MARGIN times faster (so load noise does not flip dispatch); backends with no
- *   measurement follow, by priority. Calls below
+ *   measured SWITCH_MARGIN times faster (so load noise does not flip dispatch), and such a switch is
+ *   confirmed when calibrating by re-measuring both backends interleaved (medians of three; see
+ *   confirmSwitch); backends with no measurement follow, by priority. Calls below
  *   SMALL_WORK with no small measurement prefer 'js' (inline on the calling thread).
  * - `useCalibration(engine)` loads the table and sets the ranker when there is one (sync).
  *
@@ -212,6 +213,44 @@ async function measureCase<K extends KernelName>(engine: Engine, c: CalibrationC
   };
 }
 
+/** Measurements of a challenger against the preferred backend when a switch is proposed: 2 more each, interleaved. */
+const CONFIRM_ROUNDS = 2;
+
+/**
+ * Load noise must not send a kernel to a slower backend. When the fastest measured backend of a case
+ * is not the preferred one (the highest priority, e.g. native) and measured at least SWITCH_MARGIN
+ * times faster — i.e. dispatch would leave the preferred backend — both are measured CONFIRM_ROUNDS
+ * more times, interleaved (challenger, preferred, challenger, preferred) so a burst of load hits
+ * both alike, and each keeps the median of its three measurements. The ranker's margin then
+ * applies to these medians.
+ */
+async function confirmSwitch(engine: Engine, c: CalibrationCase, measured: Array<{ entry: CalibrationEntry; status: BackendStatus }>,
+  target: number, maxSeconds: number, onProgress?: CalibrateOptions['onProgress']): Promise<void> {
+  if (measured.length < 2) return;
+  const preferred = [...measured].sort((a, b) => b.status.priority - a.status.priority)[0];
+  const fastest = [...measured].sort((a, b) => b.entry.gflops - a.entry.gflops)[0];
+  if (fastest === preferred || fastest.entry.gflops < SWITCH_MARGIN * preferred.entry.gflops) return;
+  const seconds = new Map<CalibrationEntry, number[]>([[fastest.entry, [fastest.entry.seconds]], [preferred.entry, [preferred.entry.seconds]]]);
+  const timedWork = (e: CalibrationEntry): number => e.gflops * e.seconds * 1e9;
+  for (let round = 0; round < CONFIRM_ROUNDS; round++) {
+    for (const m of [fastest, preferred]) {
+      const again = await measureCase(engine, c, m.status.name, target, maxSeconds);
+      // the same timed rows as the first measurement (the sample size follows the backend's speed): compare per row
+      seconds.get(m.entry)!.push(again.seconds * (m.entry.timedRows / again.timedRows));
+      m.entry.repeats += again.repeats;
+    }
+  }
+  for (const m of [fastest, preferred]) {
+    const e = m.entry, work = timedWork(e);
+    e.seconds = median(seconds.get(e)!);
+    e.gflops = work / e.seconds / 1e9;
+    e.rowsPerSecond = e.timedRows / e.seconds;
+  }
+  const kept = fastest.entry.gflops >= SWITCH_MARGIN * preferred.entry.gflops;
+  onProgress?.(`${c.kernel} ${c.size}: ${fastest.status.name} over ${preferred.status.name} re-measured (medians of 3, interleaved): ` +
+    `${fastest.entry.gflops.toPrecision(3)} vs ${preferred.entry.gflops.toPrecision(3)} GFLOP/s, ${kept ? 'the switch stands' : `within the ${SWITCH_MARGIN}× margin: ${preferred.status.name} keeps it`}`);
+}
+
 /** Measure every (kernel, size, backend) and return the table (written to the cache unless write: false). */
 export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTable> {
   const t0 = performance.now();
@@ -237,10 +276,12 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTabl
     const ks = cases.filter((c) => c.kernel === k);
     if (!ks.length) { opts.onProgress?.(`no calibration case for kernel '${k}'`); continue; }
     for (const c of ks) {
+      const measured: Array<{ entry: CalibrationEntry; status: BackendStatus }> = [];
       for (const b of implementers(k)) {
         try {
           const e = await measureCase(engine, c, b.name, target, maxSeconds);
           entries.push(e);
+          measured.push({ entry: e, status: b });
           opts.onProgress?.(`${k} ${c.size} on ${b.name}: ${e.gflops.toPrecision(3)} GFLOP/s`, e);
         } catch (err) {
           const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -248,6 +289,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTabl
           opts.onProgress?.(`${k} ${c.size} on ${b.name} failed: ${error}`);
         }
       }
+      await confirmSwitch(engine, c, measured, target, maxSeconds, opts.onProgress);
     }
   }
   const table: CalibrationTable = {
