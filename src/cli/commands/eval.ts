@@ -10,7 +10,7 @@
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
  * With --cold-start a per-bucket table follows each model (JSON: `coldStart: [{bucket, users, mean}]`).
- * Progress goes to stderr.
+ * Progress goes to stderr: a bar over every (model, fold) on a terminal, one line per fold otherwise.
  *
  * --params syntax (repeatable; groups separated by ';'):
  *   k=v,k=v            applies to every model (the only form needed for one model)
@@ -19,6 +19,7 @@
  * Model-specific values override shared ones.
  */
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
 import {
@@ -340,7 +341,8 @@ Examples:
     const rating: Record<string, boolean> = {};
     for (const name of modelNames) {
       let probe;
-      try { probe = models[name](params[name]); } catch (e) { throw new UsageError(`${name}: ${(e as Error).message}`); }
+      // model errors already start with the model's name ('svd: factors must be …')
+      try { probe = models[name](params[name]); } catch (e) { const m = (e as Error).message; throw new UsageError(m.startsWith(`${name}: `) ? m : `${name}: ${m}`); }
       rating[name] = probe.predictsRatings;
     }
     const allRating = modelNames.every((n) => rating[n]);
@@ -386,15 +388,28 @@ Examples:
       say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
     }
     const results: EvaluateResult[] = [];
-    for (const name of modelNames) {
-      const metrics = metricsOf[name];
-      const t0 = performance.now();
-      const r = await evaluate({
-        ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
-        onFold: (f, fr) => say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`),
-      });
-      say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      results.push(r);
+    // progress: a bar over every (model, fold) on a terminal; one line per fold otherwise (logs)
+    const bar = !o.quiet && process.stderr.isTTY === true
+      ? new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} folds | {last} | ETA {eta_formatted}', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic)
+      : null;
+    bar?.start(modelNames.length * splits.length, 0, { last: `${modelNames[0]} fitting` });
+    try {
+      for (const name of modelNames) {
+        const metrics = metricsOf[name];
+        const t0 = performance.now();
+        const r = await evaluate({
+          ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
+          onFold: (f, fr) => {
+            const line = `${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)`;
+            if (bar) bar.increment({ last: line });
+            else say(`${line}\n`);
+          },
+        });
+        if (!bar) say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+        results.push(r);
+      }
+    } finally {
+      bar?.stop();
     }
     const shown = results.map((r) => (notApplicable[r.model] ? { ...r, notApplicable: notApplicable[r.model] } : r));
     if (o.json) process.stdout.write(JSON.stringify(shown.length === 1 ? shown[0] : shown) + '\n');

@@ -6,13 +6,12 @@
  * `affinity eval --model-file` and `affinity precompute --model-file` reuse the file.
  */
 import type { Command } from 'commander';
-import { accessSync, constants, statSync } from 'node:fs';
-import path from 'node:path';
+import { statSync } from 'node:fs';
 import { readInteractions } from '../../data/readers.js';
 import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import { saveModel } from '../../models/modelFile.js';
 import { allModels } from '../../models/registry.js';
-import { parseParams, UsageError } from '../args.js';
+import { checkOutputPath, parseParams, UsageError } from '../args.js';
 import type { CliEdge } from '../edge.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 
@@ -45,9 +44,7 @@ export function register(program: Command, edge: CliEdge): void {
     const sideInfo = await readSideInfoOptions(o);
     if (sideInfo && !takesSideInfo(model)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid and feature-mf`);
     if (sideInfo) attachSideInfo(model, sideInfo);
-    // an --out that cannot be written fails now, not after the fit
-    const folder = path.dirname(path.resolve(o.out));
-    try { accessSync(folder, constants.W_OK); } catch (e) { throw new UsageError(`cannot write '${o.out}': ${(e as NodeJS.ErrnoException).code ?? 'error'} (its folder ${folder} is missing or not writable)`); }
+    checkOutputPath(o.out); // an --out that cannot be written fails now, not after the fit
     const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
     const tty = process.stderr.isTTY === true && !o.quiet;
     say(`reading ${o.input}\n`);

@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { parseParams, positiveInt, UsageError } from '../args.js';
+import { existsSync } from 'node:fs';
+import { checkOutputPath, parseParams, positiveInt, UsageError } from '../args.js';
 import { parseShard, precomputeToFile, type Summary } from '../../pipeline/precompute.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
 import { allModels } from '../../models/registry.js';
@@ -143,6 +144,8 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');
       if (o.format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${o.format}'`);
+      checkOutputPath(o.out);
+      if (o.modelFile !== undefined && !existsSync(o.modelFile)) throw new UsageError(`cannot load model '${o.modelFile}': no such file`);
       let shard;
       try {
         shard = parseShard(o.shard);
