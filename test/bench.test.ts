@@ -121,6 +121,16 @@ test('line chart: well-formed SVG, one line per (kernel, backend) with two sizes
   xmlElements(svg);
   // denseScoreTopK·native and denseScoreTopK·js have two sizes each; wasm and the fits one
   assert.is((svg.match(/<polyline class="series"/g) ?? []).length, 2);
+  // units on both axes; the legend names each backend (colour) and each kernel (line style) once
+  assert.match(svg, /problem size: GFLOP per call \(log scale\)/);
+  assert.match(svg, /throughput: GFLOP\/s \(log scale\)/);
+  assert.is((svg.match(/class="legend-backend"/g) ?? []).length, 2);
+  assert.is((svg.match(/class="legend-kernel"/g) ?? []).length, 1);
+  // a case in another unit (interactions/s) never shares the GFLOP/s axes, even at two sizes
+  const fits = [rec('fit:svd', 'auto', 'a', 1, { throughput: 1e6, throughputUnit: 'interactions/s' }), rec('fit:svd', 'auto', 'b', 2, { throughput: 2e6, throughputUnit: 'interactions/s' })];
+  const mixed = lineChart([...sample, ...fits]);
+  assert.is((mixed.match(/<polyline class="series"/g) ?? []).length, 2);
+  assert.match(mixed, /fit\/job record\(s\) in other units: see the table/);
   const empty = lineChart([sample[0]]);
   xmlElements(empty);
   assert.match(empty, /no case was run at two or more sizes/);
