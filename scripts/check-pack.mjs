@@ -3,6 +3,7 @@
 // exist), install the tarball into a scratch project in a temporary folder, and check there that
 //   - the install built the native addon (build-native.mjs resolves cmake-js and node-addon-api
 //     from the package, wherever npm put them), and `npx affinity info --json` reports it available;
+//   - `npx affinity build` (the fix `affinity info` names) rebuilds the addon there;
 //   - `npx -- affinity --version` is this package's version (the bin is linked as `affinity`;
 //     without `--`, npx takes --version as its own);
 //   - the library imports by its package name and runs a kernel on the native backend;
@@ -86,6 +87,13 @@ if (info.package?.name !== pkg.name || path.resolve(info.package.root) !== path.
 const native = info.backends.find((b) => b.name === 'native');
 if (!native?.available) fail(`the native backend is not available in the consumer: ${native?.reason ?? 'not listed'}`);
 console.log(`check-pack: npx affinity info: native ${native.reason} (${elapsed()})`);
+
+// 3b. `npx affinity build` (what affinity info names when the addon is missing) rebuilds it in the consumer
+const rebuild = must(run('npx', ['--no', 'affinity', 'build', '--no-cuda'], project, env), 'npx affinity build --no-cuda');
+if (!/native addon ready/.test(rebuild.stderr)) fail(`npx affinity build did not say the addon is ready:\n${rebuild.stdout}${rebuild.stderr}`);
+const again = JSON.parse(must(run('npx', ['--no', 'affinity', 'info', '--json'], project, env), 'npx affinity info --json').stdout);
+if (!again.backends.find((b) => b.name === 'native')?.available) fail('the native backend is not available after npx affinity build');
+console.log(`check-pack: npx affinity build rebuilt the addon in the consumer (${elapsed()})`);
 
 // 4. the library by its package name, on the native backend
 const lib = `import { getEngine, denseFrom } from '${pkg.name}';
