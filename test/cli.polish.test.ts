@@ -42,9 +42,9 @@ test('every error is one line with one affinity: prefix, the argument parser\'s 
   }
 });
 
-test('--version and -V print the package version', () => {
-  for (const flag of ['--version', '-V']) {
-    const r = affinity([flag]);
+test('--version and -V print the package version (also after the `--` npx passes on)', () => {
+  for (const flags of [['--version'], ['-V'], ['--', '--version']]) {
+    const r = affinity(flags);
     assert.is(r.code, 0);
     assert.is(r.stdout, `${pkg.version}\n`);
   }

@@ -15,7 +15,8 @@ import { NOT_RUN_HERE, readmeCommands, runCommand, scratchProject, syntheticMl10
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 const commands = readmeCommands(readme);
-const runnable = (c: string): boolean => (c.startsWith('npx affinity') || c === 'npm start') && !(c in NOT_RUN_HERE);
+const runnable = (c: string): boolean => (/^npx (-- )?affinity\b/.test(c) || c === 'npm start') && !(c in NOT_RUN_HERE);
+const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 const project = mkdtempSync(path.join(tmpdir(), 'affinity-readme-'));
 scratchProject(project, root);
@@ -24,6 +25,7 @@ const env = { AFFINITY_CACHE_DIR: path.join(project, 'cache') };
 
 /** What each command must print or write, beyond exiting 0 (by the command's first words). */
 const checks: Array<[RegExp, (r: CommandRun) => void]> = [
+  [/^npx -- affinity --version$/, (r) => assert.is(r.stdout, `${version}\n`)],
   [/^npx affinity info$/, (r) => assert.match(r.stdout, /^affinity-recsys \S+ \(.*\)\nmachine /)],
   [/^npx affinity generate /, () => assert.is(readFileSync(path.join(project, 'data.csv'), 'utf8').trim().split('\n').length, 20001)],
   [/^npx affinity similarity /, () => assert.equal(Object.keys(JSON.parse(readFileSync(path.join(project, 'sims.jsonl'), 'utf8').split('\n')[0]) as object), ['item', 'items', 'scores'])],

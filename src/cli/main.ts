@@ -47,5 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
+// `npx affinity -- --version`: npx passes its `--` on; before any command it means nothing here
+const argv = process.argv.slice(2);
+const code = await main(argv[0] === '--' ? argv.slice(1) : argv);
 process.exitCode = code;
