@@ -108,7 +108,7 @@ test('a missing module after a failed install-time build: the build\'s own reaso
   const r = addonLoader<NativeAddon>('absent.node', dir)();
   const p = probeNativeAddon(r, {} as typeof nativeBackend.kernels, nativeBuildHint(status));
   assert.is(p.available, false);
-  assert.ok(p.reason.endsWith('absent.node not found; its build on 2026-01-02 failed: cmake not found; install CMake ≥ 3.18; fix that, then run `npx affinity build` (it shows the compiler output)'), p.reason);
+  assert.ok(p.reason.endsWith('absent.node not found; its build on 2026-01-02 did not make it: cmake not found; install CMake ≥ 3.18; fix that, then run `npx affinity build` (it shows the compiler output)'), p.reason);
   // a successful build leaves the generic hint (the module was removed since)
   writeFileSync(status, JSON.stringify({ ok: true, reason: 'built', date: '2026-01-02T03:04:05.000Z' }));
   assert.match(nativeBuildHint(status), /^run `npx affinity build`/);

@@ -221,7 +221,7 @@ export function nativeBuildHint(statusFile = path.join(packageRoot, 'build', 'na
     return BUILD_HINT; // never built here (or the status is unreadable): nothing more to say
   }
   if (status !== null && typeof status === 'object' && status.ok === false && typeof status.reason === 'string') {
-    return `its build${typeof status.date === 'string' ? ` on ${status.date.slice(0, 10)}` : ''} failed: ${status.reason}; fix that, then run \`npx affinity build\` (it shows the compiler output)`;
+    return `its build${typeof status.date === 'string' ? ` on ${status.date.slice(0, 10)}` : ''} did not make it: ${status.reason}; fix that, then run \`npx affinity build\` (it shows the compiler output)`;
   }
   return BUILD_HINT;
 }
