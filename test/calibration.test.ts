@@ -251,7 +251,7 @@ test('a switch away from the preferred backend is re-measured interleaved: a loa
       },
     });
     assert.ok(first['calib-chal'] > SWITCH_MARGIN * first['calib-pref'], `first measurements: chal ${first['calib-chal']} vs pref ${first['calib-pref']}`);
-    assert.match(progress.join('\n'), /calib-chal over calib-pref re-measured \(medians of 3, interleaved\): .* calib-pref keeps it/);
+    assert.match(progress.join('\n'), /calib-chal over calib-pref re-measured \(median of 3 paired ratios\): .* calib-pref keeps it/);
     const rank = calibratedRanker(t);
     const entry = t.entries.find((e) => e.backend === 'calib-pref')!;
     assert.is(rank('denseScoreTopK', entry.work, [status('calib-chal', 400), status('calib-pref', 900)])[0].name, 'calib-pref');
