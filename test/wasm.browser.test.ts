@@ -27,6 +27,7 @@ if (skipped) {
     assert.match(text, /^browser: PASS/m);
     assert.match(text, /sparseSimilarityTopK pearson k=6: ok/);
     assert.match(text, /alsHalfStep implicit cholesky f=8: .* ok/);
+    assert.match(text, /gemm 2×\(21×300·\(19×300\)ᵀ\) α=0.5 β=2: ok/);
   });
 }
 

@@ -26,6 +26,9 @@ export const NOT_RUN_HERE: Record<string, string> = {
   './scripts/test-arm64.sh': 'the C++ tests on arm64: CI runs them',
   'npm link': 'links the command for the whole machine; scripts/check-pack.mjs checks the bin as a dependency gets it',
   'npm install affinity-recsys': 'fetches the published package; scripts/check-pack.mjs installs the packed one the same way',
+  'npx affinity worker --queue redis://127.0.0.1:6379/0': 'needs a Redis server and runs until stopped: test/queue.test.ts runs workers on its own redis-server',
+  'npx affinity precompute --model-file als.affm --k 20 --shards 4 --queue redis://127.0.0.1:6379/0 --out recs-sharded': 'needs a Redis server and workers: test/queue.test.ts enqueues shards on its own redis-server',
+  'npx affinity verify recs-sharded': "checks the queued precompute's output: test/queue.test.ts and test/dataset.test.ts verify partitioned datasets",
   'npx affinity build': 'rebuilds the native addon in place while other test files load it; scripts/check-pack.mjs runs it in its scratch project',
 };
 

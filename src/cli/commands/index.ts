@@ -13,8 +13,11 @@ import { register as registerRecommend } from './recommend.js';
 import { register as registerPrecompute } from './precompute.js';
 import { register as registerReplay } from './replay.js';
 import { register as registerCalibrate } from './calibrate.js';
+import { register as registerWorker } from './worker.js';
+import { register as registerVerify } from './verify.js';
 
 export const commands: Array<(program: Command, edge: CliEdge) => void> = [
   registerInfo, registerBuild, registerGenerate, registerDemo, registerBench,
   registerSimilarity, registerEval, registerFit, registerRecommend, registerPrecompute, registerReplay, registerCalibrate,
+  registerWorker, registerVerify,
 ];
