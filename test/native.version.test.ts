@@ -100,6 +100,8 @@ test('a missing module: not found, with the build hint', () => {
   const p = probeNativeAddon(r, {} as typeof nativeBackend.kernels, nativeBuildHint(path.join(dir, 'no-status.json')));
   assert.is(p.available, false);
   assert.match(p.reason, /absent\.node not found; run `npx affinity build`/);
+  // no status file: the install script never ran, and the reason says what skips it
+  assert.match(p.reason, /no install-time build ran here \(npm skips a dependency's install script under --ignore-scripts, or when allowScripts does not allow it: `npm install-scripts ls`\)$/);
 });
 
 test('a missing module after a failed install-time build: the build\'s own reason and the command to retry', () => {

@@ -221,8 +221,12 @@ export function nativeBuildHint(statusFile = path.join(packageRoot, 'build', 'na
   let status: { ok?: unknown; reason?: unknown; date?: unknown };
   try {
     status = JSON.parse(readFileSync(statusFile, 'utf8')) as typeof status;
-  } catch {
-    return BUILD_HINT; // never built here (or the status is unreadable): nothing more to say
+  } catch (e) {
+    // no record at all: the install-time build never ran here (build-native.mjs records every
+    // outcome, skips included): npm does not run a dependency's install script under
+    // --ignore-scripts, nor where the project's allowScripts does not cover the package
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return `${BUILD_HINT}; no install-time build ran here (npm skips a dependency's install script under --ignore-scripts, or when allowScripts does not allow it: \`npm install-scripts ls\`)`;
+    return BUILD_HINT; // unreadable status: nothing more to say
   }
   if (status !== null && typeof status === 'object' && status.ok === false && typeof status.reason === 'string') {
     return `its build${typeof status.date === 'string' ? ` on ${status.date.slice(0, 10)}` : ''} did not make it: ${status.reason}; fix that, then run \`npx affinity build\` (it shows the compiler output)`;
