@@ -75,6 +75,8 @@ export interface PrecomputeOptions extends RunContext {
   params?: ModelParams;
   /** load a saved model (AFFM file) instead of fitting; `model`, when a name, must match its kind */
   modelFile?: string;
+  /** the user and item ids of a fitted `model` instance that does not expose them (one loadModel() returned, with its ids) */
+  ids?: { users: IdMap; items: IdMap };
   /** fit a Model instance even when it looks fitted (default: fit only names and instances with isFitted === false) */
   fit?: boolean;
   /** recommendations per user */
@@ -294,6 +296,8 @@ class Job {
       this.users = data.users; this.items = data.items;
     } else if (saved) {
       this.users = saved.users; this.items = saved.items;
+    } else if (o.ids) {
+      this.users = o.ids.users; this.items = o.ids.items;
     } else if (ids.userIds instanceof IdMap && ids.itemIds instanceof IdMap) {
       this.users = ids.userIds; this.items = ids.itemIds;
     } else {
