@@ -300,6 +300,53 @@ test('item-knn bm25 defaults are implicit BM25Recommender\'s (K1 = 1.2, B = 0.75
   assert.not.equal(dflt, await lists({ K1: 100, B: 0.8 }));
 });
 
+test("implicit's K counts the item itself: item-knn bm25 k = 19 scores every unseen item as implicit's BM25Recommender(K = 20)", async () => {
+  // implicit's BM25Recommender, transcribed in float64 from its source (nearest_neighbours.py):
+  //   bm25_weight(item_users, K1, B): N = items, idf(u) = ln N − ln(1 + items of u),
+  //     L(i) = (1 − B) + B·Σ_u X[i,u] / mean_i'(Σ_u X[i',u]),  W[i,u] = X[i,u]·(K1 + 1) / (K1·L(i) + X[i,u]) · idf(u)
+  //   all_pairs_knn: S[i,·] = the K largest W_i·W_j over every j, i itself included
+  //   recommend(u): score(i) = Σ_j r_uj·S[j,i], the user's items filtered out
+  const x = randomRatings(60, 40, 900, 21);
+  const nU = x.users.size, nI = x.items.size, K = 20, K1 = 1.2, B = 0.75;
+  const X = Array.from({ length: nI }, () => new Float64Array(nU));
+  for (let t = 0; t < x.user.length; t++) X[x.item[t]][x.user[t]] += x.rating[t];
+  const df = new Float64Array(nU), rowSum = new Float64Array(nI);
+  for (let i = 0; i < nI; i++) for (let u = 0; u < nU; u++) if (X[i][u] !== 0) { df[u]++; rowSum[i] += X[i][u]; }
+  const avg = rowSum.reduce((a, b) => a + b, 0) / nI;
+  const W = X.map((row, i) => row.map((v, u) => (v === 0 ? 0 : (v * (K1 + 1)) / (K1 * ((1 - B) + (B * rowSum[i]) / avg) + v) * (Math.log(nI) - Math.log1p(df[u])))));
+  const S = W.map((wi, i) => {
+    const sims = W.map((wj, j) => ({ j, s: wi.reduce((a, v, u) => a + v * wj[u], 0) })).sort((a, b) => b.s - a.s);
+    // the comparison is exact only where the item is in its own top K and the K-th is no tie
+    assert.ok(sims.slice(0, K).some((e) => e.j === i), `item ${i} is in its own top ${K}`);
+    assert.ok(sims[K - 1].s - sims[K].s > 1e-6 * Math.abs(sims[K - 1].s), `no tie at rank ${K} for item ${i}`);
+    const row = new Float64Array(nI);
+    for (const e of sims.slice(0, K)) row[e.j] = e.s;
+    return row;
+  });
+  const scoresOf = async (k: number) => {
+    const m = new ImplicitKnn('item', { variant: 'bm25', k });
+    await m.fit(x);
+    return m;
+  };
+  const k19 = await scoresOf(K - 1), k20 = await scoresOf(K);
+  let compared = 0, k20Differs = 0;
+  for (let u = 0; u < nU; u++) {
+    const seen = new Set<number>();
+    for (let t = 0; t < x.user.length; t++) if (x.user[t] === u) seen.add(x.item[t]);
+    for (let i = 0; i < nI; i++) {
+      if (seen.has(i)) continue;
+      let ref = 0;
+      for (const j of seen) ref += X[j][u] * S[j][i];
+      const tol = 1e-4 * Math.max(1, Math.abs(ref));
+      close(k19.predict(u, i).estimate, ref, tol);
+      if (Math.abs(k20.predict(u, i).estimate - ref) > tol) k20Differs++;
+      compared++;
+    }
+  }
+  assert.ok(compared > 1000, `${compared} (user, item) scores compared`);
+  assert.ok(k20Differs > 0, 'k = 20 here (20 neighbours besides the item) scores differently from implicit\'s K = 20');
+});
+
 test('registry: every model name; unknown names and bad params are clear errors', async () => {
   assert.equal(Object.keys(neighbourhoodModels).sort(), ['baseline', 'co-clustering', 'item-knn', 'knn-baseline', 'knn-basic', 'knn-means', 'knn-zscore', 'random', 'slope-one', 'user-knn']);
   for (const name of Object.keys(neighbourhoodModels)) assert.ok(allModels[name], `allModels has ${name}`);
