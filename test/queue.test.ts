@@ -26,11 +26,12 @@ import { verifyDataset } from '../src/pipeline/dataset.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { closeEngine } from '../src/engine/processEngine.js';
 import { affinity, affinityAsync, partFiles, savedAlsModel, singleMachine, sleep, sortedLines, waitFor, type CliResult } from './helpers/partitioned.js';
+import { skip } from './helpers/skip.js';
 
 const unavailable = redisServerUnavailable();
 
 if (unavailable) {
-  console.log(`SKIP queue: ${unavailable}`);
+  skip(test, 'queue', unavailable);
   test('queue: skipped, and the reason says what is missing', () => {
     assert.match(unavailable, /redis-server/);
   });
@@ -374,7 +375,7 @@ if (unavailable) {
 
   const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
   if (openssl.status !== 0) {
-    console.log('SKIP queue over TLS: openssl not found (needed to make a test certificate)');
+    skip(test, 'queue over TLS', 'openssl not found (needed to make a test certificate)');
   } else {
     test('rediss:// with a password: TLS to a redis-server with a test CA; the job completes', async () => {
       const certs = mkdtempSync(path.join(tmp, 'tls-'));
