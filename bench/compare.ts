@@ -3,6 +3,11 @@
  * median times (< 1: B is faster) and of the GFLOP/s (> 1: B is faster), so a change can be
  * judged against a previous run on the same machine. A and B are result files written by
  * `--out` ({date, machine, records}) or the array printed by `--json`.
+ *
+ * A ratio means something only when both runs timed the same problem on the same machine: a case
+ * whose input differs (e.g. ML-100k in one run, its synthetic stand-in in the other — the input
+ * is the data source a record names) is flagged 'inputs differ' and left out of the geometric
+ * mean, and runs on different machines (CPU model, cores, SIMD, GPU) get a warning.
  */
 import { readFileSync } from 'node:fs';
 import { fmt, type BenchRecord } from './harness.js';
@@ -28,6 +33,30 @@ export interface CompareRow {
   throughputRatio?: number;
   /** 'A' or 'B' when the case is in one file only */
   onlyIn?: 'A' | 'B';
+  /** the two runs' inputs, when they differ (the ratios then compare different problems) */
+  inputsDiffer?: { a: string; b: string };
+}
+
+/**
+ * The data a record timed: its `input`, else the data source its note ends with (`…; ML-100k
+ * u.data`, `…; synthetic ML-100k stand-in (…)`, `…; synthetic 1000×2000×50000`), else '' (the case's
+ * size alone says what it is, e.g. a generated dense problem).
+ */
+export function inputOf(r: BenchRecord & { input?: string }): string {
+  if (r.input) return r.input;
+  const last = r.note?.split('; ').pop() ?? '';
+  return /ML-100k|synthetic|stand-in|u\.data/.test(last) ? last : '';
+}
+
+/** Warnings when A and B ran on different machines (each ratio then mixes machine and code). */
+export function machineDifferences(a: ResultFile, b: ResultFile): string[] {
+  if (!a.machine || !b.machine) return [];
+  const out: string[] = [];
+  for (const key of ['cpuModel', 'cores', 'simd', 'gpu']) {
+    const va = a.machine[key] ?? null, vb = b.machine[key] ?? null;
+    if (va !== vb) out.push(`A and B ran on different machines: ${key} ${JSON.stringify(va)} vs ${JSON.stringify(vb)}; the ratios mix the machines with the code`);
+  }
+  return out;
 }
 
 export function parseResults(text: string, name = 'results'): ResultFile {
@@ -63,6 +92,8 @@ export function compareRecords(a: BenchRecord[], b: BenchRecord[]): CompareRow[]
     const row: CompareRow = { kernel: ra.kernel, backend: ra.backend, size: ra.size, aSeconds: ra.medianSeconds };
     if (!rb) { rows.push({ ...row, onlyIn: 'A' }); continue; }
     row.bSeconds = rb.medianSeconds;
+    const ia = inputOf(ra), ib = inputOf(rb);
+    if (ia !== ib) { rows.push({ ...row, inputsDiffer: { a: ia || '(not recorded)', b: ib || '(not recorded)' } }); continue; }
     if (ra.medianSeconds > 0) row.timeRatio = rb.medianSeconds / ra.medianSeconds;
     if (ra.gflops && rb.gflops !== undefined) row.gflopsRatio = rb.gflops / ra.gflops;
     const ta = ra.throughput ?? ra.gflops, tb = rb.throughput ?? rb.gflops;
@@ -88,10 +119,13 @@ export function compareMarkdown(rows: CompareRow[], aName = 'A', bName = 'B'): s
   for (const r of rows) {
     let verdict = '';
     if (r.onlyIn) verdict = `only in ${r.onlyIn === 'A' ? aName : bName}`;
+    else if (r.inputsDiffer) verdict = `**inputs differ, not comparable**: ${aName} ${r.inputsDiffer.a}, ${bName} ${r.inputsDiffer.b}`;
     else if (r.timeRatio !== undefined) verdict = r.timeRatio < 0.95 ? 'faster' : r.timeRatio > 1.05 ? 'slower' : 'same (±5%)';
     lines.push(`| ${r.kernel} | ${r.backend} | ${r.size} | ${fmt(r.aSeconds, 4)} | ${fmt(r.bSeconds, 4)} | ${fmt(r.timeRatio)} | ${fmt(r.gflopsRatio ?? r.throughputRatio)} | ${verdict} |`);
   }
   const g = geometricMeanRatio(rows);
   if (g !== undefined) lines.push('', `geometric mean of time B/A over ${rows.filter((r) => r.timeRatio !== undefined).length} cases: ${fmt(g)} (< 1: B is faster)`);
+  const differ = rows.filter((r) => r.inputsDiffer).length;
+  if (differ) lines.push('', `${differ} case(s) timed different inputs in ${aName} and ${bName} (see the verdicts): no ratio given, not in the mean`);
   return lines.join('\n') + '\n';
 }

@@ -2,6 +2,6 @@ export { runBench, suiteCases, allCases, customCases, type Suite, type RunBenchO
 export { markdownTable, summarize, measure, timeRepeated, formatThroughput, type BenchRecord } from './harness.js';
 export { ANCHORS, annotate, anchorsMarkdown, type Anchor } from './anchors.js';
 export { barChart, lineChart } from './svg.js';
-export { compareRecords, compareMarkdown, loadResults, parseResults, geometricMeanRatio, type CompareRow, type ResultFile } from './compare.js';
+export { compareRecords, compareMarkdown, loadResults, parseResults, geometricMeanRatio, inputOf, machineDifferences, type CompareRow, type ResultFile } from './compare.js';
 export { writeReport, reportMarkdown, type BenchResult } from './report.js';
 export { updateReadme, replaceSection, readmeSection } from './readme.js';

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MachineInfo } from '../src/engine/machine.js';
+import { inputOf } from './compare.js';
 import { ANCHORS, anchorsMarkdown } from './anchors.js';
 import { markdownTable, type BenchRecord } from './harness.js';
 import { barChart, lineChart } from './svg.js';
@@ -37,6 +38,9 @@ export function reportBody(r: BenchResult, o: { chartsDir?: string } = {}): stri
   const parts = [
     `Run ${r.date.slice(0, 10)} (${r.date}), suite \`${r.suite}\`${r.wallSeconds !== undefined ? `, ${r.wallSeconds.toFixed(0)} s wall` : ''} — ${machineLine(r.machine)}.${loadLine(r)}`,
     '',
+    ...(r.records.some((x) => /stand-in/.test(inputOf(x)))
+      ? ['**⚠ ML-100k was not found: the cases marked "synthetic ML-100k stand-in" timed generated data of its shape, not ML-100k; their figures and the reference comparisons do not hold for ML-100k.**', '']
+      : []),
     '**Speed targets.** Reference figures from other libraries and the targets set for affinity; "× reference" and "× target" are > 1 when affinity is faster. Results extrapolated from a timed sample of rows are marked.',
     '',
     anchorsMarkdown(r.records),

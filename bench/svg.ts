@@ -92,10 +92,16 @@ function pow10Label(e: number): string {
 }
 
 /** Throughput against problem size (log–log): one polyline per (kernel, backend) with ≥ 2 sizes. */
+/**
+ * Throughput against problem size, one line per (kernel, backend) measured at two or more sizes,
+ * log-log. Only the kernel cases (GFLOP/s) share these axes — fits and jobs have other units and
+ * are in the table. Colour = backend, line style = kernel; the legend lists each once.
+ */
 export function lineChart(records: BenchRecord[], title = 'affinity bench: scaling with size'): string {
-  const width = 980, height = 480, left = 70, right = 330, top = 40, bottom = 50;
   const series = new Map<string, Array<{ x: number; y: number; r: BenchRecord }>>();
+  let otherUnits = 0;
   for (const r of records) {
+    if (r.gflops === undefined) { otherUnits++; continue; }
     const x = workOf(r), y = rateOf(r);
     if (x === undefined || !(y > 0)) continue;
     const key = `${r.kernel} · ${r.backend}`;
@@ -104,6 +110,11 @@ export function lineChart(records: BenchRecord[], title = 'affinity bench: scali
     series.set(key, s);
   }
   const lines = [...series.entries()].filter(([, s]) => s.length >= 2);
+  const backends = [...new Set(lines.map(([, s]) => s[0].r.backend))];
+  const kernels = [...new Set(lines.map(([, s]) => s[0].r.kernel))];
+  const rowH = 18, legendRows = 2 + backends.length + kernels.length + 1;
+  const width = 980, left = 70, right = 300, top = 40, bottom = 50;
+  const height = Math.max(480, top + legendRows * rowH + bottom);
   const head = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
     `<rect x="0" y="0" width="${width}" height="${height}" fill="white"/>`,
@@ -131,21 +142,38 @@ export function lineChart(records: BenchRecord[], title = 'affinity bench: scali
     body.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" fill="#555">${pow10Label(e)}</text>`);
   }
   body.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
-  body.push(`<text x="${left + pw / 2}" y="${height - 12}" text-anchor="middle">work of the problem (GFLOP, or interactions for fits; log)</text>`);
-  body.push(`<text x="16" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + ph / 2})">GFLOP/s, or the case's unit (log)</text>`);
+  body.push(`<text class="axis" x="${left + pw / 2}" y="${height - 12}" text-anchor="middle">problem size: GFLOP per call (log scale)</text>`);
+  body.push(`<text class="axis" x="16" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + ph / 2})">throughput: GFLOP/s (log scale)</text>`);
   const extra = new Map<string, string>();
-  const dashes = ['', '6 3', '2 3', '8 3 2 3'];
-  const kernels = [...new Set(lines.map(([, s]) => s[0].r.kernel))];
-  lines.forEach(([key, s], i) => {
+  const dashes = ['', '6 3', '2 3', '8 3 2 3', '12 4'];
+  const dashOf = (kernel: string): string => dashes[kernels.indexOf(kernel) % dashes.length];
+  for (const [key, s] of lines) {
     s.sort((a, b) => a.x - b.x);
-    const color = colorOf(s[0].r.backend, extra);
-    const dash = dashes[kernels.indexOf(s[0].r.kernel) % dashes.length];
+    const color = colorOf(s[0].r.backend, extra), dash = dashOf(s[0].r.kernel);
     const d = s.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
     body.push(`<polyline class="series" points="${d}" fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
     for (const p of s) body.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${key} ${p.r.size}: ${formatThroughput(p.r)}`)}</title></circle>`);
-    const ly = top + 10 + i * 18;
-    body.push(`<line x1="${left + pw + 14}" y1="${ly}" x2="${left + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
-    body.push(`<text x="${left + pw + 46}" y="${ly + 4}">${escapeXml(`${key} (${s[0].r.gflops !== undefined ? 'GFLOP/s' : s[0].r.throughputUnit})`)}</text>`);
-  });
+  }
+  // legend: colour = backend, line style = kernel, each listed once
+  const lx = left + pw + 16;
+  let ly = top + 10;
+  body.push(`<text x="${lx}" y="${ly + 4}" font-weight="bold">backend (colour)</text>`);
+  for (const b of backends) {
+    ly += rowH;
+    body.push(`<line class="legend-backend" x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${colorOf(b, extra)}" stroke-width="4"/>`);
+    body.push(`<text x="${lx + 32}" y="${ly + 4}">${escapeXml(b)}</text>`);
+  }
+  ly += rowH * 1.5;
+  body.push(`<text x="${lx}" y="${ly + 4}" font-weight="bold">kernel (line style)</text>`);
+  for (const k of kernels) {
+    ly += rowH;
+    const dash = dashOf(k);
+    body.push(`<line class="legend-kernel" x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="#333" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
+    body.push(`<text x="${lx + 32}" y="${ly + 4}">${escapeXml(k)}</text>`);
+  }
+  if (otherUnits) {
+    ly += rowH * 1.5;
+    body.push(`<text x="${lx}" y="${ly + 4}" fill="#555">${otherUnits} fit/job record(s) in other units: see the table</text>`);
+  }
   return [...head, ...body, '</svg>'].join('\n') + '\n';
 }

@@ -4,11 +4,19 @@
 // Never fails the install: any problem prints ONE warning line and exits 0, and the package
 // keeps working on the WASM/JS backends. Safe to run again (incremental builds).
 //
+// The outcome is also written to build/native-build.json ({ ok, reason, date }): npm 11 hides
+// install-script output, so `affinity info` reads it to say why the native backend is missing
+// and `npx affinity build` (this script with the compiler output shown) is the command to retry.
+// Build tools (cmake-js, node-addon-api) are resolved the way Node resolves the package's own
+// imports, so they are found where npm put them: this package's node_modules in a clone, the
+// consumer's node_modules when installed as a dependency.
+//
 //   AFFINITY_SKIP_NATIVE=1      do nothing
 //   AFFINITY_NATIVE_VERBOSE=1   stream the compiler output (else it goes to build/native-build.log)
 //   AFFINITY_CUDA=0             do not build the CUDA module even where nvcc exists
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, appendFileSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,15 +24,27 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = path.join(root, 'build');
 const logFile = path.join(buildDir, 'native-build.log');
+const statusFile = path.join(buildDir, 'native-build.json');
 const verbose = process.env.AFFINITY_NATIVE_VERBOSE === '1';
 const fallback = 'the package still works on the WASM/JS backends';
+const retry = 'fix that, then run `npx affinity build` to build it with the compiler output shown';
+
+/** Records the outcome for `affinity info` (best effort: an unwritable build/ is itself the reason given). */
+function record(ok, reason) {
+  try {
+    mkdirSync(buildDir, { recursive: true });
+    writeFileSync(statusFile, JSON.stringify({ ok, reason, date: new Date().toISOString(), node: process.version, log: path.relative(root, logFile) }, null, 2) + '\n');
+  } catch { /* nothing more to say than the warning */ }
+}
 
 function warn(reason) {
-  console.warn(`affinity: native addon build failed (${reason}); ${fallback}`);
+  record(false, reason);
+  console.warn(`affinity: native addon build failed (${reason}); ${fallback}; ${retry}`);
   process.exit(0);
 }
 
 if (process.env.AFFINITY_SKIP_NATIVE === '1') {
+  record(false, 'skipped: AFFINITY_SKIP_NATIVE=1 was set when it was built');
   console.log('affinity: native addon build skipped (AFFINITY_SKIP_NATIVE=1)');
   process.exit(0);
 }
@@ -63,17 +83,25 @@ function has(cmd, args = ['--version']) {
   return !r.error && r.status === 0;
 }
 
-// 1. tools
+// 1. tools: cmake on PATH; cmake-js and node-addon-api resolved from this package (dependencies
+// of it, so wherever npm installed them: ./node_modules in a clone, a parent's when a dependency)
 if (!has('cmake')) warn('cmake not found; install CMake ≥ 3.18');
-const cmakeJs = path.join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-if (!existsSync(cmakeJs)) warn('cmake-js not found in node_modules; run npm install');
-let addonApi;
-try {
-  addonApi = path.dirname(fileURLToPath(import.meta.resolve('node-addon-api/package.json')));
-} catch {
-  addonApi = path.join(root, 'node_modules', 'node-addon-api');
+const requireHere = createRequire(path.join(root, 'package.json'));
+/** The folder of an installed package, resolved from this package, or null. */
+function packageDir(name) {
+  try {
+    return path.dirname(requireHere.resolve(`${name}/package.json`));
+  } catch {
+    return null;
+  }
 }
-if (!existsSync(path.join(addonApi, 'napi.h'))) warn('node-addon-api not found; run npm install');
+const cmakeJsDir = packageDir('cmake-js');
+if (!cmakeJsDir) warn(`cmake-js cannot be resolved from ${root}; reinstall the package`);
+const cmakeJsBin = JSON.parse(readFileSync(path.join(cmakeJsDir, 'package.json'), 'utf8')).bin;
+const cmakeJs = path.join(cmakeJsDir, typeof cmakeJsBin === 'string' ? cmakeJsBin : cmakeJsBin?.['cmake-js'] ?? 'bin/cmake-js');
+if (!existsSync(cmakeJs)) warn(`${cmakeJs} not found; reinstall the package`);
+const addonApi = packageDir('node-addon-api');
+if (!addonApi || !existsSync(path.join(addonApi, 'napi.h'))) warn(`node-addon-api cannot be resolved from ${root}; reinstall the package`);
 
 // 2. Node headers: cmake-js reads npm_config_nodedir (set under `npm run`); when run directly,
 // use the headers installed with this node (prefix/include/node) so nothing is downloaded.
@@ -140,6 +168,7 @@ if (!cmakeJsRun(['build', '--target', 'affinity_native'])) {
 }
 const addon = path.join(buildDir, 'Release', 'affinity_native.node');
 if (!existsSync(addon)) warn(`${addon} was not produced`);
+record(true, `built ${path.relative(root, addon)}`);
 console.log(`affinity: native addon built (${path.relative(root, addon)})`);
 
 if (cuda) {

@@ -2,7 +2,9 @@
 // Compiles assembly/index.ts (AssemblyScript, SIMD, -O3, runtime stub) to build/wasm/affinity.wasm.
 // Options live in assembly/asconfig.json (target "release").
 // On any failure it prints one warning and exits 0: the package still works on its JS backend.
-import { mkdirSync } from 'node:fs';
+// Installed as a dependency there is no compiler (assemblyscript is a devDependency), and the
+// packed build/wasm/affinity.wasm is used as it is.
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +21,10 @@ try {
   try {
     asc = (await import('assemblyscript/asc')).default;
   } catch (e) {
+    if (existsSync(outFile)) {
+      console.log(`affinity: using the packed ${path.relative(root, outFile)} (no AssemblyScript compiler here to rebuild it)`);
+      process.exit(0);
+    }
     warn(`cannot load the AssemblyScript compiler: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
   }
   mkdirSync(path.dirname(outFile), { recursive: true });

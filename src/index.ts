@@ -33,6 +33,7 @@ export * as nn from './nn/index.js';
 // models
 export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions } from './models/types.js';
 export { allModels, modelNames } from './models/registry.js';
+export { saveModel, loadModel, type SaveOptions, type LoadedModel } from './models/modelFile.js';
 export { Trainset } from './models/trainset.js';
 export { attachSideInfo, takesSideInfo, type SideInfoAware, type SideInfoInput } from './models/attachSideInfo.js';
 export * from './models/neighbourhood/index.js';

@@ -26,12 +26,13 @@ import type { Interactions } from '../src/data/interactions.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { factorizationModels } from '../src/models/factorization/index.js';
 import type { ModelParams } from '../src/models/types.js';
+import { testOrSkip } from './helpers/skip.js';
 
 // compiled to dist/test/: the repo root is two levels up
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = process.env.AFFINITY_DATA_DIR ?? path.join(root, '..', 'shared', 'data');
 const file = path.join(dataDir, 'ml-100k', 'u.data.gz');
-const present = existsSync(file);
+const withData = testOrSkip(test, existsSync(file) ? null : `${file} not found (set AFFINITY_DATA_DIR)`);
 
 let data: Interactions | null = null;
 async function ml100k(): Promise<Interactions> {
@@ -61,8 +62,7 @@ const SEEDS = [0, 1, 2, 3, 4];
 
 const ratingBars: Array<[string, number]> = [['svd', 0.9344], ['svdpp', 0.9187], ['nmf', 0.9634]];
 for (const [model, surprise] of ratingBars) {
-  test(`ML-100k 5-fold RMSE: ${model} ≤ Surprise ${surprise} + 0.003`, async () => {
-    if (!present) { console.log(`SKIP accuracy: ${file} not found (set AFFINITY_DATA_DIR)`); return; }
+  withData(`ML-100k 5-fold RMSE: ${model} ≤ Surprise ${surprise} + 0.003`, async () => {
     const rmse = await cvRmse(model, SEEDS);
     console.log(`  ${model}: mean over seeds ${rmse.toFixed(4)} (Surprise ${surprise}, bar ${(surprise + 0.003).toFixed(4)})`);
     assert.ok(rmse <= surprise + 0.003, `${model} RMSE ${rmse.toFixed(4)} > ${(surprise + 0.003).toFixed(4)}`);
@@ -71,8 +71,7 @@ for (const [model, surprise] of ratingBars) {
 
 const rankingBars: Array<[string, ModelParams, number]> = [['als', { factors: 64, iterations: 15 }, 0.350], ['bpr', {}, 0.283]];
 for (const [model, params, implicit] of rankingBars) {
-  test(`ML-100k 80/20 NDCG@10: ${model} ≥ implicit ${implicit} − 0.01`, async () => {
-    if (!present) { console.log(`SKIP accuracy: ${file} not found (set AFFINITY_DATA_DIR)`); return; }
+  withData(`ML-100k 80/20 NDCG@10: ${model} ≥ implicit ${implicit} − 0.01`, async () => {
     const ndcg = await holdoutNdcg(model, params);
     assert.ok(ndcg >= implicit - 0.01, `${model} NDCG@10 ${ndcg.toFixed(4)} < ${(implicit - 0.01).toFixed(3)}`);
   });

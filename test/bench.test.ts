@@ -7,10 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summarize, markdownTable, measure, type BenchRecord } from '../bench/harness.js';
 import { barChart, lineChart } from '../bench/svg.js';
-import { compareRecords, compareMarkdown, parseResults, geometricMeanRatio } from '../bench/compare.js';
+import { compareRecords, compareMarkdown, parseResults, geometricMeanRatio, inputOf, machineDifferences } from '../bench/compare.js';
 import { annotate, anchorsMarkdown } from '../bench/anchors.js';
 import { replaceSection, START, END } from '../bench/readme.js';
-import { reportMarkdown } from '../bench/report.js';
+import { reportBody, reportMarkdown } from '../bench/report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
@@ -123,6 +123,16 @@ test('line chart: well-formed SVG, one line per (kernel, backend) with two sizes
   xmlElements(svg);
   // denseScoreTopK·native and denseScoreTopK·js have two sizes each; wasm and the fits one
   assert.is((svg.match(/<polyline class="series"/g) ?? []).length, 2);
+  // units on both axes; the legend names each backend (colour) and each kernel (line style) once
+  assert.match(svg, /problem size: GFLOP per call \(log scale\)/);
+  assert.match(svg, /throughput: GFLOP\/s \(log scale\)/);
+  assert.is((svg.match(/class="legend-backend"/g) ?? []).length, 2);
+  assert.is((svg.match(/class="legend-kernel"/g) ?? []).length, 1);
+  // a case in another unit (interactions/s) never shares the GFLOP/s axes, even at two sizes
+  const fits = [rec('fit:svd', 'auto', 'a', 1, { throughput: 1e6, throughputUnit: 'interactions/s' }), rec('fit:svd', 'auto', 'b', 2, { throughput: 2e6, throughputUnit: 'interactions/s' })];
+  const mixed = lineChart([...sample, ...fits]);
+  assert.is((mixed.match(/<polyline class="series"/g) ?? []).length, 2);
+  assert.match(mixed, /fit\/job record\(s\) in other units: see the table/);
   const empty = lineChart([sample[0]]);
   xmlElements(empty);
   assert.match(empty, /no case was run at two or more sizes/);
@@ -176,6 +186,43 @@ test('compare: ratios B/A on two hand-made result files', () => {
   assert.throws(() => parseResults('[{"kernel": "a"}]', 'f.json'), /record 0/);
 });
 
+test('compare: a case whose input differs (ML-100k vs its synthetic stand-in) is flagged, not compared; other machines are warned about', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'affinity-bench-'));
+  try {
+    const real = 'svd (biased), 100 factors, one epoch in shuffled order; ML-100k u.data';
+    const fake = 'svd (biased), 100 factors, one epoch in shuffled order; synthetic ML-100k stand-in (no /x/ml-100k/u.data.gz)';
+    const a = { machine: { cpuModel: 'AMD EPYC', cores: 2, simd: 'avx512', gpu: null }, records: [
+      rec('sgdEpoch', 'native', 'ml100k f100', 0.02, { note: real }), rec('denseScoreTopK', 'native', '2000x64', 0.01),
+    ] };
+    const b = { machine: { cpuModel: 'Intel Xeon', cores: 2, simd: 'avx512', gpu: null }, records: [
+      rec('sgdEpoch', 'native', 'ml100k f100', 0.01, { note: fake }), rec('denseScoreTopK', 'native', '2000x64', 0.02),
+    ] };
+    assert.is(inputOf(a.records[0]), 'ML-100k u.data');
+    assert.is(inputOf(a.records[1]), '', 'a generated case: its size says it all');
+    const rows = compareRecords(a.records, b.records);
+    const sgd = rows.find((r) => r.kernel === 'sgdEpoch')!;
+    assert.equal(sgd.inputsDiffer, { a: 'ML-100k u.data', b: 'synthetic ML-100k stand-in (no /x/ml-100k/u.data.gz)' });
+    assert.is(sgd.timeRatio, undefined);
+    assert.is(geometricMeanRatio(rows), 2, 'only the comparable case counts');
+    assert.match(compareMarkdown(rows), /\| sgdEpoch \| native \| ml100k f100 \| .* \*\*inputs differ, not comparable\*\*: A ML-100k u\.data, B synthetic ML-100k stand-in/);
+    assert.equal(machineDifferences(a, b), ['A and B ran on different machines: cpuModel "AMD EPYC" vs "Intel Xeon"; the ratios mix the machines with the code']);
+    writeFileSync(path.join(dir, 'A.json'), JSON.stringify(a));
+    writeFileSync(path.join(dir, 'B.json'), JSON.stringify(b));
+    const t = spawnSync(process.execPath, [cli, 'bench', 'compare', path.join(dir, 'A.json'), path.join(dir, 'B.json')], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(t.status, 0, t.stderr);
+    assert.match(t.stderr, /affinity: warning: A and B ran on different machines: cpuModel/);
+    assert.match(t.stderr, /affinity: warning: 1 case\(s\) timed different inputs in A and B \(e\.g\. sgdEpoch ml100k f100: ML-100k u\.data vs synthetic ML-100k stand-in/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a report on the synthetic stand-in says so at the top', () => {
+  const body = reportBody({ suite: 'quick', date: '2026-01-01T00:00:00Z', machine: { cpuModel: 'x', cores: 2, memoryGiB: 1, simd: 'avx2', platform: 'linux', arch: 'x64', node: 'v20', gpu: null },
+    records: [rec('sgdEpoch', 'js', 'ml100k f100', 0.05, { note: 'x; synthetic ML-100k stand-in (no /d/u.data.gz)' })] });
+  assert.match(body.split('\n')[2], /^\*\*⚠ ML-100k was not found/);
+});
+
 test('README section: markers added once under ## Benchmarks, replaced in place after', () => {
   const readme = '# affinity\n\nintro\n';
   const once = replaceSection(readme, 'first');
@@ -212,6 +259,16 @@ test('affinity bench --json prints one parsable JSON array with the required key
     backends.add(x.backend);
   }
   assert.ok(backends.has('js'), 'the js backend is always there');
+});
+
+test('affinity bench without ML-100k warns loudly, before and after, that the ML-100k cases ran on the synthetic stand-in', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--kernel', 'bprEpoch', '--repeats', '1', '--backend', 'js', '--json'],
+    { encoding: 'utf8', timeout: 120_000, env: { ...process.env, AFFINITY_DATA_DIR: path.join(tmpdir(), 'no-such-data-dir') } });
+  assert.is(r.status, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => /WARNING: .*no-such-data-dir.* not found .*SYNTHETIC STAND-IN/.test(l));
+  assert.is(warnings.length, 2, r.stderr);
+  const records = JSON.parse(r.stdout) as BenchRecord[];
+  assert.ok(records.some((x) => /synthetic ML-100k stand-in/.test(inputOf(x))));
 });
 
 test('affinity bench --out writes JSON, Markdown and SVG charts', () => {

@@ -70,7 +70,9 @@ test('calibrate measures both fakes at both sizes; the fast one measures faster'
   });
   assert.equal(table.failures, []);
   assert.is(table.entries.length, 4);
-  assert.is(progress.length, 4);
+  assert.is(progress.filter((m) => !/re-measured/.test(m)).length, 4);
+  // the fast one leaves the higher-priority slow one behind at both sizes: confirmed by re-measuring
+  assert.is(progress.filter((m) => /calib-fast over calib-slow re-measured .* the switch stands/.test(m)).length, 2);
   for (const size of ['small', 'medium'] as const) {
     const f = table.entries.find((e) => e.backend === 'calib-fast' && e.sizeClass === size)!;
     const s = table.entries.find((e) => e.backend === 'calib-slow' && e.sizeClass === size)!;
@@ -222,6 +224,42 @@ test('unknown kernel or backend names are errors', async () => {
   };
   assert.match(await message(calibrate({ kernels: ['noSuchKernel'], backends: ['calib-fast'], engine, write: false })), /unknown kernel 'noSuchKernel'/);
   assert.match(await message(calibrate({ backends: ['noSuchBackend'], engine, write: false })), /unknown backend 'noSuchBackend'/);
+});
+
+test('a switch away from the preferred backend is re-measured interleaved: a load spike in its first measurement does not send the kernel to a slower backend', async () => {
+  // calib-pref (high priority) does the reference's work once, but 25× over during its first
+  // measurement (a burst of load); calib-chal always does it 3×. Measured once each, the challenger
+  // looks ~8× faster; re-measured, the preferred backend is ~3× faster and keeps the kernel.
+  let spike = true;
+  const pref: Backend = { ...fake('calib-pref', 900, 1), kernels: {
+    denseScoreTopK: (a: DenseScoreTopKArgs, out: TopK, r0: number, r1: number) => {
+      for (let i = 0; i < (spike ? SLOWDOWN : 1); i++) denseScoreTopKReference(a, out, r0, r1);
+    },
+  } };
+  registerBackend(pref);
+  registerBackend(fake('calib-chal', 400, 3));
+  try {
+    const progress: string[] = [];
+    const first: Record<string, number> = {};
+    const t = await calibrate({
+      kernels: ['denseScoreTopK'], backends: ['calib-pref', 'calib-chal'], sizes: ['small'], engine, write: false,
+      targetSeconds: 0.02, maxSeconds: 0.5,
+      onProgress: (m, e) => {
+        progress.push(m);
+        if (e && first[e.backend] === undefined) first[e.backend] = e.gflops;
+        if (e?.backend === 'calib-pref') spike = false; // the burst is over after its first measurement
+      },
+    });
+    assert.ok(first['calib-chal'] > SWITCH_MARGIN * first['calib-pref'], `first measurements: chal ${first['calib-chal']} vs pref ${first['calib-pref']}`);
+    assert.match(progress.join('\n'), /calib-chal over calib-pref re-measured \(median of 3 paired ratios\): .* calib-pref keeps it/);
+    const rank = calibratedRanker(t);
+    const entry = t.entries.find((e) => e.backend === 'calib-pref')!;
+    assert.is(rank('denseScoreTopK', entry.work, [status('calib-chal', 400), status('calib-pref', 900)])[0].name, 'calib-pref');
+    assert.ok(entry.repeats >= 9, 'three measurements of at least 3 calls');
+  } finally {
+    unregisterBackend('calib-pref');
+    unregisterBackend('calib-chal');
+  }
 });
 
 test.run();

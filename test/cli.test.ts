@@ -30,6 +30,21 @@ test('info --json has the machine and every backend with a reason', () => {
   assert.ok(info.backends.find((b: { name: string }) => b.name === 'js').available);
 });
 
+test('info prints a readable summary by default: the package, one line per backend, what dispatch uses; the kernels behind --verbose', () => {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+  const r = affinity('info');
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines[0], `${pkg.name} ${pkg.version} (${root})`);
+  for (const name of ['js', 'wasm', 'native', 'cuda', 'gpujs']) assert.ok(lines.some((l) => new RegExp(`^  ${name} +(yes|no) +\\S`).test(l)), `a line for ${name}`);
+  assert.match(r.stdout, /^dispatch by (backend priority|calibration of)/m);
+  assert.not.match(r.stdout, /[{}]|kernels:/, 'no JSON, no kernel lists by default');
+  const v = affinity('info', '--verbose');
+  assert.match(v.stdout, /^ {14}kernels: denseScoreTopK, /m);
+  const j = JSON.parse(affinity('info', '--json').stdout) as { package: { name: string; version: string } };
+  assert.equal(j.package, { name: pkg.name, version: pkg.version, root });
+});
+
 test('bad arguments exit non-zero with one line', () => {
   for (const args of [['generate', '--users', '0', '--items', '5', '--interactions', '3', '--out', path.join(tmp, 'x.csv')], ['bench', '--suite', 'huge'], ['nosuchcommand'], ['bench', '--size', '12by4'], ['demo', '--backend', 'nope']]) {
     const r = affinity(...args);

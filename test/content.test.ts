@@ -267,6 +267,24 @@ test('hybrid switch: short histories go to B (popularity), others to A (content)
   await new Hybrid({ a: 'nope' }).fit(x).then(() => assert.unreachable(), (e) => assert.match((e as Error).message, /unknown model 'nope'/));
 });
 
+test('hybrid defaults: item-knn for users with ≥ 5 training items, popularity below; no side info needed', async () => {
+  const rows: Array<[string, string, number]> = [];
+  for (let u = 0; u < 30; u++) for (let j = 0; j < 6 + (u % 5); j++) rows.push([`u${u}`, `i${(u * 3 + j * 7) % 25}`, 1 + ((u + j) % 5)]);
+  rows.push(['short', 'i1', 4], ['short', 'i2', 5]);
+  const x = fromTriplets(rows);
+  x.users.add('new');
+  const h = contentModels.hybrid({}) as Hybrid;
+  assert.equal({ ...h.options }, { mode: 'switch', threshold: 5, weight: 0.5, candidates: 100 });
+  await h.fit(x);
+  const { a, b } = h.models;
+  assert.equal([a.name, b.name], ['item-knn', 'popularity']);
+  const warm = x.users.index('u3')!, short = x.users.index('short')!, nu = x.users.index('new')!;
+  assert.equal([h.route(warm), h.route(short), h.route(nu)], ['a', 'b', 'b']);
+  assert.equal(Array.from(h.recommend(warm, 5).ids), Array.from(a.recommend(warm, 5).ids));
+  assert.equal(Array.from(h.recommend(nu, 5).ids), Array.from(b.recommend(nu, 5).ids));
+  assert.is(h.recommend(nu, 5).ids.length, 5, 'a new user gets the popular items');
+});
+
 // ---------------------------------------------------------------- feature-mf
 
 test('feature-mf scores a brand-new user from side features (planted pattern)', async () => {

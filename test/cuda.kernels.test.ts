@@ -28,6 +28,7 @@ import type { NativeDenseScoreTopKCall } from '../src/backends/native/index.js';
 import { Engine } from '../src/engine/engine.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
 import { compareSimilarity, randomCsr, ratings, reals, ones, tol } from './helpers/similarity.js';
+import { skip } from './helpers/skip.js';
 
 
 /** Random implicit (confidences, some negative, some exactly 1) or explicit (ratings) ALS problem. */
@@ -66,7 +67,7 @@ const loaded = loadCudaAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as CudaAddon | null;
 
 const hasKernels = !!addon && typeof addon.sparseSimilarityTopK === 'function' && typeof addon.alsHalfStep === 'function';
-const stale = 'affinity_cuda.node has no sparseSimilarityTopK/alsHalfStep (built before they were bound; rebuild it: npm run build:native)';
+const stale = 'affinity_cuda.node has no sparseSimilarityTopK/alsHalfStep (built before they were bound; rebuild it: npx affinity build)';
 
 // argument validation happens on the JS thread before any kernel is queued: it runs wherever the module loads,
 // with or without a device
@@ -161,7 +162,7 @@ if (addon) {
 
 if (!probe.available || !hasKernels) {
   const reason = probe.available ? stale : addon && !hasKernels ? `${probe.reason} (and ${stale})` : probe.reason;
-  console.log(`SKIP cuda kernels: ${reason}`);
+  skip(test, 'cuda kernels', reason);
   test('cuda kernels: the skip reason says what is missing', () => {
     assert.ok(reason.length > 0);
     // built here → it must load and say why it cannot run (no driver / device / capability)

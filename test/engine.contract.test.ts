@@ -18,6 +18,7 @@ import { randomDense } from './helpers/random.js';
 import { cudaAlsUnsupported, cudaBackend, cudaSimilarityUnsupported, type CudaLimits } from '../src/backends/native/cuda.js';
 import type { SimilarityMetric, SparseSimilarityTopKArgs } from '../src/kernels/sparseSimilarityTopK.js';
 import type { AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
+import { skip } from './helpers/skip.js';
 
 function args(rows: number, d = 16, k = 10): DenseScoreTopKArgs {
   const m = randomDense(rows, d, rows);
@@ -46,13 +47,14 @@ test('the contract table: every kernel registered the same way, under its own na
   assert.throws(() => getKernel('nope'), /unknown kernel 'nope' \(known: denseScoreTopK, /);
 });
 
-test('every built-in backend implements only kernels of the contract', async () => {
-  for (const name of backendNames()) {
-    const b = await loadBackend(name);
-    if (b instanceof Error) { console.log(`  SKIP ${name}: ${b.message.split('\n')[0]}`); continue; }
+for (const name of backendNames()) {
+  const b = await loadBackend(name);
+  const what = `built-in backend ${name} implements only kernels of the contract`;
+  if (b instanceof Error) skip(test, what, b.message.split('\n')[0]);
+  else test(what, () => {
     for (const k of Object.keys(b.kernels)) assert.ok(kernelNames().includes(k as never), `${name} implements unknown kernel '${k}'`);
-  }
-});
+  });
+}
 
 test('supports(): a backend beyond its limits for a call is skipped under auto, and a pinned one falls back to js, said once', async () => {
   const calls: number[] = [];

@@ -58,7 +58,7 @@ test('several models: one comparison table, and a JSON array of results on the s
   assert.match(rows[1], /^model\s+rmse\s+mae\s+ndcg@10\s+precision@10\s+recall@10\s+fitSeconds/);
   assert.match(rows[2], /^baseline\s+\d\.\d{4} ± \d\.\d{4}/);
   assert.match(rows[3], /^svd \(factors=4,epochs=5\)\s+\d\.\d{4} ± /);
-  assert.match(rows[4], /^item-knn\s+—\s+—\s+\d\.\d{4} ± /, 'a ranking-only model has no rating metrics');
+  assert.match(rows[4], /^item-knn\s+n\/a\s+n\/a\s+\d\.\d{4} ± /, 'a ranking-only model has no rating metrics');
   assert.is(rows.length, 5);
 
   const j = affinity('eval', '--input', udata, '--model', 'svd,als', '--protocol', 'kfold:3', '--repeat', '2', '--metrics', 'ndcg@5,coverage@5,map@5',
@@ -142,6 +142,66 @@ test('--items/--users: u.item/u.user (latin-1) and a generic CSV feed content-kn
   assert.match(none.stderr, /needs item side info/);
 });
 
+test('rating and ranking models together: each scored on the metrics it supports, the rest n/a, said once', () => {
+  const t = affinity('eval', '--input', udata, '--model', 'svd,als,item-knn', '--protocol', 'kfold:2', '--metrics', 'rmse,mae,ndcg@10',
+    '--params', 'svd:factors=4,epochs=3;als:factors=3,iterations=2');
+  assert.is(t.code, 0, t.stderr);
+  const rows = t.stdout.trim().split('\n');
+  assert.match(rows[1], /^model\s+rmse\s+mae\s+ndcg@10\s+fitSeconds/);
+  assert.match(rows[2], /^svd \(factors=4,epochs=3\)\s+\d\.\d{4} ± \d\.\d{4}\s+\d\.\d{4} ± \d\.\d{4}\s+\d\.\d{4} ± /);
+  assert.match(rows[3], /^als \(factors=3,iterations=2\)\s+n\/a\s+n\/a\s+\d\.\d{4} ± /);
+  assert.match(rows[4], /^item-knn\s+n\/a\s+n\/a\s+\d\.\d{4} ± /);
+  const notes = t.stderr.split('\n').filter((l) => /not apply/.test(l));
+  assert.equal(notes, ['affinity: rmse, mae do not apply to als, item-knn (they rank items and do not predict ratings): shown as n/a']);
+  const j = affinity('eval', '--input', udata, '--model', 'baseline,item-knn', '--protocol', 'holdout:0.2', '--metrics', 'rmse,ndcg@5', '--json', '--quiet');
+  assert.is(j.code, 0, j.stderr);
+  const [b, k] = JSON.parse(j.stdout) as Array<{ mean: Record<string, number>; notApplicable?: string[] }>;
+  assert.ok('rmse' in b.mean && 'ndcg@5' in b.mean && b.notApplicable === undefined);
+  assert.ok(!('rmse' in k.mean) && 'ndcg@5' in k.mean);
+  assert.equal(k.notApplicable, ['rmse']);
+});
+
+test('given splits (--train/--test, e.g. ML-100k u1..u5): scored exactly as the protocol that made them', async () => {
+  const { readInteractions, writeInteractionsCsv } = await import('../src/data/readers.js');
+  const { makeSplits } = await import('../src/eval/evaluate.js');
+  const splits = makeSplits(await readInteractions(udata), { kind: 'kfold', folds: 2 }, 4);
+  const train: string[] = [], testFiles: string[] = [];
+  for (const [f, sp] of splits.entries()) {
+    train.push(path.join(dir, `fold${f + 1}.base.csv`)); testFiles.push(path.join(dir, `fold${f + 1}.test.csv`));
+    await writeInteractionsCsv(sp.train, train[f]);
+    await writeInteractionsCsv(sp.test, testFiles[f]);
+  }
+  const common = ['--model', 'baseline,knn-means', '--metrics', 'rmse,mae', '--json', '--quiet'];
+  const viaProtocol = affinity('eval', '--input', udata, '--protocol', 'kfold:2', '--seed', '4', ...common);
+  const viaFiles = affinity('eval', '--train', train.join(','), '--test', testFiles[0], '--test', testFiles[1], ...common);
+  assert.is(viaProtocol.code, 0, viaProtocol.stderr);
+  assert.is(viaFiles.code, 0, viaFiles.stderr);
+  type R = { model: string; folds: Array<Record<string, number>>; protocol: { kind: string } };
+  const a = JSON.parse(viaProtocol.stdout) as R[], b = JSON.parse(viaFiles.stdout) as R[];
+  assert.equal(b.map((r) => r.protocol.kind), ['given', 'given']);
+  for (let m = 0; m < 2; m++) {
+    for (let f = 0; f < 2; f++) {
+      for (const k of ['rmse', 'mae']) assert.ok(Math.abs(a[m].folds[f][k] - b[m].folds[f][k]) < 1e-9, `${a[m].model} fold ${f + 1} ${k}: ${a[m].folds[f][k]} vs ${b[m].folds[f][k]}`);
+    }
+  }
+  // a table names the files; a test interaction also in its training file is reported
+  const t = affinity('eval', '--train', train[0], '--test', train[0], '--model', 'baseline');
+  assert.is(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^baseline, given splits fold1\.base\.csv\|fold1\.base\.csv, seed 0/);
+  assert.match(t.stderr, new RegExp(`affinity: .*fold1\\.base\\.csv: ${splits[0].train.user.length} test interaction\\(s\\) are also in`));
+  for (const [args, re] of [
+    [['--train', train[0], '--test', testFiles.join(',')], /--train has 1 file\(s\) and --test 2/],
+    [['--input', udata, '--train', train[0], '--test', testFiles[0]], /--input and --train\/--test are exclusive/],
+    [['--train', train[0], '--test', testFiles[0], '--protocol', 'kfold:5'], /--protocol does not apply to --train\/--test/],
+    [['--train', train[0], '--test', testFiles[0], '--repeat', '2'], /--repeat does not apply/],
+    [[], /required option '--input <file>' not specified \(or give splits with --train\/--test\)/],
+  ] as Array<[string[], RegExp]>) {
+    const r = affinity('eval', '--model', 'baseline', ...args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.match(r.stderr, re);
+  }
+});
+
 test('bad input: each a one-line error and a non-zero exit', () => {
   const missing = path.join(dir, 'does-not-exist.csv');
   for (const [args, re] of [
@@ -149,7 +209,7 @@ test('bad input: each a one-line error and a non-zero exit', () => {
     [['--input', udata, '--model', 'popularity', '--metrics', 'precision@-3'], /k must be a positive integer/],
     [['--input', udata, '--model', 'popularity', '--metrics', 'ndcg'], /needs a cut-off/],
     // checked before reading (the input does not even exist) and so before any fitting
-    [['--input', missing, '--model', 'svd,item-knn', '--metrics', 'rmse,ndcg@10'], /model 'item-knn' does not predict ratings, so it cannot be scored by rmse/],
+    [['--input', missing, '--model', 'svd,item-knn', '--metrics', 'rmse,mae'], /model 'item-knn' ranks items and does not predict ratings, so none of --metrics \(rmse,mae\) applies to it/],
     [['--input', single, '--model', 'popularity', '--protocol', 'loo', '--metrics', 'ndcg@5'], /empty test set/],
     [['--input', noTime, '--model', 'baseline', '--protocol', 'temporal:0.2'], /needs timestamps/],
     [['--input', noTime, '--model', 'baseline', '--protocol', 'temporal-user:0.2'], /needs timestamps/],

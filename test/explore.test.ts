@@ -167,10 +167,19 @@ test('affinity replay CLI: JSON shape, reproducible, clear errors', () => {
     const a = run('--policy', 'thompson', '--seed', '3', '--pool', 'popular', '--candidates', '8', '--json');
     assert.is(a.status, 0, a.stderr);
     const ja = JSON.parse(a.stdout);
-    assert.equal(Object.keys(ja), ['policy', 'steps', 'matched', 'reward', 'ctr', 'regretVsGreedy']);
+    assert.equal(Object.keys(ja), ['policy', 'steps', 'matched', 'matchRate', 'reward', 'ctr', 'ctrStdError', 'regretVsGreedy']);
     assert.is(ja.policy, 'thompson');
     assert.ok(ja.steps > 0 && ja.matched > 0 && ja.matched <= ja.steps);
     close(ja.ctr, ja.reward / ja.matched);
+    close(ja.matchRate, ja.matched / ja.steps);
+    close(ja.ctrStdError, Math.sqrt(ja.ctr * (1 - ja.ctr) / ja.matched));
+    // a couple of hundred logged events match far fewer than 200 times: the CTR comes with a warning
+    assert.ok(ja.matched < 200);
+    assert.match(a.stderr, new RegExp(`affinity: warning: only ${ja.matched} of ${ja.steps} logged events \\(.*%\\) matched the policy's pick; a CTR from fewer than 200 matched events is not to be trusted \\(± `));
+    const quiet = run('--policy', 'thompson', '--seed', '3', '--pool', 'popular', '--candidates', '8', '--min-matched', String(ja.matched));
+    assert.is(quiet.status, 0);
+    assert.not.match(quiet.stderr, /warning/, 'enough matches for --min-matched: no warning');
+    assert.match(quiet.stdout, new RegExp(`matched ${ja.matched} of ${ja.steps} events \\(`));
     const b = run('--policy', 'thompson', '--seed', '3', '--pool', 'popular', '--candidates', '8', '--json');
     assert.is(b.stdout, a.stdout);
     const lin = run('--policy', 'linucb', '--model', 'feature-mf', '--model-params', 'factors=4,epochs=2', '--json');

@@ -589,3 +589,27 @@ test('predict: unknown users/items fall back and say so; explicit models clip to
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test.run();
+
+test("svd order 'surprise' visits ratings as Surprise's trainset.all_ratings(): users by first appearance, each user's ratings in input order, every epoch", async () => {
+  const { Engine } = await import('../src/engine/engine.js');
+  // input order: u2 a, u0 b, u2 c, u1 a, u0 a, u2 b
+  const x = fromTriplets([['u2', 'a', 4], ['u0', 'b', 3], ['u2', 'c', 5], ['u1', 'a', 2], ['u0', 'a', 1], ['u2', 'b', 4]]);
+  const engine = new Engine({ backend: 'js' });
+  const seen: number[][] = [];
+  const spy = Object.create(engine) as typeof engine;
+  spy.run = ((kernel: string, args: { order: Int32Array }, o: unknown) => {
+    if (kernel === 'sgdEpoch') seen.push(Array.from(args.order));
+    return (engine.run as (k: string, a: unknown, o: unknown) => Promise<unknown>)(kernel, args, o);
+  }) as typeof engine.run;
+  try {
+    await new SVD({ factors: 2, epochs: 3, order: 'surprise' }).fit(x, { engine: spy });
+    // u2 first (rows 0, 2, 5), then u0 (1, 4), then u1 (3)
+    assert.equal(seen, [[0, 2, 5, 1, 4, 3], [0, 2, 5, 1, 4, 3], [0, 2, 5, 1, 4, 3]]);
+    seen.length = 0;
+    await new SVD({ factors: 2, epochs: 2, order: 'shuffle', seed: 1 }).fit(x, { engine: spy });
+    assert.is(seen.length, 2);
+    assert.not.equal(seen[0], seen[1], 'shuffle: a fresh permutation each epoch');
+  } finally {
+    await engine.close();
+  }
+});

@@ -21,6 +21,7 @@ import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArg
 import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
 import { Engine } from '../src/engine/engine.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 const TOL = 1e-4;
 const probe = await gpujsBackend.probe();
@@ -81,7 +82,7 @@ function exclusions(rows: number, keys: number, perRow: number, seed: number): C
 }
 
 if (!probe.available) {
-  console.log(`SKIP gpujs: ${probe.reason}`);
+  skip(test, 'gpujs', probe.reason);
   test('gpujs unavailable: the probe says why', () => {
     assert.type(probe.reason, 'string');
     assert.ok(probe.reason.trim().length > 0);

@@ -13,6 +13,7 @@ import { getKernel } from '../src/kernels/contract.js';
 import { gemmReference, type GemmArgs, type Transpose } from '../src/kernels/gemm.js';
 import { denseFrom, sharedFloat32, type Dense } from '../src/data/matrix.js';
 import { mulberry32 } from './helpers/random.js';
+import { testOrSkip } from './helpers/skip.js';
 
 interface Case { name: string; args: GemmArgs }
 
@@ -107,12 +108,9 @@ test('β = 0 never reads C (NaN there stays out of the result); bad shapes are c
 });
 
 for (const backend of ['native', 'wasm', 'gpujs', 'cuda']) {
-  test(`${backend}: equal to the reference within the contract's fp32 bound, on every case, whole and in row ranges`, async () => {
-    const st = await probeBackend(backend);
-    if (!st.available || !st.kernels.includes('gemm')) {
-      console.log(`  SKIP gemm on ${backend}: ${!st.available ? st.reason : 'no gemm kernel on this backend yet'}`);
-      return;
-    }
+  const st = await probeBackend(backend);
+  const what = `gemm on ${backend}: equal to the reference within the contract's fp32 bound, on every case, whole and in row ranges`;
+  testOrSkip(test, st.available && st.kernels.includes('gemm') ? null : !st.available ? st.reason : 'no gemm kernel on this backend yet')(what, async () => {
     const e = new Engine(2);
     try {
       for (const { name, args } of cases) {

@@ -3,7 +3,8 @@
  * helpers/nnCases.ts (random, edge-case and model-sized inputs; the large ones are split over
  * the worker pool for pool backends), within each case's stated tolerance, into a fresh output and
  * into a reused one filled with NaN (every element must be written). A backend that is not
- * available here, or lacks a kernel, is reported with SKIP and the reason.
+ * available here, or lacks a kernel, is skipped (helpers/skip.ts: counted as skipped) with the
+ * reason; the probes run when the file loads, where uvu can still register a skipped test.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,6 +13,7 @@ import { probeBackend } from '../src/backends/registry.js';
 import { getKernel, type KernelName } from '../src/kernels/contract.js';
 import { cloneArgs, floatArrays, nnCases, type NnCase } from './helpers/nnCases.js';
 import { runReference } from './helpers/nnCheck.js';
+import { skip } from './helpers/skip.js';
 
 const cases = nnCases(true);
 const nnKernels = [...new Set(cases.map((c) => c.kernel))];
@@ -37,14 +39,19 @@ function compare(label: string, got: Map<string, Float32Array>, want: Map<string
 }
 
 for (const backend of ['native', 'wasm', 'cuda', 'gpujs']) {
-  test(`${backend}: the neural-network kernels equal the reference within each case's tolerance`, async () => {
-    const st = await probeBackend(backend);
-    if (!st.available) {
-      console.log(`  SKIP nn kernels on ${backend}: ${st.reason}`);
-      return;
-    }
-    const missing = nnKernels.filter((k) => !st.kernels.includes(k));
-    if (missing.length) console.log(`  SKIP on ${backend}, no implementation of: ${missing.join(', ')}`);
+  const what = `${backend}: the neural-network kernels equal the reference within each case's tolerance`;
+  const st = await probeBackend(backend);
+  if (!st.available) {
+    skip(test, what, st.reason);
+    continue;
+  }
+  const missing = nnKernels.filter((k) => !st.kernels.includes(k));
+  if (missing.length === nnKernels.length) {
+    skip(test, what, `${backend} implements none of them`);
+    continue;
+  }
+  if (missing.length) skip(test, `${backend}: nn kernels ${missing.join(', ')}`, `no ${backend} implementation`);
+  test(what, async () => {
     const e = new Engine(2);
     try {
       let ran = 0;

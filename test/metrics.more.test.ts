@@ -149,3 +149,21 @@ test('summary over users from training popularity', () => {
 });
 
 test.run();
+
+test('capped-precision@k is implicit\'s precision_at_k: Σ hits / Σ min(k, |held-out|) over users; precision@k divides by k', async () => {
+  const { parseMetrics, scoreLists } = await import('../src/eval/evaluate.js');
+  const { cappedPrecisionAtK } = await import('../src/eval/metrics.js');
+  // user 0 holds out {1, 2} and gets [1, 5, 2, 7]: 2 hits, min(4, 2) = 2
+  // user 1 holds out {3, 4, 5, 6, 7, 8} and gets [3, 9, 10, 11]: 1 hit, min(4, 6) = 4
+  const heldOut = fromTriplets([[0, 1, 1], [0, 2, 1], ...[3, 4, 5, 6, 7, 8].map((i): [number, number, number] => [1, i, 1])]);
+  const lists: Record<number, number[]> = { 0: [1, 5, 2, 7], 1: [3, 9, 10, 11] };
+  // items outside the held-out set get indices past the map's (never relevant)
+  const top = (u: number): number[] => lists[Number(heldOut.users.external(u))].map((i) => heldOut.items.index(i) ?? 100 + i);
+  const r = scoreLists({ top }, heldOut, parseMetrics(['precision@4', 'capped-precision@4', 'implicit-precision@4']));
+  close(r.values['precision@4'], (2 / 4 + 1 / 4) / 2);       // 0.375: the mean of per-user hits/k
+  close(r.values['capped-precision@4'], (2 + 1) / (2 + 4));   // 0.5: a ratio of sums, not the mean 0.625 of 1 and 1/4
+  close(r.values['implicit-precision@4'], 0.5, 1e-12, 'the alias is the same metric');
+  // per user
+  close(cappedPrecisionAtK([1, 5, 2, 7], new Set([1, 2]), 4), 1);
+  close(cappedPrecisionAtK([3, 9, 10, 11], new Set([3, 4, 5, 6, 7, 8]), 4), 0.25);
+});

@@ -20,6 +20,7 @@ import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArg
 import { csrFromTriplets, denseFrom, transpose, type Csr, type Dense } from '../src/data/matrix.js';
 import { readInteractions } from '../src/data/index.js';
 import { mulberry32 } from './helpers/random.js';
+import { skip, testOrSkip } from './helpers/skip.js';
 
 const tol = (ref: number) => 1e-4 * Math.max(1, Math.abs(ref));
 
@@ -72,8 +73,8 @@ const loaded = loadNativeAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as NativeAddon | null;
 
 if (!probe.available || !addon || typeof addon.alsHalfStep !== 'function') {
-  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no alsHalfStep (rebuild: npm run build:native)';
-  console.log(`SKIP native als: ${reason}`);
+  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no alsHalfStep (rebuild: npx affinity build)';
+  skip(test, 'native als', reason);
   test('native als: the skip reason says what is missing', () => {
     assert.ok(reason.length > 0);
   });
@@ -216,8 +217,7 @@ if (!probe.available || !addon || typeof addon.alsHalfStep !== 'function') {
     }
   });
 
-  test('native alsHalfStep: ML-100k, implicit and explicit, both halves, both solvers', async () => {
-    if (!existsSync(ml100kFile)) { console.log(`SKIP ml-100k: ${ml100kFile} not found (set AFFINITY_DATA_DIR)`); return; }
+  testOrSkip(test, existsSync(ml100kFile) ? null : `${ml100kFile} not found (set AFFINITY_DATA_DIR)`)('native alsHalfStep: ML-100k, implicit and explicit, both halves, both solvers', async () => {
     const x = await readInteractions(ml100kFile);
     const ratings = csrFromTriplets(x.users.size, x.items.size, x.user, x.item, x.rating);
     const f = 32;

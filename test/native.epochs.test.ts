@@ -21,6 +21,7 @@ import { allocateBprEpoch, bprEpochReference, validateBprEpoch, type BprEpochArg
 import { xoshiroState } from '../src/data/xoshiro128.js';
 import type { Csr } from '../src/data/matrix.js';
 import { cloneTyped, sgdArgs, sgdProblem, bprArgs } from './helpers/epochs.js';
+import { skip } from './helpers/skip.js';
 
 function sameArray(x: ArrayLike<number>, y: ArrayLike<number>, label: string): void {
   assert.is(x.length, y.length, `${label}: length`);
@@ -41,8 +42,8 @@ const loaded = loadNativeAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as NativeAddon | null;
 
 if (!probe.available || !addon || typeof addon.sgdEpoch !== 'function' || typeof addon.bprEpoch !== 'function') {
-  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no sgdEpoch/bprEpoch (rebuild: npm run build:native)';
-  console.log(`SKIP native epochs: ${reason}`);
+  const reason = !probe.available || !addon ? probe.reason : 'the built affinity_native.node has no sgdEpoch/bprEpoch (rebuild: npx affinity build)';
+  skip(test, 'native epochs', reason);
   test('native epochs: the skip reason says what is missing', () => {
     assert.ok(reason.length > 0);
   });

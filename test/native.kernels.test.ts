@@ -25,6 +25,7 @@ import { csrFromTriplets, type Csr, type TopK } from '../src/data/matrix.js';
 import { readInteractions } from '../src/data/index.js';
 import { mulberry32 } from './helpers/random.js';
 import { compareSimilarity, randomCsr, ratings, reals, ones } from './helpers/similarity.js';
+import { skip, testOrSkip } from './helpers/skip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = process.env.AFFINITY_DATA_DIR ?? path.join(root, '..', 'shared', 'data');
@@ -46,7 +47,7 @@ const loaded = loadNativeAddon();
 const addon = ('addon' in loaded ? loaded.addon : null) as NativeAddon | null;
 
 if (!probe.available || !addon) {
-  console.log(`SKIP native kernels: ${probe.reason}`);
+  skip(test, 'native kernels', probe.reason);
   test('native kernels: the skip reason says what is missing', () => {
     assert.ok(probe.reason.length > 0);
   });
@@ -217,8 +218,7 @@ if (!probe.available || !addon) {
     }
   });
 
-  test('native sparseSimilarityTopK: ML-100k item cosine k=20, user msd/pearson k=all', async () => {
-    if (!existsSync(ml100kFile)) { console.log(`SKIP ml-100k: ${ml100kFile} not found (set AFFINITY_DATA_DIR)`); return; }
+  testOrSkip(test, existsSync(ml100kFile) ? null : `${ml100kFile} not found (set AFFINITY_DATA_DIR)`)('native sparseSimilarityTopK: ML-100k item cosine k=20, user msd/pearson k=all', async () => {
     const x = await readInteractions(ml100kFile);
     const users = csrFromTriplets(x.users.size, x.items.size, x.user, x.item, x.rating);
     const items = csrFromTriplets(x.items.size, x.users.size, x.item, x.user, x.rating);

@@ -23,6 +23,7 @@ import { gridDense, gridValues, runReference } from './helpers/nnCheck.js';
 import { floatArrays } from './helpers/nnCases.js';
 import { randomDense } from './helpers/random.js';
 import { expectBadNnCallsRefused } from './helpers/nnBadCalls.js';
+import { skip } from './helpers/skip.js';
 
 const probe = await nativeBackend.probe();
 const loaded = loadNativeAddon();
@@ -47,7 +48,7 @@ async function rejectsAborted(p: Promise<unknown>, label: string): Promise<void>
 }
 
 if (!probe.available || !addon) {
-  console.log(`SKIP native nn: ${probe.reason}`);
+  skip(test, 'native nn', probe.reason);
   test('native nn: the skip reason says what is missing', () => { assert.ok(probe.reason.length > 0); });
 } else {
   const call = addon as unknown as Record<string, (o: unknown) => Promise<void>>;

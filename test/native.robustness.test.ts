@@ -18,6 +18,7 @@ import { shareArgs } from '../src/engine/sharedArgs.js';
 import type { WorkerTask } from '../src/engine/worker.js';
 import { randomDense } from './helpers/random.js';
 import { compareSimilarity, randomCsr, ratings } from './helpers/similarity.js';
+import { skip } from './helpers/skip.js';
 
 const probe = await nativeBackend.probe();
 
@@ -38,7 +39,7 @@ function sameScores(a: DenseScoreTopKArgs, got: { scores: Float32Array }, label:
 }
 
 if (!probe.available) {
-  console.log(`SKIP native robustness: ${probe.reason}`);
+  skip(test, 'native robustness', probe.reason);
   test('native robustness: the skip reason says what is missing', () => { assert.ok(probe.reason.length > 0); });
 } else {
   const kernel = nativeBackend.kernels.denseScoreTopK!;

@@ -19,6 +19,7 @@ import { cudaBackend, loadCudaAddon } from '../src/backends/native/cuda.js';
 import { allocateDenseScoreTopK, denseScoreTopKReference, type DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 const tol = (ref: number) => 1e-4 * Math.max(1, Math.abs(ref));
 
@@ -100,7 +101,7 @@ function randomExclude(rows: number, cols: number, max: number, seed: number): C
 const probe = await nativeBackend.probe();
 
 if (!probe.available) {
-  console.log(`SKIP native: ${probe.reason}`);
+  skip(test, 'native', probe.reason);
   test('native: the skip reason says what is missing', () => {
     assert.ok(probe.reason.length > 0);
   });
@@ -288,7 +289,7 @@ if (!probe.available) {
 
 const cudaProbe = await cudaBackend.probe();
 if (!cudaProbe.available) {
-  console.log(`SKIP cuda: ${cudaProbe.reason}`);
+  skip(test, 'cuda', cudaProbe.reason);
   test('cuda: the skip reason says what is missing', () => {
     assert.ok(cudaProbe.reason.length > 0);
     const loaded = loadCudaAddon();

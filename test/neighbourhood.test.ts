@@ -118,6 +118,48 @@ test('SlopeOne by hand (Surprise\'s unweighted, and weighted)', async () => {
   close((await fitted('slope-one', x)).predict(u1, b).estimate, 2);
 });
 
+test('SlopeOne\'s sparse deviations equal the dense formula on random data (unweighted and weighted, unclipped scores)', async () => {
+  const x = randomRatings(40, 30, 500, 21);
+  const nU = x.users.size, nI = x.items.size;
+  const r: Array<Map<number, number>> = Array.from({ length: nU }, () => new Map());
+  for (let t = 0; t < x.user.length; t++) r[x.user[t]].set(x.item[t], x.rating[t]);
+  // dense reference: dev(i, j) and |U_ij| over every pair, as Surprise computes them
+  const freq = new Float64Array(nI * nI), sum = new Float64Array(nI * nI);
+  for (const ru of r) for (const [i, ri] of ru) for (const [j, rj] of ru) { freq[i * nI + j]++; sum[i * nI + j] += ri - rj; }
+  const want = (u: number, i: number, weighted: boolean): number => {
+    let count = 0, s = 0, w = 0;
+    for (const [j, rj] of r[u]) {
+      const f = freq[i * nI + j];
+      if (!f) continue;
+      const dev = i === j ? 0 : Math.fround(sum[i * nI + j] / f);
+      count++;
+      if (weighted) { s += (dev + rj) * f; w += f; } else s += dev;
+    }
+    const mu = [...r[u].values()].reduce((a, b) => a + b, 0) / r[u].size;
+    return count === 0 ? mu : weighted ? s / w : mu + s / count;
+  };
+  for (const weighted of [false, true]) {
+    const m = await fitted('slope-one', x, { weighted });
+    for (let u = 0; u < nU; u += 3) {
+      const items = Array.from({ length: nI }, (_, i) => i);
+      const rec = m.recommend(u, nI, { items, filterSeen: false });
+      for (let t = 0; t < rec.ids.length; t++) close(rec.scores[t], want(u, rec.ids[t], weighted), 1e-5, `weighted=${weighted} u${u} i${rec.ids[t]}`);
+    }
+  }
+});
+
+test('SlopeOne fits more than 8,192 items (memory grows with co-rated pairs, not items²)', async () => {
+  const { generateInteractions } = await import('../src/data/synthetic.js');
+  const { SlopeOne } = await import('../src/models/neighbourhood/slopeOne.js');
+  const x = generateInteractions({ users: 150, items: 9724, interactions: 15000, seed: 3, explicit: true, zipf: 0.5 });
+  const m = new SlopeOne();
+  await m.fit(x);
+  assert.ok(x.items.size > 8192, `${x.items.size} items`);
+  assert.ok(m.pairs < x.items.size * x.items.size / 20, `${m.pairs} co-rated pairs stored`);
+  const p = m.predict(0, x.user[0] === 0 ? x.item[1] : x.item[0]);
+  assert.ok(Number.isFinite(p.estimate));
+});
+
 test('CoClustering with one cluster each: r̂ = μ_u + μ_i − μ; seeded runs are identical', async () => {
   const x = handData();
   const [u, t] = idx(x, 'u0', 'T');
@@ -239,6 +281,70 @@ test('user-knn (implicit) by hand; tfidf and bm25 variants run and rank', async 
     const r = v.recommend(0, 5);
     assert.ok(r.ids.length > 0, variant);
   }
+});
+
+test('item-knn bm25 defaults are implicit BM25Recommender\'s (K1 = 1.2, B = 0.75), not its weighting function\'s (100, 0.8)', async () => {
+  const m = new ImplicitKnn('item', { variant: 'bm25' });
+  assert.equal([m.options.K1, m.options.B], [1.2, 0.75]);
+  const x = randomRatings(30, 20, 200, 9, true);
+  const args = m.similarityArgs({ rows: 0, cols: 0, indptr: new Int32Array(1), indices: new Int32Array(0), data: new Float32Array(0) });
+  assert.equal([args.metric, args.weighting, args.bm25K1, args.bm25B], ['dot', 'bm25', 1.2, 0.75]);
+  // the fitted lists are those of the explicit parameters, and differ from the weighting function's defaults
+  const lists = async (p: Record<string, number | string>) => {
+    const k = new ImplicitKnn('item', { variant: 'bm25', ...p });
+    await k.fit(x);
+    return Array.from(k.neighbours.ids);
+  };
+  const dflt = await lists({});
+  assert.equal(dflt, await lists({ K1: 1.2, B: 0.75 }));
+  assert.not.equal(dflt, await lists({ K1: 100, B: 0.8 }));
+});
+
+test("implicit's K counts the item itself: item-knn bm25 k = 19 scores every unseen item as implicit's BM25Recommender(K = 20)", async () => {
+  // implicit's BM25Recommender, transcribed in float64 from its source (nearest_neighbours.py):
+  //   bm25_weight(item_users, K1, B): N = items, idf(u) = ln N − ln(1 + items of u),
+  //     L(i) = (1 − B) + B·Σ_u X[i,u] / mean_i'(Σ_u X[i',u]),  W[i,u] = X[i,u]·(K1 + 1) / (K1·L(i) + X[i,u]) · idf(u)
+  //   all_pairs_knn: S[i,·] = the K largest W_i·W_j over every j, i itself included
+  //   recommend(u): score(i) = Σ_j r_uj·S[j,i], the user's items filtered out
+  const x = randomRatings(60, 40, 900, 21);
+  const nU = x.users.size, nI = x.items.size, K = 20, K1 = 1.2, B = 0.75;
+  const X = Array.from({ length: nI }, () => new Float64Array(nU));
+  for (let t = 0; t < x.user.length; t++) X[x.item[t]][x.user[t]] += x.rating[t];
+  const df = new Float64Array(nU), rowSum = new Float64Array(nI);
+  for (let i = 0; i < nI; i++) for (let u = 0; u < nU; u++) if (X[i][u] !== 0) { df[u]++; rowSum[i] += X[i][u]; }
+  const avg = rowSum.reduce((a, b) => a + b, 0) / nI;
+  const W = X.map((row, i) => row.map((v, u) => (v === 0 ? 0 : (v * (K1 + 1)) / (K1 * ((1 - B) + (B * rowSum[i]) / avg) + v) * (Math.log(nI) - Math.log1p(df[u])))));
+  const S = W.map((wi, i) => {
+    const sims = W.map((wj, j) => ({ j, s: wi.reduce((a, v, u) => a + v * wj[u], 0) })).sort((a, b) => b.s - a.s);
+    // the comparison is exact only where the item is in its own top K and the K-th is no tie
+    assert.ok(sims.slice(0, K).some((e) => e.j === i), `item ${i} is in its own top ${K}`);
+    assert.ok(sims[K - 1].s - sims[K].s > 1e-6 * Math.abs(sims[K - 1].s), `no tie at rank ${K} for item ${i}`);
+    const row = new Float64Array(nI);
+    for (const e of sims.slice(0, K)) row[e.j] = e.s;
+    return row;
+  });
+  const scoresOf = async (k: number) => {
+    const m = new ImplicitKnn('item', { variant: 'bm25', k });
+    await m.fit(x);
+    return m;
+  };
+  const k19 = await scoresOf(K - 1), k20 = await scoresOf(K);
+  let compared = 0, k20Differs = 0;
+  for (let u = 0; u < nU; u++) {
+    const seen = new Set<number>();
+    for (let t = 0; t < x.user.length; t++) if (x.user[t] === u) seen.add(x.item[t]);
+    for (let i = 0; i < nI; i++) {
+      if (seen.has(i)) continue;
+      let ref = 0;
+      for (const j of seen) ref += X[j][u] * S[j][i];
+      const tol = 1e-4 * Math.max(1, Math.abs(ref));
+      close(k19.predict(u, i).estimate, ref, tol);
+      if (Math.abs(k20.predict(u, i).estimate - ref) > tol) k20Differs++;
+      compared++;
+    }
+  }
+  assert.ok(compared > 1000, `${compared} (user, item) scores compared`);
+  assert.ok(k20Differs > 0, 'k = 20 here (20 neighbours besides the item) scores differently from implicit\'s K = 20');
 });
 
 test('registry: every model name; unknown names and bad params are clear errors', async () => {

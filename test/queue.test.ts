@@ -26,11 +26,12 @@ import { verifyDataset } from '../src/pipeline/dataset.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { closeEngine } from '../src/engine/processEngine.js';
 import { affinity, affinityAsync, partFiles, savedAlsModel, singleMachine, sleep, sortedLines, waitFor, type CliResult } from './helpers/partitioned.js';
+import { skip } from './helpers/skip.js';
 
 const unavailable = redisServerUnavailable();
 
 if (unavailable) {
-  console.log(`SKIP queue: ${unavailable}`);
+  skip(test, 'queue', unavailable);
   test('queue: skipped, and the reason says what is missing', () => {
     assert.match(unavailable, /redis-server/);
   });
@@ -195,10 +196,32 @@ if (unavailable) {
     assert.is(again.code, 0, again.stderr);
     assert.match(again.stderr, /already holds this precompute/);
     assert.is(statSync(res.spec.model.file).mtimeMs, before, 'not refitted');
-    // a model that cannot be saved for the workers is refused before anything is fitted
-    const knn = affinity(['precompute', '--input', input, '--implicit', '--model', 'item-knn', '--k', '5', '--shards', '2', '--queue', redis.url(), '--out', dir('fit-knn')]);
-    assert.is(knn.code, 1);
-    assert.match(knn.stderr, /model 'item-knn' cannot be saved for the workers to load/);
+    // an unknown model is refused before anything is fitted or enqueued
+    const bad = affinity(['precompute', '--input', input, '--implicit', '--model', 'no-such-model', '--k', '5', '--shards', '2', '--queue', redis.url(), '--out', dir('fit-bad')]);
+    assert.is(bad.code, 1);
+    assert.match(bad.stderr, /unknown model 'no-such-model'/);
+    assert.not.ok(existsSync(path.join(dir('fit-bad'), '_model')));
+    await stopWorkers();
+  });
+
+  test('any model travels to the workers: item-knn (saved by refit) and popularity, fitted once by the enqueuer, give the single-machine precompute of the saved file', async () => {
+    const input = path.join(tmp, 'ratings-knn.csv');
+    await writeSyntheticCsv({ users: 600, items: 200, interactions: 6000, explicit: false, seed: 6, out: input });
+    startWorkers(2);
+    for (const [model, params] of [['item-knn', 'k=20'], ['popularity', '']] as const) {
+      const out = dir(`any-${model}`);
+      const r = affinity(['precompute', '--input', input, '--implicit', '--model', model, ...(params ? ['--params', params] : []),
+        '--k', String(K), ...(model === 'item-knn' ? ['--similar-items', String(SIMILAR)] : []), '--shards', '3', '--queue', redis.url(), '--out', out, '--json']);
+      assert.is(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as { spec: { model: { file: string; kind: string } } };
+      assert.is(res.spec.model.kind, model);
+      const one = path.join(tmp, `any-${model}-single.jsonl`);
+      await singleMachine(res.spec.model.file, one, { k: K, similar: model === 'item-knn' ? SIMILAR : undefined });
+      assert.equal(sortedLines(partFiles(out)), sortedLines([one]), model);
+      assert.ok(sortedLines(partFiles(out)).length >= 590, model);
+      if (model === 'item-knn') assert.equal(sortedLines(partFiles(out, true)), sortedLines([one.replace(/\.jsonl$/, '.similar.jsonl')]), 'similar items');
+      await verifyDataset(out);
+    }
     await stopWorkers();
   });
 
@@ -352,7 +375,7 @@ if (unavailable) {
 
   const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
   if (openssl.status !== 0) {
-    console.log('SKIP queue over TLS: openssl not found (needed to make a test certificate)');
+    skip(test, 'queue over TLS', 'openssl not found (needed to make a test certificate)');
   } else {
     test('rediss:// with a password: TLS to a redis-server with a test CA; the job completes', async () => {
       const certs = mkdtempSync(path.join(tmp, 'tls-'));

@@ -287,14 +287,16 @@ test('cli similarity: JSONL and CSV with external ids, atomic write, bad argumen
   await cli('similarity', '--input', input, '--by', 'item', '--metric', 'cosine', '--k', '2', '--out', jsonl);
   const lines = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.map((l) => l.item), ['x', 'y', 'z', 'w']);
-  assert.equal(lines[0].neighbors, ['y', 'z']);
+  // the one neighbour-list schema, precompute's similar items' too: {"item", "items", "scores"}
+  assert.equal(Object.keys(lines[0]), ['item', 'items', 'scores']);
+  assert.equal(lines[0].items, ['y', 'z']);
   close(lines[0].scores[0], 1);
   close(lines[0].scores[1], 3 / Math.sqrt(34)); // x=(5,3), z=(0,4): 12/(√34·4)
-  assert.equal(lines[3].neighbors, []);
+  assert.equal(lines[3].items, []);
   const csvOut = path.join(dir, 'nn.csv');
   await cli('similarity', '--input', input, '--by', 'user', '--metric', 'jaccard', '--k', '5', '--out', csvOut);
   const rows = readFileSync(csvOut, 'utf8').trim().split('\n');
-  assert.is(rows[0], 'user,rank,neighbor,score');
+  assert.is(rows[0], 'user,rank,similar_user,score');
   // alice {x,y}, bob {x,y,z}: 2/3 ; carol shares nothing
   assert.equal(rows.slice(1), ['alice,1,bob,0.6666667', 'bob,1,alice,0.6666667']);
   assert.equal(readdirSync(dir).filter((f) => f.includes('.tmp')), []);

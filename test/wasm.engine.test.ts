@@ -19,6 +19,7 @@ import {
 } from '../src/kernels/sparseSimilarityTopK.js';
 import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 const wasm = loadAffinityWasm();
 
@@ -33,7 +34,7 @@ function randomCsr(rows: number, cols: number, density: number, seed: number): C
 }
 
 if (wasm instanceof Error) {
-  console.log(`SKIP wasm engine: ${wasm.message}`);
+  skip(test, 'wasm engine', wasm.message);
   test('wasm engine: skipped with a reason', () => { assert.ok(wasm.message.length > 0); });
 } else {
   const engine = new Engine(2);

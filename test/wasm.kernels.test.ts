@@ -31,6 +31,7 @@ import { allocateSgdEpoch, sgdEpochReference, validateSgdEpoch, type SgdEpochArg
 import { allocateBprEpoch, bprEpochReference, validateBprEpoch, type BprEpochArgs } from '../src/kernels/bprEpoch.js';
 import { readFileSync } from 'node:fs';
 import { wasmPath } from '../src/backends/wasm/index.js';
+import { skip } from './helpers/skip.js';
 
 /**
  * Random sparse rows × cols matrix: about `density` of the cells stored, a fraction `emptyRows` of rows empty;
@@ -174,7 +175,7 @@ function conformBpr(a: BprEpochArgs, label: string, epochs = 3): void {
 const status = loadAffinityWasm();
 
 if (status instanceof Error) {
-  console.log(`SKIP wasm kernels: ${status.message}`);
+  skip(test, 'wasm kernels', status.message);
   test('wasm backend is unavailable and says why', () => {
     const p = wasmBackend.probe() as { available: boolean; reason: string };
     assert.is(p.available, false);

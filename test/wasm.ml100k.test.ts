@@ -28,13 +28,14 @@ import { allocateSgdEpoch, sgdEpochReference, type SgdEpochArgs } from '../src/k
 import { allocateBprEpoch, bprEpochReference, type BprEpochArgs } from '../src/kernels/bprEpoch.js';
 import { xoshiroState } from '../src/data/xoshiro128.js';
 import { mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 // compiled to dist/test/: the repo root is two levels up; the data lives beside the repo, never in it
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = process.env.AFFINITY_DATA_DIR ?? path.join(root, '..', 'shared', 'data');
 const file = path.join(dataDir, 'ml-100k', 'u.data.gz');
 const wasm = loadAffinityWasm();
-const skip = wasm instanceof Error ? wasm.message : !existsSync(file) ? `${file} not found (set AFFINITY_DATA_DIR)` : null;
+const skipReason = wasm instanceof Error ? wasm.message : !existsSync(file) ? `${file} not found (set AFFINITY_DATA_DIR)` : null;
 
 let data: { x: Interactions; users: Csr; items: Csr } | null = null;
 async function ml100k(): Promise<{ x: Interactions; users: Csr; items: Csr }> {
@@ -61,9 +62,9 @@ function cloneTyped<T extends object>(a: T): T {
   return o as T;
 }
 
-if (skip) {
-  console.log(`SKIP wasm ml-100k: ${skip}`);
-  test('wasm on ml-100k: skipped with a reason', () => { assert.ok(skip.length > 0); });
+if (skipReason) {
+  skip(test, 'wasm ml-100k', skipReason);
+  test('wasm on ml-100k: skipped with a reason', () => { assert.ok(skipReason.length > 0); });
 } else {
   test('ml-100k sparseSimilarityTopK: item-item (cosine, pearson, pearson-baseline, jaccard) and user-user cosine equal the reference', async () => {
     const { users, items, x } = await ml100k();

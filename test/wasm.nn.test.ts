@@ -27,6 +27,7 @@ import { denseFrom, sharedFloat32, sharedInt32, type Dense } from '../src/data/m
 import { cloneArgs, floatArrays, nnCases, type NnCase } from './helpers/nnCases.js';
 import { gridDense, gridValues, runReference } from './helpers/nnCheck.js';
 import { mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 const SENTINEL = -7777.5;
 
@@ -103,7 +104,7 @@ function fresh(): AffinityWasm {
 const status = loadAffinityWasm();
 
 if (status instanceof Error) {
-  console.log(`SKIP wasm nn kernels: ${status.message}`);
+  skip(test, 'wasm nn kernels', status.message);
   test('wasm backend is unavailable and says why', () => {
     const p = wasmBackend.probe() as { available: boolean; reason: string };
     assert.is(p.available, false);

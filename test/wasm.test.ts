@@ -14,6 +14,7 @@ import { allocateDenseScoreTopK, denseScoreTopKReference, validateDenseScoreTopK
 import { csrFromTriplets, denseFrom, type Csr, type Dense, type TopK } from '../src/data/matrix.js';
 import { loadAffinityWasm, wasmBackend } from '../src/backends/wasm/index.js';
 import { randomDense, mulberry32 } from './helpers/random.js';
+import { skip } from './helpers/skip.js';
 
 const TOL = 1e-4;
 const close = (a: number, b: number) => Math.abs(a - b) <= TOL * Math.max(1, Math.abs(b));
@@ -97,7 +98,7 @@ function zeroRows(m: Dense, rows: number[]): Dense {
 const status = loadAffinityWasm();
 
 if (status instanceof Error) {
-  console.log(`SKIP wasm: ${status.message}`);
+  skip(test, 'wasm', status.message);
   test('wasm backend is unavailable and says why', () => {
     const p = wasmBackend.probe() as { available: boolean; reason: string };
     assert.is(p.available, false);

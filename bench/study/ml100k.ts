@@ -129,7 +129,8 @@ ${cmd(['eval', ...a2])}
 
 Per user, a random 20% of their ratings is held out (every rating counts as relevant, whatever
 its value); each model recommends 10 unseen items per test user. Two runs (seeds 0 and 1), mean ± std
-over them. coverage = distinct recommended items / 1682; diversity = 1 − mean pairwise cosine of
+over them. precision@10 = hits / 10, averaged over users (implicit's precision_at_k divides by
+min(10, the user's held-out count) instead: affinity's capped-precision@10). coverage = distinct recommended items / 1682; diversity = 1 − mean pairwise cosine of
 the recommended items' training interaction vectors; novelty = mean −log2(share of training users
 who rated the item); popbias = mean popularity percentile (0–100) of the recommended items (lower =
 less popular items). The rating models rank by predicted rating; \`hybrid\` is ALS for users with

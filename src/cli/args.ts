@@ -1,7 +1,22 @@
 /** Argument parsing helpers shared by CLI commands: each throws a one-line error naming the bad value. */
 import { decimalNumber } from '../data/decimal.js';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 
 export class UsageError extends Error {}
+
+/**
+ * An output file the command will write: its folder must exist and be writable, checked before
+ * any work so the error comes first and names the path as the user gave it.
+ */
+export function checkOutputPath(file: string): void {
+  const folder = path.dirname(path.resolve(file));
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`cannot write '${file}': ${(e as NodeJS.ErrnoException).code ?? 'error'} (its folder ${folder} is missing or not writable)`);
+  }
+}
 
 export function positiveInt(name: string) {
   return (v: string): number => {

@@ -2,7 +2,8 @@
 /**
  * The `affinity` CLI. Every command accepts `--backend NAME|auto`; one Engine, built at this
  * edge when the command starts (edge.ts), runs all of its kernels and is closed at exit. A bad
- * argument or a failure prints one line `affinity: <message>` and exits non-zero.
+ * argument or a failure prints one line `affinity: <message>` and exits non-zero — the argument
+ * parser's own errors included, and never with the prefix twice.
  */
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
@@ -19,7 +20,8 @@ async function main(argv: string[]): Promise<number> {
     .version(pkg.version)
     .option('--backend <name>', "backend to run heavy kernels on: 'auto' or a name from `affinity info`")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // the argument parser's own errors ('error: unknown option …') get the one prefix too
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.replace(/^error: /, 'affinity: ')) })
     .showHelpAfterError(false);
   const edge = new CliEdge();
   program.hook('preAction', (_program, cmd) => {
@@ -36,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 1;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`affinity: ${msg.split('\n')[0]}\n`);
+    // one prefix: messages made for library users may already carry it
+    process.stderr.write(`affinity: ${msg.split('\n')[0].replace(/^(affinity: )+/, '')}\n`);
     if (process.env.AFFINITY_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   } finally {
@@ -44,5 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
+// `npx affinity -- --version`: npx passes its `--` on; before any command it means nothing here
+const argv = process.argv.slice(2);
+const code = await main(argv[0] === '--' ? argv.slice(1) : argv);
 process.exitCode = code;

@@ -9,8 +9,9 @@
  * - `calibratedRanker(table)` is a BackendRanker for `Engine.setRanker`: per kernel, the
  *   measured size class nearest to the call's work (in log scale) orders the candidates by
  *   measured throughput — the highest-priority measured backend keeps the lead unless another
- *   measured SWITCH_MARGIN times faster (so load noise does not flip dispatch); backends with no
- *   measurement follow, by priority. Calls below
+ *   measured SWITCH_MARGIN times faster (so load noise does not flip dispatch), and such a switch is
+ *   confirmed when calibrating by re-measuring both backends in back-to-back pairs (the median of
+ *   three paired ratios; see confirmSwitch); backends with no measurement follow, by priority. Calls below
  *   SMALL_WORK with no small measurement prefer 'js' (inline on the calling thread).
  * - `useCalibration(engine)` loads the table and sets the ranker when there is one (sync).
  *
@@ -212,6 +213,45 @@ async function measureCase<K extends KernelName>(engine: Engine, c: CalibrationC
   };
 }
 
+/** Measurements of a challenger against the preferred backend when a switch is proposed: 2 more pairs, back to back. */
+const CONFIRM_ROUNDS = 2;
+
+/**
+ * Load noise must not send a kernel to a slower backend. When the fastest measured backend of a case
+ * is not the preferred one (the highest priority, e.g. native) and measured at least SWITCH_MARGIN
+ * times faster — i.e. dispatch would leave the preferred backend — the pair is measured
+ * CONFIRM_ROUNDS more times, back to back (challenger, then preferred), so a burst of load hits both
+ * members of a pair alike. The challenger's speed relative to the preferred backend is then the
+ * median of the three paired ratios (the first measurement's and the rounds'), and the preferred
+ * backend's throughput the median of its three measurements; the ranker's margin applies to these.
+ */
+async function confirmSwitch(engine: Engine, c: CalibrationCase, measured: Array<{ entry: CalibrationEntry; status: BackendStatus }>,
+  target: number, maxSeconds: number, onProgress?: CalibrateOptions['onProgress']): Promise<void> {
+  if (measured.length < 2) return;
+  const preferred = [...measured].sort((a, b) => b.status.priority - a.status.priority)[0];
+  const fastest = [...measured].sort((a, b) => b.entry.gflops - a.entry.gflops)[0];
+  if (fastest === preferred || fastest.entry.gflops < SWITCH_MARGIN * preferred.entry.gflops) return;
+  const ratios = [fastest.entry.gflops / preferred.entry.gflops];
+  const preferredRates = [preferred.entry.gflops];
+  for (let round = 0; round < CONFIRM_ROUNDS; round++) {
+    const a = await measureCase(engine, c, fastest.status.name, target, maxSeconds);
+    const b = await measureCase(engine, c, preferred.status.name, target, maxSeconds);
+    ratios.push(a.gflops / b.gflops);
+    preferredRates.push(b.gflops);
+    fastest.entry.repeats += a.repeats;
+    preferred.entry.repeats += b.repeats;
+  }
+  const setRate = (e: CalibrationEntry, gflops: number): void => {
+    const scale = e.gflops / gflops; // same timed work: seconds scale inversely with the rate
+    e.gflops = gflops; e.seconds *= scale; e.rowsPerSecond = e.timedRows / e.seconds;
+  };
+  setRate(preferred.entry, median(preferredRates));
+  setRate(fastest.entry, preferred.entry.gflops * median(ratios));
+  const kept = fastest.entry.gflops >= SWITCH_MARGIN * preferred.entry.gflops;
+  onProgress?.(`${c.kernel} ${c.size}: ${fastest.status.name} over ${preferred.status.name} re-measured (median of 3 paired ratios): ` +
+    `${median(ratios).toPrecision(3)}×, ${kept ? 'the switch stands' : `within the ${SWITCH_MARGIN}× margin: ${preferred.status.name} keeps it`}`);
+}
+
 /** Measure every (kernel, size, backend) and return the table (written to the cache unless write: false). */
 export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTable> {
   const t0 = performance.now();
@@ -237,10 +277,12 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTabl
     const ks = cases.filter((c) => c.kernel === k);
     if (!ks.length) { opts.onProgress?.(`no calibration case for kernel '${k}'`); continue; }
     for (const c of ks) {
+      const measured: Array<{ entry: CalibrationEntry; status: BackendStatus }> = [];
       for (const b of implementers(k)) {
         try {
           const e = await measureCase(engine, c, b.name, target, maxSeconds);
           entries.push(e);
+          measured.push({ entry: e, status: b });
           opts.onProgress?.(`${k} ${c.size} on ${b.name}: ${e.gflops.toPrecision(3)} GFLOP/s`, e);
         } catch (err) {
           const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -248,6 +290,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<CalibrationTabl
           opts.onProgress?.(`${k} ${c.size} on ${b.name} failed: ${error}`);
         }
       }
+      await confirmSwitch(engine, c, measured, target, maxSeconds, opts.onProgress);
     }
   }
   const table: CalibrationTable = {

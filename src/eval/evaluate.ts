@@ -11,6 +11,7 @@
  *   temporal:R         the latest R of all interactions to test               {kind:'temporal', ratio, perUser:false}
  *   temporal-user:R    per user, their latest R to test                       {kind:'temporal', ratio, perUser:true}
  *                      (both need timestamps; they are deterministic, so --repeat does not apply)
+ *   given              train/test files made elsewhere (givenSplits.ts; `--train`/`--test`)   {kind:'given', pairs}
  *   cold-users:F[:W]   a random F of the users become new: ALL their interactions go to test
  *                      (removeUsersProtocol); with W > 0, a random W of every other user's
  *                      interactions is held out too, so warm users are scored as well
@@ -23,7 +24,8 @@
  *   predictsRatings, else an error before any fitting.
  *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
- *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
+ *   rating). precision, capped-precision (implicit's: Σ hits / Σ min(k, |relevant|) over the
+ *   users, the one metric that is a ratio of sums rather than a mean), recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
  *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
@@ -48,14 +50,15 @@
  * beyond-accuracy metrics are not defined (null). A bucket's value over folds is the mean of the
  * fold values weighted by the users scored in the fold's bucket.
  */
+import path from 'node:path';
 import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
 import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
-import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
+import { cappedPrecisionAtK, fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
+import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 
@@ -65,7 +68,11 @@ export type Protocol =
   | { kind: 'user-holdout'; ratio: number }
   | { kind: 'leave-k'; k: number }
   | { kind: 'temporal'; ratio: number; perUser: boolean }
-  | { kind: 'cold-users'; fraction: number; warmRatio: number };
+  | { kind: 'cold-users'; fraction: number; warmRatio: number }
+  | { kind: 'given'; pairs: GivenPair[] };
+
+/** One train/test pair of files of a given split (givenSplits.ts reads them). */
+export interface GivenPair { train: string; test: string }
 
 /** What to evaluate and how; the context (engine, backend, signal) runs every fit and recommend. */
 export interface EvaluateOptions extends RunContext {
@@ -191,12 +198,13 @@ export function formatProtocol(p: Protocol): string {
     case 'leave-k': return p.k === 1 ? 'loo' : `leave:${p.k}`;
     case 'temporal': return `${p.perUser ? 'temporal-user' : 'temporal'}:${p.ratio}`;
     case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
+    case 'given': return `given splits ${p.pairs.map((g) => `${path.basename(g.train)}|${path.basename(g.test)}`).join(', ')}`;
   }
 }
 
 /** True for protocols whose split depends on the seed (so repeats differ). */
 export function isSeeded(p: Protocol): boolean {
-  return p.kind !== 'temporal';
+  return p.kind !== 'temporal' && p.kind !== 'given';
 }
 
 /**
@@ -211,6 +219,7 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
   if (repeat > 1 && !isSeeded(protocol)) throw new RangeError(`protocol '${name}' is deterministic (no seed), so repeating it gives the same split: drop --repeat`);
   if (interactionCount(data) === 0) throw new RangeError('the input has no interactions');
   if (protocol.kind === 'temporal' && !data.timestamp) throw new RangeError(`protocol '${name}' needs timestamps, and the input has none (no timestamp column)`);
+  if (protocol.kind === 'given') throw new RangeError('given splits are read from their files (readGivenSplits), not made from the data');
   const out: SeededSplit[] = [];
   for (let r = 0; r < repeat; r++) {
     const s = seed + r;
@@ -450,6 +459,11 @@ export function scoreLists(source: ListSource, test: Interactions, specs: Metric
       const list = source.top(u);
       listSpecs.forEach((s, j) => {
         let v: number;
+        if (s.kind === 'ranking' && s.name === 'capped-precision') {
+          // implicit's precision_at_k: Σ hits / Σ min(k, |relevant|), a ratio of sums over the users
+          sums[j] += hitsAtK(list, rel, s.k); counts[j] += Math.min(s.k, rel.size);
+          return;
+        }
         if (s.kind === 'ranking') {
           v = safe(() => rankingValue(s.name, s.k, list, rel, g, source, u, tc, nItems));
         } else {
@@ -485,6 +499,7 @@ function order(out: Record<string, number>, specs: MetricSpec[]): Record<string,
 function rankingValue(name: string, k: number, list: ArrayLike<number>, rel: Set<number>, graded: Map<number, number>, source: ListSource, u: number, tc: TrainCache | null, nItems: number): number {
   switch (name) {
     case 'precision': return precisionAtK(topOf(list, k), rel, k);
+    case 'capped-precision': return cappedPrecisionAtK(topOf(list, k), rel, k);
     case 'recall': return recallAtK(topOf(list, k), rel, k);
     case 'ndcg': return ndcgAtK(topOf(list, k), rel, k);
     case 'f1': return f1AtK(list, rel, k);

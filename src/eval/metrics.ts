@@ -14,7 +14,11 @@
  *
  * Ranking metrics for one user, binary relevance (relevant = the user's held-out items), over the
  * top-k list rec[0..k) (shorter lists count missing slots as misses):
- *   precision@k = hits / k                       (divides by k even when the list is shorter)
+ *   precision@k = hits / k                       (divides by k even when the list is shorter;
+ *                                                 the mean over users, like every other metric)
+ *   capped-precision@k = Σ_u hits_u / Σ_u min(k, |relevant_u|)   (implicit's precision_at_k, also
+ *                 named implicit-precision@k: a user with fewer than k held-out items can still
+ *                 score 1, and the ratio is of sums over the users, not a mean of per-user ratios)
  *   recall@k    = hits / |relevant|
  *   ndcg@k      = DCG / IDCG,  DCG = Σ_{rank p=1..k, rec[p] relevant} 1 / log2(p + 1),
  *                 IDCG = Σ_{p=1..min(k, |relevant|)} 1 / log2(p + 1)
@@ -28,13 +32,13 @@ export type RatingMetric = (typeof RATING_METRICS)[number];
  *   ndcg-graded (gain = the test rating, linear), auc (with @k: the top-k list, unlisted candidates
  *   tied below it; without a cut-off, 'auc' ranks every candidate item).
  */
-export const RANKING_METRICS = ['ndcg', 'precision', 'recall', 'f1', 'hit', 'map', 'mrr', 'ndcg-graded', 'auc'] as const;
+export const RANKING_METRICS = ['ndcg', 'precision', 'capped-precision', 'recall', 'f1', 'hit', 'map', 'mrr', 'ndcg-graded', 'auc'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
 /** Beyond-accuracy metrics at k: catalogue coverage, intra-list diversity, novelty, popularity bias. */
 export const BEYOND_METRICS = ['coverage', 'diversity', 'novelty', 'popbias'] as const;
 export type BeyondMetric = (typeof BEYOND_METRICS)[number];
 
-const ALIASES: Record<string, string> = { hr: 'hit', hitrate: 'hit', 'hit-rate': 'hit', 'ndcg-grade': 'ndcg-graded', gndcg: 'ndcg-graded', 'popularity-bias': 'popbias', ild: 'diversity' };
+const ALIASES: Record<string, string> = { 'implicit-precision': 'capped-precision', hr: 'hit', hitrate: 'hit', 'hit-rate': 'hit', 'ndcg-grade': 'ndcg-graded', gndcg: 'ndcg-graded', 'popularity-bias': 'popbias', ild: 'diversity' };
 
 /**
  * kind 'ranking' with k = Infinity is the full-catalogue AUC ('auc' without a cut-off).
@@ -126,6 +130,12 @@ export function precisionAtK(rec: ArrayLike<number>, relevant: ReadonlySet<numbe
   return hitsAt(rec, relevant, k) / k;
 }
 
+/** One user's capped precision, hits / min(k, |relevant|); over users, evaluate() takes the ratio of the sums. */
+export function cappedPrecisionAtK(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  if (relevant.size === 0) throw new RangeError('capped-precision@k: the user has no relevant items');
+  return hitsAt(rec, relevant, k) / Math.min(k, relevant.size);
+}
+
 export function recallAtK(rec: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
   if (relevant.size === 0) throw new RangeError('recall@k: the user has no relevant items');
   return hitsAt(rec, relevant, k) / relevant.size;
@@ -144,6 +154,7 @@ export function rankingMetric(name: RankingMetric, rec: ArrayLike<number>, relev
   switch (name) {
     case 'ndcg': return ndcgAtK(rec, relevant, k);
     case 'precision': return precisionAtK(rec, relevant, k);
+    case 'capped-precision': return cappedPrecisionAtK(rec, relevant, k);
     case 'recall': return recallAtK(rec, relevant, k);
     default: throw new RangeError(`rankingMetric: '${name}' is computed by evaluate.ts (scoreUsers), not here`);
   }

@@ -22,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunContext } from '../engine/context.js';
-import { loadFactorizationModel } from '../models/factorization/index.js';
+import type { IdMap } from '../data/idMap.js';
+import { loadModel } from '../models/modelFile.js';
 import type { Model } from '../models/types.js';
 import { checkpointPath, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { precomputeToFile, type BlockEvent, type Summary } from './precompute.js';
@@ -42,6 +43,8 @@ export interface SavedModel {
   /** hyper-parameters, as the model reports them (recorded in the manifest) */
   params: Record<string, unknown>;
   model: Model;
+  /** the model's user and item ids (index → external id) */
+  ids: { users: IdMap; items: IdMap };
 }
 
 /** file identity → SHA-256, so a worker hashes a model file once per version of it */
@@ -65,12 +68,13 @@ function identity(file: string): string {
 }
 
 /**
- * Hash and load a saved model, once per process and file version. With `expectedSha256`, a
+ * Hash and load a saved model (any kind: models/modelFile.ts; a model saved by refit is fitted
+ * again here, on `ctx`), once per process and file version. With `expectedSha256`, a
  * file whose digest differs (replaced after the job was enqueued, or corrupt) is refused with
  * a DatasetInputError; so is a file that does not load (bad format, checksum). A missing or
  * unreadable file is a plain Error (another worker, with the volume mounted, may succeed).
  */
-export async function openSavedModel(file: string, expectedSha256?: string): Promise<SavedModel> {
+export async function openSavedModel(file: string, expectedSha256?: string, ctx: RunContext = {}): Promise<SavedModel> {
   let id: string;
   try {
     id = identity(file);
@@ -88,16 +92,19 @@ export async function openSavedModel(file: string, expectedSha256?: string): Pro
   }
   if (lastLoaded && lastLoaded.sha256 === sha && lastLoaded.file === path.resolve(file)) return lastLoaded;
   lastLoaded = null;
-  let model: Model;
+  let model: Model, kind: string, ids: SavedModel['ids'];
   try {
-    // only factorization models are saved to files today (docs/model-format.md)
-    model = loadFactorizationModel(file);
+    const loaded = await loadModel(file, { engine: ctx.engine, backend: ctx.backend, signal: ctx.signal });
+    model = loaded.model;
+    kind = loaded.kind;
+    ids = { users: loaded.users, items: loaded.items };
   } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
     throw new DatasetInputError((e as Error).message.replace(/^affinity: /, ''), { cause: e });
   }
   if (identity(file) !== id) throw new Error(`model file ${file} changed while it was being loaded; retry`);
   const params = ((model as { params?: Record<string, unknown> }).params) ?? {};
-  lastLoaded = { file: path.resolve(file), sha256: sha, kind: model.name, params, model };
+  lastLoaded = { file: path.resolve(file), sha256: sha, kind, params, model, ids };
   return lastLoaded;
 }
 
@@ -112,6 +119,8 @@ export interface DatasetShardOptions extends RunContext {
   shard: number;
   /** the loaded model (openSavedModel(spec.model.file, spec.model.sha256).model) */
   model: Model;
+  /** its user and item ids (openSavedModel(…).ids): needed for a model that does not expose them */
+  ids?: { users: IdMap; items: IdMap };
   /** this attempt's name in the staging directory (default: host, pid and a random suffix) */
   attempt?: string;
   onBlock?: (e: BlockEvent) => void;
@@ -246,7 +255,7 @@ export async function runDatasetShard(o: DatasetShardOptions): Promise<DatasetSh
   const attemptShard = async (): Promise<DatasetShardResult> => {
     const run = (resume: boolean): Promise<Summary> => precomputeToFile({
       engine: o.engine, backend: o.backend, signal: o.signal,
-      model: o.model, fit: false, k: spec.k, similarItems: spec.similarItems, filterSeen: spec.filterSeen,
+      model: o.model, ids: o.ids, fit: false, k: spec.k, similarItems: spec.similarItems, filterSeen: spec.filterSeen,
       shard: { index: shard, count: spec.shards }, blockSize: spec.blockSize,
       out: staged, format: spec.format, resume, onBlock: o.onBlock, onNote: o.onNote,
     });
@@ -338,7 +347,7 @@ export async function precomputeDatasetShard(o: DatasetShardJobOptions): Promise
   const format = o.format ?? 'jsonl';
   const blockSize = o.blockSize ?? 1024;
   const filterSeen = o.filterSeen ?? true;
-  const saved = await openSavedModel(o.modelFile, o.modelSha256);
+  const saved = await openSavedModel(o.modelFile, o.modelSha256, o);
   const dir = path.resolve(o.dir);
   mkdirSync(dir, { recursive: true });
   const jobKey = datasetJobKey({ model: { sha256: saved.sha256 }, shards, format, k: o.k, similarItems: o.similarItems, filterSeen, blockSize, dir });
@@ -348,6 +357,6 @@ export async function precomputeDatasetShard(o: DatasetShardJobOptions): Promise
     model: { file: saved.file, sha256: saved.sha256, kind: saved.kind },
   };
   checkDatasetDir(dir, spec);
-  const r = await runDatasetShard({ engine: o.engine, backend: o.backend, signal: o.signal, dir, spec, shard: o.shard, model: saved.model, onBlock: o.onBlock, onNote: o.onNote });
+  const r = await runDatasetShard({ engine: o.engine, backend: o.backend, signal: o.signal, dir, spec, shard: o.shard, model: saved.model, ids: saved.ids, onBlock: o.onBlock, onNote: o.onNote });
   return { ...r, spec, manifest: finalizeIfComplete(dir, spec, saved.params) };
 }

@@ -40,7 +40,7 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import { embeddedDataset } from '../data/synthetic.js';
 import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { loadFactorizationModel, readModelFile } from '../models/factorization/index.js';
+import { loadModel, type LoadedModel } from '../models/modelFile.js';
 import type { Model, ModelParams, Recommendations } from '../models/types.js';
 import {
   canonicalValue, checkpointPath, fileDigest, fileFingerprint, interactionsHash, jobDifference, readCheckpoint, removeCheckpoint, writeCheckpoint,
@@ -83,6 +83,8 @@ export interface PrecomputeOptions extends RunContext {
   params?: ModelParams;
   /** load a saved model (AFFM file) instead of fitting; `model`, when a name, must match its kind */
   modelFile?: string;
+  /** the user and item ids of a fitted `model` instance that does not expose them (one loadModel() returned, with its ids) */
+  ids?: { users: IdMap; items: IdMap };
   /** fit a Model instance even when it looks fitted (default: fit only names and instances with isFitted === false) */
   fit?: boolean;
   /** recommendations per user */
@@ -166,14 +168,10 @@ function modelFactory(name: string) {
   return f;
 }
 
-/** Load a saved model (AFFM file, written by a factorization model's save()) with the factorization layer's loader. */
-function loadSavedModel(file: string, name: string | undefined): Model {
+/** Load a saved model (any kind: src/models/modelFile.ts) with its ids; refit kinds fit on `ctx`. */
+async function loadSavedModel(file: string, name: string | undefined, ctx: Context): Promise<LoadedModel> {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
-  if (name !== undefined) {
-    const kind = readModelFile(file).kind;
-    if (kind !== name) throw new Error(`cannot load model '${file}': it holds a '${kind}' model, not '${name}'`);
-  }
-  return loadFactorizationModel(file);
+  return await loadModel(file, { ...ctx, expect: name });
 }
 
 function epochsOf(params: ModelParams | undefined): number | undefined {
@@ -278,9 +276,11 @@ class Job {
     }
     o.signal?.throwIfAborted();
 
+    let saved: LoadedModel | undefined;
     if (o.modelFile !== undefined) {
       const t0 = performance.now();
-      this.model = loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined);
+      saved = await loadSavedModel(o.modelFile, typeof o.model === 'string' ? o.model : undefined, this.ctx);
+      this.model = saved.model;
       this.timings.fit = (performance.now() - t0) / 1000;
     } else {
       let model: Model;
@@ -307,6 +307,10 @@ class Job {
     const ids = this.model as { userIds?: unknown; itemIds?: unknown };
     if (data && o.modelFile === undefined) {
       this.users = data.users; this.items = data.items;
+    } else if (saved) {
+      this.users = saved.users; this.items = saved.items;
+    } else if (o.ids) {
+      this.users = o.ids.users; this.items = o.ids.items;
     } else if (ids.userIds instanceof IdMap && ids.itemIds instanceof IdMap) {
       this.users = ids.userIds; this.items = ids.itemIds;
     } else {

@@ -27,7 +27,8 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import type { RunContext } from '../engine/context.js';
 import { resolveContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { factorizationModels, readModelHeader } from '../models/factorization/index.js';
+import { readModelHeader } from '../models/factorization/index.js';
+import { saveModel } from '../models/modelFile.js';
 import type { Model, ModelParams } from '../models/types.js';
 import { fileFingerprint } from './checkpoint.js';
 import {
@@ -160,10 +161,10 @@ function positiveInteger(v: unknown, what: string): number {
   return v;
 }
 
-/** A model kind the workers can load from a file. */
+/** A model kind the workers can load from a file (any registered model: models/modelFile.ts). */
 function checkLoadable(kind: string, file: string): void {
-  if (!(kind in factorizationModels)) {
-    throw new DatasetInputError(`model file ${file} holds a '${kind}' model, which workers cannot load; queue jobs need a saved factorization model (${Object.keys(factorizationModels).join(', ')})`);
+  if (!(kind in allModels)) {
+    throw new DatasetInputError(`model file ${file} holds a '${kind}' model, which this version does not know (known: ${Object.keys(allModels).sort().join(', ')})`);
   }
 }
 
@@ -178,15 +179,11 @@ async function describeModelFile(file: string): Promise<ModelInfo> {
   return { file: path.resolve(file), sha256, kind: m.kind, params: m.header.params, users: m.header.dims.users };
 }
 
-/** A new, unfitted `o.model` with `o.params`, refused unless the workers can load it from a file. */
+/** A new, unfitted `o.model` with `o.params` (an unknown model or bad params are refused here, before anything is read). */
 function modelToFit(o: EnqueueOptions): Model {
   const factory = allModels[o.model!];
   if (!factory) throw new Error(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
-  const model: Model = factory(o.params);
-  if (!(model.name in factorizationModels) || typeof (model as { save?: unknown }).save !== 'function') {
-    throw new Error(`model '${o.model}' cannot be saved for the workers to load; queue jobs need a factorization model (${Object.keys(factorizationModels).join(', ')}) or --model-file`);
-  }
-  return model;
+  return factory(o.params);
 }
 
 /** Fit `o.model` on `o.input` and save it to `file` (once: a concurrent enqueuer that saved first wins). */
@@ -199,7 +196,8 @@ async function fitAndSave(o: EnqueueOptions, file: string): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    (model as unknown as { save(p: string): void }).save(tmp);
+    // any model (models/modelFile.ts): factor models keep their factors, the others what their fit reads
+    saveModel(model, tmp, { kind: o.model, params: o.params, train: data });
     if (!publishOnce(tmp, file)) o.onNote?.(`${file} was saved by another enqueuer meanwhile; using it`);
   } finally {
     rmSync(tmp, { force: true });
@@ -395,7 +393,8 @@ export interface ShardWorkerOptions extends RunContext {
 
 /**
  * How long a shard job's lock is extended for before its worker loads a model: reading, checking
- * and indexing a model file runs on the main thread, where BullMQ cannot renew the lock, and a
+ * and indexing a model file (and refitting a model saved by refit, models/modelFile.ts) runs on
+ * the main thread, where BullMQ cannot renew the lock, and a
  * load longer than the lock would let another worker take the shard over. 2 min plus 1 s per
  * 5 MB of model file (a 200 MB model: 2 min 40 s); a worker that dies while loading is taken
  * over after this instead of the lock duration.
@@ -440,11 +439,11 @@ export async function runShardWorker(o: ShardWorkerOptions): Promise<{ finished:
         // best effort: with Redis away, the load goes ahead (and the lock may expire meanwhile)
         await within(job.extendLock(token, Math.max(lockMs, modelLoadLockMs(d.spec.model.file))).catch(() => undefined), 5000);
       }
-      const saved = await openSavedModel(d.spec.model.file, d.spec.model.sha256);
+      const saved = await openSavedModel(d.spec.model.file, d.spec.model.sha256, { engine: ctx.engine, backend: ctx.backend, signal });
       const modelSeconds = (performance.now() - tm) / 1000;
       const r = await runDatasetShard({
         engine: ctx.engine, backend: ctx.backend, signal,
-        dir: d.dir, spec: d.spec, shard: d.shard, model: saved.model,
+        dir: d.dir, spec: d.spec, shard: d.shard, model: saved.model, ids: saved.ids,
         onNote: (m) => log(m),
         onBlock: (e) => {
           const now = performance.now();

@@ -1,5 +1,5 @@
 /**
- * The `cuda` backend: build/Release/affinity_cuda.node, built by `npm run build:native` only
+ * The `cuda` backend: build/Release/affinity_cuda.node, built by `npx affinity build` only
  * where nvcc is found (native/cuda, its binding native/cuda/addon/cuda_addon.cpp). It is a
  * separate .node file with the CUDA runtime linked statically, so it loads on machines without a
  * driver and its probe says why it cannot run there ("no CUDA driver", "no CUDA device",
@@ -121,7 +121,7 @@ export function cudaAlsUnsupported(limits: CudaLimits, a: AlsHalfStepArgs): stri
 /** The loaded CUDA module, or the reason it could not be loaded. */
 export const loadCudaAddon = addonLoader<CudaAddon>('affinity_cuda.node');
 
-const BUILD_HINT = 'it is built by `npm run build:native` where the CUDA toolkit (nvcc) is installed';
+const BUILD_HINT = 'it is built by `npx affinity build` where the CUDA toolkit (nvcc) is installed';
 
 let probed: CudaProbe | undefined;
 
@@ -146,7 +146,7 @@ function requireCuda(): CudaAddon {
 async function callCudaSparseSimilarityTopK(
   addon: CudaAddon, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
-  if (!addon.sparseSimilarityTopK) throw new Error('cuda backend: this affinity_cuda.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
+  if (!addon.sparseSimilarityTopK) throw new Error('cuda backend: this affinity_cuda.node has no sparseSimilarityTopK; rebuild it (`npx affinity build`)');
   const why = cudaSimilarityUnsupported(addon.limits, a);
   if (why) throw new Error(`cuda backend: ${why}`);
   return callSparseSimilarityTopK(addon, a, out, rowStart, rowEnd, 1, signal);
@@ -160,7 +160,7 @@ async function callCudaSparseSimilarityTopK(
 async function callCudaAlsHalfStep(
   addon: CudaAddon, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, signal?: AbortSignal,
 ): Promise<void> {
-  if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npm run build:native`)');
+  if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npx affinity build`)');
   const why = cudaAlsUnsupported(addon.limits, a);
   if (why) throw new Error(`cuda backend: ${why}`);
   return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal);

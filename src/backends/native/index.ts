@@ -1,6 +1,6 @@
 /**
  * The `native` backend: the C++ addon (build/Release/affinity_native.node, built by
- * `npm run build:native` from native/core + native/addon). SIMD chosen at run time
+ * `npx affinity build` from native/core + native/addon). SIMD chosen at run time
  * (AVX-512 / AVX2+FMA / portable), its own thread pool, work off the event loop.
  *
  * The addon is loaded lazily, on the first probe or kernel call, so that a missing or broken
@@ -175,7 +175,7 @@ export function packageVersion(): string {
 export function addonVersionMismatch(file: string, built: unknown, expected: string): string | null {
   if (built === expected) return null;
   const was = typeof built === 'string' && built !== '' ? built : '(unknown: the module exports no version)';
-  return `${file} was built for affinity ${was}, this is ${expected}; rebuild with \`npm run build:native\``;
+  return `${file} was built for affinity ${was}, this is ${expected}; rebuild with \`npx affinity build\``;
 }
 
 /**
@@ -212,7 +212,29 @@ export function unavailableReason(r: { error: string; stale?: true }, hint: stri
 /** The loaded addon, or the reason it could not be loaded. */
 export const loadNativeAddon = addonLoader<NativeAddon>('affinity_native.node');
 
-const BUILD_HINT = 'run `npm run build:native` (needs CMake ≥ 3.18 and a C++17 compiler)';
+const BUILD_HINT = 'run `npx affinity build` (needs CMake ≥ 3.18 and a C++17 compiler)';
+
+/**
+ * How to get a missing addon, from what its last build said (build/native-build.json, written by
+ * scripts/build-native.mjs at install time, whose output npm 11 hides): the build's own reason
+ * when it failed or was skipped, else the generic hint.
+ */
+export function nativeBuildHint(statusFile = path.join(packageRoot, 'build', 'native-build.json')): string {
+  let status: { ok?: unknown; reason?: unknown; date?: unknown };
+  try {
+    status = JSON.parse(readFileSync(statusFile, 'utf8')) as typeof status;
+  } catch (e) {
+    // no record at all: the install-time build never ran here (build-native.mjs records every
+    // outcome, skips included): npm does not run a dependency's install script under
+    // --ignore-scripts, nor where the project's allowScripts does not cover the package
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return `${BUILD_HINT}; no install-time build ran here (npm skips a dependency's install script under --ignore-scripts, or when allowScripts does not allow it: \`npm install-scripts ls\`)`;
+    return BUILD_HINT; // unreadable status: nothing more to say
+  }
+  if (status !== null && typeof status === 'object' && status.ok === false && typeof status.reason === 'string') {
+    return `its build${typeof status.date === 'string' ? ` on ${status.date.slice(0, 10)}` : ''} did not make it: ${status.reason}; fix that, then run \`npx affinity build\` (it shows the compiler output)`;
+  }
+  return BUILD_HINT;
+}
 
 /** The caller's thread count (default: this machine's), clamped to [1, the addon's maxThreads]. */
 function threadsFor(addon: NativeAddon, opts?: KernelCallOptions): number {
@@ -268,7 +290,7 @@ export async function callSparseSimilarityTopK(
   addon: Pick<NativeAddon, 'sparseSimilarityTopK'> & NativeModule, a: SparseSimilarityTopKArgs, out: TopK, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal, path: 0 | 1 | 2 = 0,
 ): Promise<void> {
-  if (!addon.sparseSimilarityTopK) throw new Error('native backend: this affinity_native.node has no sparseSimilarityTopK; rebuild it (`npm run build:native`)');
+  if (!addon.sparseSimilarityTopK) throw new Error('native backend: this affinity_native.node has no sparseSimilarityTopK; rebuild it (`npx affinity build`)');
   const m = a.matrix;
   const kOut = a.k === 'all' ? m.rows : Math.min(a.k, m.rows);
   if (out.k !== kOut) throw new RangeError(`sparseSimilarityTopK: out.k is ${out.k}, expected ${a.k === 'all' ? 'rows' : 'min(k, rows)'} = ${kOut}`);
@@ -289,7 +311,7 @@ export async function callAlsHalfStep(
   addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npm run build:native`)');
+  if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npx affinity build`)');
   const m = a.matrix, y = a.other;
   if (out.rows !== m.rows || out.cols !== y.cols) throw new RangeError(`alsHalfStep: out is ${out.rows}×${out.cols}, expected ${m.rows}×${y.cols}`);
   if (m.cols !== y.rows) throw new RangeError(`alsHalfStep: matrix has ${m.cols} columns, other factors ${y.rows} rows`);
@@ -313,7 +335,7 @@ export async function callAlsHalfStep(
  * [sse, count] are added to out; returns this call's sse.
  */
 export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
-  if (!addon.sgdEpoch) throw new Error('native backend: this affinity_native.node has no sgdEpoch; rebuild it (`npm run build:native`)');
+  if (!addon.sgdEpoch) throw new Error('native backend: this affinity_native.node has no sgdEpoch; rebuild it (`npx affinity build`)');
   signal?.throwIfAborted();
   const svdpp = a.algorithm === 'svdpp';
   const n = svdpp ? a.implicitItems : undefined;
@@ -338,7 +360,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
  * the mean loss over the non-skipped steps of this call.
  */
 export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
-  if (!addon.bprEpoch) throw new Error('native backend: this affinity_native.node has no bprEpoch; rebuild it (`npm run build:native`)');
+  if (!addon.bprEpoch) throw new Error('native backend: this affinity_native.node has no bprEpoch; rebuild it (`npx affinity build`)');
   signal?.throwIfAborted();
   const m = a.userItems;
   if (!(rowStart >= 0 && rowStart <= rowEnd)) throw new RangeError(`bprEpoch: bad step range [${rowStart}, ${rowEnd})`);
@@ -373,8 +395,8 @@ function requireAddon(): NativeAddon {
  * or was built for another version; else the addon's own probe. Kernels this build lacks are removed from
  * `kernels` (an older .node may lack some); the engine reads `kernels` after the probe and falls back to js.
  */
-export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['kernels']): BackendProbe {
-  if ('error' in r) return { available: false, reason: unavailableReason(r, BUILD_HINT), details: { file: r.file } };
+export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['kernels'], hint = nativeBuildHint()): BackendProbe {
+  if ('error' in r) return { available: false, reason: unavailableReason(r, hint), details: { file: r.file } };
   for (const name of Object.keys(kernels).filter(isKernelName)) {
     if (typeof (r.addon as unknown as Record<string, unknown>)[name] !== 'function') delete kernels[name];
   }
@@ -399,7 +421,7 @@ export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['ke
 export async function callGemm(
   addon: Pick<NativeAddon, 'gemm'>, g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, threads: number, signal?: AbortSignal,
 ): Promise<void> {
-  if (!addon.gemm) throw new Error('this affinity module has no gemm; rebuild it (`npm run build:native`)');
+  if (!addon.gemm) throw new Error('this affinity module has no gemm; rebuild it (`npx affinity build`)');
   const { m, n, k } = g;
   const batch = g.batch ?? 1, beta = g.beta ?? 0;
   const transA = g.transA ?? 'N', transB = g.transB ?? 'N';

@@ -3,10 +3,11 @@ import type { CliEdge } from '../edge.js';
 import path from 'node:path';
 import os from 'node:os';
 import {
-  compareMarkdown, compareRecords, formatThroughput, loadResults, runBench, updateReadme, writeReport,
+  compareMarkdown, compareRecords, formatThroughput, inputOf, machineDifferences, loadResults, runBench, updateReadme, writeReport,
   type BenchRecord, type BenchResult, type Suite,
 } from '../../../bench/index.js';
-import { repoRoot } from '../../../bench/data.js';
+import { ml100kPath, repoRoot } from '../../../bench/data.js';
+import { existsSync } from 'node:fs';
 import { machineInfo } from '../../engine/machine.js';
 import { parseSize, UsageError } from '../args.js';
 
@@ -36,6 +37,9 @@ function compare(files: string[], json: boolean | undefined): void {
     }
   });
   const rows = compareRecords(a.records, b.records);
+  for (const w of machineDifferences(a, b)) process.stderr.write(`affinity: warning: ${w}\n`);
+  const differ = rows.filter((r) => r.inputsDiffer);
+  if (differ.length) process.stderr.write(`affinity: warning: ${differ.length} case(s) timed different inputs in A and B (e.g. ${differ[0].kernel} ${differ[0].size}: ${differ[0].inputsDiffer!.a} vs ${differ[0].inputsDiffer!.b}); they are flagged and get no ratio\n`);
   if (json) process.stdout.write(JSON.stringify(rows) + '\n');
   else process.stdout.write(`A = ${files[0]}${a.date ? ` (${a.date})` : ''}\nB = ${files[1]}${b.date ? ` (${b.date})` : ''}\n\n${compareMarkdown(rows)}`);
 }
@@ -61,6 +65,11 @@ export function register(program: Command, edge: CliEdge): void {
       if (o.readme && !o.out) throw new UsageError('--readme needs --out DIR (the README links nothing outside it, but the run must be saved)');
       const { backend } = edge.context();
       const log = (s: string): void => { (o.json ? process.stderr : process.stdout).write(s + '\n'); };
+      // the ML-100k cases run on a synthetic stand-in when the data is absent: say so loudly, before and after
+      const standIn = existsSync(ml100kPath()) ? null
+        : `affinity: WARNING: ${ml100kPath()} not found (set AFFINITY_DATA_DIR): the ML-100k cases time a SYNTHETIC STAND-IN of the same shape, ` +
+          'not ML-100k; their figures and the Surprise/implicit comparisons do not hold for ML-100k\n';
+      if (standIn) process.stderr.write(standIn);
       const loadStart = os.loadavg();
       const t0 = performance.now();
       const records = await runBench({
@@ -69,6 +78,7 @@ export function register(program: Command, edge: CliEdge): void {
         onError: (c, b, e) => process.stderr.write(`affinity: bench ${c.kernel} ${c.size} on ${b} failed: ${e instanceof Error ? e.message : String(e)}\n`),
       });
       if (o.kernel && !records.length) throw new UsageError(`no bench case matches --kernel ${o.kernel}`);
+      if (standIn && records.some((r) => /stand-in/.test(inputOf(r)))) process.stderr.write(standIn);
       const wallSeconds = (performance.now() - t0) / 1000;
       if (o.json) process.stdout.write(JSON.stringify(records) + '\n');
       if (o.out) {

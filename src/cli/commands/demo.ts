@@ -1,9 +1,13 @@
 /**
  * `affinity demo` (what `npm start` runs), on the embedded synthetic dataset:
  *  1. item-item similar items by cosine over the items' interaction vectors (denseScoreTopK);
- *  2. the batch precompute job: fit ALS, write the top-10 for every user to a JSONL file.
+ *  2. the batch precompute job: fit ALS, write the top-10 for every user to a JSONL file (--out, or
+ *     a temporary folder that is removed when the demo ends).
  */
 import type { Command } from 'commander';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { embeddedDataset } from '../../data/synthetic.js';
 import { denseFrom } from '../../data/matrix.js';
 import type { TopK } from '../../data/matrix.js';
@@ -39,6 +43,17 @@ export function register(program: Command, edge: CliEdge): void {
         console.log(`  ${String(data.items.external(i)).padEnd(6)} → ${parts.join(', ')}`);
       }
       console.log('');
-      await precomputeDemo({ ...ctx, out: o.out });
+      // without --out the recommendations go to a temporary folder, shown and then removed
+      const tmp = o.out === undefined ? mkdtempSync(path.join(os.tmpdir(), 'affinity-demo-')) : null;
+      const out = o.out ?? path.join(tmp!, 'recs.jsonl');
+      try {
+        await precomputeDemo({ ...ctx, out });
+        if (tmp) {
+          const head = readFileSync(out, 'utf8').split('\n').slice(0, 2);
+          console.log(`  first lines:\n${head.map((l) => `    ${l}`).join('\n')}\n  (a temporary file, now removed; \`affinity demo --out FILE\` keeps it)`);
+        }
+      } finally {
+        if (tmp) rmSync(tmp, { recursive: true, force: true });
+      }
     });
 }

@@ -2,13 +2,15 @@
  * `affinity eval --input FILE --model NAME[,NAME…] [--params …] [--protocol P] [--repeat N]
  *                [--metrics LIST] [--cold-start [user|item]] [--items FILE] [--users FILE]
  *                [--seed N] [--json]`
+ * `affinity eval --train A1[,A2…] --test B1[,B2…] --model …`  (given splits, e.g. ML-100k's u1..u5)
  *
- * Runs the evaluation protocol (src/eval/evaluate.ts). Every model is scored on the SAME splits
+ * Runs the evaluation protocol (src/eval/evaluate.ts), or scores given splits (src/eval/givenSplits.ts)
+ * the same way. Every model is scored on the SAME splits
  * (makeSplits once, shared). One model: a table with one row per fold, then mean and std (or with
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
  * With --cold-start a per-bucket table follows each model (JSON: `coldStart: [{bucket, users, mean}]`).
- * Progress goes to stderr.
+ * Progress goes to stderr: a bar over every (model, fold) on a terminal, one line per fold otherwise.
  *
  * --params syntax (repeatable; groups separated by ';'):
  *   k=v,k=v            applies to every model (the only form needed for one model)
@@ -17,9 +19,16 @@
  * Model-specific values override shared ones.
  */
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { readInteractions } from '../../data/readers.js';
 import { readItemFeatures, readUserFeatures, type Encoding, type ItemFeatureFormat, type SideInfoOptions, type UserFeatureFormat } from '../../data/sideInfo.js';
-import { checkModel, evaluate, formatProtocol, makeSplits, parseMetrics, parseProtocol, type EvaluateResult, type Protocol } from '../../eval/evaluate.js';
+import {
+  checkModel, evaluate, formatProtocol, makeSplits, modelLists, parseMetrics, parseProtocol, scoreLists, type EvaluateResult, type FoldResult, type Protocol, type SeededSplit,
+} from '../../eval/evaluate.js';
+import { readGivenSplits, remap } from '../../eval/givenSplits.js';
+import { loadModel } from '../../models/modelFile.js';
+import type { Interactions } from '../../data/interactions.js';
+import type { MetricSpec } from '../../eval/metrics.js';
 import { allModels } from '../../models/registry.js';
 import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
@@ -55,15 +64,15 @@ function formatTable(r: EvaluateResult): string {
 }
 
 /** Several results (same splits) as one comparison table: one row per model, mean ± std per metric. */
-function formatComparison(results: EvaluateResult[]): string {
+function formatComparison(results: EvaluateResult[], order: string[] = []): string {
   if (!results.length) return '';
-  const keys: string[] = [];
+  // the metrics in --metrics order, then any others, timings last
+  const keys: string[] = order.filter((k) => results.some((r) => k in r.mean));
   for (const r of results) for (const k of Object.keys(r.mean)) if (!keys.includes(k)) keys.push(k);
-  // timings last
   keys.sort((a, b) => Number(a.endsWith('Seconds')) - Number(b.endsWith('Seconds')));
   const rows = results.map((r) => {
     const params = paramText(r.params);
-    return [`${r.model}${params ? ` (${params})` : ''}`, ...keys.map((k) => (k in r.mean ? `${fmtValue(k, r.mean[k])} ± ${fmtValue(k, r.std[k])}` : '—'))];
+    return [`${r.model}${params ? ` (${params})` : ''}`, ...keys.map((k) => (k in r.mean ? `${fmtValue(k, r.mean[k])} ± ${fmtValue(k, r.std[k])}` : 'n/a'))];
   });
   const r0 = results[0];
   const rep = r0.repeat > 1 ? `, repeat ${r0.repeat}` : '';
@@ -104,6 +113,44 @@ function parseModelParams(values: string[], models: string[]): Record<string, Mo
   const out: Record<string, ModelParams> = {};
   for (const name of models) out[name] = { ...shared, ...(own[name] ?? {}) };
   return out;
+}
+
+/** `eval --model-file FILE --test FILE`: a saved model scored on one test file, as one fold of a protocol would be. */
+async function evalModelFile(o: EvalCliOptions, cmd: Command, edge: CliEdge): Promise<void> {
+  const file = o.modelFile!;
+  for (const [opt, given] of [['--model', o.model !== undefined], ['--input', o.input !== undefined], ['--train', o.train.length > 0], ['--params', o.params.length > 0],
+    ['--protocol', cmd.getOptionValueSource('protocol') !== 'default'], ['--repeat', o.repeat > 1], ['--cold-start', o.coldStart !== undefined], ['--items/--users', o.items !== undefined || o.users !== undefined]] as Array<[string, boolean]>) {
+    if (given) throw new UsageError(`${opt} does not apply to --model-file (the saved model is scored as it is, on --test)`);
+  }
+  if (o.test.length !== 1) throw new UsageError(`--model-file needs one --test FILE, got ${o.test.length}`);
+  const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
+  const ctx = edge.context();
+  const t0 = performance.now();
+  const loaded = await loadModel(file, ctx);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const metrics = o.metrics !== undefined ? o.metrics.split(',').map((m) => m.trim()).filter(Boolean)
+    : loaded.model.predictsRatings ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS;
+  let specs: MetricSpec[];
+  try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
+  if (!loaded.model.predictsRatings && specs.some((m) => m.kind === 'rating')) throw new UsageError(`the '${loaded.kind}' model in ${file} ranks items and does not predict ratings; use ranking metrics such as ndcg@10`);
+  say(`loaded ${loaded.kind} from ${file} in ${loadSeconds.toFixed(2)} s; reading ${o.test[0]}\n`);
+  // the test file in the model's id space: ids the model never saw are unknown users/items to it
+  const test = remap(await readInteractions(o.test[0], { implicit: o.implicit === true, ...readOptionsOf(o), progress: false }), loaded.users, loaded.items);
+  const t1 = performance.now();
+  const r = scoreLists(modelLists(loaded.model, specs, loaded.items.size, ctx), test, specs, { train: loaded.train });
+  const fold = { ...r.values, fitSeconds: 0, testSeconds: (performance.now() - t1) / 1000 } as FoldResult;
+  const result: EvaluateResult = {
+    model: loaded.kind, params: {}, protocol: { kind: 'given', pairs: [{ train: file, test: o.test[0] }] }, seed: 0, repeat: 1,
+    folds: [fold], mean: { ...fold }, std: Object.fromEntries(Object.keys(fold).map((k) => [k, 0])),
+    usersEvaluated: r.usersEvaluated, usersWithoutTest: 0, splits: [{ seed: 0, fold: 0, train: loaded.train.user.length, test: test.user.length, usersEvaluated: r.usersEvaluated, usersWithoutTest: 0 }],
+  };
+  if (o.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(formatTable(result));
+}
+
+/** A repeatable comma-separated list option: `--train a,b --train c` → [a, b, c]. */
+function listOption(v: string, prev: string[]): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 /** Default metrics by model kind: rating predictors get rmse,mae; ranking-only models ndcg/precision/recall@10. */
@@ -205,8 +252,11 @@ export async function readSideInfoOptions(o: SideInfoCliOptions): Promise<SideIn
 // ---------------------------------------------------------------------------------------------
 
 interface EvalCliOptions extends SideInfoCliOptions, ReadCliOptions {
-  input: string;
-  model: string;
+  input?: string;
+  modelFile?: string;
+  train: string[];
+  test: string[];
+  model?: string;
   params: string[];
   protocol: string;
   repeat: number;
@@ -223,8 +273,11 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   const cmd = program
     .command('eval')
     .description('cross-validate one or several models on the same splits: rating (rmse, mae, mse, fcp), ranking and beyond-accuracy metrics, cold-start buckets')
-    .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
-    .requiredOption('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
+    .option('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz), split by --protocol')
+    .option('--train <files>', 'given splits instead of --input: training file(s), comma-separated or repeated, one per --test file (e.g. ML-100k u1.base,…,u5.base)', listOption, [] as string[])
+    .option('--test <files>', 'the test file of each --train file, in the same order (e.g. u1.test,…,u5.test)', listOption, [] as string[])
+    .option('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
+    .option('--model-file <file>', 'score a model saved by `affinity fit` on --test FILE instead (no fitting)')
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
@@ -242,18 +295,30 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   addSideInfoOptions(cmd);
   cmd.addHelpText('after', `
 Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
-         ranking ndcg@K, precision@K, recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
+         ranking ndcg@K, precision@K (hits/K), capped-precision@K (implicit's precision_at_K: Σ hits /
+                 Σ min(K, held-out) over users), recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
          training data; W: share of every other user's interactions held out too)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
+Given splits: --train A1,A2,… --test B1,B2,… scores each (train, test) pair of files as one fold,
+         exactly as a protocol's folds (ids shared across the files), e.g. ML-100k's u1..u5.
 Examples:
   affinity eval --input u.data --model svd,als,item-knn --protocol user-holdout:0.2 --metrics ndcg@10,recall@10,coverage@10
+  affinity eval --train u1.base,u2.base,u3.base,u4.base,u5.base --test u1.test,u2.test,u3.test,u4.test,u5.test --model svd
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
                 --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
   cmd.action(async (o: EvalCliOptions) => {
+    if (o.modelFile !== undefined) return evalModelFile(o, cmd, edge);
+    if (o.model === undefined) throw new UsageError("required option '--model <names>' not specified (or --model-file FILE --test FILE)");
+    const given = o.train.length > 0 || o.test.length > 0;
+    if (given && o.input !== undefined) throw new UsageError('--input and --train/--test are exclusive: give one data file to split, or the splits');
+    if (!given && o.input === undefined) throw new UsageError("required option '--input <file>' not specified (or give splits with --train/--test)");
+    if (o.train.length !== o.test.length) throw new UsageError(`--train has ${o.train.length} file(s) and --test ${o.test.length}: give one test file per training file`);
+    if (given && cmd.getOptionValueSource('protocol') !== 'default') throw new UsageError('--protocol does not apply to --train/--test (the files are the splits)');
+    if (given && o.repeat > 1) throw new UsageError('--repeat does not apply to --train/--test (given splits have no seed)');
     const modelNames = o.model.split(',').map((s) => s.trim()).filter(Boolean);
     if (!modelNames.length) throw new UsageError('--model is empty');
     for (const m of modelNames) if (!models[m]) throw new UsageError(`unknown model '${m}' (known: ${Object.keys(models).sort().join(', ')})`);
@@ -261,7 +326,8 @@ Examples:
     if (dup) throw new UsageError(`--model lists '${dup}' twice`);
     const params = parseModelParams(o.params ?? [], modelNames);
     let protocol: Protocol;
-    try { protocol = parseProtocol(o.protocol); } catch (e) { throw new UsageError(`--protocol: ${(e as Error).message}`); }
+    if (given) protocol = { kind: 'given', pairs: o.train.map((train, f) => ({ train, test: o.test[f] })) };
+    else try { protocol = parseProtocol(o.protocol); } catch (e) { throw new UsageError(`--protocol: ${(e as Error).message}`); }
     let coldStart: 'user' | 'item' | undefined;
     if (o.coldStart !== undefined && o.coldStart !== false) {
       const by = o.coldStart === true ? 'user' : o.coldStart;
@@ -278,35 +344,78 @@ Examples:
     const rating: Record<string, boolean> = {};
     for (const name of modelNames) {
       let probe;
-      try { probe = models[name](params[name]); } catch (e) { throw new UsageError(`${name}: ${(e as Error).message}`); }
+      // model errors already start with the model's name ('svd: factors must be …')
+      try { probe = models[name](params[name]); } catch (e) { const m = (e as Error).message; throw new UsageError(m.startsWith(`${name}: `) ? m : `${name}: ${m}`); }
       rating[name] = probe.predictsRatings;
     }
     const allRating = modelNames.every((n) => rating[n]);
+    let explicitSpecs: MetricSpec[] | undefined;
+    if (explicit) {
+      try { explicitSpecs = parseMetrics(explicit); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
+    }
+    // rating metrics (rmse, mae, …) do not apply to models that only rank: each model is scored on the
+    // metrics it supports, the others are shown as n/a, and one note says so
+    const notApplicable: Record<string, string[]> = {};
     for (const name of modelNames) {
-      const metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      let metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      if (explicitSpecs && !rating[name]) {
+        const ratingKeys = explicitSpecs.filter((m) => m.kind === 'rating').map((m) => m.key);
+        if (ratingKeys.length === explicitSpecs.length) throw new UsageError(`model '${name}' ranks items and does not predict ratings, so none of --metrics (${explicit!.join(',')}) applies to it; add a ranking metric such as ndcg@10`);
+        if (ratingKeys.length) {
+          notApplicable[name] = ratingKeys;
+          metrics = explicitSpecs.filter((m) => m.kind !== 'rating').map((m) => m.key);
+        }
+      }
       let specs;
       try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
-      checkModel({ models, modelName: name, params: params[name], sideInfo }, specs); // 'does not predict ratings' before any fitting
+      checkModel({ models, modelName: name, params: params[name], sideInfo }, specs); // names, params and side info before any fitting
       metricsOf[name] = metrics;
     }
 
     const say = o.quiet ? (_: string) => {} : (m: string) => { process.stderr.write(m); };
-    say(`reading ${o.input}\n`);
-    const data = await readInteractions(o.input, { implicit: o.implicit === true, ...readOptionsOf(o), progress: false });
-    const splits = makeSplits(data, protocol, o.seed, o.repeat);
-    say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
-    const results: EvaluateResult[] = [];
-    for (const name of modelNames) {
-      const metrics = metricsOf[name];
-      const t0 = performance.now();
-      const r = await evaluate({
-        ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
-        onFold: (f, fr) => say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`),
-      });
-      say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      results.push(r);
+    const skippedModels = Object.keys(notApplicable);
+    if (skippedModels.length) {
+      const keys = [...new Set(skippedModels.flatMap((n) => notApplicable[n]))];
+      process.stderr.write(`affinity: ${keys.join(', ')} ${keys.length > 1 ? 'do' : 'does'} not apply to ${skippedModels.join(', ')} (${skippedModels.length > 1 ? 'they rank items and do' : 'it ranks items and does'} not predict ratings): shown as n/a\n`);
     }
-    if (o.json) process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');
-    else process.stdout.write(results.length === 1 ? formatTable(results[0]) : formatComparison(results));
+    let data: Interactions, splits: SeededSplit[];
+    if (protocol.kind === 'given') {
+      const g = await readGivenSplits(protocol.pairs, { implicit: o.implicit === true, ...readOptionsOf(o) }, (f) => say(`reading ${f}\n`));
+      ({ data, splits } = g);
+      g.overlap.forEach((n, f) => { if (n) process.stderr.write(`affinity: ${o.test[f]}: ${n} test interaction(s) are also in ${o.train[f]} (the model sees them in training)\n`); });
+      say(`${splits.length} given split(s): ${splits.map((sp) => `${sp.train.user.length}/${sp.test.user.length}`).join(', ')} train/test interactions; ${data.users.size} users, ${data.items.size} items in all\n`);
+    } else {
+      say(`reading ${o.input}\n`);
+      data = await readInteractions(o.input!, { implicit: o.implicit === true, ...readOptionsOf(o), progress: false });
+      splits = makeSplits(data, protocol, o.seed, o.repeat);
+      say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
+    }
+    const results: EvaluateResult[] = [];
+    // progress: a bar over every (model, fold) on a terminal; one line per fold otherwise (logs)
+    const bar = !o.quiet && process.stderr.isTTY === true
+      ? new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} folds | {last} | ETA {eta_formatted}', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic)
+      : null;
+    bar?.start(modelNames.length * splits.length, 0, { last: `${modelNames[0]} fitting` });
+    try {
+      for (const name of modelNames) {
+        const metrics = metricsOf[name];
+        const t0 = performance.now();
+        const r = await evaluate({
+          ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
+          onFold: (f, fr) => {
+            const line = `${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)`;
+            if (bar) bar.increment({ last: line });
+            else say(`${line}\n`);
+          },
+        });
+        if (!bar) say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+        results.push(r);
+      }
+    } finally {
+      bar?.stop();
+    }
+    const shown = results.map((r) => (notApplicable[r.model] ? { ...r, notApplicable: notApplicable[r.model] } : r));
+    if (o.json) process.stdout.write(JSON.stringify(shown.length === 1 ? shown[0] : shown) + '\n');
+    else process.stdout.write(results.length === 1 ? formatTable(results[0]) : formatComparison(results, explicit));
   });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeSyntheticCsv } from '../../data/synthetic.js';
-import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import { checkOutputPath, nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 import { decimalNumber } from '../../data/decimal.js';
 
 export function register(program: Command): void {
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .action(async (o: { users: number; items: number; interactions: number; zipf: number; explicit?: boolean; implicit?: boolean; seed: number; out: string }) => {
       if (o.explicit && o.implicit) throw new UsageError('--explicit and --implicit are exclusive');
       if (o.interactions > o.users * o.items) throw new UsageError(`--interactions ${o.interactions} exceeds users × items = ${o.users * o.items}`);
+      checkOutputPath(o.out);
       const t0 = performance.now();
       await writeSyntheticCsv({ users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed, out: o.out });
       process.stderr.write(`wrote ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { parseParams, positiveInt, UsageError } from '../args.js';
+import { existsSync } from 'node:fs';
+import { checkOutputPath, parseParams, positiveInt, UsageError } from '../args.js';
 import { parseShard, precomputeToFile, similarItemsPath, type Summary } from '../../pipeline/precompute.js';
 import { refuseInputAsOutput } from '../../data/outputFile.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../pipeline/writers.js';
@@ -122,7 +123,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--shard <i/N>', 'only users (and items) whose index ≡ i (mod N); the N outputs together are the whole result')
     .option('--block-size <n>', 'users per block (scoring, streaming and checkpoint unit)', positiveInt('--block-size'), 1024)
     .option('--resume', 'continue from OUT.checkpoint after an interrupted run')
-    .option('--model-file <path>', 'load a model saved with save() instead of fitting (no --input)')
+    .option('--model-file <path>', 'load a model saved by `affinity fit` (any model) instead of fitting (no --input)')
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
@@ -151,6 +152,8 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');
       if (o.format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${o.format}'`);
+      checkOutputPath(o.out);
+      if (o.modelFile !== undefined && !existsSync(o.modelFile)) throw new UsageError(`cannot load model '${o.modelFile}': no such file`);
       let shard;
       try {
         shard = parseShard(o.shard);

@@ -68,7 +68,8 @@ every part, the model's digest, the parameters) and DIR/_SUCCESS. \`affinity ver
                 DIR and the model file at the same paths); running it again adds no work.
   --shard i     runs shard i only, without a queue: in a Kubernetes Indexed Job, i defaults to
                 JOB_COMPLETION_INDEX and N to AFFINITY_SHARDS (deploy/k8s/precompute-job.yaml).
-Only saved factorization models (svd, svdpp, nmf, als, als-explicit, bpr) travel to workers.
+Any model travels to workers (\`affinity fit\` saves any model; a model saved by refit is fitted again
+when a worker loads it, once per worker and file version).
 `);
 }
 
@@ -121,7 +122,7 @@ export async function runPartitionedPrecompute(o: PartitionedCliOptions, edge: C
   }
   // --shard i/N alone (no --shards) keeps its single-file meaning; with --shards it picks the shard
   if (o.resume) throw new UsageError('--resume does not apply to --shards: each shard resumes from its own checkpoint by itself');
-  if (o.items !== undefined || o.users !== undefined) throw new UsageError('--items/--users do not apply to --shards: the shards score a saved model');
+  if (o.items !== undefined || o.users !== undefined) throw new UsageError('--items/--users do not apply to --shards: the shards score a saved model (fit it with `affinity fit --items … --out FILE`, then --model-file FILE)');
   if (o.format !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o.format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got '${o.format}'`);
   const format = (o.format ?? 'jsonl') as OutputFormat;
   const index = shardIndex(o, env, shards);

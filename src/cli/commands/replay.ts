@@ -7,7 +7,9 @@
  * picks one of the user's candidates (the model's top --candidates, or with --pool popular the
  * training set's most popular items); a pick equal to the logged item is a match, earns the
  * event's reward (rating ≥ --threshold → 1, else 0; implicit input: 1) and updates the policy.
- * Prints {policy, steps, matched, reward, ctr, regretVsGreedy} (see src/explore/replay.ts).
+ * Prints {policy, steps, matched, matchRate, reward, ctr, ctrStdError, regretVsGreedy} (see
+ * src/explore/replay.ts); ctrStdError = √(ctr(1 − ctr)/matched), the binomial standard error. Only
+ * matched events inform the CTR, so fewer than --min-matched (default 200) prints a warning.
  */
 import type { Command } from 'commander';
 import type { CliEdge } from '../edge.js';
@@ -45,6 +47,7 @@ interface ReplayCliOptions extends ReadCliOptions {
   threshold: number;
   order: string;
   implicit?: boolean;
+  minMatched: number;
   json?: boolean;
 }
 
@@ -76,7 +79,8 @@ export function register(program: Command, edge: CliEdge): void {
     }, 4)
     .option('--order <o>', "'time' (by timestamp; default) or 'input' (file order)", 'time')
     .option('--implicit', 'the input has no rating column (every event has reward 1)')
-    .option('--json', 'print {policy, steps, matched, reward, ctr, regretVsGreedy} as one JSON object');
+    .option('--min-matched <n>', 'warn when fewer logged events than this matched the policy\'s pick (the CTR is estimated on them)', positiveInt('--min-matched'), 200)
+    .option('--json', 'print {policy, steps, matched, matchRate, reward, ctr, ctrStdError, regretVsGreedy} as one JSON object');
   addReadOptions(cmd)
     .action(async (o: ReplayCliOptions) => {
       const table = models();
@@ -119,10 +123,21 @@ export function register(program: Command, edge: CliEdge): void {
       if (o.policy === 'linucb' && !itemVectors) throw new UsageError(`linucb needs item factors, and model '${o.model}' has none: use --model feature-mf or a factorization model`);
       const policy = createPolicy(o.policy, { ...policyParams, seed: o.seed, itemVectors });
       const r = replayWithRegret(events, policy, candidates);
-      const out = { policy: r.policy, steps: r.steps, matched: r.matched, reward: r.reward, ctr: r.ctr, regretVsGreedy: r.regretVsGreedy };
+      // the CTR is estimated on the matched events only: its binomial standard error says how far to trust it
+      const ctrStdError = r.matched > 0 ? Math.sqrt(r.ctr * (1 - r.ctr) / r.matched) : NaN;
+      const out = {
+        policy: r.policy, steps: r.steps, matched: r.matched, matchRate: r.steps > 0 ? r.matched / r.steps : 0, reward: r.reward, ctr: r.ctr,
+        ctrStdError: Number.isFinite(ctrStdError) ? ctrStdError : null, regretVsGreedy: r.regretVsGreedy,
+      };
+      if (r.matched < o.minMatched) {
+        process.stderr.write(`affinity: warning: only ${r.matched} of ${r.steps} logged events (${(100 * out.matchRate).toFixed(2)}%) matched the policy's pick; ` +
+          `a CTR from fewer than ${o.minMatched} matched events is not to be trusted${out.ctrStdError !== null ? ` (± ${out.ctrStdError.toFixed(4)} standard error)` : ''}: ` +
+          'replay more events, or use fewer --candidates so more picks match the log\n');
+      }
       if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
       else process.stdout.write(
         `policy ${out.policy} over ${o.model} (${o.pool} pool of ${o.candidates}), ${out.steps} events replayed after ${nTrain} for training\n` +
-        `matched ${out.matched}, reward ${out.reward}, ctr ${out.ctr.toFixed(4)} (greedy ${r.greedy.ctr.toFixed(4)} on ${r.greedy.matched} matched), regret vs greedy ${out.regretVsGreedy.toFixed(2)}\n`);
+        `matched ${out.matched} of ${out.steps} events (${(100 * out.matchRate).toFixed(2)}%), reward ${out.reward}, ` +
+        `ctr ${out.ctr.toFixed(4)}${out.ctrStdError !== null ? ` ± ${out.ctrStdError.toFixed(4)}` : ''} (greedy ${r.greedy.ctr.toFixed(4)} on ${r.greedy.matched} matched), regret vs greedy ${out.regretVsGreedy.toFixed(2)}\n`);
     });
 }

@@ -2,9 +2,11 @@
  * `affinity similarity --input FILE --by item|user --metric NAME --k 50 --out FILE`
  *
  * The k nearest neighbours of every item (or user) by the sparseSimilarityTopK kernel, written
- * with external ids: JSONL (one line per entity, `{"item": id, "neighbors": [ids], "scores": [..]}`,
- * "user" with --by user) or CSV (`item,rank,neighbor,score`, rank from 1) by the output's extension
- * (.jsonl/.ndjson/.json or .csv, optionally .gz). Entities without any neighbour get an empty list
+ * with external ids: JSONL (one line per entity, `{"item": id, "items": [ids], "scores": [..]}`,
+ * `{"user": id, "users": [...], …}` with --by user) or CSV (`item,rank,similar_item,score`, rank
+ * from 1; `user,rank,similar_user,score`) by the output's extension (.jsonl/.ndjson/.json or .csv,
+ * optionally .gz). The one neighbour-list schema: precompute's similar items are written the same
+ * way (src/pipeline/writers.ts). Entities without any neighbour get an empty list
  * in JSONL and no rows in CSV. The file is written to a temporary name and renamed when complete
  * (temporaries of killed runs are removed by the next run), under an exclusive lock (OUT.lock), and
  * never over the input.
@@ -22,7 +24,7 @@ import {
 } from '../../kernels/sparseSimilarityTopK.js';
 import { Trainset } from '../../models/trainset.js';
 import { computeBaselines, DEFAULT_BASELINE_OPTIONS, similarityBaselines } from '../../models/neighbourhood/baselines.js';
-import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
+import { checkOutputPath, nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 import { decimalNumber } from '../../data/decimal.js';
 import type { CliEdge } from '../edge.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
@@ -72,14 +74,14 @@ function* jsonlChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
       nbs.push(ids.external(nn.ids[t]));
       scores.push(Number(float32Text(nn.scores[t])));
     }
-    buf += `{${JSON.stringify(key)}:${JSON.stringify(ids.external(r))},"neighbors":${JSON.stringify(nbs)},"scores":${JSON.stringify(scores)}}\n`;
+    buf += `{${JSON.stringify(key)}:${JSON.stringify(ids.external(r))},${JSON.stringify(`${key}s`)}:${JSON.stringify(nbs)},"scores":${JSON.stringify(scores)}}\n`;
     if (buf.length >= 1 << 20) { yield buf; buf = ''; }
   }
   if (buf) yield buf;
 }
 
 function* csvChunks(nn: TopK, ids: IdMap, key: string): Generator<string> {
-  let buf = `${key},rank,neighbor,score\n`;
+  let buf = `${key},rank,similar_${key},score\n`;
   const text = ids.ids().map((id) => csvField(String(id)));
   for (let r = 0; r < nn.rows; r++) {
     for (let t = r * nn.k, te = t + nn.k, rank = 1; t < te && nn.ids[t] >= 0; t++, rank++) {
@@ -124,6 +126,7 @@ export function register(program: Command, edge: CliEdge): void {
       if (o.by !== 'item' && o.by !== 'user') throw new UsageError(`--by must be item or user, got '${o.by}'`);
       if (!(SIMILARITY_WEIGHTINGS as readonly string[]).includes(o.weighting)) throw new UsageError(`--weighting must be one of ${SIMILARITY_WEIGHTINGS.join(', ')}, got '${o.weighting}'`);
       outputFormat(o.out);
+      checkOutputPath(o.out);
       const readOptions = readOptionsOf(o);
       refuseInputAsOutput([o.out], [{ what: 'input', path: o.input }]);
       // one run per output: a second one fails now, not after its computation

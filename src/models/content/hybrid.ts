@@ -21,7 +21,16 @@
  * (setSideInfo, or items=/users= paths) is forwarded to sub-models that take it.
  *
  * predictsRatings: in 'switch' mode when both sub-models predict ratings; never in 'weighted'.
- * Params: a, b (model names; default content-knn and popularity), mode (switch|weighted),
+ *
+ * Defaults: a = item-knn, b = popularity, mode switch, threshold 5 — collaborative filtering for
+ * users with a history, the most popular items for new users; no side information needed. (They
+ * were a = content-knn, b = popularity, which served every warm user with content-knn alone: on
+ * ML-100k, where every user has ≥ 20 ratings, exactly content-knn's numbers, NDCG@10 0.096 vs
+ * item-knn's 0.360 on user-holdout:0.2.) On ML-100k the defaults give item-knn's numbers by
+ * design (no user is below the threshold); on a cold-users protocol new users get popularity.
+ * A blend of collaborative and content scores for everyone: mode=weighted,a=item-knn,b=content-knn
+ * with --items (weight 0.7: NDCG@10 0.359, coverage@10 0.148 vs item-knn's 0.360 / 0.130).
+ * Params: a, b (model names; default item-knn and popularity), mode (switch|weighted),
  * threshold (int ≥ 0, default 5), weight (in [0, 1], default 0.5), candidates (int > 0, default 100),
  * items, users (paths), a.<param>, b.<param>.
  */
@@ -44,6 +53,9 @@ export interface HybridOptions {
 
 type ModelSpec = Model | { name: string; params: ModelParams };
 
+/** The default sub-models: collaborative for users with a history, popularity for new ones. */
+const DEFAULT_A = 'item-knn', DEFAULT_B = 'popularity';
+
 /** The factory of a model a hybrid can be built from (every model but the hybrid). */
 export function resolveModelFactory(name: string): ModelFactory {
   const factory = componentModels[name];
@@ -63,7 +75,7 @@ export class Hybrid extends ModelBase implements SideInfoAware {
 
   /**
    * new Hybrid(modelA, modelB, {mode, threshold, weight, candidates}) with model objects, or
-   * new Hybrid(params) with names: {a: 'content-knn', b: 'popularity', mode: 'switch', 'a.k': 40, …}.
+   * new Hybrid(params) with names: {a: 'item-knn', b: 'popularity', mode: 'switch', 'a.k': 40, …}.
    */
   constructor(a: Model | ModelParams = {}, b?: Model, options: Partial<HybridOptions> = {}) {
     super();
@@ -83,8 +95,8 @@ export class Hybrid extends ModelBase implements SideInfoAware {
       else own[key] = v;
     }
     const { rest, paths } = pathParams('hybrid', own, { a: ['a', 'model_a', 'modelA'], b: ['b', 'model_b', 'modelB'], items: ['items'], users: ['users'] });
-    this.specA = { name: paths.a ?? 'content-knn', params: sub.a };
-    this.specB = { name: paths.b ?? 'popularity', params: sub.b };
+    this.specA = { name: paths.a ?? DEFAULT_A, params: sub.a };
+    this.specB = { name: paths.b ?? DEFAULT_B, params: sub.b };
     if (this.specA.name === 'hybrid' || this.specB.name === 'hybrid') throw new RangeError('hybrid: a sub-model cannot itself be a hybrid given by name');
     this.paths = { items: paths.items, users: paths.users };
     this.options = readOptions(rest);
