@@ -6,6 +6,7 @@
 //   alsHalfStep({...}) → Promise<void>   (als_args.h)
 //   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
 //   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
+//   new DelimitedReader({...})   (delimited_reader_args.h; the fast path of src/data/readers.ts)
 //   version: string, limits: { maxIndex, maxThreads }   (module_info.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
@@ -13,6 +14,7 @@
 
 #include "affinity/platform.h"
 #include "als_args.h"
+#include "delimited_reader_args.h"
 #include "dense_args.h"
 #include "epoch_args.h"
 #include "gemm_args.h"
@@ -57,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
   Napi::Object limits = affinity::addon::base_limits(env);
   limits.Set("maxThreads", kMaxThreads);
   affinity::addon::export_module_info(exports, limits);

@@ -24,7 +24,8 @@ import type { Interactions } from './interactions.js';
 import { csvField, float32Text, splitRecord } from './csvLine.js';
 import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
-import { LineDecoder, type TextEncoding } from './textDecoder.js';
+import { invalidUtf8Error, LineDecoder, type TextEncoding } from './textDecoder.js';
+import { FastDelimitedReader, nativeReaderUnavailable, type FastReadError, type FastReadResult, type Handoff } from './fastReader.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
@@ -65,6 +66,12 @@ export interface ReadOptions {
   encoding?: TextEncoding;
   /** delimited input: a row with more (or fewer) fields than the header or first row is an error unless 'ignore'; default 'error' */
   extraColumns?: 'error' | 'ignore';
+  /**
+   * who parses delimited file input after its first record: 'auto' (default) the native addon's reader
+   * where it is built (./fastReader.ts; same rows, ids and errors, ~10× faster), else this module's;
+   * 'native' the addon's or an error saying why not; 'js' this module's (the reference)
+   */
+  parser?: 'auto' | 'native' | 'js';
 }
 
 export interface ReadStats {
@@ -74,6 +81,8 @@ export interface ReadStats {
   skipped: number;
   /** rows merged into an earlier (user, item) pair by the duplicates policy */
   duplicates: number;
+  /** who parsed the rows after the first record: the native addon's reader or this module's (see ReadOptions.parser) */
+  parser: 'native' | 'js';
 }
 
 export type ReadResult = Interactions & { stats: ReadStats };
@@ -119,11 +128,19 @@ function extension(name: string): string {
  */
 class Columns {
   n = 0;
-  user = new Int32Array(4096);
-  item = new Int32Array(4096);
-  rating = new Float32Array(4096);
+  user: Int32Array = new Int32Array(4096);
+  item: Int32Array = new Int32Array(4096);
+  rating: Float32Array = new Float32Array(4096);
   timestamp: Float64Array | null = null;
-  line = new Uint32Array(4096);
+  line: Uint32Array = new Uint32Array(4096);
+
+  /** Columns over arrays filled elsewhere (the native reader's), all of length n. */
+  static of(r: Pick<FastReadResult, 'user' | 'item' | 'rating' | 'timestamp' | 'line'>): Columns {
+    const c = new Columns();
+    c.n = r.user.length;
+    c.user = r.user; c.item = r.item; c.rating = r.rating; c.line = r.line; c.timestamp = r.timestamp;
+    return c;
+  }
 
   push(u: number, i: number, r: number, t: number, line: number): void {
     if (this.n === this.user.length) this.grow();
@@ -159,7 +176,9 @@ class Parser {
   done = false;
   readonly users = new IdMap();
   readonly items = new IdMap();
-  readonly cols = new Columns();
+  cols = new Columns();
+  /** the native reader parsed the rows after the first record */
+  private native = false;
 
   private layout: Layout | null = null;
   private pending: string | null = null;
@@ -339,6 +358,12 @@ class Parser {
   }
 
   private delimitedRow(f: string[], text: string, lineNo: number): void {
+    const [u, i, r, t] = this.delimitedValues(f, text, lineNo);
+    this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+  }
+
+  /** A row's user, item, rating and timestamp; throws the row's DataFormatError when it is invalid. */
+  private delimitedValues(f: string[], text: string, lineNo: number): [string, string, number, number] {
     const p = this.pos;
     if (f.length < this.need) {
       const missing = (['user', 'item', 'rating', 'timestamp'] as const).find((k) => p[k] >= f.length)!;
@@ -353,7 +378,64 @@ class Parser {
     if (isBlank(i)) throw this.error(lineNo, i, `empty item id in ${show(text)}`);
     const r = this.implicit ? 1 : this.number(f[p.rating], 'rating', lineNo);
     const t = p.timestamp >= 0 ? this.number(f[p.timestamp], 'timestamp', lineNo) : 0;
-    this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+    return [u, i, r, t];
+  }
+
+  // ---- the native fast path (./fastReader.ts) takes over from here once the layout is known
+
+  /** True when the native reader may take over: delimited input, layout resolved, no record open, limit not reached. */
+  get handoffReady(): boolean {
+    return this.layout?.kind === 'delimited' && this.resolved && this.pending === null && !this.done;
+  }
+
+  get delimiter(): string | null { return this.layout?.kind === 'delimited' ? this.layout.delimiter : null; }
+
+  /** True once the format is known and the first record (header or data) has been read. */
+  get resolvedLayout(): boolean { return this.resolved; }
+
+  /** What the native reader needs to continue: the layout, and the ids and rows read so far. */
+  handoff(encoding: TextEncoding): Handoff {
+    const o = this.o, c = this.cols;
+    return {
+      delimiter: this.layout!.delimiter, quotes: o.quotes !== false,
+      user: this.pos.user, item: this.pos.item, rating: this.implicit ? -1 : this.pos.rating, timestamp: this.pos.timestamp,
+      width: this.width, extraColumns: o.extraColumns ?? 'error', skipInvalid: o.skipInvalid === true,
+      limit: this.limit, encoding, linesBefore: this.lines,
+      users: this.users.ids() as string[], items: this.items.ids() as string[],
+      rows: { n: c.n, user: c.user, item: c.item, rating: c.rating, timestamp: c.timestamp, line: c.line },
+    };
+  }
+
+  /** Takes the native reader's result: every row (those handed over included), the new ids, the counts. */
+  adopt(r: FastReadResult): void {
+    this.native = true;
+    for (const id of r.newUsers) this.users.add(id);
+    for (const id of r.newItems) this.items.add(id);
+    this.cols = Columns.of(r);
+    this.lines = r.lines;
+    this.skipped += r.skipped;
+  }
+
+  /** The error the reference gives for what the native reader stopped at (an Error, not a DataFormatError, if the two disagree). */
+  nativeError(e: FastReadError): Error {
+    switch (e.kind) {
+      case 'encoding':
+        return invalidUtf8Error(this.file, e.line, e.bytes, this.o.encoding ?? 'utf8');
+      case 'quoteTooLong':
+        return this.error(e.line, e.text.slice(0, 80), `quoted field opened here is not closed within 1 MiB`);
+      case 'quoteUnclosed':
+        return this.error(e.line, e.text.slice(0, 80), `quoted field is not closed before the end of the input`);
+      case 'row': {
+        const f = splitRecord(e.text, this.layout!.delimiter, this.o.quotes !== false);
+        try {
+          if (f !== null) this.delimitedValues(f, e.text, e.line);
+        } catch (err) {
+          if (err instanceof DataFormatError) return err;
+          throw err;
+        }
+        return new Error(`${this.file}:${e.line}: the native reader rejected a row the reference accepts (${show(e.text)}); read with parser: 'js' and report this`);
+      }
+    }
   }
 
   private lastUser = '';
@@ -456,16 +538,18 @@ class Parser {
     }
     const duplicates = resolveDuplicates(c, this.users, this.items, this.o.duplicates ?? 'last', this.file);
     const n = c.n;
+    // arrays of exactly n rows (the native reader's) are taken as they are
+    const exact = <T extends Int32Array | Float32Array | Float64Array>(a: T): T => (a.length === n ? a : a.slice(0, n) as T);
     const out: ReadResult = {
       users: this.users,
       items: this.items,
-      user: c.user.slice(0, n),
-      item: c.item.slice(0, n),
-      rating: c.rating.slice(0, n),
+      user: exact(c.user),
+      item: exact(c.item),
+      rating: exact(c.rating),
       implicit: this.implicit,
-      stats: { lines: this.lines, skipped: this.skipped, duplicates },
+      stats: { lines: this.lines, skipped: this.skipped, duplicates, parser: this.native ? 'native' : 'js' },
     };
-    if (c.timestamp) out.timestamp = c.timestamp.slice(0, n);
+    if (c.timestamp) out.timestamp = exact(c.timestamp);
     return out;
   }
 }
@@ -664,20 +748,90 @@ export async function readInteractions(path: string, options: ReadOptions = {}):
       }, cliProgress.Presets.shades_classic);
       bar.start(size, 0, { mb: '0.0', rows: 0 });
     }
-    for await (const chunk of source) {
-      split.push(decoder.write(chunk));
-      if (parser.done) break;
+    // The reference parser reads whole lines until it knows the layout (format, header, columns); then
+    // delimited input goes to the native reader (./fastReader.ts) where there is one, else stays here.
+    // an object: the feeders below change the mode, and a plain `let` would be narrowed as if they did not
+    const st: { mode: 'prefix' | 'native' | 'js' } = { mode: 'js' };
+    const want = options.parser ?? 'auto';
+    if (want !== 'auto' && want !== 'native' && want !== 'js') throw new RangeError(`parser must be auto, native or js, got '${String(want)}'`);
+    if (want !== 'js') {
+      const why = nativeReaderUnavailable();
+      if (why === null) st.mode = 'prefix';
+      else if (want === 'native') throw new Error(`${name}: the native reader is unavailable: ${why}`);
+    }
+    let fast: FastDelimitedReader | null = null;
+    let fed = 0, reserved = false;
+    let lineTail: Buffer[] = [];
+    const feedJs = (bytes: Buffer): boolean => {
+      split.push(decoder.write(bytes));
+      if (parser.done) return true;
       decoder.check();
-      if (bar && file) bar.update(file.bytesRead, { mb: (file.bytesRead / 1048576).toFixed(1), rows: parser.cols.n });
-    }
-    if (!parser.done) {
-      split.push(decoder.end());
-      if (!parser.done) {
-        decoder.check();
-        split.end();
+      return false;
+    };
+    const feedNative = (bytes: Buffer, last = false): boolean => {
+      const status = fast!.feed(bytes, last);
+      if (status === 'error') throw parser.nativeError(fast!.error());
+      fed += bytes.length;
+      if (!reserved && fed >= 4 << 20 && regular) {
+        // room for the rows the whole input holds at this rate (no doubling of 20M-row columns)
+        reserved = true;
+        const consumed = gunzip ? gunzip.bytesWritten : fed;
+        if (consumed > 0) fast!.reserve(fast!.rows * (size / consumed) * 1.02);
       }
-      if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: parser.cols.n });
+      return status === 'done';
+    };
+    const feedPrefix = (chunk: Buffer): boolean => {
+      for (let start = 0; ;) {
+        const lf = chunk.indexOf(10, start);
+        if (lf < 0) {
+          if (start < chunk.length) lineTail.push(chunk.subarray(start));
+          return false;
+        }
+        const line = lineTail.length > 0 ? Buffer.concat([...lineTail, chunk.subarray(start, lf + 1)]) : chunk.subarray(start, lf + 1);
+        lineTail = [];
+        start = lf + 1;
+        split.push(decoder.write(line));
+        if (parser.done) return true;
+        decoder.check();
+        const rest = chunk.subarray(start);
+        if (parser.handoffReady) {
+          const why = nativeReaderUnavailable(parser.delimiter!);
+          if (why === null) {
+            fast = new FastDelimitedReader(parser.handoff(decoder.encoding));
+            st.mode = 'native';
+            return feedNative(rest);
+          }
+          if (want === 'native') throw new Error(`${name}: the native reader cannot read this input: ${why}`);
+          st.mode = 'js';
+          return feedJs(rest);
+        }
+        if (parser.delimiter === null && parser.resolvedLayout) {
+          if (want === 'native') throw new Error(`${name}: the native reader reads delimited text only, not JSON Lines`);
+          st.mode = 'js';
+          return feedJs(rest);
+        }
+      }
+    };
+    let stopped = false;
+    for await (const chunk of source) {
+      stopped = st.mode === 'native' ? feedNative(chunk) : st.mode === 'prefix' ? feedPrefix(chunk) : feedJs(chunk);
+      if (stopped) break;
+      if (bar && file) bar.update(file.bytesRead, { mb: (file.bytesRead / 1048576).toFixed(1), rows: fast ? (fast as FastDelimitedReader).rows : parser.cols.n });
     }
+    if (!stopped) {
+      if (st.mode === 'native') {
+        feedNative(Buffer.alloc(0), true);
+      } else {
+        if (lineTail.length > 0) split.push(decoder.write(Buffer.concat(lineTail))); // a last line without LF: kept by the decoder
+        split.push(decoder.end());
+        if (!parser.done) {
+          decoder.check();
+          split.end();
+        }
+      }
+      if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: fast ? (fast as FastDelimitedReader).rows : parser.cols.n });
+    }
+    if (fast) parser.adopt((fast as FastDelimitedReader).finish());
   } catch (e) {
     if (e instanceof DataFormatError || e instanceof RangeError) throw e;
     const err = e as NodeJS.ErrnoException;
