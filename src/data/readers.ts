@@ -569,6 +569,51 @@ function checkPos(p: number, f: string): number {
 }
 
 /**
+ * Whether some (user, item) pair occurs twice, in O(n) with one items-sized scratch array: the
+ * rows are visited user by user (in file order when the file is grouped by user, as most are;
+ * else through a counting sort of the positions by user), and mark[item] holds the last user
+ * run that had the item. Most inputs have no repeat, and then the sorts below are not needed.
+ */
+function hasRepeatedPair(user: Int32Array, item: Int32Array, n: number, U: number, I: number): boolean {
+  const mark = new Int32Array(I).fill(-1);
+  // grouped: each user's rows contiguous
+  const seen = new Uint8Array(U);
+  let grouped = true;
+  for (let p = 0, prev = -1; p < n; p++) {
+    const u = user[p];
+    if (u === prev) continue;
+    if (seen[u]) { grouped = false; break; }
+    seen[u] = 1;
+    prev = u;
+  }
+  if (grouped) {
+    for (let p = 0, run = -1, prev = -1; p < n; p++) {
+      const u = user[p];
+      if (u !== prev) { run++; prev = u; }
+      const i = item[p];
+      if (mark[i] === run) return true;
+      mark[i] = run;
+    }
+    return false;
+  }
+  // the items themselves are scattered by user (sequential reads, one write per row), not positions
+  const start = new Int32Array(U + 1);
+  for (let p = 0; p < n; p++) start[user[p] + 1]++;
+  for (let k = 0; k < U; k++) start[k + 1] += start[k];
+  const itemsByUser = new Int32Array(n);
+  const cursor = start.slice(0, U);
+  for (let p = 0; p < n; p++) itemsByUser[cursor[user[p]]++] = item[p];
+  for (let u = 0; u < U; u++) {
+    for (let k = start[u], end = start[u + 1]; k < end; k++) {
+      const i = itemsByUser[k];
+      if (mark[i] === u) return true;
+      mark[i] = u;
+    }
+  }
+  return false;
+}
+
+/**
  * Finds repeated (user, item) pairs by two stable counting sorts (by item, then by user) and
  * merges each group into one row kept at the position of its last occurrence:
  * 'last' keeps the last row; 'sum' sums ratings (timestamp: the latest); 'max' keeps the row
@@ -579,6 +624,7 @@ function resolveDuplicates(c: Columns, users: IdMap, items: IdMap, policy: Dupli
   const n = c.n, U = users.size, I = items.size;
   const { user, item, rating, line } = c;
   const ts = c.timestamp;
+  if (!hasRepeatedPair(user, item, n, U, I)) return 0;
   const byItem = new Int32Array(n);
   {
     const start = new Int32Array(I + 1);

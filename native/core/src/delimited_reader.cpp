@@ -426,7 +426,7 @@ size_t DelimitedReader::parse(const uint8_t* p, size_t n, bool last) {
     const size_t line_end = lf ? static_cast<size_t>(lf - p) : n;
     const size_t next = lf ? line_end + 1 : n;
     const int64_t line_no = ++lines_;
-    if (checked && !line_ok(p + pos, next - pos, line_no)) return pos;
+    if (checked && !line_ok(p + pos, next - pos, line_no)) break;
     size_t end = line_end;
     if (end > pos && p[end - 1] == '\r') end--;
     const char* s = reinterpret_cast<const char*>(p + pos);
@@ -439,11 +439,14 @@ size_t DelimitedReader::parse(const uint8_t* p, size_t n, bool last) {
         error_.kind = ReadErrorKind::QuoteTooLong;
         error_.line = pending_line_;
         error_.text = pending_.substr(0, kErrorPrefixBytes);
-        return next;
+        pos = next;
+        break;
       }
       if (split(pending_.data(), pending_.size())) {
         has_pending_ = false;
+        in_place_ = false;
         record(pending_.data(), pending_.size(), pending_line_);
+        in_place_ = true;
         pending_.clear();
       }
     } else if (len > 0 && !(p[pos] <= 0x20 && is_blank(p + pos, len))) {
@@ -457,8 +460,10 @@ size_t DelimitedReader::parse(const uint8_t* p, size_t n, bool last) {
       }
     }
     pos = next;
-    if (done_ || error_.kind != ReadErrorKind::None) return pos;
+    if (done_ || error_.kind != ReadErrorKind::None) break;
   }
+  // the queued rows point into `p`, which the caller may free once this returns
+  drain();
   return pos;
 }
 
@@ -468,7 +473,28 @@ bool DelimitedReader::split(const char* s, size_t n) {
   const char* end = s + n;
   const std::string& d = layout_.delimiter;
   const size_t dl = d.size();
-  if (!layout_.quotes || !std::memchr(s, '"', n)) {
+  if (dl == 1) {
+    // one pass for the common case, a one-byte delimiter: split, unless a quote turns up
+    const char dc = d[0];
+    const bool quotes = layout_.quotes;
+    const char* f = s;
+    bool quoted = false;
+    for (const char* c = s; c < end; c++) {
+      const char ch = *c;
+      if (ch == dc) {
+        fields_.push_back({f, static_cast<size_t>(c - f), -1});
+        f = c + 1;
+      } else if (ch == '"' && quotes) {
+        quoted = true;
+        break;
+      }
+    }
+    if (!quoted) {
+      fields_.push_back({f, static_cast<size_t>(end - f), -1});
+      return true;
+    }
+    fields_.clear();
+  } else if (!layout_.quotes || !std::memchr(s, '"', n)) {
     // String.prototype.split
     const char* f = s;
     for (;;) {
@@ -551,8 +577,7 @@ void DelimitedReader::record(const char* s, size_t n, int64_t line_no) {
     row_invalid(line_no, s, n);
     return;
   }
-  // the item's table slot is fetched while the numbers are parsed
-  const IdDictionary::Key item_key = items_.key(it.p, it.n);
+
   // Number(): a decimal literal with JavaScript white space around it
   auto number = [&](const Field& f, double* v) {
     auto* p = reinterpret_cast<const uint8_t*>(f.p);
@@ -577,21 +602,46 @@ void DelimitedReader::record(const char* s, size_t n, int64_t line_no) {
       return;
     }
   }
-  // files are often grouped by user: skip the lookup when the user repeats
+  const bool transient = u.unquoted >= 0 || it.unquoted >= 0 || !in_place_;
+  enqueue(QueuedRow{users_.key(u.p, u.n), items_.key(it.p, it.n), r, t, static_cast<uint32_t>(line_no)}, transient);
+  if (rows() >= layout_.limit) done_ = true;
+}
+
+void DelimitedReader::enqueue(const QueuedRow& row, bool transient) {
+  if (queued_ == kQueue) {
+    resolve(queue_[queue_head_]);
+    queue_head_ = (queue_head_ + 1) % kQueue;
+    queued_--;
+  }
+  queue_[(queue_head_ + queued_) % kQueue] = row;
+  queued_++;
+  if (transient) drain();
+}
+
+void DelimitedReader::drain() {
+  while (queued_ > 0) {
+    resolve(queue_[queue_head_]);
+    queue_head_ = (queue_head_ + 1) % kQueue;
+    queued_--;
+  }
+}
+
+void DelimitedReader::resolve(const QueuedRow& row) {
+  // files grouped by user repeat the user: then no lookup at all
   int32_t ui;
-  if (last_user_index_ >= 0 && last_user_.size() == u.n && std::memcmp(last_user_.data(), u.p, u.n) == 0) {
+  const IdDictionary::Key& u = row.user;
+  if (last_user_index_ >= 0 && last_user_.size() == u.n && std::memcmp(last_user_.data(), u.s, u.n) == 0) {
     ui = last_user_index_;
   } else {
-    ui = users_.add(u.p, u.n);
-    last_user_.assign(u.p, u.n);
+    ui = users_.add(u);
+    last_user_.assign(u.s, u.n);
     last_user_index_ = ui;
   }
   user_.push_back(ui);
-  item_.push_back(items_.add(item_key));
-  rating_.push_back(r);
-  if (layout_.timestamp >= 0) timestamp_.push_back(t);
-  line_.push_back(static_cast<uint32_t>(line_no));
-  if (rows() >= layout_.limit) done_ = true;
+  item_.push_back(items_.add(row.item));
+  rating_.push_back(row.rating);
+  if (layout_.timestamp >= 0) timestamp_.push_back(row.timestamp);
+  line_.push_back(row.line);
 }
 
 }  // namespace affinity
