@@ -210,9 +210,14 @@ test('kernels are registered with the engine registry', () => {
 
 test('ALS (exact solves): the objective never increases', async () => {
   const { train } = clusterData(40, 30, 6, 4);
-  const losses: number[] = [];
-  await new ALS({ factors: 6, iterations: 8, useCg: false, regularization: 0.1 }).fit(train, { onEpoch: (_e, l) => losses.push(l) });
+  const losses: number[] = [], epochs: number[] = [];
+  const exact = new ALS({ factors: 6, iterations: 8, useCg: false, regularization: 0.1 });
+  await exact.fit(train, { onEpoch: (e, l) => { epochs.push(e); losses.push(l); } });
   assert.is(losses.length, 8);
+  assert.equal(epochs, [1, 2, 3, 4, 5, 6, 7, 8]);
+  // the loss comes from the kernel's pass (alsHalfStep loss); the last one is alsLoss() of the fitted factors
+  const last = losses[losses.length - 1], ref = exact.trainingLoss();
+  assert.ok(Math.abs(last - ref) <= 1e-6 * Math.abs(ref), `last reported loss ${last}, alsLoss ${ref}`);
   for (let e = 1; e < losses.length; e++) assert.ok(losses[e] <= losses[e - 1] * (1 + 1e-6), `iteration ${e + 1}: ${losses[e]} > ${losses[e - 1]}`);
   assert.ok(losses[losses.length - 1] < losses[0]);
   // CG (default) also makes progress

@@ -40,6 +40,8 @@ struct RowCtx {
   double lambda;
   float* out;
   int64_t gather_rows;  // rows with at most this many entries get their y's gathered (AVX-512/AVX2 CG)
+  double* row_loss;  // null, or rows: the objective's row terms at the starting factors
+  bool solve;
 };
 
 using SolveRowsFn = int64_t (*)(const RowCtx&, int64_t, int64_t, double*, float*);
@@ -140,6 +142,9 @@ std::string validate_als_half_step(const AlsHalfStepParams& p) {
   if (p.out_length != p.rows * p.factors)
     return "out has length " + std::to_string(p.out_length) + ", expected rows*factors = " + std::to_string(p.rows * p.factors);
   if (p.rows * p.factors > 0 && !p.out) return "out is null";
+  if (!p.solve && !p.row_loss) return "solve: false evaluates the loss only, so it needs rowLoss";
+  if (p.row_loss && p.row_loss_length != p.rows)
+    return "rowLoss has length " + std::to_string(p.row_loss_length) + ", expected rows = " + std::to_string(p.rows);
   if (p.implicit) {
     if (!p.gram) return "mode implicit needs gram = gramian(other)";
     if (p.gram_length != p.factors * p.factors)
@@ -183,6 +188,8 @@ void als_half_step(const AlsHalfStepParams& p) {
   c.y = p.other;
   c.lambda = p.regularization;
   c.out = p.out;
+  c.row_loss = p.row_loss;
+  c.solve = p.solve;
   if (p.implicit) {
     gp.assign(static_cast<size_t>(fp * fp), 0.0);
     for (int64_t i = 0; i < f; i++)

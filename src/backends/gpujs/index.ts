@@ -404,5 +404,5 @@ export const gpujsBackend: Backend = {
     denseScoreTopK: denseScoreTopKGpujs,
     alsHalfStep: alsHalfStepGpujs,
   },
-  supports: { alsHalfStep: alsBeyondGpuIndexing },
+  supports: { alsHalfStep: (a: AlsHalfStepArgs) => (a.loss ? 'alsHalfStep loss terms (loss: true) are not computed on gpu.js' : alsBeyondGpuIndexing(a)) },
 };

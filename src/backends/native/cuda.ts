@@ -80,6 +80,7 @@ export function cudaSimilarityUnsupported(limits: CudaLimits, a: SparseSimilarit
 /** Why an alsHalfStep call is beyond the CUDA kernel (its solver or its factors), or null. */
 export function cudaAlsUnsupported(limits: CudaLimits, a: AlsHalfStepArgs): string | null {
   const { alsSolvers, maxAlsFactors } = limits;
+  if (a.loss) return 'alsHalfStep loss terms (loss: true) are not computed on CUDA';
   if (!alsSolvers.includes(a.solver)) return `alsHalfStep solver '${a.solver}' is not implemented on CUDA (solvers there: ${alsSolvers.map((x) => `'${x}'`).join(', ')})`;
   if (a.other.cols > maxAlsFactors) return `alsHalfStep with ${a.other.cols} factors exceeds the CUDA kernel's ${maxAlsFactors}`;
   return null;

@@ -14,7 +14,7 @@ import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js'
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { AlsHalfStepArgs, AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { GemmArgs, Transpose } from '../../kernels/gemm.js';
@@ -75,6 +75,10 @@ export interface NativeAlsHalfStepCall {
   threads?: number;
   /** cancellation flag (withCancelFlag) */
   cancel?: Int32Array | null;
+  /** rows: each row's objective terms before the step (the kernel's `loss`) */
+  rowLoss?: Float64Array | null;
+  /** false: rowLoss only */
+  solve?: boolean;
 }
 
 /** sgdEpoch's options object (native/addon/epoch_args.h); the parameter arrays are updated in place. */
@@ -230,7 +234,7 @@ export async function callSparseSimilarityTopK(
  * `initial` or zeros). A row whose system is not positive definite rejects with the reference's RangeError.
  */
 export async function callAlsHalfStep(
-  addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
+  addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number, threads: number,
   signal?: AbortSignal,
 ): Promise<void> {
   if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npm run build:native`)');
@@ -244,6 +248,7 @@ export async function callAlsHalfStep(
       indptr: int32Indptr(addon, m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
       other: y.data, gram: a.mode === 'implicit' ? (a.gram ?? null) : null,
       regularization: a.regularization, out: out.data, rowStart, rowEnd, threads, cancel,
+      ...(a.loss ? { rowLoss: out.rowLoss ?? null, solve: a.solve !== false } : {}),
     }));
   } catch (e) {
     // the worker rejects with a plain Error; the reference throws a RangeError for this one
@@ -378,7 +383,7 @@ export const nativeBackend: Backend = {
       const addon = requireAddon();
       return callSparseSimilarityTopK(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
-    alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+    alsHalfStep: async (args: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       const addon = requireAddon();
       return callAlsHalfStep(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },

@@ -21,10 +21,10 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import type { AlsHalfStepArgs, AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
-import type { Dense, TopK } from '../../data/matrix.js';
+import type { TopK } from '../../data/matrix.js';
 import { instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm } from './core.js';
 
 export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm, type WasmCopyStats } from './core.js';
@@ -96,7 +96,7 @@ export const wasmBackend: Backend = {
       const w = instance();
       w.sparseSimilarityTopK({ ...args, prepared: preparedFor(args) }, out, rowStart, rowEnd);
     },
-    alsHalfStep(args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number): void {
+    alsHalfStep(args: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number): void {
       instance().alsHalfStep(args, out, rowStart, rowEnd);
     },
     // sgdEpoch and bprEpoch are registered splittable: false, so the engine calls them once, on the calling
