@@ -91,6 +91,8 @@ export interface NativeSgdEpochCall {
   update: 'all' | 'users'; rowStart: number; rowEnd: number;
   /** [sse, count] are added */
   out: Float64Array;
+  /** Hogwild over `threads` ('svd' only) */
+  parallel?: boolean; threads?: number;
 }
 
 /** bprEpoch's options object (native/addon/epoch_args.h); factors and rng are updated in place. */
@@ -104,6 +106,8 @@ export interface NativeBprEpochCall {
   update: 'all' | 'users' | 'positive'; rng: Uint32Array; steps: number;
   /** [correct, skipped, lossSum] are added */
   out: Float64Array;
+  /** Hogwild over `threads` */
+  parallel?: boolean; threads?: number;
 }
 
 export interface NativeAddonLimits extends NativeModuleLimits {
@@ -261,7 +265,7 @@ export async function callAlsHalfStep(
  * Calls the addon's sgdEpoch (bit for bit the reference: same float64 expressions on the float32 parameters).
  * [sse, count] are added to out; returns this call's sse.
  */
-export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal, threads = 1): Promise<number> {
   if (!addon.sgdEpoch) throw new Error('native backend: this affinity_native.node has no sgdEpoch; rebuild it (`npm run build:native`)');
   signal?.throwIfAborted();
   const svdpp = a.algorithm === 'svdpp';
@@ -275,6 +279,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
     bu: a.bu, bi: a.bi, pu: a.pu, qi: a.qi,
     ...(svdpp ? { yj: a.yj, nIndptr: n ? int32Indptr(addon, n.indptr, 'sgdEpoch: implicitItems.indptr') : undefined, nIndices: n?.indices } : {}),
     update: a.update ?? 'all', rowStart, rowEnd, out: res,
+    ...(a.parallel ? { parallel: true, threads } : {}),
   });
   out[0] += res[0];
   out[1] += res[1];
@@ -286,7 +291,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
  * reference's, see native/core/include/affinity/bpr_epoch.h). [correct, skipped, lossSum] are added to out; returns
  * the mean loss over the non-skipped steps of this call.
  */
-export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal, threads = 1): Promise<number> {
   if (!addon.bprEpoch) throw new Error('native backend: this affinity_native.node has no bprEpoch; rebuild it (`npm run build:native`)');
   signal?.throwIfAborted();
   const m = a.userItems;
@@ -305,6 +310,7 @@ export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Flo
     userFactors: a.userFactors, itemFactors: a.itemFactors,
     learningRate: a.learningRate, regularization: a.regularization, verifyNegative: a.verifyNegative,
     update: a.update ?? 'all', rng: a.rng, steps, out: res,
+    ...(a.parallel ? { parallel: true, threads } : {}),
   });
   out[0] += res[0]; out[1] += res[1]; out[2] += res[2];
   const used = steps - res[1];
@@ -387,12 +393,15 @@ export const nativeBackend: Backend = {
       const addon = requireAddon();
       return callAlsHalfStep(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
-    // sequential kernels (registered splittable: false): one call over the whole range, on one thread
+    // sequential kernels (registered splittable: false): one call over the whole range, on one thread,
+    // or with `parallel` Hogwild over the engine's threads (native/core hogwild.cpp)
     sgdEpoch: async (args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
-      await callSgdEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+      const addon = requireAddon();
+      await callSgdEpoch(addon, args, out, rowStart, rowEnd, opts?.signal, threadsFor(addon, opts));
     },
     bprEpoch: async (args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
-      await callBprEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+      const addon = requireAddon();
+      await callBprEpoch(addon, args, out, rowStart, rowEnd, opts?.signal, threadsFor(addon, opts));
     },
     gemm: async (args: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       const addon = requireAddon();
