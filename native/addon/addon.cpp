@@ -7,6 +7,7 @@
 //   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
 //   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
 //   new DelimitedReader({...})   (delimited_reader_args.h; the fast path of src/data/readers.ts)
+//   snappyUncompress(input, output) → bytes   (snappy_args.h; the Parquet reader's SNAPPY codec)
 //   version: string, limits: { maxIndex, maxThreads }   (module_info.h)
 // Arguments are validated on the JS thread; the kernel runs in a Napi::AsyncWorker (a libuv
 // pool thread, which fans out to the core's own thread pool), off the event loop.
@@ -19,6 +20,7 @@
 #include "epoch_args.h"
 #include "gemm_args.h"
 #include "module_info.h"
+#include "snappy_args.h"
 #include "sparse_similarity_args.h"
 
 namespace {
@@ -60,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
+  exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
   Napi::Object limits = affinity::addon::base_limits(env);
   limits.Set("maxThreads", kMaxThreads);
   affinity::addon::export_module_info(exports, limits);

@@ -26,14 +26,17 @@ import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
 import { invalidUtf8Error, LineDecoder, type TextEncoding } from './textDecoder.js';
 import { FastDelimitedReader, nativeReaderUnavailable, type FastReadError, type FastReadResult, type Handoff } from './fastReader.js';
+import { ALIASES, type Column, type Field } from './columnNames.js';
+import { readParquetRows, type ColumnarRows } from './parquet.js';
+
+export type { Column } from './columnNames.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
 
-export type Column = string | number;
 export type DuplicatePolicy = 'last' | 'sum' | 'max' | 'error';
-/** 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`. */
-export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited';
+/** 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`; 'parquet' is Apache Parquet (./parquet.ts; auto from .parquet/.parq). */
+export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited' | 'parquet';
 
 export interface ReadOptions {
   /** default 'auto': from the extension (.gz stripped first) and the first line */
@@ -81,20 +84,12 @@ export interface ReadStats {
   skipped: number;
   /** rows merged into an earlier (user, item) pair by the duplicates policy */
   duplicates: number;
-  /** who parsed the rows after the first record: the native addon's reader or this module's (see ReadOptions.parser) */
-  parser: 'native' | 'js';
+  /** who parsed the rows: after the first record the native addon's reader or this module's (see ReadOptions.parser); 'parquet' for Parquet files */
+  parser: 'native' | 'js' | 'parquet';
 }
 
 export type ReadResult = Interactions & { stats: ReadStats };
 
-const ALIASES = {
-  user: ['user', 'userid', 'user_id', 'uid'],
-  item: ['item', 'itemid', 'item_id', 'movieid', 'movie_id', 'iid'],
-  rating: ['rating', 'weight', 'score', 'count'],
-  timestamp: ['timestamp', 'time', 'ts'],
-} as const;
-
-type Field = keyof typeof ALIASES;
 
 /** Value as it appears in messages: quoted, long ones cut. */
 function show(v: string): string {
@@ -112,6 +107,8 @@ function isNumeric(s: string): boolean {
   if (s.trim() === '') return false;
   return !Number.isNaN(Number(s));
 }
+
+const PARQUET_EXTENSIONS = ['.parquet', '.parq'];
 
 function stripGz(name: string): string {
   return name.toLowerCase().endsWith('.gz') ? name.slice(0, -3) : name;
@@ -174,11 +171,11 @@ class Parser {
   lines = 0;
   skipped = 0;
   done = false;
-  readonly users = new IdMap();
-  readonly items = new IdMap();
+  users = new IdMap();
+  items = new IdMap();
   cols = new Columns();
-  /** the native reader parsed the rows after the first record */
-  private native = false;
+  /** who parsed the rows after the first record */
+  private source: ReadStats['parser'] = 'js';
 
   private layout: Layout | null = null;
   private pending: string | null = null;
@@ -408,12 +405,22 @@ class Parser {
 
   /** Takes the native reader's result: every row (those handed over included), the new ids, the counts. */
   adopt(r: FastReadResult): void {
-    this.native = true;
+    this.source = 'native';
     for (const id of r.newUsers) this.users.add(id);
     for (const id of r.newItems) this.items.add(id);
     this.cols = Columns.of(r);
     this.lines = r.lines;
     this.skipped += r.skipped;
+  }
+
+  /** Takes every row of a columnar file (Parquet): rows, ids, counts; `lines` counts the file's rows. */
+  adoptColumnar(r: ColumnarRows): void {
+    this.source = 'parquet';
+    this.users = r.users;
+    this.items = r.items;
+    this.cols = Columns.of(r);
+    this.lines = r.rows;
+    this.skipped = r.skipped;
   }
 
   /** The error the reference gives for what the native reader stopped at (an Error, not a DataFormatError, if the two disagree). */
@@ -547,7 +554,7 @@ class Parser {
       item: exact(c.item),
       rating: exact(c.rating),
       implicit: this.implicit,
-      stats: { lines: this.lines, skipped: this.skipped, duplicates, parser: this.native ? 'native' : 'js' },
+      stats: { lines: this.lines, skipped: this.skipped, duplicates, parser: this.source },
     };
     if (c.timestamp) out.timestamp = exact(c.timestamp);
     return out;
@@ -758,6 +765,12 @@ export async function readInteractions(path: string, options: ReadOptions = {}):
     if (st.isDirectory()) throw new Error(`${path}: is a directory, expected an interaction file`);
     regular = st.isFile();
     size = st.size;
+  }
+  if (options.format === 'parquet' || ((options.format ?? 'auto') === 'auto' && PARQUET_EXTENSIONS.includes(extension(name)))) {
+    // columnar: read by row group from the file's footer, so only from a regular file
+    if (!regular) throw new Error(`${name}: Parquet input must be a regular file (it is read from its footer, not as a stream)`);
+    parser.adoptColumnar(await readParquetRows(path, name, options));
+    return parser.result();
   }
   const split = new LineSplitter(parser);
   const file: ReadStream | null = stdin ? null : createReadStream(path, { highWaterMark: 1 << 20 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { writeSyntheticCsv } from '../../data/synthetic.js';
+import { generateInteractions, writeSyntheticCsv } from '../../data/synthetic.js';
+import { writeInteractionsParquet } from '../../data/parquet.js';
 import { nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 
 export function register(program: Command): void {
@@ -17,12 +18,15 @@ export function register(program: Command): void {
       if (!Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 42)
-    .requiredOption('--out <file>', 'output CSV (.csv or .csv.gz)')
+    .requiredOption('--out <file>', 'output: CSV (.csv or .csv.gz) or Parquet (.parquet)')
     .action(async (o: { users: number; items: number; interactions: number; zipf: number; explicit?: boolean; implicit?: boolean; seed: number; out: string }) => {
       if (o.explicit && o.implicit) throw new UsageError('--explicit and --implicit are exclusive');
       if (o.interactions > o.users * o.items) throw new UsageError(`--interactions ${o.interactions} exceeds users × items = ${o.users * o.items}`);
       const t0 = performance.now();
-      await writeSyntheticCsv({ users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed, out: o.out });
+      const spec = { users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed };
+      // the same table either way (the Parquet file reads back as the CSV does)
+      if (o.out.toLowerCase().endsWith('.parquet')) await writeInteractionsParquet(generateInteractions(spec), o.out);
+      else await writeSyntheticCsv({ ...spec, out: o.out });
       process.stderr.write(`wrote ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     });
 }
