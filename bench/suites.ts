@@ -171,11 +171,11 @@ function alsCase(o: {
       const confidence = o.loss ? totalConfidence(users) : 0;
       const fn = o.iteration
         ? async () => {
-          // one ALS iteration as a model runs it: Gram of the fixed side, then solve; both sides
-          const gy = gramian(Y);
-          const xs = await engine.run('alsHalfStep', { ...half(users, Y, gy), initial: X, loss: o.loss === true }, { backend });
+          // one ALS iteration as the model runs it: both sides, the Gram of the fixed side left to the kernel
+          // (the native addon computes it in C++; the pool once per call)
+          const xs = await engine.run('alsHalfStep', { ...half(users, Y, gy), gram: undefined, initial: X, loss: o.loss === true }, { backend });
           if (o.loss) alsLossFromRows({ mode: 'implicit', matrix: users, other: Y, regularization: 0.01 }, xs.rowLoss!, confidence);
-          await engine.run('alsHalfStep', half(items, sample ? X : xs, gramian(sample ? X : xs)), { backend });
+          await engine.run('alsHalfStep', { ...half(items, sample ? X : xs, gx), gram: undefined }, { backend });
         }
         : () => engine.run('alsHalfStep', half(users, Y, gy), { backend });
       const note = `${o.iteration ? 'one iteration (both halves, Gram included)' : 'users half step'}${o.loss ? ', with the training loss from the users half (alsHalfStep loss)' : ''}; ${what}${sample ? `; sample: ${users.rows} of ${d.userItems.rows} users${o.iteration ? ` and ${items.rows} of ${d.itemUsers.rows} items` : ''} timed` : ''}`;

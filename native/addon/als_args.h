@@ -3,7 +3,7 @@
 //     mode: 'implicit'|'explicit', solver: 'cholesky'|'cg', cgSteps? (≥ 1, default 3),
 //     rows, cols, factors (≥ 1),
 //     indptr: Int32Array(rows+1), indices: Int32Array(≥ nnz), data: Float32Array(≥ nnz),
-//     other: Float32Array(cols·factors), gram: Float64Array(factors²) (implicit; null for explicit),
+//     other: Float32Array(cols·factors), gram: Float64Array(factors²) (implicit; null: computed from other),
 //     regularization (≥ 0), out: Float32Array(rows·factors) (CG's start values, solved in place),
 //     rowStart, rowEnd, threads?,
 //     rowLoss?: Float64Array(rows) (each row's objective terms before the step), solve? (false: rowLoss only)
@@ -48,7 +48,7 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   const auto indices = o.typed("indices", napi_int32_array, "an Int32Array");
   const auto data = o.typed("data", napi_float32_array, "a Float32Array");
   const auto other = o.typed("other", napi_float32_array, "a Float32Array");
-  const auto gram = o.typed("gram", napi_float64_array, "a Float64Array", !p.implicit);
+  const auto gram = o.typed("gram", napi_float64_array, "a Float64Array or null (implicit: computed from other when absent)", true);
   p.regularization = o.number("regularization", 0, false);
   if (p.regularization < 0) o.range_error("regularization must be ≥ 0, got " + std::to_string(p.regularization));
   const auto out = o.typed("out", napi_float32_array, "a Float32Array");
@@ -62,7 +62,7 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   o.expect_length("indptr", indptr, p.rows + 1, "rows+1");
   o.expect_length("other", other, p.cols * p.factors, "cols*factors");
   o.expect_length("out", out, p.rows * p.factors, "rows*factors");
-  if (p.implicit) o.expect_length("gram", gram, p.factors * p.factors, "factors²");
+  if (p.implicit && gram.present()) o.expect_length("gram", gram, p.factors * p.factors, "factors²");
   if (p.row_end > p.rows) o.range_error("rowEnd " + std::to_string(p.row_end) + " is past rows " + std::to_string(p.rows));
   if (p.row_start > p.row_end) o.range_error("rowStart " + std::to_string(p.row_start) + " is past rowEnd " + std::to_string(p.row_end));
   o.expect_disjoint({"out", "rowLoss"});
@@ -74,8 +74,8 @@ inline AlsHalfStepParams parse_als_half_step(ObjectArgs& o, int max_threads,
   p.data_length = data.length;
   p.other = static_cast<const float*>(other.data);
   p.other_length = other.length;
-  p.gram = p.implicit ? static_cast<const double*>(gram.data) : nullptr;
-  p.gram_length = p.implicit ? gram.length : 0;
+  p.gram = p.implicit && gram.present() ? static_cast<const double*>(gram.data) : nullptr;
+  p.gram_length = p.implicit && gram.present() ? gram.length : 0;
   p.out = static_cast<float*>(out.data);
   p.out_length = out.length;
   p.row_loss = static_cast<double*>(rowLoss.data);

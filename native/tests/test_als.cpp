@@ -263,7 +263,6 @@ void test_validation() {
   };
   AlsHalfStepParams p = a.params(out.data(), 0, a.rows);
   { auto q = p; q.other_length -= 1; expect_invalid(q, "short other"); }
-  { auto q = p; q.gram = nullptr; expect_invalid(q, "implicit without gram"); }
   { auto q = p; q.gram_length = 3; expect_invalid(q, "short gram"); }
   { auto q = p; q.out_length -= 1; expect_invalid(q, "short out"); }
   { auto q = p; q.factors = 0; q.other_length = 0; q.out_length = 0; q.gram_length = 0; expect_invalid(q, "factors 0"); }
@@ -311,6 +310,27 @@ std::vector<double> reference_loss(const Als& a, const std::vector<float>& X) {
     out[static_cast<size_t>(u)] = t;
   }
   return out;
+}
+
+/** Without gram (implicit), the kernel computes YᵀY itself: the same solves within the usual tolerance. */
+void test_own_gram() {
+  for (int64_t f : {7, 16, 64}) {
+    Als a = make(60, 900, f, 0.05, 77 + static_cast<uint32_t>(f), true, true);
+    std::vector<float> want = a.init;
+    CHECK(reference(a, want, 0, a.rows) == -1, "reference failed");
+    for (Simd simd : simd_levels()) {
+      for (int threads : {1, 2}) {
+        std::vector<float> got = a.init;
+        AlsHalfStepParams p = a.params(got.data(), 0, a.rows);
+        p.gram = nullptr;
+        p.gram_length = 0;
+        p.simd = simd;
+        p.threads = threads;
+        als_half_step(p);
+        compare(got, want, std::string("own gram f=") + std::to_string(f) + " " + simd_name(simd) + " threads=" + std::to_string(threads));
+      }
+    }
+  }
 }
 
 void test_row_loss() {
@@ -366,5 +386,6 @@ int main() {
   test_validation();
   test_message_numbers();
   test_row_loss();
+  test_own_gram();
   return report("test_als");
 }

@@ -11,8 +11,9 @@
  *     x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ · Yᵀ C_u p_u
  *         = (YᵀY + λI + Σ_{i∈u} (c_ui − 1)·y_i y_iᵀ)⁻¹ · Σ_{i∈u, c_ui>0} c_ui·y_i
  *
- *   YᵀY is the same for every row, so it is computed once per half step by `gramian(Y)`
- *   and passed in `gram` — rows can then be split across workers freely.
+ *   YᵀY is the same for every row, so it is computed once per half step: `gram` when the
+ *   caller passes it (gramian(Y)), else by the backend — the native addon in C++ over its
+ *   threads, the pool once per call before the rows are split (the kernel's prepare).
  *
  * explicit ALS with weighted-λ regularisation (ALS-WR, Zhou et al. 2008), `matrix.data`
  * holds ratings r_ui:
@@ -53,7 +54,7 @@ export interface AlsHalfStepArgs {
   matrix: Csr;
   /** the other side's factors, fixed (m × f) */
   other: Dense;
-  /** YᵀY (f × f, row-major, float64) from gramian(other); required for mode 'implicit' */
+  /** YᵀY (f × f, row-major, float64), gramian(other), for mode 'implicit'; computed from `other` when absent */
   gram?: Float64Array;
   /** λ ≥ 0 */
   regularization: number;
@@ -120,9 +121,8 @@ export function validateAlsHalfStep(a: AlsHalfStepArgs): void {
     throw new RangeError(`alsHalfStep: initial is ${a.initial.rows}×${a.initial.cols}, expected ${m.rows}×${y.cols}`);
   }
   if (a.solve === false && a.loss !== true) throw new RangeError('alsHalfStep: solve: false evaluates the loss only, so it needs loss: true');
-  if (a.mode === 'implicit') {
-    if (!a.gram) throw new RangeError('alsHalfStep: mode implicit needs gram = gramian(other)');
-    if (a.gram.length !== y.cols * y.cols) throw new RangeError(`alsHalfStep: gram has length ${a.gram.length}, expected ${y.cols}² = ${y.cols * y.cols}`);
+  if (a.mode === 'implicit' && a.gram && a.gram.length !== y.cols * y.cols) {
+    throw new RangeError(`alsHalfStep: gram has length ${a.gram.length}, expected ${y.cols}² = ${y.cols * y.cols}`);
   }
 }
 
@@ -202,7 +202,7 @@ export function alsHalfStepReference(a: AlsHalfStepArgs, out: AlsHalfStepOutput,
   const f = y.cols, Y = y.data, X = out.data;
   const lambda = a.regularization;
   const implicit = mode === 'implicit';
-  const gram = a.gram;
+  const gram = implicit ? (a.gram ?? gramian(y)) : undefined;
   const A = new Float64Array(f * f);
   const b = new Float64Array(f);
   const x = new Float64Array(f), r = new Float64Array(f), p = new Float64Array(f), Ap = new Float64Array(f);
@@ -436,11 +436,17 @@ function alsHalfStepFlops(a: AlsHalfStepArgs): number {
   return (steps + 1) * (n * 2 * f * f + nz * 4 * f);
 }
 
+/** The args with `gram` filled in (implicit): what every row block of a call shares. */
+export function withGram(a: AlsHalfStepArgs): AlsHalfStepArgs {
+  return a.mode === 'implicit' && !a.gram ? { ...a, gram: gramian(a.other) } : a;
+}
+
 export const alsHalfStepKernel: KernelDef<AlsHalfStepArgs, AlsHalfStepOutput> = {
   name: 'alsHalfStep',
   validate: validateAlsHalfStep,
   rows: (a) => a.matrix.rows,
   allocate: allocateAlsHalfStep,
   reference: alsHalfStepReference,
+  prepare: withGram,
   flops: alsHalfStepFlops,
 };

@@ -131,7 +131,7 @@ async function callCudaAlsHalfStep(
   if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npm run build:native`)');
   const why = cudaAlsUnsupported(addon.limits, a);
   if (why) throw new Error(`cuda backend: ${why}`);
-  return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal);
+  return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal, true);
 }
 
 export const cudaBackend: Backend = {

@@ -14,7 +14,7 @@ import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js'
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs, AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
+import { withGram, type AlsHalfStepArgs, type AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { GemmArgs, Transpose } from '../../kernels/gemm.js';
@@ -66,7 +66,7 @@ export interface NativeAlsHalfStepCall {
   indptr: Int32Array; indices: Int32Array; data: Float32Array;
   /** cols × factors */
   other: Float32Array;
-  /** factors × factors (implicit) */
+  /** factors × factors (implicit); null: the addon computes it from other */
   gram?: Float64Array | null;
   regularization: number;
   /** rows × factors, solved in place (CG warm-starts from it) */
@@ -239,8 +239,10 @@ export async function callSparseSimilarityTopK(
  */
 export async function callAlsHalfStep(
   addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number, threads: number,
-  signal?: AbortSignal,
+  signal?: AbortSignal, needsGram = false,
 ): Promise<void> {
+  // the native addon computes YᵀY itself when it is not given (threaded); the CUDA module needs it given
+  if (needsGram) a = withGram(a);
   if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npm run build:native`)');
   const m = a.matrix, y = a.other;
   if (out.rows !== m.rows || out.cols !== y.cols) throw new RangeError(`alsHalfStep: out is ${out.rows}×${out.cols}, expected ${m.rows}×${y.cols}`);

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs, AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
+import { withGram, type AlsHalfStepArgs, type AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { TopK } from '../../data/matrix.js';
@@ -97,7 +97,8 @@ export const wasmBackend: Backend = {
       w.sparseSimilarityTopK({ ...args, prepared: preparedFor(args) }, out, rowStart, rowEnd);
     },
     alsHalfStep(args: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number): void {
-      instance().alsHalfStep(args, out, rowStart, rowEnd);
+      // an inline call (no prepare): YᵀY here when the caller left it out
+      instance().alsHalfStep(withGram(args), out, rowStart, rowEnd);
     },
     // sgdEpoch and bprEpoch are registered splittable: false, so the engine calls them once, on the calling
     // thread; the module copies the parameters in, runs the pass and copies them back.

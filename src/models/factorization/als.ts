@@ -129,21 +129,19 @@ abstract class AlsBase extends FactorizationModel {
     const lossOf = (step: AlsHalfStepOutput, other: Dense): number => alsLossFromRows({ mode, matrix: Cui, other, regularization: lambda }, step.rowLoss!, confidence);
     for (let it = 0; it < this.opts.iterations; it++) {
       checkAbort(ctx.signal);
-      const gy = mode === 'implicit' ? gramian(Y) : undefined;
+      // YᵀY / XᵀX (implicit) are left to the kernel: the native addon computes them in C++ over its threads
       const withLoss = onEpoch !== undefined && it > 0;
-      const users = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X, loss: withLoss }, runOpts);
+      const users = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, regularization: lambda, initial: X, loss: withLoss }, runOpts);
       if (withLoss) onEpoch(it, lossOf(users, Y));
       X = users;
-      const gx = mode === 'implicit' ? gramian(X) : undefined;
-      Y = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
+      Y = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, regularization: lambda, initial: Y }, runOpts);
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }
       await tick();
     }
     if (onEpoch) {
-      const gy = mode === 'implicit' ? gramian(Y) : undefined;
-      const last = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X, loss: true, solve: false }, runOpts);
+      const last = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, regularization: lambda, initial: X, loss: true, solve: false }, runOpts);
       onEpoch(this.opts.iterations, lossOf(last, Y));
     }
     this.commit(prep, X.data, Y.data, F, F);

@@ -51,7 +51,7 @@ struct AlsHalfStepParams {
   int64_t data_length = 0;
   const float* other = nullptr;  // cols × f, row-major
   int64_t other_length = 0;
-  const double* gram = nullptr;  // f × f (implicit; ignored for explicit)
+  const double* gram = nullptr;  // f × f (implicit; ignored for explicit); null: computed here from other (threaded, float64)
   int64_t gram_length = 0;
   double regularization = 0;  // λ ≥ 0
   float* out = nullptr;  // rows × f; CG reads its rows as the start values
