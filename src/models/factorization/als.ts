@@ -92,16 +92,22 @@ abstract class AlsBase extends FactorizationModel {
     return w;
   }
 
-  /** the kernel's matrix for the user side: confidences (implicit) or ratings (explicit) */
-  protected toSolverMatrix(seen: Csr, itemCount: Int32Array): Csr {
+  /**
+   * The kernel's matrix: confidences (implicit) or ratings (explicit), of `seen` (users × items) or,
+   * `byItem`, of its transpose (items × users: the item of an entry is then its row), value for value
+   * the transpose of the users × items one — so the item side needs no transpose of its own.
+   */
+  protected toSolverMatrix(seen: Csr, itemCount: Int32Array, byItem = false): Csr {
     if (this.mode === 'explicit') return seen;
     const { alpha, confidence } = this.opts;
     const w = this.itemWeights(itemCount);
     const nz = seen.indptr[seen.rows];
     const data = new Float32Array(nz);
-    for (let p = 0; p < nz; p++) {
-      const r = seen.data[p] * (w ? w[seen.indices[p]] : 1);
-      data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
+    for (let row = 0; row < seen.rows; row++) {
+      for (let p = seen.indptr[row], end = seen.indptr[row + 1]; p < end; p++) {
+        const r = seen.data[p] * (w ? w[byItem ? row : seen.indices[p]] : 1);
+        data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
+      }
     }
     return { ...seen, data };
   }
@@ -110,7 +116,8 @@ abstract class AlsBase extends FactorizationModel {
     const prep = this.prepare(train);
     const F = this.opts.factors;
     const Cui = this.toSolverMatrix(prep.ur, prep.itemCount);
-    const Ciu = transpose(Cui);
+    // the trainset's items × users matrix is ur's transpose already: the same confidences, no transpose
+    const Ciu = this.toSolverMatrix(prep.ir, prep.itemCount, true);
     const rng = new Rng(this.opts.seed);
     let X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
     let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
