@@ -27,7 +27,8 @@ import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
 import { invalidUtf8Error, LineDecoder, type TextEncoding } from './textDecoder.js';
 import { FastDelimitedReader, nativeReaderUnavailable, type FastReadError, type FastReadResult, type Handoff } from './fastReader.js';
 import { ALIASES, type Column, type Field } from './columnNames.js';
-import { readParquetRows, type ColumnarRows } from './parquet.js';
+import { readParquetRows } from './parquet.js';
+import type { ColumnarRows } from './columnarRows.js';
 
 export type { Column } from './columnNames.js';
 
