@@ -1,7 +1,8 @@
 /**
  * The main job on the synthetic 138k × 27k × 20M file (issue 15), in the full suite:
  *
- *   read:csv, read:csv.gz, read:parquet   readInteractions on the file (rows/s)
+ *   read:csv, read:csv.gz, read:parquet,  readInteractions on the file (rows/s)
+ *   read:arrow
  *   csr:build                             toCsr of the 20M triplets read from it
  *   cli:precompute                        `affinity precompute --input syn.csv --model als --params
  *                                         factors=64,iterations=15 --k 10 --out recs.jsonl`
@@ -11,7 +12,7 @@
  * The CLI cases run the command as a child process, so the time is the command's wall time from
  * start to exit and the peak RSS its own (reported by bench/rssOnExit.ts at its exit), not this
  * process's. The files are made once — `affinity generate --users 138000 --items 27000
- * --interactions 20000000 --zipf 1.0 --implicit --seed 3`, then gzip and Parquet copies — in
+ * --interactions 20000000 --zipf 1.0 --implicit --seed 3`, then gzip, Parquet and Arrow IPC copies — in
  * AFFINITY_BENCH_DIR (default <tmpdir>/affinity-bench) and reused by later runs.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +26,7 @@ import { readInteractions, type ReadResult } from '../src/data/readers.js';
 import { toCsr } from '../src/data/interactions.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
+import { writeInteractionsArrow } from '../src/data/arrow.js';
 import type { BenchCase, Prepared, Suite } from './caseTypes.js';
 
 const FULL: Suite[] = ['full'];
@@ -75,13 +77,22 @@ function syntheticParquet(): Promise<string> {
   return parquetFile;
 }
 
+let arrowFile: Promise<string> | null = null;
+function syntheticArrow(): Promise<string> {
+  arrowFile ??= (async () => {
+    const csv = await syntheticCsv();
+    return cached(path.join(benchDir(), 'syn20m.arrow'), async (tmp) => { await writeInteractionsArrow(await readInteractions(csv, { progress: false }), tmp); });
+  })();
+  return arrowFile;
+}
+
 let triplets: Promise<ReadResult> | null = null;
 function syntheticTriplets(): Promise<ReadResult> {
   triplets ??= (async () => readInteractions(await syntheticCsv(), { progress: false }))();
   return triplets;
 }
 
-function readCase(kind: 'csv' | 'csv.gz' | 'parquet', file: () => Promise<string>, anchor?: string): BenchCase {
+function readCase(kind: 'csv' | 'csv.gz' | 'parquet' | 'arrow', file: () => Promise<string>, anchor?: string): BenchCase {
   return {
     kernel: `read:${kind}`, kind: 'job', size: SIZE, suites: FULL, anchor, maxRepeats: 3,
     async prepare(): Promise<Prepared> {
@@ -164,6 +175,7 @@ export function mainJobCases(): BenchCase[] {
     readCase('csv', syntheticCsv, 'read-20m'),
     readCase('csv.gz', syntheticGz),
     readCase('parquet', syntheticParquet, 'read-parquet-20m'),
+    readCase('arrow', syntheticArrow, 'read-arrow-20m'),
     csrCase(),
     cliCase({
       name: 'precompute', anchor: 'precompute-20m', outFile: 'recs.jsonl',

@@ -4,6 +4,7 @@ export * from './idMap.js';
 export * from './interactions.js';
 export * from './readers.js';
 export { writeInteractionsParquet } from './parquet.js';
+export { writeInteractionsArrow } from './arrow.js';
 export * from './splits.js';
 export * from './synthetic.js';
 export * from './random.js';

@@ -28,6 +28,7 @@ import { invalidUtf8Error, LineDecoder, type TextEncoding } from './textDecoder.
 import { FastDelimitedReader, nativeReaderUnavailable, type FastReadError, type FastReadResult, type Handoff } from './fastReader.js';
 import { ALIASES, type Column, type Field } from './columnNames.js';
 import { readParquetRows } from './parquet.js';
+import { readArrowRows } from './arrow.js';
 import type { ColumnarRows } from './columnarRows.js';
 
 export type { Column } from './columnNames.js';
@@ -36,8 +37,12 @@ export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
 
 export type DuplicatePolicy = 'last' | 'sum' | 'max' | 'error';
-/** 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`; 'parquet' is Apache Parquet (./parquet.ts; auto from .parquet/.parq). */
-export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited' | 'parquet';
+/**
+ * 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`; 'parquet' is Apache Parquet
+ * (./parquet.ts; auto from .parquet/.parq); 'arrow' is an Apache Arrow IPC file or stream (./arrow.ts; auto
+ * from .arrow/.arrows/.feather/.ipc).
+ */
+export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited' | 'parquet' | 'arrow';
 
 export interface ReadOptions {
   /** default 'auto': from the extension (.gz stripped first) and the first line */
@@ -85,8 +90,8 @@ export interface ReadStats {
   skipped: number;
   /** rows merged into an earlier (user, item) pair by the duplicates policy */
   duplicates: number;
-  /** who parsed the rows: after the first record the native addon's reader or this module's (see ReadOptions.parser); 'parquet' for Parquet files */
-  parser: 'native' | 'js' | 'parquet';
+  /** who parsed the rows: after the first record the native addon's reader or this module's (see ReadOptions.parser); 'parquet' for Parquet files, 'arrow' for Arrow IPC */
+  parser: 'native' | 'js' | 'parquet' | 'arrow';
 }
 
 export type ReadResult = Interactions & { stats: ReadStats };
@@ -110,6 +115,7 @@ function isNumeric(s: string): boolean {
 }
 
 const PARQUET_EXTENSIONS = ['.parquet', '.parq'];
+const ARROW_EXTENSIONS = ['.arrow', '.arrows', '.feather', '.ipc'];
 
 function stripGz(name: string): string {
   return name.toLowerCase().endsWith('.gz') ? name.slice(0, -3) : name;
@@ -414,9 +420,9 @@ class Parser {
     this.skipped += r.skipped;
   }
 
-  /** Takes every row of a columnar file (Parquet): rows, ids, counts; `lines` counts the file's rows. */
-  adoptColumnar(r: ColumnarRows): void {
-    this.source = 'parquet';
+  /** Takes every row of a columnar file (Parquet, Arrow): rows, ids, counts; `lines` counts the file's rows. */
+  adoptColumnar(r: ColumnarRows, source: 'parquet' | 'arrow'): void {
+    this.source = source;
     this.users = r.users;
     this.items = r.items;
     this.cols = Columns.of(r);
@@ -770,7 +776,13 @@ export async function readInteractions(path: string, options: ReadOptions = {}):
   if (options.format === 'parquet' || ((options.format ?? 'auto') === 'auto' && PARQUET_EXTENSIONS.includes(extension(name)))) {
     // columnar: read by row group from the file's footer, so only from a regular file
     if (!regular) throw new Error(`${name}: Parquet input must be a regular file (it is read from its footer, not as a stream)`);
-    parser.adoptColumnar(await readParquetRows(path, name, options));
+    parser.adoptColumnar(await readParquetRows(path, name, options), 'parquet');
+    return parser.result();
+  }
+  if (options.format === 'arrow' || ((options.format ?? 'auto') === 'auto' && ARROW_EXTENSIONS.includes(extension(name)))) {
+    // read by record batch from an open file handle (the file format's footer gives each batch's offset)
+    if (!regular) throw new Error(`${name}: Arrow IPC input must be a regular file`);
+    parser.adoptColumnar(await readArrowRows(path, name, options), 'arrow');
     return parser.result();
   }
   const split = new LineSplitter(parser);
