@@ -4,6 +4,7 @@
  *   read:csv, read:csv.gz, read:parquet,  readInteractions on the file (rows/s)
  *   read:arrow
  *   csr:build                             toCsr of the 20M triplets read from it
+ *   csr:transpose                         transpose of that users × items CSR (items × users)
  *   cli:precompute                        `affinity precompute --input syn.csv --model als --params
  *                                         factors=64,iterations=15 --k 10 --out recs.jsonl`
  *   cli:similarity                        `affinity similarity --input syn.csv --by item --metric
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { readInteractions, type ReadResult } from '../src/data/readers.js';
 import { toCsr } from '../src/data/interactions.js';
+import { transpose } from '../src/data/matrix.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
 import { writeInteractionsArrow } from '../src/data/arrow.js';
@@ -122,6 +124,20 @@ function csrCase(): BenchCase {
   };
 }
 
+function transposeCase(): BenchCase {
+  return {
+    kernel: 'csr:transpose', kind: 'job', size: SIZE, suites: FULL, anchor: 'csr-20m', maxRepeats: 3,
+    async prepare(): Promise<Prepared> {
+      const m = toCsr(await syntheticTriplets(), 'user');
+      return {
+        run: async () => transpose(m),
+        units: { count: m.indptr[m.rows], unit: 'entries/s' },
+        note: 'transpose (users × items → items × users, one counting sort) of the CSR of the 20M triplets read from syn20m.csv',
+      };
+    },
+  };
+}
+
 /** The CLI (dist/src/cli/main.js) next to this compiled file (dist/bench/). */
 function cliMain(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -177,6 +193,7 @@ export function mainJobCases(): BenchCase[] {
     readCase('parquet', syntheticParquet, 'read-parquet-20m'),
     readCase('arrow', syntheticArrow, 'read-arrow-20m'),
     csrCase(),
+    transposeCase(),
     cliCase({
       name: 'precompute', anchor: 'precompute-20m', outFile: 'recs.jsonl',
       args: (csv, out) => ['precompute', '--input', csv, '--model', 'als', '--params', 'factors=64,iterations=15', '--k', '10', '--out', out, '--quiet'],

@@ -126,12 +126,23 @@ class ColumnValues {
         }
         // the dictionary's values (tokens or numbers) row by row, in an array of the dictionary's kind
         const keys = d.values as ArrayLike<number | bigint>, values = this.dictionaryValues;
+        const m = values.length;
+        if (values instanceof Int32Array && keys instanceof Int32Array) {
+          // string ids without nulls (the usual case): one tight loop
+          const out = new Int32Array(n);
+          for (let k = 0; k < n; k++) {
+            const key = keys[k];
+            if (!(key >= 0 && key < m)) return null; // a corrupt key: the general case gives the library's error
+            out[k] = values[key];
+          }
+          return out;
+        }
         const out: { [k: number]: unknown; length: number } = ArrayBuffer.isView(values)
           ? new (values.constructor as new (n: number) => { [k: number]: unknown; length: number })(n)
           : new Array<unknown>(n);
         for (let k = 0; k < n; k++) {
           const key = Number(keys[k]);
-          if (!(key >= 0 && key < values.length)) return null; // a corrupt key: the library's own error
+          if (!(key >= 0 && key < m)) return null;
           out[k] = values[key];
         }
         return out;
@@ -165,10 +176,14 @@ export async function readArrowRows(path: string, name: string, o: ArrowReadOpti
     }, o, 1 << 16);
     const columns = { user: new ColumnValues(b.tokens), item: new ColumnValues(b.tokens), rating: new ColumnValues(b.tokens), timestamp: new ColumnValues(b.tokens) };
     let row = 0;
+    // the file format's footer lists its record batches (a stream's count is unknown)
+    const batches = reader.isFile() ? reader.numRecordBatches : 0;
     try {
       for await (const batch of reader as AsyncIterable<RecordBatch>) {
         if (b.full) break;
         const n = batch.numRows;
+        // a file's batches are usually of one size: room for that many rows in each, so the arrays are not regrown
+        if (row === 0 && batches > 1) b.reserve(n * batches);
         const segment = (f: Field): ColumnSegment => ({ start: row, data: columns[f].of(batch.getChildAt(pos[f])!) });
         b.take(row, row + n, segment('user'), segment('item'), implicit ? null : segment('rating'), pos.timestamp >= 0 ? segment('timestamp') : null);
         row += n;

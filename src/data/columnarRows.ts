@@ -279,9 +279,17 @@ export class ColumnarRowsBuilder {
   /** Whether the limit is reached (later rows are not wanted). */
   get full(): boolean { return this.n >= this.cap; }
 
+  /** Room for `rows` rows in all (an estimate: more rows still grow the arrays). */
+  reserve(rows: number): void {
+    if (rows > this.size) this.resize(Math.min(this.cap, rows));
+  }
+
   private room(len: number): void {
     if (this.n + len <= this.size) return;
-    const size = Math.min(this.cap, Math.max(this.n + len, this.size * 2));
+    this.resize(Math.min(this.cap, Math.max(this.n + len, this.size * 2)));
+  }
+
+  private resize(size: number): void {
     const grow = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(size); b.set(a.subarray(0, this.n)); return b;
     };
@@ -371,7 +379,10 @@ export class ColumnarRowsBuilder {
       const why = total === 0 ? 'no rows' : skipped > 0 ? `all ${skipped} rows invalid` : 'no data rows';
       throw new DataFormatError(`${name}: ${why} (${total} rows in the file)`, name, 0, '');
     }
-    const exact = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T => (a.length === n ? a : (a.slice(0, n) as T));
+    // a view when the arrays are at most 1/8 too long (a reserve() that overshot by part of a batch): no copy of
+    // every column at the end; else a copy, so that a short read does not keep a long buffer
+    const exact = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T =>
+      (a.length === n ? a : a.length - n <= a.length / 8 ? (a.subarray(0, n) as T) : (a.slice(0, n) as T));
     return {
       n, user: exact(this.user), item: exact(this.item), rating: exact(this.rating), timestamp: this.timestamp ? exact(this.timestamp) : null,
       line: exact(this.line), users: this.users.ids, items: this.items.ids, rows: this.rows, skipped,
