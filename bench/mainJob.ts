@@ -29,7 +29,7 @@ import { transpose } from '../src/data/matrix.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
 import { writeInteractionsArrow } from '../src/data/arrow.js';
-import type { BenchCase, Prepared, Suite } from './caseTypes.js';
+import type { BenchCase, Prepared, Suite } from './benchCase.js';
 
 const FULL: Suite[] = ['full'];
 const SIZE = '138kx27kx20M';

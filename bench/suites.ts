@@ -29,10 +29,11 @@ import { mulberry32, randomFloat32 } from './random.js';
 import { maxRssMiB, measure, MiB, summarize, type BenchRecord } from './harness.js';
 import { firstRows, loadLarge, loadMl100k, syntheticData, type BenchData } from './data.js';
 import { annotate } from './anchors.js';
-import type { BenchCase, Suite } from './caseTypes.js';
+import type { BenchCase, Suite } from './benchCase.js';
 import { mainJobCases } from './mainJob.js';
+import { trainStepCase } from './trainStep.js';
 
-export type { Suite, Prepared, BenchCase } from './caseTypes.js';
+export type { Suite, Prepared, BenchCase } from './benchCase.js';
 
 /**
  * The js reference runs < 1 GFLOP/s, and so does gpu.js in its CPU fallback modes: large cases time a
@@ -397,6 +398,8 @@ export function allCases(): BenchCase[] {
     gemmCase({ m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' }),
     gemmCase({ m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' }),
     gemmCase({ m: 200, n: 200, k: 64, batch: 200, transB: 'T', sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' }),
+    trainStepCase({ sequences: 16, length: 50, dim: 64, suites: QUICK }),
+    trainStepCase({ sequences: 128, length: 200, dim: 64, suites: FULL, maxRepeats: 3 }),
 
     fitCase({ model: 'svd', params: { factors: 100, epochs: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
     fitCase({ model: 'als', params: { factors: 64, iterations: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),

@@ -13,6 +13,15 @@ import { alsHalfStepKernel } from './alsHalfStep.js';
 import { sgdEpochKernel } from './sgdEpoch.js';
 import { bprEpochKernel } from './bprEpoch.js';
 import { gemmKernel } from './gemm.js';
+import { activationBackwardKernel, biasActivationKernel, columnSumsKernel } from './nn/activation.js';
+import { layerNormBackwardKernel, layerNormKernel, layerNormParamGradKernel } from './nn/layerNorm.js';
+import { maskedSoftmaxKernel, softmaxBackwardKernel } from './nn/softmax.js';
+import { sigmoidCrossEntropyKernel, softmaxCrossEntropyKernel } from './nn/losses.js';
+import { embeddingGatherKernel, segmentSumKernel } from './nn/embedding.js';
+import { dropoutKernel } from './nn/dropout.js';
+import { adamUpdateKernel } from './nn/adam.js';
+import { spdSolveKernel } from './nn/spdSolve.js';
+import { elementwiseKernel } from './nn/elementwise.js';
 
 export type { KernelDef, KernelImpl, KernelCallOptions } from './kernelDef.js';
 
@@ -23,6 +32,23 @@ export const kernels = {
   sgdEpoch: sgdEpochKernel,
   bprEpoch: bprEpochKernel,
   gemm: gemmKernel,
+  // the neural-network kernels (src/kernels/nn): layers' forward and backward, losses, optimizers
+  biasActivation: biasActivationKernel,
+  activationBackward: activationBackwardKernel,
+  columnSums: columnSumsKernel,
+  layerNorm: layerNormKernel,
+  layerNormBackward: layerNormBackwardKernel,
+  layerNormParamGrad: layerNormParamGradKernel,
+  maskedSoftmax: maskedSoftmaxKernel,
+  softmaxBackward: softmaxBackwardKernel,
+  softmaxCrossEntropy: softmaxCrossEntropyKernel,
+  sigmoidCrossEntropy: sigmoidCrossEntropyKernel,
+  embeddingGather: embeddingGatherKernel,
+  segmentSum: segmentSumKernel,
+  dropout: dropoutKernel,
+  adamUpdate: adamUpdateKernel,
+  spdSolve: spdSolveKernel,
+  elementwise: elementwiseKernel,
 } as const;
 
 export type Kernels = typeof kernels;

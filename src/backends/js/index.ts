@@ -3,21 +3,20 @@
  * (the engine splits rows) or on the main thread for small calls.
  */
 import type { Backend } from '../types.js';
-import { kernels, type KernelImpls } from '../../kernels/contract.js';
+import { kernelNames, kernels, type KernelImpls, type KernelName } from '../../kernels/contract.js';
 
-const referenceKernels: KernelImpls = {
-  denseScoreTopK: kernels.denseScoreTopK.reference,
-  sparseSimilarityTopK: kernels.sparseSimilarityTopK.reference,
-  alsHalfStep: kernels.alsHalfStep.reference,
-  sgdEpoch: kernels.sgdEpoch.reference,
-  bprEpoch: kernels.bprEpoch.reference,
-  gemm: kernels.gemm.reference,
-};
+/** Every kernel's reference implementation, by name. */
+function referenceKernels(): KernelImpls {
+  const impls: KernelImpls = {};
+  const put = <K extends KernelName>(name: K): void => { (impls as Record<K, unknown>)[name] = kernels[name].reference; };
+  for (const name of kernelNames()) put(name);
+  return impls;
+}
 
 export const jsBackend: Backend = {
   name: 'js',
   priority: 0,
   threading: 'pool',
   probe: () => ({ available: true, reason: 'reference TypeScript kernels; always available' }),
-  kernels: referenceKernels,
+  kernels: referenceKernels(),
 };

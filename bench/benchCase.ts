@@ -1,4 +1,4 @@
-/** What a bench case is (bench/suites.ts runs them); in a module of its own so that case files need not import the runner. */
+/** What a benchmark case is (the runner and most cases are in ./suites.ts; the main job's in ./mainJob.ts). */
 
 export type Suite = 'quick' | 'full';
 
@@ -31,3 +31,4 @@ export interface BenchCase {
   maxRepeats?: number;
   prepare(backend: string): Promise<Prepared>;
 }
+
