@@ -228,8 +228,8 @@ export function alsRowsCholesky(r0: i32, r1: i32): i32 {
 
 // ---- conjugate gradient ----
 
-/** o = A·v for the row with entries [start, end) and the given ridge; A never formed. */
-function mulA(v: usize, o: usize, start: i32, end: i32, ridge: f64): void {
+/** o = (YᵀY + ridge·I)·v (implicit) or ridge·v (explicit). */
+function mulGram(v: usize, o: usize, ridge: f64): void {
   const fp = aFp;
   const rv = f64x2.splat(ridge);
   for (let k = 0; k < fp; k += 2) v128.store(o + (<usize>k << 3), f64x2.mul(rv, v128.load(v + (<usize>k << 3))));
@@ -246,6 +246,12 @@ function mulA(v: usize, o: usize, start: i32, end: i32, ridge: f64): void {
       }
     }
   }
+}
+
+/** o = A·v for the row with entries [start, end) and the given ridge; A never formed. */
+function mulA(v: usize, o: usize, start: i32, end: i32, ridge: f64): void {
+  mulGram(v, o, ridge);
+  const fp = aFp;
   for (let q = start; q < end; q++) {
     const w = entryWeight(<f64>load<f32>(aData + (<usize>q << 2)));
     if (w == 0) continue;
@@ -299,5 +305,31 @@ export function alsRowsCg(r0: i32, r1: i32): void {
       rsold = rsnew;
     }
     for (let k = 0; k < f; k++) store<f32>(xo + (<usize>k << 2), <f32>load<f64>(x + (<usize>k << 3)));
+  }
+}
+
+// ---- the objective's row terms (the kernel's `loss`) ----
+
+/**
+ * Each local row's terms of alsLoss() at its factors in the task's output rows (before the step), into
+ * out f64[n]: xᵀ(YᵀY + ridge·I)x + Σ_q ℓ(c_q, y_q·x) with ℓ = a − 2as + (|c| − 1)s², a = max(c, 0) (implicit)
+ * or (r − s)² (explicit). Uses the CG scratch vectors.
+ */
+export function alsRowsLoss(r0: i32, r1: i32, out: usize): void {
+  const fp = aFp, x = aXv, o = aR, implicit = aImplicit;
+  for (let u = r0; u < r1; u++) {
+    const start = load<i32>(aIndptr + (<usize>u << 2)), end = load<i32>(aIndptr + (<usize>(u + 1) << 2));
+    const xo = aX + (<usize>u * <usize>fp << 2);
+    const ridge = implicit ? aLambda : aLambda * <f64>(end - start);
+    for (let k = 0; k < fp; k++) store<f64>(x + (<usize>k << 3), <f64>load<f32>(xo + (<usize>k << 2)));
+    mulGram(x, o, ridge);
+    let t = dotF64(x, o, fp);
+    for (let q = start; q < end; q++) {
+      const c = <f64>load<f32>(aData + (<usize>q << 2));
+      const s = dotF32F64(aY + (<usize>load<i32>(aIndices + (<usize>q << 2)) * <usize>fp << 2), x, fp);
+      const a = implicit ? (c > 0 ? c : 0) : c;
+      t += (implicit ? a : a * a) + s * (entryWeight(c) * s - 2 * a);
+    }
+    store<f64>(out + (<usize>u << 3), t);
   }
 }

@@ -1,4 +1,4 @@
-/** What a benchmark case is (the runner and the cases are in ./suites.ts). */
+/** What a benchmark case is (the runner and most cases are in ./suites.ts; the main job's in ./mainJob.ts). */
 
 export type Suite = 'quick' | 'full';
 
@@ -16,10 +16,12 @@ export interface Prepared {
   /** threads actually used, when not the engine's (a direct single-thread call) */
   threads?: number;
   note?: string;
+  /** the case ran in child processes: their peak RSS (MiB), reported instead of this process's */
+  childPeakRssMiB?(): number | undefined;
 }
 
 export interface BenchCase {
-  /** kernel name, or fit:<model> / job:precompute */
+  /** kernel name, or fit:<model> / job:precompute / read:csv … */
   kernel: string;
   kind: 'kernel' | 'fit' | 'job';
   size: string;

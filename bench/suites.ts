@@ -14,7 +14,7 @@ import { getEngine } from '../src/engine/processEngine.js';
 import { getKernel, isKernelName, type KernelArgs, type KernelName } from '../src/kernels/contract.js';
 import { loadBackend } from '../src/backends/registry.js';
 import { gpujsOnGpu } from '../src/backends/gpujs/index.js';
-import { gramian, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
+import { alsLossFromRows, gramian, totalConfidence, type AlsHalfStepArgs } from '../src/kernels/alsHalfStep.js';
 import { withPreparedSimilarity, type SparseSimilarityTopKArgs, type SimilarityMetric } from '../src/kernels/sparseSimilarityTopK.js';
 import type { DenseScoreTopKArgs } from '../src/kernels/denseScoreTopK.js';
 import type { SgdEpochArgs } from '../src/kernels/sgdEpoch.js';
@@ -30,6 +30,7 @@ import { maxRssMiB, measure, MiB, summarize, type BenchRecord } from './harness.
 import { firstRows, loadLarge, loadMl100k, syntheticData, type BenchData } from './data.js';
 import { annotate } from './anchors.js';
 import type { BenchCase, Suite } from './benchCase.js';
+import { mainJobCases } from './mainJob.js';
 import { trainStepCase } from './trainStep.js';
 
 export type { Suite, Prepared, BenchCase } from './benchCase.js';
@@ -147,6 +148,8 @@ function alsCase(o: {
   size: string; suites: Suite[]; anchor?: string; data: () => Promise<BenchData>; factors: number;
   /** time a whole iteration (users then items) instead of the users half */
   iteration?: boolean; sampleRows?: number; maxRepeats?: number;
+  /** the users half also returns the objective's row terms (alsHalfStep loss), as a fit with a loss callback runs it */
+  loss?: boolean;
 }): BenchCase {
   return {
     kernel: 'alsHalfStep', kind: 'kernel', size: o.size, suites: o.suites, anchor: o.anchor, maxRepeats: o.maxRepeats,
@@ -166,14 +169,17 @@ function alsCase(o: {
       const fullFlops = kernel.flops!(half(d.userItems, Y, gy)) + (o.iteration ? kernel.flops!(half(d.itemUsers, X, gx)) : 0);
       const flops = kernel.flops!(half(users, Y, gy)) + (o.iteration ? kernel.flops!(half(items, X, gx)) : 0);
       const engine = getEngine();
+      const confidence = o.loss ? totalConfidence(users) : 0;
       const fn = o.iteration
         ? async () => {
-          // one ALS iteration as a model runs it: Gram of the fixed side, then solve; both sides
-          const xs = await engine.run('alsHalfStep', half(users, Y, gramian(Y)), { backend });
-          await engine.run('alsHalfStep', half(items, sample ? X : xs, gramian(sample ? X : xs)), { backend });
+          // one ALS iteration as the model runs it: both sides, the Gram of the fixed side left to the kernel
+          // (the native addon computes it in C++; the pool once per call)
+          const xs = await engine.run('alsHalfStep', { ...half(users, Y, gy), gram: undefined, initial: X, loss: o.loss === true }, { backend });
+          if (o.loss) alsLossFromRows({ mode: 'implicit', matrix: users, other: Y, regularization: 0.01 }, xs.rowLoss!, confidence);
+          await engine.run('alsHalfStep', { ...half(items, sample ? X : xs, gx), gram: undefined }, { backend });
         }
         : () => engine.run('alsHalfStep', half(users, Y, gy), { backend });
-      const note = `${o.iteration ? 'one iteration (both halves, Gram included)' : 'users half step'}; ${what}${sample ? `; sample: ${users.rows} of ${d.userItems.rows} users${o.iteration ? ` and ${items.rows} of ${d.itemUsers.rows} items` : ''} timed` : ''}`;
+      const note = `${o.iteration ? 'one iteration (both halves, Gram included)' : 'users half step'}${o.loss ? ', with the training loss from the users half (alsHalfStep loss)' : ''}; ${what}${sample ? `; sample: ${users.rows} of ${d.userItems.rows} users${o.iteration ? ` and ${items.rows} of ${d.itemUsers.rows} items` : ''} timed` : ''}`;
       return { run: fn, flops, ...(sample ? { fullScale: fullFlops / flops } : {}), note };
     },
   };
@@ -182,9 +188,15 @@ function alsCase(o: {
 // ---------------------------------------------------------------------------------------------
 // sgdEpoch, bprEpoch (mutating: parameters reset before every call, untimed)
 
-function sgdCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number }): BenchCase {
+function sgdCase(o: {
+  size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number;
+  /** Hogwild (sgdEpoch parallel) over `threads` (default: the engine's) */
+  parallel?: boolean; threads?: number;
+  /** slow backends time the first this many examples of the shuffled order */
+  sampleExamples?: number; maxRepeats?: number;
+}): BenchCase {
   return {
-    kernel: 'sgdEpoch', kind: 'kernel', size: o.size, suites: o.suites,
+    kernel: 'sgdEpoch', kind: 'kernel', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
     async prepare(backend) {
       const d = await o.data();
       const x = d.x, n = x.user.length, F = o.factors;
@@ -202,19 +214,32 @@ function sgdCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchDa
         lr: { bu: 0.005, bi: 0.005, pu: 0.005, qi: 0.005, yj: 0.005 }, reg: { bu: 0.02, bi: 0.02, pu: 0.02, qi: 0.02, yj: 0.02 },
         bu: sharedFloat32(x.users.size), bi: sharedFloat32(x.items.size), pu: sharedFloat32(pu0.length), qi: sharedFloat32(qi0.length),
       };
+      const sample = isSlow(backend) && o.sampleExamples !== undefined && o.sampleExamples < n;
+      if (sample) args.order = order.subarray(0, o.sampleExamples);
+      if (o.parallel) args.parallel = true;
+      const steps = args.order.length;
+      const engine = getEngine();
       return {
-        run: run('sgdEpoch', args, backend),
+        run: () => engine.run('sgdEpoch', args, { backend, ...(o.threads ? { threads: o.threads } : {}) }),
         before: () => { args.bu.fill(0); args.bi.fill(0); args.pu.set(pu0); args.qi.set(qi0); },
-        flops: getKernel('sgdEpoch').flops!(args), units: { count: n, unit: 'interactions/s' },
-        note: `svd (biased), ${F} factors, one epoch in shuffled order; ${d.source}`,
+        flops: getKernel('sgdEpoch').flops!(args), units: { count: steps, unit: 'interactions/s' },
+        ...(sample ? { fullScale: n / steps } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+        note: `svd (biased), ${F} factors, one epoch in shuffled order${o.parallel ? ', Hogwild (parallel)' : ''}; ${d.source}${sample ? `; ${steps} of ${n} examples timed` : ''}`,
       };
     },
   };
 }
 
-function bprCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number }): BenchCase {
+function bprCase(o: {
+  size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number; anchor?: string;
+  /** Hogwild (bprEpoch parallel) over the engine's threads */
+  parallel?: boolean;
+  /** slow backends time this many steps */
+  sampleSteps?: number; maxRepeats?: number;
+}): BenchCase {
   return {
-    kernel: 'bprEpoch', kind: 'kernel', size: o.size, suites: o.suites,
+    kernel: 'bprEpoch', kind: 'kernel', size: o.size, suites: o.suites, anchor: o.anchor, maxRepeats: o.maxRepeats,
     async prepare(backend) {
       const d = await o.data();
       const m = d.userItems, F = o.factors, D = F + 1, nz = m.indptr[m.rows];
@@ -226,12 +251,16 @@ function bprCase(o: { size: string; suites: Suite[]; data: () => Promise<BenchDa
       const args: BprEpochArgs = {
         userItems: m, entryUser, userFactors: sharedFloat32(u0.length), itemFactors: sharedFloat32(i0.length), factors: F,
         learningRate: 0.01, regularization: 0.01, verifyNegative: true, negatives: 'popularity', samples: nz, rng: xoshiroState(42),
+        ...(o.parallel ? { parallel: true } : {}),
       };
+      const sample = isSlow(backend) && o.sampleSteps !== undefined && o.sampleSteps < nz;
+      if (sample) args.samples = o.sampleSteps!;
       return {
         run: run('bprEpoch', args, backend),
         before: () => { args.userFactors.set(u0); args.itemFactors.set(i0); args.rng.set(xoshiroState(42)); },
-        flops: getKernel('bprEpoch').flops!(args), units: { count: nz, unit: 'samples/s' },
-        note: `${F} factors, nnz samples, popularity negatives, verified; ${d.source}`,
+        flops: getKernel('bprEpoch').flops!(args), units: { count: args.samples, unit: 'samples/s' },
+        ...(sample ? { fullScale: nz / args.samples } : {}),
+        note: `${F} factors, nnz samples, popularity negatives, verified${o.parallel ? ', Hogwild (parallel)' : ''}; ${d.source}${sample ? `; ${args.samples} of ${nz} steps timed` : ''}`,
       };
     },
   };
@@ -366,11 +395,17 @@ export function allCases(): BenchCase[] {
     alsCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
     alsCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
     alsCase({ size: `${L} f64 iteration`, suites: FULL, data: loadLarge, factors: 64, iteration: true, sampleRows: 5000, anchor: 'als-20m', maxRepeats: 3 }),
+    alsCase({ size: `${L} f64 iteration with loss`, suites: FULL, data: loadLarge, factors: 64, iteration: true, loss: true, sampleRows: 5000, maxRepeats: 3 }),
 
     sgdCase({ size: '1000x2000x50k f100', suites: QUICK, data: small, factors: 100 }),
     sgdCase({ size: 'ml100k f100', suites: QUICK, data: ml, factors: 100 }),
     bprCase({ size: '1000x2000x50k f64', suites: QUICK, data: small, factors: 64 }),
     bprCase({ size: 'ml100k f64', suites: QUICK, data: ml, factors: 64 }),
+    bprCase({ size: `${L} f64 parallel`, suites: FULL, data: loadLarge, factors: 64, parallel: true, sampleSteps: 500_000, anchor: 'bpr-20m', maxRepeats: 3 }),
+    bprCase({ size: `${L} f64 sequential`, suites: FULL, data: loadLarge, factors: 64, sampleSteps: 500_000, maxRepeats: 1 }),
+    // Hogwild scaling: the same parallel epoch on one thread and on all of them
+    sgdCase({ size: `${L} f100 parallel 1 thread`, suites: FULL, data: loadLarge, factors: 100, parallel: true, threads: 1, sampleExamples: 500_000, maxRepeats: 3 }),
+    sgdCase({ size: `${L} f100 parallel`, suites: FULL, data: loadLarge, factors: 100, parallel: true, sampleExamples: 500_000, maxRepeats: 3 }),
 
     ...([
       { m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' },
@@ -387,6 +422,8 @@ export function allCases(): BenchCase[] {
     crossValidateCase({ model: 'svd', size: 'ml100k', suites: QUICK, data: ml }),
     crossValidateCase({ model: 'svdpp', size: 'ml100k', suites: FULL, data: ml }),
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
+
+    ...mainJobCases(),
   ];
 }
 
@@ -422,7 +459,8 @@ export interface RunBenchOptions {
 
 function matchesKernel(c: BenchCase, k: string | undefined): boolean {
   if (!k) return true;
-  return c.kernel === k || c.kernel.startsWith(`${k} `) || (k === 'fit' && c.kind === 'fit') || (k === 'job' && c.kind === 'job');
+  // 'read' selects read:csv, read:csv.gz, read:parquet (likewise 'cli', 'csr')
+  return c.kernel === k || c.kernel.startsWith(`${k} `) || c.kernel.startsWith(`${k}:`) || (k === 'fit' && c.kind === 'fit') || (k === 'job' && c.kind === 'job');
 }
 
 export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
@@ -456,7 +494,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
           ...(p.flops ? { gflops: p.flops / s.medianSeconds / 1e9 } : {}),
           cpuSeconds: summarize(m.cpuTimes).medianSeconds,
           ...(p.units ? { throughput: p.units.count / s.medianSeconds, throughputUnit: p.units.unit } : p.flops ? { throughput: p.flops / s.medianSeconds / 1e9, throughputUnit: 'GFLOP/s' } : {}),
-          peakRssMiB: Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
+          peakRssMiB: p.childPeakRssMiB?.() ?? Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
           ...(p.fullScale ? { estimatedFullSeconds: s.medianSeconds * p.fullScale } : {}),
           ...(c.anchor ? { anchor: c.anchor } : {}),
           ...(notes.filter(Boolean).length ? { note: notes.filter(Boolean).join('; ') } : {}),

@@ -15,6 +15,9 @@
  *   item; top-10 with training items filtered; NDCG@10 (binary relevance, ideal DCG over
  *   min(10, #held-out)) averaged over test users — src/eval's evaluate() with 'holdout:0.2'.
  *   implicit 0.7: ALS(factors=64, iterations=15) 0.350, BPR (defaults) 0.283. Bar: ≥ each − 0.01.
+ *
+ *   Hogwild: SVD and BPR again with deterministic: false (their epochs in parallel over the
+ *   engine's threads, float32, where the backend has the parallel kernel), against the same bars.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -76,5 +79,17 @@ for (const [model, params, implicit] of rankingBars) {
     assert.ok(ndcg >= implicit - 0.01, `${model} NDCG@10 ${ndcg.toFixed(4)} < ${(implicit - 0.01).toFixed(3)}`);
   });
 }
+
+// the same bars with Hogwild epochs (deterministic: false)
+withData('ML-100k 5-fold RMSE: svd with Hogwild epochs ≤ Surprise 0.9344 + 0.003', async () => {
+  const rmse = await cvRmse('svd', SEEDS, { deterministic: false });
+  console.log(`  svd (Hogwild): mean over seeds ${rmse.toFixed(4)} (bar 0.9374)`);
+  assert.ok(rmse <= 0.9344 + 0.003, `svd (Hogwild) RMSE ${rmse.toFixed(4)} > 0.9374`);
+});
+
+withData('ML-100k 80/20 NDCG@10: bpr with Hogwild epochs ≥ implicit 0.283 − 0.01', async () => {
+  const ndcg = await holdoutNdcg('bpr', { deterministic: false });
+  assert.ok(ndcg >= 0.283 - 0.01, `bpr (Hogwild) NDCG@10 ${ndcg.toFixed(4)} < 0.273`);
+});
 
 test.run();

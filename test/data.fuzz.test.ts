@@ -47,7 +47,7 @@ function assertComplete(x: ReadResult): void {
 function rowsOf(x: ReadResult): unknown {
   const out: unknown[] = [];
   for (let p = 0; p < x.user.length; p++) out.push([x.users.external(x.user[p]), x.items.external(x.item[p]), x.rating[p], x.timestamp?.[p]]);
-  return { rows: out, stats: x.stats, implicit: x.implicit };
+  return { rows: out, stats: { ...x.stats, parser: undefined }, implicit: x.implicit }; // the parser (native or js) may differ between file and string input
 }
 
 // bytes that often form near-valid input: delimiters, quotes, line breaks, JSON, numbers, non-ASCII

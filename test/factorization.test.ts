@@ -211,9 +211,14 @@ test('kernels are registered with the engine registry', () => {
 
 test('ALS (exact solves): the objective never increases', async () => {
   const { train } = clusterData(40, 30, 6, 4);
-  const losses: number[] = [];
-  await new ALS({ factors: 6, iterations: 8, useCg: false, regularization: 0.1 }).fit(train, { onEpoch: (_e, l) => losses.push(l) });
+  const losses: number[] = [], epochs: number[] = [];
+  const exact = new ALS({ factors: 6, iterations: 8, useCg: false, regularization: 0.1 });
+  await exact.fit(train, { onEpoch: (e, l) => { epochs.push(e); losses.push(l); } });
   assert.is(losses.length, 8);
+  assert.equal(epochs, [1, 2, 3, 4, 5, 6, 7, 8]);
+  // the loss comes from the kernel's pass (alsHalfStep loss); the last one is alsLoss() of the fitted factors
+  const last = losses[losses.length - 1], ref = exact.trainingLoss();
+  assert.ok(Math.abs(last - ref) <= 1e-6 * Math.abs(ref), `last reported loss ${last}, alsLoss ${ref}`);
   for (let e = 1; e < losses.length; e++) assert.ok(losses[e] <= losses[e - 1] * (1 + 1e-6), `iteration ${e + 1}: ${losses[e]} > ${losses[e - 1]}`);
   assert.ok(losses[losses.length - 1] < losses[0]);
   // CG (default) also makes progress
@@ -483,7 +488,7 @@ test('bad hyper-parameters: RangeError naming the parameter', () => {
   assert.throws(() => factorizationModels.svd({ lr_all: 0 }), (e: Error) => e instanceof RangeError && /lr_all/.test(e.message));
   assert.throws(() => factorizationModels.als({ alhpa: 1 }), (e: Error) => e instanceof RangeError && /unknown parameter 'alhpa'/.test(e.message));
   assert.throws(() => factorizationModels.svd({ curriculum: 'easy' }), /curriculum/);
-  assert.throws(() => factorizationModels.bpr({ deterministic: false }), /deterministic: false .*not implemented/);
+  assert.is((factorizationModels.bpr({ deterministic: 'false' }) as BPR).params.deterministic, false);
   // CLI spellings reach the options
   const m = factorizationModels.svd({ n_factors: '7', n_epochs: '3', lr_all: '0.01', biased: 'false' }) as SVD;
   assert.equal([m.params.factors, m.params.epochs, m.params.lrAll, m.params.biased], [7, 3, 0.01, false]);

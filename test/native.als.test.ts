@@ -181,7 +181,7 @@ if (!probe.available || !addon || typeof addon.alsHalfStep !== 'function') {
     assert.throws(() => call({ data: new Float32Array(3) }), isRange(/nnz/));
     assert.throws(() => call({ other: new Float32Array(5) }), isRange(/other has length 5/));
     assert.throws(() => call({ gram: new Float64Array(3) }), isRange(/gram has length 3/));
-    assert.throws(() => call({ gram: null }), isType(/gram must be a Float64Array/));
+    assert.throws(() => call({ gram: new Int32Array(4) }), isType(/gram must be a Float64Array/));
     assert.throws(() => call({ out: new Float32Array(7) }), isRange(/out has length 7/));
     assert.throws(() => call({ factors: 0 }), isRange(/factors/));
     assert.throws(() => call({ factors: 1.5 }), isRange(/factors must be an integer/));
@@ -202,6 +202,19 @@ if (!probe.available || !addon || typeof addon.alsHalfStep !== 'function') {
     assert.throws(() => call({ other: shared.subarray(0, 6), out: shared.subarray(4, 12) }), isRange(/overlap/));
     // explicit needs no gram
     return fn({ ...good(), mode: 'explicit', gram: null });
+  });
+
+  test('native alsHalfStep: without gram (implicit) the addon computes YᵀY itself, with the same solves', async () => {
+    for (const f of [5, 16, 64]) {
+      const m = randomMatrix(70, 900, 0.05, 300 + f, 'implicit');
+      const Y = randomFactors(900, f, 301 + f, 0.3), X0 = randomFactors(70, f, 302 + f, 0.3);
+      const args = argsFor(m, Y, 'implicit', 'cg', 0.1, X0);
+      const want = allocateAlsHalfStep(args);
+      alsHalfStepReference(args, want, 0, m.rows);
+      const got = allocateAlsHalfStep(args);
+      await callAlsHalfStep(addon, { ...args, gram: undefined }, got, 0, m.rows, 2);
+      compare(got, want, `own gram f=${f}`);
+    }
   });
 
   test('native alsHalfStep: the backend kernel rejects a wrong out shape', async () => {

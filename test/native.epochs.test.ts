@@ -22,6 +22,9 @@ import { xoshiroState } from '../src/data/xoshiro128.js';
 import type { Csr } from '../src/data/matrix.js';
 import { cloneTyped, sgdArgs, sgdProblem, bprArgs } from './helpers/epochs.js';
 import { skip } from './helpers/skip.js';
+import { Engine } from '../src/engine/engine.js';
+
+const engine = new Engine({ threads: 2 });
 
 function sameArray(x: ArrayLike<number>, y: ArrayLike<number>, label: string): void {
   assert.is(x.length, y.length, `${label}: length`);
@@ -220,7 +223,56 @@ if (!probe.available || !addon || typeof addon.sgdEpoch !== 'function' || typeof
     assert.throws(() => bpr({ seenIndptr: new Int32Array(7) }), isType(/both/));
     assert.throws(() => bpr({ update: 'items' }), isRange(/unknown update/));
     assert.throws(() => bpr({ indptr: new Int32Array(7) }), isRange(/no interactions/));
+    assert.throws(() => sgd({ algorithm: 'nmf', parallel: true }), isRange(/'svd' only/));
+  });
+
+  // ---- parallel (Hogwild) epochs: not bit-exact (float32, own streams), so compared by what they learn
+  const meanLoss = (out: Float64Array, steps: number): number => out[2] / (steps - out[1]);
+
+  test('parallel bprEpoch: one thread repeats itself; two threads train as well as the sequential kernel', async () => {
+    const a = bprArgs(400, 150, 12000, 16, 21);
+    const run = async (parallel: boolean, threads: number, epochs: number): Promise<number> => {
+      const x = cloneTyped(a);
+      let loss = 0;
+      for (let e = 0; e < epochs; e++) {
+        const out = allocateBprEpoch();
+        await callBprEpoch(addon, { ...x, parallel }, out, 0, a.samples, undefined, threads);
+        loss = meanLoss(out, a.samples);
+      }
+      return loss;
+    };
+    const seq = await run(false, 1, 20), first = await run(false, 1, 1);
+    assert.ok(seq < 0.7 * first, `the problem is learnable: ${first} → ${seq}`);
+    assert.is(await run(true, 1, 3), await run(true, 1, 3), 'one Hogwild thread is reproducible');
+    for (const threads of [1, 2]) {
+      const par = await run(true, threads, 20);
+      assert.ok(Math.abs(par - seq) <= 0.05 * seq, `${threads} thread(s): loss after 20 epochs ${par} vs sequential ${seq}`);
+    }
+    // the engine hands the kernel its threads; the reference runs a parallel call sequentially
+    const x = cloneTyped(a), y = cloneTyped(a);
+    const outE = await engine.run('bprEpoch', { ...x, parallel: true }, { backend: 'native' });
+    const outJ = await engine.run('bprEpoch', { ...y, parallel: true }, { backend: 'js' });
+    assert.ok(Math.abs(meanLoss(outE, a.samples) - meanLoss(outJ, a.samples)) < 0.02, `engine: native ${meanLoss(outE, a.samples)} vs js ${meanLoss(outJ, a.samples)}`);
+  });
+
+  test("parallel sgdEpoch 'svd': one thread follows the sequential pass within float32 rounding; two threads reach its error", async () => {
+    const p = sgdProblem(500, 200, 20000, 31);
+    const a = sgdArgs(p, 'svd', 20, 32);
+    const run = async (parallel: boolean, threads: number, epochs: number): Promise<{ sse: number; pu: Float32Array }> => {
+      const x = cloneTyped(a);
+      let sse = 0;
+      for (let e = 0; e < epochs; e++) sse = await callSgdEpoch(addon, { ...x, parallel }, allocateSgdEpoch(), 0, a.order.length, undefined, threads);
+      return { sse, pu: x.pu };
+    };
+    const seq = await run(false, 1, 10), one = await run(true, 1, 10), two = await run(true, 2, 10);
+    let worst = 0;
+    for (let i = 0; i < seq.pu.length; i++) worst = Math.max(worst, Math.abs(seq.pu[i] - one.pu[i]));
+    assert.ok(worst < 1e-4, `one thread: max |Δpu| ${worst}`);
+    assert.ok(Math.abs(one.sse - seq.sse) <= 1e-4 * seq.sse, `one thread: sse ${one.sse} vs ${seq.sse}`);
+    assert.ok(Math.abs(two.sse - seq.sse) <= 0.02 * seq.sse, `two threads: sse ${two.sse} vs ${seq.sse}`);
   });
 }
+
+test.after(() => engine.close());
 
 test.run();

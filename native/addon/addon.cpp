@@ -6,6 +6,8 @@
 //   alsHalfStep({...}) → Promise<void>   (als_args.h)
 //   sgdEpoch({...}), bprEpoch({...}) → Promise<void>   (epoch_args.h)
 //   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
+//   new DelimitedReader({...})   (delimited_reader_args.h; the fast path of src/data/readers.ts)
+//   snappyUncompress(input, output) → bytes   (snappy_args.h; the Parquet reader's SNAPPY codec)
 //   biasActivation, activationBackward, columnSums, layerNorm, layerNormBackward, layerNormParamGrad,
 //   maskedSoftmax, softmaxBackward, softmaxCrossEntropy, sigmoidCrossEntropy, embeddingGather,
 //   segmentSum, dropout, adamUpdate, spdSolve, elementwise ({...}) → Promise<void>   (nn_args.h)
@@ -16,10 +18,12 @@
 
 #include "affinity/platform.h"
 #include "als_args.h"
+#include "delimited_reader_args.h"
 #include "dense_args.h"
 #include "epoch_args.h"
 #include "gemm_args.h"
 #include "module_info.h"
+#include "snappy_args.h"
 #include "nn_args.h"
 #include "sparse_similarity_args.h"
 
@@ -82,6 +86,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
+  exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
   exports.Set("biasActivation", Napi::Function::New(env, BiasActivation, "biasActivation"));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward, "activationBackward"));
   exports.Set("columnSums", Napi::Function::New(env, ColumnSums, "columnSums"));

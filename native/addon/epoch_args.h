@@ -8,7 +8,8 @@
 //     lr: {bu, bi, pu, qi, yj}, reg: {bu, bi, pu, qi, yj},
 //     bu: Float32Array(users), bi: Float32Array(items), pu: Float32Array(users·F), qi: Float32Array(items·F),
 //     yj?: Float32Array(items·F), nIndptr?: Int32Array(users+1), nIndices?: Int32Array   (svdpp: N(u)),
-//     update: 'all'|'users', rowStart, rowEnd, out: Float64Array(≥ 2)   ([sse, count] are added)
+//     update: 'all'|'users', rowStart, rowEnd, out: Float64Array(≥ 2)   ([sse, count] are added),
+//     parallel?: boolean ('svd' only: Hogwild over `threads`, affinity/hogwild.h), threads?
 //   }) → Promise<void>
 //
 //   bprEpoch({
@@ -17,7 +18,8 @@
 //     popularityItems?: Int32Array, negativeCdf?: Float64Array(items)   (negatives 'table'),
 //     userFactors: Float32Array(users·(F+1)), itemFactors: Float32Array(items·(F+1)),
 //     learningRate, regularization, verifyNegative, update: 'all'|'users'|'positive',
-//     rng: Uint32Array(4), steps, out: Float64Array(≥ 3)   ([correct, skipped, lossSum] are added)
+//     rng: Uint32Array(4), steps, out: Float64Array(≥ 3)   ([correct, skipped, lossSum] are added),
+//     parallel?: boolean (Hogwild over `threads`, affinity/hogwild.h), threads?
 //   }) → Promise<void>
 //
 // Types and lengths here; every index the pass can read by the core's validate; all on the JS
@@ -29,6 +31,7 @@
 #include <string>
 
 #include "affinity/bpr_epoch.h"
+#include "affinity/hogwild.h"
 #include "affinity/sgd_epoch.h"
 #include "kernel_args.h"
 
@@ -88,6 +91,9 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   p.row_start = o.integer("rowStart", 0, kMaxIndex);
   p.row_end = o.integer("rowEnd", 0, kMaxIndex);
   const auto out = o.typed("out", napi_float64_array, "a Float64Array");
+  const bool parallel = o.boolean("parallel", false);
+  const int threads = o.threads(kMaxThreads);
+  if (parallel && p.algorithm != SgdAlgorithm::Svd) o.range_error("parallel (Hogwild) is implemented for algorithm 'svd' only, got '" + alg + "'");
 
   p.examples = user.length;
   p.users = bu.length;
@@ -125,8 +131,8 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   const std::string problem = validate_sgd_epoch(p);
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
-  return queue_kernel(o.env(), "sgdEpoch", [p, res]() {
-    const double sse = sgd_epoch(p);
+  return queue_kernel(o.env(), "sgdEpoch", [p, res, parallel, threads]() {
+    const double sse = parallel ? sgd_epoch_hogwild(p, threads) : sgd_epoch(p);
     res[0] += sse;
     res[1] += static_cast<double>(p.row_end - p.row_start);
   }, o.take_refs());
@@ -158,6 +164,8 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   const auto rng = o.typed("rng", napi_uint32_array, "a Uint32Array(4)");
   p.steps = o.integer("steps", 0, int64_t{1} << 52);
   const auto out = o.typed("out", napi_float64_array, "a Float64Array");
+  const bool parallel = o.boolean("parallel", false);
+  const int threads = o.threads(kMaxThreads);
 
   const int64_t D = p.factors + 1;
   o.expect_length("indptr", indptr, p.users + 1, "users+1");
@@ -203,8 +211,8 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   const std::string problem = validate_bpr_epoch(p);
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
-  return queue_kernel(o.env(), "bprEpoch", [p, res]() {
-    const BprEpochResult r = bpr_epoch(p);
+  return queue_kernel(o.env(), "bprEpoch", [p, res, parallel, threads]() {
+    const BprEpochResult r = parallel ? bpr_epoch_hogwild(p, threads) : bpr_epoch(p);
     res[0] += r.correct;
     res[1] += r.skipped;
     res[2] += r.loss_sum;

@@ -156,6 +156,8 @@ __global__ void __launch_bounds__(1024) als_cg_rows(const int32_t* __restrict__ 
 
 std::string als_half_step_unsupported(const AlsHalfStepParams& p) {
   if (!p.cg) return "solver 'cholesky' is not implemented on CUDA (solver 'cg' is); use the CPU backend";
+  if (p.row_loss || !p.solve) return "the loss terms (loss: true) are not computed on CUDA; use the CPU backend";
+  if (p.implicit && !p.gram) return "mode implicit needs gram = gramian(other) on CUDA";
   if (p.factors > kMaxAlsFactors)
     return std::to_string(p.factors) + " factors exceed the CUDA kernel's " + std::to_string(kMaxAlsFactors);
   return "";

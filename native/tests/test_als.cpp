@@ -263,7 +263,6 @@ void test_validation() {
   };
   AlsHalfStepParams p = a.params(out.data(), 0, a.rows);
   { auto q = p; q.other_length -= 1; expect_invalid(q, "short other"); }
-  { auto q = p; q.gram = nullptr; expect_invalid(q, "implicit without gram"); }
   { auto q = p; q.gram_length = 3; expect_invalid(q, "short gram"); }
   { auto q = p; q.out_length -= 1; expect_invalid(q, "short out"); }
   { auto q = p; q.factors = 0; q.other_length = 0; q.out_length = 0; q.gram_length = 0; expect_invalid(q, "factors 0"); }
@@ -281,6 +280,102 @@ void test_validation() {
   { auto q = p; q.row_start = q.row_end = 4; als_half_step(q); CHECK(out == a.init, "empty range wrote"); }
 }
 
+/** The objective's terms of rows [r0, r1) at X (src/kernels/alsHalfStep.ts, `loss`), float64, row by row. */
+std::vector<double> reference_loss(const Als& a, const std::vector<float>& X) {
+  std::vector<double> out(static_cast<size_t>(a.rows));
+  const int64_t f = a.f;
+  for (int64_t u = 0; u < a.rows; u++) {
+    const int64_t n = a.indptr[u + 1] - a.indptr[u];
+    const double ridge = a.implicit ? a.lambda : a.lambda * static_cast<double>(n);
+    double t = 0, norm = 0;
+    for (int64_t k = 0; k < f; k++) norm += static_cast<double>(X[u * f + k]) * X[u * f + k];
+    if (a.implicit)
+      for (int64_t i = 0; i < f; i++) {
+        double s = 0;
+        for (int64_t j = 0; j < f; j++) s += a.gram[i * f + j] * X[u * f + j];
+        t += s * X[u * f + i];
+      }
+    t += ridge * norm;
+    for (int64_t q = a.indptr[u]; q < a.indptr[u + 1]; q++) {
+      double s = 0;
+      for (int64_t k = 0; k < f; k++) s += static_cast<double>(X[u * f + k]) * a.y[a.indices[q] * f + k];
+      const double c = a.data[q];
+      if (a.implicit) {
+        const double av = c > 0 ? c : 0;
+        t += av - 2 * av * s + (std::fabs(c) - 1) * s * s;
+      } else {
+        t += (c - s) * (c - s);
+      }
+    }
+    out[static_cast<size_t>(u)] = t;
+  }
+  return out;
+}
+
+/** Without gram (implicit), the kernel computes YᵀY itself: the same solves within the usual tolerance. */
+void test_own_gram() {
+  for (int64_t f : {7, 16, 64}) {
+    Als a = make(60, 900, f, 0.05, 77 + static_cast<uint32_t>(f), true, true);
+    std::vector<float> want = a.init;
+    CHECK(reference(a, want, 0, a.rows) == -1, "reference failed");
+    for (Simd simd : simd_levels()) {
+      for (int threads : {1, 2}) {
+        std::vector<float> got = a.init;
+        AlsHalfStepParams p = a.params(got.data(), 0, a.rows);
+        p.gram = nullptr;
+        p.gram_length = 0;
+        p.simd = simd;
+        p.threads = threads;
+        als_half_step(p);
+        compare(got, want, std::string("own gram f=") + std::to_string(f) + " " + simd_name(simd) + " threads=" + std::to_string(threads));
+      }
+    }
+  }
+}
+
+void test_row_loss() {
+  uint32_t seed = 300;
+  for (int64_t f : {5, 16, 33, 64}) {
+    for (bool implicit : {true, false}) {
+      for (bool cg : {true, false}) {
+        Als a = make(30, 70, f, 0.3, seed++, implicit, cg);
+        const std::vector<double> want = reference_loss(a, a.init);
+        for (Simd simd : simd_levels()) {
+          for (bool solve : {true, false}) {
+            std::vector<float> got = a.init, plain = a.init;
+            std::vector<double> loss(static_cast<size_t>(a.rows), -1);
+            AlsHalfStepParams p = a.params(got.data(), 0, a.rows);
+            p.simd = simd;
+            p.threads = 2;
+            p.row_loss = loss.data();
+            p.row_loss_length = a.rows;
+            p.solve = solve;
+            als_half_step(p);
+            AlsHalfStepParams q = a.params(plain.data(), 0, a.rows);
+            q.simd = simd;
+            q.threads = 2;
+            als_half_step(q);
+            const std::string label = std::string(implicit ? "implicit " : "explicit ") + (cg ? "cg" : "cholesky") + " f=" + std::to_string(f) + " " +
+                                      simd_name(simd) + (solve ? "" : " solve=false");
+            int bad = 0;
+            for (int64_t u = 0; u < a.rows; u++)
+              if (!(std::fabs(loss[u] - want[u]) <= 1e-9 * std::max(1.0, std::fabs(want[u])))) bad++;
+            CHECK(bad == 0, "%s: %d rows' loss terms differ from the reference", label.c_str(), bad);
+            CHECK(solve ? got == plain : got == a.init, "%s: %s", label.c_str(), solve ? "the loss changed the step" : "solve=false wrote factors");
+          }
+        }
+      }
+    }
+  }
+  Als a = make(10, 8, 4, 0.5, 7, true, true);
+  std::vector<float> out = a.init;
+  AlsHalfStepParams p = a.params(out.data(), 0, a.rows);
+  p.solve = false;
+  bool threw = false;
+  try { als_half_step(p); } catch (const std::invalid_argument&) { threw = true; }
+  CHECK(threw, "solve=false without row_loss must be rejected");
+}
+
 }  // namespace
 
 int main() {
@@ -290,5 +385,7 @@ int main() {
   test_not_positive_definite();
   test_validation();
   test_message_numbers();
+  test_row_loss();
+  test_own_gram();
   return report("test_als");
 }

@@ -3,6 +3,8 @@ export * from './matrix.js';
 export * from './idMap.js';
 export * from './interactions.js';
 export * from './readers.js';
+export { writeInteractionsParquet } from './parquet.js';
+export { writeInteractionsArrow } from './arrow.js';
 export * from './splits.js';
 export * from './synthetic.js';
 export * from './random.js';

@@ -24,17 +24,27 @@ import { FLOAT32_MAX, type Interactions } from './interactions.js';
 import { csvField, float32Text, splitRecord } from './csvLine.js';
 import { DataFormatError, fileError } from './errors.js';
 import { jsonNumberId, jsonNumberTokens } from './jsonLine.js';
-import { LineDecoder, type TextEncoding } from './textDecoder.js';
+import { invalidUtf8Error, LineDecoder, type TextEncoding } from './textDecoder.js';
 import { writeFileAtomically } from './outputFile.js';
 import { isDecimal } from './decimal.js';
+import { FastDelimitedReader, nativeReaderUnavailable, type FastReadError, type FastReadResult, type Handoff } from './fastReader.js';
+import { ALIASES, type Column, type Field } from './columnNames.js';
+import { readParquetRows } from './parquet.js';
+import { readArrowRows } from './arrow.js';
+import type { ColumnarRows } from './columnarRows.js';
+
+export type { Column } from './columnNames.js';
 
 export { DataFormatError, fileError } from './errors.js';
 export type { TextEncoding } from './textDecoder.js';
 
-export type Column = string | number;
 export type DuplicatePolicy = 'last' | 'sum' | 'max' | 'error';
-/** 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`. */
-export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited';
+/**
+ * 'movielens' is '::'-delimited (ratings.dat); 'delimited' needs `delimiter`; 'parquet' is Apache Parquet
+ * (./parquet.ts; auto from .parquet/.parq); 'arrow' is an Apache Arrow IPC file or stream (./arrow.ts; auto
+ * from .arrow/.arrows/.feather/.ipc).
+ */
+export type InputFormat = 'auto' | 'csv' | 'tsv' | 'movielens' | 'jsonl' | 'delimited' | 'parquet' | 'arrow';
 
 export interface ReadOptions {
   /** default 'auto': from the extension (.gz stripped first) and the first line */
@@ -67,6 +77,12 @@ export interface ReadOptions {
   encoding?: TextEncoding;
   /** delimited input: a row with more (or fewer) fields than the header or first row is an error unless 'ignore'; default 'error' */
   extraColumns?: 'error' | 'ignore';
+  /**
+   * who parses delimited file input after its first record: 'auto' (default) the native addon's reader
+   * where it is built (./fastReader.ts; same rows, ids and errors, ~10× faster), else this module's;
+   * 'native' the addon's or an error saying why not; 'js' this module's (the reference)
+   */
+  parser?: 'auto' | 'native' | 'js';
 }
 
 export interface ReadStats {
@@ -76,18 +92,12 @@ export interface ReadStats {
   skipped: number;
   /** rows merged into an earlier (user, item) pair by the duplicates policy */
   duplicates: number;
+  /** who parsed the rows: after the first record the native addon's reader or this module's (see ReadOptions.parser); 'parquet' for Parquet files, 'arrow' for Arrow IPC */
+  parser: 'native' | 'js' | 'parquet' | 'arrow';
 }
 
 export type ReadResult = Interactions & { stats: ReadStats };
 
-const ALIASES = {
-  user: ['user', 'userid', 'user_id', 'uid'],
-  item: ['item', 'itemid', 'item_id', 'movieid', 'movie_id', 'iid'],
-  rating: ['rating', 'weight', 'score', 'count'],
-  timestamp: ['timestamp', 'time', 'ts'],
-} as const;
-
-type Field = keyof typeof ALIASES;
 
 /** Value as it appears in messages: quoted, long ones cut. */
 function show(v: string): string {
@@ -102,6 +112,9 @@ function isNumeric(s: string): boolean {
   if (s.trim() === '') return false;
   return !Number.isNaN(Number(s));
 }
+
+const PARQUET_EXTENSIONS = ['.parquet', '.parq'];
+const ARROW_EXTENSIONS = ['.arrow', '.arrows', '.feather', '.ipc'];
 
 function stripGz(name: string): string {
   return name.toLowerCase().endsWith('.gz') ? name.slice(0, -3) : name;
@@ -118,11 +131,19 @@ function extension(name: string): string {
  */
 class Columns {
   n = 0;
-  user = new Int32Array(4096);
-  item = new Int32Array(4096);
-  rating = new Float32Array(4096);
+  user: Int32Array = new Int32Array(4096);
+  item: Int32Array = new Int32Array(4096);
+  rating: Float32Array = new Float32Array(4096);
   timestamp: Float64Array | null = null;
-  line = new Uint32Array(4096);
+  line: Uint32Array = new Uint32Array(4096);
+
+  /** Columns over arrays filled elsewhere (the native reader's), all of length n. */
+  static of(r: Pick<FastReadResult, 'user' | 'item' | 'rating' | 'timestamp' | 'line'>): Columns {
+    const c = new Columns();
+    c.n = r.user.length;
+    c.user = r.user; c.item = r.item; c.rating = r.rating; c.line = r.line; c.timestamp = r.timestamp;
+    return c;
+  }
 
   push(u: number, i: number, r: number, t: number, line: number): void {
     if (this.n === this.user.length) this.grow();
@@ -156,9 +177,11 @@ class Parser {
   lines = 0;
   skipped = 0;
   done = false;
-  readonly users = new IdMap();
-  readonly items = new IdMap();
-  readonly cols = new Columns();
+  users = new IdMap();
+  items = new IdMap();
+  cols = new Columns();
+  /** who parsed the rows after the first record */
+  private source: ReadStats['parser'] = 'js';
 
   private layout: Layout | null = null;
   private pending: string | null = null;
@@ -338,6 +361,12 @@ class Parser {
   }
 
   private delimitedRow(f: string[], text: string, lineNo: number): void {
+    const [u, i, r, t] = this.delimitedValues(f, text, lineNo);
+    this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+  }
+
+  /** A row's user, item, rating and timestamp; throws the row's DataFormatError when it is invalid. */
+  private delimitedValues(f: string[], text: string, lineNo: number): [string, string, number, number] {
     const p = this.pos;
     if (f.length < this.need) {
       const missing = (['user', 'item', 'rating', 'timestamp'] as const).find((k) => p[k] >= f.length)!;
@@ -352,7 +381,74 @@ class Parser {
     if (isBlank(i)) throw this.error(lineNo, i, `empty item id in ${show(text)}`);
     const r = this.implicit ? 1 : this.number(f[p.rating], 'rating', lineNo);
     const t = p.timestamp >= 0 ? this.number(f[p.timestamp], 'timestamp', lineNo) : 0;
-    this.cols.push(this.userIndex(u), this.items.add(i), r, t, lineNo);
+    return [u, i, r, t];
+  }
+
+  // ---- the native fast path (./fastReader.ts) takes over from here once the layout is known
+
+  /** True when the native reader may take over: delimited input, layout resolved, no record open, limit not reached. */
+  get handoffReady(): boolean {
+    return this.layout?.kind === 'delimited' && this.resolved && this.pending === null && !this.done;
+  }
+
+  get delimiter(): string | null { return this.layout?.kind === 'delimited' ? this.layout.delimiter : null; }
+
+  /** True once the format is known and the first record (header or data) has been read. */
+  get resolvedLayout(): boolean { return this.resolved; }
+
+  /** What the native reader needs to continue: the layout, and the ids and rows read so far. */
+  handoff(encoding: TextEncoding): Handoff {
+    const o = this.o, c = this.cols;
+    return {
+      delimiter: this.layout!.delimiter, quotes: o.quotes !== false,
+      user: this.pos.user, item: this.pos.item, rating: this.implicit ? -1 : this.pos.rating, timestamp: this.pos.timestamp,
+      width: this.width, extraColumns: o.extraColumns ?? 'error', skipInvalid: o.skipInvalid === true,
+      limit: this.limit, encoding, linesBefore: this.lines,
+      users: this.users.ids() as string[], items: this.items.ids() as string[],
+      rows: { n: c.n, user: c.user, item: c.item, rating: c.rating, timestamp: c.timestamp, line: c.line },
+    };
+  }
+
+  /** Takes the native reader's result: every row (those handed over included), the new ids, the counts. */
+  adopt(r: FastReadResult): void {
+    this.source = 'native';
+    for (const id of r.newUsers) this.users.add(id);
+    for (const id of r.newItems) this.items.add(id);
+    this.cols = Columns.of(r);
+    this.lines = r.lines;
+    this.skipped += r.skipped;
+  }
+
+  /** Takes every row of a columnar file (Parquet, Arrow): rows, ids, counts; `lines` counts the file's rows. */
+  adoptColumnar(r: ColumnarRows, source: 'parquet' | 'arrow'): void {
+    this.source = source;
+    this.users = r.users;
+    this.items = r.items;
+    this.cols = Columns.of(r);
+    this.lines = r.rows;
+    this.skipped = r.skipped;
+  }
+
+  /** The error the reference gives for what the native reader stopped at (an Error, not a DataFormatError, if the two disagree). */
+  nativeError(e: FastReadError): Error {
+    switch (e.kind) {
+      case 'encoding':
+        return invalidUtf8Error(this.file, e.line, e.bytes, this.o.encoding ?? 'utf8');
+      case 'quoteTooLong':
+        return this.error(e.line, e.text.slice(0, 80), `quoted field opened here is not closed within 1 MiB`);
+      case 'quoteUnclosed':
+        return this.error(e.line, e.text.slice(0, 80), `quoted field is not closed before the end of the input`);
+      case 'row': {
+        const f = splitRecord(e.text, this.layout!.delimiter, this.o.quotes !== false);
+        try {
+          if (f !== null) this.delimitedValues(f, e.text, e.line);
+        } catch (err) {
+          if (err instanceof DataFormatError) return err;
+          throw err;
+        }
+        return new Error(`${this.file}:${e.line}: the native reader rejected a row the reference accepts (${show(e.text)}); read with parser: 'js' and report this`);
+      }
+    }
   }
 
   private lastUser = '';
@@ -455,16 +551,18 @@ class Parser {
     }
     const duplicates = resolveDuplicates(c, this.users, this.items, this.o.duplicates ?? 'last', this.file);
     const n = c.n;
+    // arrays of exactly n rows (the native reader's) are taken as they are
+    const exact = <T extends Int32Array | Float32Array | Float64Array>(a: T): T => (a.length === n ? a : a.slice(0, n) as T);
     const out: ReadResult = {
       users: this.users,
       items: this.items,
-      user: c.user.slice(0, n),
-      item: c.item.slice(0, n),
-      rating: c.rating.slice(0, n),
+      user: exact(c.user),
+      item: exact(c.item),
+      rating: exact(c.rating),
       implicit: this.implicit,
-      stats: { lines: this.lines, skipped: this.skipped, duplicates },
+      stats: { lines: this.lines, skipped: this.skipped, duplicates, parser: this.source },
     };
-    if (c.timestamp) out.timestamp = c.timestamp.slice(0, n);
+    if (c.timestamp) out.timestamp = exact(c.timestamp);
     return out;
   }
 }
@@ -484,6 +582,51 @@ function checkPos(p: number, f: string): number {
 }
 
 /**
+ * Whether some (user, item) pair occurs twice, in O(n) with one items-sized scratch array: the
+ * rows are visited user by user (in file order when the file is grouped by user, as most are;
+ * else through a counting sort of the positions by user), and mark[item] holds the last user
+ * run that had the item. Most inputs have no repeat, and then the sorts below are not needed.
+ */
+function hasRepeatedPair(user: Int32Array, item: Int32Array, n: number, U: number, I: number): boolean {
+  const mark = new Int32Array(I).fill(-1);
+  // grouped: each user's rows contiguous
+  const seen = new Uint8Array(U);
+  let grouped = true;
+  for (let p = 0, prev = -1; p < n; p++) {
+    const u = user[p];
+    if (u === prev) continue;
+    if (seen[u]) { grouped = false; break; }
+    seen[u] = 1;
+    prev = u;
+  }
+  if (grouped) {
+    for (let p = 0, run = -1, prev = -1; p < n; p++) {
+      const u = user[p];
+      if (u !== prev) { run++; prev = u; }
+      const i = item[p];
+      if (mark[i] === run) return true;
+      mark[i] = run;
+    }
+    return false;
+  }
+  // the items themselves are scattered by user (sequential reads, one write per row), not positions
+  const start = new Int32Array(U + 1);
+  for (let p = 0; p < n; p++) start[user[p] + 1]++;
+  for (let k = 0; k < U; k++) start[k + 1] += start[k];
+  const itemsByUser = new Int32Array(n);
+  const cursor = start.slice(0, U);
+  for (let p = 0; p < n; p++) itemsByUser[cursor[user[p]]++] = item[p];
+  for (let u = 0; u < U; u++) {
+    for (let k = start[u], end = start[u + 1]; k < end; k++) {
+      const i = itemsByUser[k];
+      if (mark[i] === u) return true;
+      mark[i] = u;
+    }
+  }
+  return false;
+}
+
+/**
  * Finds repeated (user, item) pairs by two stable counting sorts (by item, then by user) and
  * merges each group into one row kept at the position of its last occurrence:
  * 'last' keeps the last row; 'sum' sums ratings (timestamp: the latest); 'max' keeps the row
@@ -494,6 +637,7 @@ function resolveDuplicates(c: Columns, users: IdMap, items: IdMap, policy: Dupli
   const n = c.n, U = users.size, I = items.size;
   const { user, item, rating, line } = c;
   const ts = c.timestamp;
+  if (!hasRepeatedPair(user, item, n, U, I)) return 0;
   const byItem = new Int32Array(n);
   {
     const start = new Int32Array(I + 1);
@@ -628,6 +772,18 @@ export async function readInteractions(path: string, options: ReadOptions = {}):
     regular = st.isFile();
     size = st.size;
   }
+  if (options.format === 'parquet' || ((options.format ?? 'auto') === 'auto' && PARQUET_EXTENSIONS.includes(extension(name)))) {
+    // columnar: read by row group from the file's footer, so only from a regular file
+    if (!regular) throw new Error(`${name}: Parquet input must be a regular file (it is read from its footer, not as a stream)`);
+    parser.adoptColumnar(await readParquetRows(path, name, options), 'parquet');
+    return parser.result();
+  }
+  if (options.format === 'arrow' || ((options.format ?? 'auto') === 'auto' && ARROW_EXTENSIONS.includes(extension(name)))) {
+    // read by record batch from an open file handle (the file format's footer gives each batch's offset)
+    if (!regular) throw new Error(`${name}: Arrow IPC input must be a regular file`);
+    parser.adoptColumnar(await readArrowRows(path, name, options), 'arrow');
+    return parser.result();
+  }
   const split = new LineSplitter(parser);
   const file: ReadStream | null = stdin ? null : createReadStream(path, { highWaterMark: 1 << 20 });
   const raw: Readable = file ?? process.stdin;
@@ -663,20 +819,90 @@ export async function readInteractions(path: string, options: ReadOptions = {}):
       }, cliProgress.Presets.shades_classic);
       bar.start(size, 0, { mb: '0.0', rows: 0 });
     }
-    for await (const chunk of source) {
-      split.push(decoder.write(chunk));
-      if (parser.done) break;
+    // The reference parser reads whole lines until it knows the layout (format, header, columns); then
+    // delimited input goes to the native reader (./fastReader.ts) where there is one, else stays here.
+    // an object: the feeders below change the mode, and a plain `let` would be narrowed as if they did not
+    const st: { mode: 'prefix' | 'native' | 'js' } = { mode: 'js' };
+    const want = options.parser ?? 'auto';
+    if (want !== 'auto' && want !== 'native' && want !== 'js') throw new RangeError(`parser must be auto, native or js, got '${String(want)}'`);
+    if (want !== 'js') {
+      const why = nativeReaderUnavailable();
+      if (why === null) st.mode = 'prefix';
+      else if (want === 'native') throw new Error(`${name}: the native reader is unavailable: ${why}`);
+    }
+    let fast: FastDelimitedReader | null = null;
+    let fed = 0, reserved = false;
+    let lineTail: Buffer[] = [];
+    const feedJs = (bytes: Buffer): boolean => {
+      split.push(decoder.write(bytes));
+      if (parser.done) return true;
       decoder.check();
-      if (bar && file) bar.update(file.bytesRead, { mb: (file.bytesRead / 1048576).toFixed(1), rows: parser.cols.n });
-    }
-    if (!parser.done) {
-      split.push(decoder.end());
-      if (!parser.done) {
-        decoder.check();
-        split.end();
+      return false;
+    };
+    const feedNative = (bytes: Buffer, last = false): boolean => {
+      const status = fast!.feed(bytes, last);
+      if (status === 'error') throw parser.nativeError(fast!.error());
+      fed += bytes.length;
+      if (!reserved && fed >= 4 << 20 && regular) {
+        // room for the rows the whole input holds at this rate (no doubling of 20M-row columns)
+        reserved = true;
+        const consumed = gunzip ? gunzip.bytesWritten : fed;
+        if (consumed > 0) fast!.reserve(fast!.rows * (size / consumed) * 1.02);
       }
-      if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: parser.cols.n });
+      return status === 'done';
+    };
+    const feedPrefix = (chunk: Buffer): boolean => {
+      for (let start = 0; ;) {
+        const lf = chunk.indexOf(10, start);
+        if (lf < 0) {
+          if (start < chunk.length) lineTail.push(chunk.subarray(start));
+          return false;
+        }
+        const line = lineTail.length > 0 ? Buffer.concat([...lineTail, chunk.subarray(start, lf + 1)]) : chunk.subarray(start, lf + 1);
+        lineTail = [];
+        start = lf + 1;
+        split.push(decoder.write(line));
+        if (parser.done) return true;
+        decoder.check();
+        const rest = chunk.subarray(start);
+        if (parser.handoffReady) {
+          const why = nativeReaderUnavailable(parser.delimiter!);
+          if (why === null) {
+            fast = new FastDelimitedReader(parser.handoff(decoder.encoding));
+            st.mode = 'native';
+            return feedNative(rest);
+          }
+          if (want === 'native') throw new Error(`${name}: the native reader cannot read this input: ${why}`);
+          st.mode = 'js';
+          return feedJs(rest);
+        }
+        if (parser.delimiter === null && parser.resolvedLayout) {
+          if (want === 'native') throw new Error(`${name}: the native reader reads delimited text only, not JSON Lines`);
+          st.mode = 'js';
+          return feedJs(rest);
+        }
+      }
+    };
+    let stopped = false;
+    for await (const chunk of source) {
+      stopped = st.mode === 'native' ? feedNative(chunk) : st.mode === 'prefix' ? feedPrefix(chunk) : feedJs(chunk);
+      if (stopped) break;
+      if (bar && file) bar.update(file.bytesRead, { mb: (file.bytesRead / 1048576).toFixed(1), rows: fast ? (fast as FastDelimitedReader).rows : parser.cols.n });
     }
+    if (!stopped) {
+      if (st.mode === 'native') {
+        feedNative(Buffer.alloc(0), true);
+      } else {
+        if (lineTail.length > 0) split.push(decoder.write(Buffer.concat(lineTail))); // a last line without LF: kept by the decoder
+        split.push(decoder.end());
+        if (!parser.done) {
+          decoder.check();
+          split.end();
+        }
+      }
+      if (bar) bar.update(size, { mb: (size / 1048576).toFixed(1), rows: fast ? (fast as FastDelimitedReader).rows : parser.cols.n });
+    }
+    if (fast) parser.adopt((fast as FastDelimitedReader).finish());
   } catch (e) {
     if (e instanceof DataFormatError || e instanceof RangeError) throw e;
     const err = e as NodeJS.ErrnoException;

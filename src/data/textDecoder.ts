@@ -47,6 +47,15 @@ function escapeBytes(line: Buffer): string {
   return s;
 }
 
+/** The error for invalid UTF-8 on `line` (its bytes, line feed included or not), as the file's encoding was declared. */
+export function invalidUtf8Error(file: string, line: number, bytes: Uint8Array, declared: TextEncoding): DataFormatError {
+  const value = escapeBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const hint = declared === 'auto'
+    ? 'the file mixes encodings (an earlier line is UTF-8)'
+    : `pass encoding: 'latin1' (CLI: --encoding latin1) if the file is Latin-1 (as MovieLens files are), or 'auto'`;
+  return new DataFormatError(`${file}:${line}: invalid UTF-8 in '${value}'; ${hint}`, file, line, value);
+}
+
 export class LineDecoder {
   private readonly declared: TextEncoding;
   /** 'auto' until a non-ASCII line decides */
@@ -86,6 +95,9 @@ export class LineDecoder {
     return this.decode(block);
   }
 
+  /** The encoding in force: the declared one, or for 'auto' what the first non-ASCII line decided ('auto' until then). */
+  get encoding(): TextEncoding { return this.mode; }
+
   /** Throws the encoding error found by write() or end(), if any. */
   check(): void {
     if (this.failure) throw this.failure;
@@ -102,11 +114,7 @@ export class LineDecoder {
       const bad = firstLineWhere(block, (l) => !isUtf8(l));
       const lf = block.indexOf(LF, bad);
       const line = this.lines + countLf(block.subarray(0, bad)) + 1;
-      const value = escapeBytes(block.subarray(bad, lf < 0 ? block.length : lf + 1));
-      const hint = this.declared === 'auto'
-        ? 'the file mixes encodings (an earlier line is UTF-8)'
-        : `pass encoding: 'latin1' (CLI: --encoding latin1) if the file is Latin-1 (as MovieLens files are), or 'auto'`;
-      this.failure = new DataFormatError(`${this.file}:${line}: invalid UTF-8 in '${value}'; ${hint}`, this.file, line, value);
+      this.failure = invalidUtf8Error(this.file, line, block.subarray(bad, lf < 0 ? block.length : lf + 1), this.declared);
       return block.toString('utf8', 0, bad);
     }
     this.lines += countLf(block);

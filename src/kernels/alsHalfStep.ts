@@ -11,8 +11,9 @@
  *     x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ · Yᵀ C_u p_u
  *         = (YᵀY + λI + Σ_{i∈u} (c_ui − 1)·y_i y_iᵀ)⁻¹ · Σ_{i∈u, c_ui>0} c_ui·y_i
  *
- *   YᵀY is the same for every row, so it is computed once per half step by `gramian(Y)`
- *   and passed in `gram` — rows can then be split across workers freely.
+ *   YᵀY is the same for every row, so it is computed once per half step: `gram` when the
+ *   caller passes it (gramian(Y)), else by the backend — the native addon in C++ over its
+ *   threads, the pool once per call before the rows are split (the kernel's prepare).
  *
  * explicit ALS with weighted-λ regularisation (ALS-WR, Zhou et al. 2008), `matrix.data`
  * holds ratings r_ui:
@@ -26,9 +27,19 @@
  *
  * Rows with no entries get x_u = 0 (as implicit does).
  * Accumulation in float64; output rounded to float32.
+ *
+ * `loss: true` also evaluates, in the same pass, each row's terms of the objective alsLoss() at
+ * the row's factors BEFORE the step (out's starting row: `initial`, or 0), into out.rowLoss[u]:
+ *   rowLoss[u] = x_uᵀ(YᵀY)x_u + ridge·‖x_u‖² + Σ_{i∈u} ℓ(c_ui, s_ui),   s_ui = x_uᵀy_i,
+ *   implicit ℓ = a − 2a·s + (|c| − 1)·s², a = max(c, 0)  (c(p − s)² − s² with p = [c > 0]: the
+ *     entry's term with the unobserved default c = 1, p = 0 removed; ridge = λ)
+ *   explicit ℓ = (r − s)²                                  (no Gram term; ridge = λ·n_u)
+ * A CG step computes every s_ui anyway (the residual b − A·x₀), so the loss costs a few flops per
+ * entry; alsLossFromRows() turns the row terms into alsLoss(). `solve: false` evaluates only
+ * (out = initial). The ALS model takes the loss of iteration t from the user step of t + 1.
  */
 import type { Csr, Dense } from '../data/matrix.js';
-import { denseFrom } from '../data/matrix.js';
+import { denseFrom, sharedFloat64 } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';
 
 export type AlsMode = 'implicit' | 'explicit';
@@ -43,12 +54,21 @@ export interface AlsHalfStepArgs {
   matrix: Csr;
   /** the other side's factors, fixed (m × f) */
   other: Dense;
-  /** YᵀY (f × f, row-major, float64) from gramian(other); required for mode 'implicit' */
+  /** YᵀY (f × f, row-major, float64), gramian(other), for mode 'implicit'; computed from `other` when absent */
   gram?: Float64Array;
   /** λ ≥ 0 */
   regularization: number;
   /** the rows' previous factors (rows × f): the output starts as a copy, so CG warm-starts from them */
   initial?: Dense;
+  /** also fill out.rowLoss with each row's objective terms at its factors before the step (see above) */
+  loss?: boolean;
+  /** false: evaluate the loss only, the factors stay (needs loss: true); default true */
+  solve?: boolean;
+}
+
+/** alsHalfStep's output: the solved rows, and with `loss` each row's objective terms before the step. */
+export interface AlsHalfStepOutput extends Dense {
+  rowLoss?: Float64Array;
 }
 
 /**
@@ -100,15 +120,16 @@ export function validateAlsHalfStep(a: AlsHalfStepArgs): void {
   if (a.initial && (a.initial.rows !== m.rows || a.initial.cols !== y.cols || a.initial.data.length !== m.rows * y.cols)) {
     throw new RangeError(`alsHalfStep: initial is ${a.initial.rows}×${a.initial.cols}, expected ${m.rows}×${y.cols}`);
   }
-  if (a.mode === 'implicit') {
-    if (!a.gram) throw new RangeError('alsHalfStep: mode implicit needs gram = gramian(other)');
-    if (a.gram.length !== y.cols * y.cols) throw new RangeError(`alsHalfStep: gram has length ${a.gram.length}, expected ${y.cols}² = ${y.cols * y.cols}`);
+  if (a.solve === false && a.loss !== true) throw new RangeError('alsHalfStep: solve: false evaluates the loss only, so it needs loss: true');
+  if (a.mode === 'implicit' && a.gram && a.gram.length !== y.cols * y.cols) {
+    throw new RangeError(`alsHalfStep: gram has length ${a.gram.length}, expected ${y.cols}² = ${y.cols * y.cols}`);
   }
 }
 
-export function allocateAlsHalfStep(a: AlsHalfStepArgs): Dense {
-  const out = denseFrom(a.matrix.rows, a.other.cols);
+export function allocateAlsHalfStep(a: AlsHalfStepArgs): AlsHalfStepOutput {
+  const out: AlsHalfStepOutput = denseFrom(a.matrix.rows, a.other.cols);
   if (a.initial) out.data.set(a.initial.data);
+  if (a.loss) out.rowLoss = sharedFloat64(a.matrix.rows);
   return out;
 }
 
@@ -176,24 +197,57 @@ export function conjugateGradientSteps(
   }
 }
 
-export function alsHalfStepReference(a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number): void {
+export function alsHalfStepReference(a: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number): void {
   const { matrix: m, other: y, mode } = a;
   const f = y.cols, Y = y.data, X = out.data;
   const lambda = a.regularization;
   const implicit = mode === 'implicit';
-  const gram = a.gram;
+  const gram = implicit ? (a.gram ?? gramian(y)) : undefined;
   const A = new Float64Array(f * f);
   const b = new Float64Array(f);
   const x = new Float64Array(f), r = new Float64Array(f), p = new Float64Array(f), Ap = new Float64Array(f);
   const steps = a.cgSteps ?? 3;
   const { indptr, indices, data } = m;
+  const rowLoss = a.loss ? out.rowLoss : undefined;
+  if (a.loss && !rowLoss) throw new RangeError('alsHalfStep: loss: true needs out.rowLoss (allocateAlsHalfStep makes it)');
+  const solve = a.solve !== false;
+
+  /** Row u's terms of alsLoss() at its current factors (out's row), in float64. */
+  function rowObjective(u: number, ridge: number): number {
+    const xo = u * f;
+    let t = 0, norm = 0;
+    for (let k = 0; k < f; k++) norm += X[xo + k] * X[xo + k];
+    if (implicit) {
+      for (let i = 0; i < f; i++) {
+        let s = 0;
+        for (let j = 0; j < f; j++) s += gram![i * f + j] * X[xo + j];
+        t += s * X[xo + i];
+      }
+    }
+    t += ridge * norm;
+    for (let q = indptr[u]; q < indptr[u + 1]; q++) {
+      const yo = indices[q] * f;
+      let s = 0;
+      for (let k = 0; k < f; k++) s += X[xo + k] * Y[yo + k];
+      const c = data[q];
+      if (implicit) {
+        const av = c > 0 ? c : 0;
+        t += av - 2 * av * s + ((c < 0 ? -c : c) - 1) * s * s;
+      } else {
+        t += (c - s) * (c - s);
+      }
+    }
+    return t;
+  }
 
   for (let u = rowStart; u < rowEnd; u++) {
     const start = indptr[u], end = indptr[u + 1];
     const xo = u * f;
-    if (start === end) { X.fill(0, xo, xo + f); continue; }
     const n = end - start;
     const ridge = implicit ? lambda : lambda * n;
+    if (rowLoss) rowLoss[u] = rowObjective(u, ridge);
+    if (!solve) continue;
+    if (start === end) { X.fill(0, xo, xo + f); continue; }
 
     if (a.solver === 'cholesky') {
       if (implicit) { A.set(gram!); } else A.fill(0);
@@ -340,6 +394,40 @@ export function alsLoss(a: AlsLossArgs): number {
   return nz > 0 ? (loss + lambda * (userNorm + itemNorm)) / nz : 0;
 }
 
+/**
+ * alsLoss() from the row terms a `loss: true` half step over the rows of `matrix` produced (their
+ * sum), adding the other side's regularisation: λΣ‖y_i‖² (implicit) or λΣ n_i‖y_i‖² (explicit,
+ * n_i = stored entries of column i), and dividing as alsLoss() does. `confidence`: Σ|c| over the
+ * matrix's entries (implicit; constant across iterations, so the caller computes it once).
+ */
+export function alsLossFromRows(a: { mode: AlsMode; matrix: Csr; other: Dense; regularization: number }, rowLoss: Float64Array, confidence: number): number {
+  const { matrix: m, other: yf } = a;
+  const f = yf.cols, Y = yf.data;
+  let rows = 0;
+  for (let u = 0; u < rowLoss.length; u++) rows += rowLoss[u];
+  const nz = m.indptr[m.rows];
+  let other = 0;
+  if (a.mode === 'implicit') {
+    for (let k = 0; k < yf.data.length; k++) other += Y[k] * Y[k];
+    return (rows + a.regularization * other) / (confidence + m.rows * m.cols - nz);
+  }
+  const count = new Float64Array(m.cols);
+  for (let p = 0; p < nz; p++) count[m.indices[p]]++;
+  for (let i = 0; i < m.cols; i++) {
+    let nn = 0;
+    for (let k = 0, yo = i * f; k < f; k++) nn += Y[yo + k] * Y[yo + k];
+    other += count[i] * nn;
+  }
+  return nz > 0 ? (rows + a.regularization * other) / nz : 0;
+}
+
+/** Σ|c| over a matrix's stored values (alsLossFromRows' `confidence`). */
+export function totalConfidence(m: Csr): number {
+  let s = 0;
+  for (let p = 0, nz = m.indptr[m.rows]; p < nz; p++) s += Math.abs(m.data[p]);
+  return s;
+}
+
 /** Floating-point operations of a full call (rough: system build + solve per row), for GFLOP/s figures. */
 function alsHalfStepFlops(a: AlsHalfStepArgs): number {
   const f = a.other.cols, nz = a.matrix.indptr[a.matrix.rows], n = a.matrix.rows;
@@ -348,11 +436,17 @@ function alsHalfStepFlops(a: AlsHalfStepArgs): number {
   return (steps + 1) * (n * 2 * f * f + nz * 4 * f);
 }
 
-export const alsHalfStepKernel: KernelDef<AlsHalfStepArgs, Dense> = {
+/** The args with `gram` filled in (implicit): what every row block of a call shares. */
+export function withGram(a: AlsHalfStepArgs): AlsHalfStepArgs {
+  return a.mode === 'implicit' && !a.gram ? { ...a, gram: gramian(a.other) } : a;
+}
+
+export const alsHalfStepKernel: KernelDef<AlsHalfStepArgs, AlsHalfStepOutput> = {
   name: 'alsHalfStep',
   validate: validateAlsHalfStep,
   rows: (a) => a.matrix.rows,
   allocate: allocateAlsHalfStep,
   reference: alsHalfStepReference,
+  prepare: withGram,
   flops: alsHalfStepFlops,
 };

@@ -18,8 +18,14 @@
  *   and the item biases  b_i += η (z − λ b_i),  b_j += η (−z − λ b_j).
  *
  * Randomness: `rng` is a xoshiro128** state advanced in place, so a run is reproducible
- * from its seed. Deterministic and sequential (implicit's parallel Hogwild steps are not
- * reproduced); rows are sample indices, not splittable.
+ * from its seed. Sequential and deterministic by default; rows are sample indices, not splittable.
+ *
+ * `parallel: true` lets a backend with threads run the steps as Hogwild (Recht et al. 2011, as
+ * implicit's bpr_update does): the steps split over its threads, each drawing from its own stream
+ * seeded from `rng`, all updating the shared factors without locks, in float32 — the same
+ * sampling and update rules, not the same draws or arithmetic, and with more than one thread not
+ * reproducible run to run. The native backend does (native/core hogwild.cpp); the reference (and a
+ * backend without threads) runs the steps sequentially, which is one valid Hogwild schedule.
  *
  * out: [correct (x_uij > 0 before the step), skipped, Σ −ln σ(x_uij)] accumulated.
  * Returns the mean −ln σ(x_uij) over the non-skipped steps of this call.
@@ -57,6 +63,8 @@ export interface BprEpochArgs {
    * 'positive': only the positive item's row y_i (and b_i) changes (fold-in of an item)
    */
   update?: 'all' | 'users' | 'positive';
+  /** Hogwild over the backend's threads (see above); default false: sequential, bit-exact across backends */
+  parallel?: boolean;
 }
 
 export function validateBprEpoch(a: BprEpochArgs): void {

@@ -37,6 +37,12 @@
  *
  * Parameters are Float32Array; each update is computed in float64 and stored rounded.
  * Sequential by nature: not splittable (one task per call); deterministic.
+ *
+ * `parallel: true` ('svd' only) lets a backend with threads run the pass as Hogwild (Recht et al.
+ * 2011): the order cut into one contiguous part per thread, all updating the shared parameters
+ * without locks, in float32 — the same update rules, not bit-exact, and with more than one thread
+ * not reproducible run to run. The native backend does (native/core hogwild.cpp); the reference runs
+ * the pass sequentially (one valid Hogwild schedule).
  */
 import type { Csr } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';
@@ -73,12 +79,15 @@ export interface SgdEpochArgs {
   implicitItems?: Csr;
   /** 'all' (default) or 'users': item-side parameters stay fixed */
   update?: 'all' | 'users';
+  /** Hogwild over the backend's threads ('svd' only; see above); default false: sequential, bit-exact across backends */
+  parallel?: boolean;
 }
 
 export function validateSgdEpoch(a: SgdEpochArgs): void {
   const F = a.factors;
   if (a.algorithm !== 'svd' && a.algorithm !== 'svdpp' && a.algorithm !== 'nmf') throw new RangeError(`sgdEpoch: unknown algorithm '${a.algorithm}' (svd|svdpp|nmf)`);
   if (!Number.isInteger(F) || F <= 0) throw new RangeError(`sgdEpoch: factors must be a positive integer, got ${F}`);
+  if (a.parallel && a.algorithm !== 'svd') throw new RangeError(`sgdEpoch: parallel (Hogwild) is implemented for algorithm 'svd' only, got '${a.algorithm}'`);
   const nu = a.bu.length, ni = a.bi.length;
   if (a.pu.length !== nu * F) throw new RangeError(`sgdEpoch: pu has length ${a.pu.length}, expected ${nu}×${F}`);
   if (a.qi.length !== ni * F) throw new RangeError(`sgdEpoch: qi has length ${a.qi.length}, expected ${ni}×${F}`);

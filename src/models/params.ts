@@ -74,12 +74,11 @@ export const seedSpec: ParamSpec = { names: ['seed', 'random_state', 'randomStat
 export const nonNeg = (names: string[], def?: number): ParamSpec => ({ names, type: 'number', def, min: 0, must: 'must be ≥ 0' });
 export const positive = (names: string[], def?: number): ParamSpec => ({ names, type: 'number', def, above: 0, must: 'must be > 0' });
 export const count = (names: string[], def: number): ParamSpec => ({ names, type: 'int', def, min: 0, must: 'must be a non-negative integer' });
-export const deterministicSpec: ParamSpec = { names: [], type: 'bool', def: true };
-
 /**
- * deterministic: false would select Hogwild parallel SGD over a shared buffer; it is not
- * implemented yet, so asking for it is an error rather than a silent fallback.
+ * deterministic: true (default) trains sequentially, bit-identical run to run and across backends;
+ * false lets the SGD/BPR epochs run as Hogwild over the engine's threads where the backend has a
+ * parallel kernel (native: bpr and svd; kernel option `parallel`), several times faster on large
+ * data and not reproducible. Sharded and resumed precompute jobs refit in every process, so they
+ * need the default.
  */
-export function requireDeterministic(model: string, deterministic: boolean): void {
-  if (!deterministic) throw new RangeError(`${model}: deterministic: false (parallel Hogwild SGD) is not implemented yet; only deterministic: true (sequential, bit-identical run to run) exists`);
-}
+export const deterministicSpec: ParamSpec = { names: [], type: 'bool', def: true };

@@ -204,11 +204,26 @@ function positiveInteger(v: unknown, what: string): number {
   return v;
 }
 
+/**
+ * True when the job fits a model whose training is not reproducible (deterministic: false, Hogwild
+ * epochs): a sharded or resumed job fits again in every process, and each part would then come
+ * from another model.
+ */
+function fitsNonDeterministically(o: PrecomputeOptions): boolean {
+  if (o.modelFile !== undefined) return false;
+  const p = typeof o.model === 'string' ? o.params : (o.model as { params?: ModelParams } | undefined)?.params;
+  const d = p?.deterministic;
+  return d === false || d === 'false';
+}
+
+const REPRODUCIBLE_FIT = 'a sharded or resumed job fits the model again in every process, so its training must be reproducible: drop deterministic=false (or precompute from a saved model with modelFile)';
+
 function validate(o: PrecomputeOptions): { shard: Shard; blockSize: number } {
   positiveInteger(o.k, 'k');
   if (o.similarItems !== undefined) positiveInteger(o.similarItems, 'similarItems');
   const blockSize = o.blockSize === undefined ? 1024 : positiveInteger(o.blockSize, 'blockSize');
   const shard = parseShard(o.shard);
+  if (shard.count > 1 && fitsNonDeterministically(o)) throw new Error(REPRODUCIBLE_FIT);
   if (o.modelFile !== undefined && o.input !== undefined) throw new Error('input and modelFile are exclusive: a saved model carries its own users, items and training data');
   if (typeof o.model === 'string' && o.modelFile === undefined && o.input === undefined) throw new Error(`model '${o.model}' needs an input to fit on`);
   if (o.model === undefined && o.modelFile === undefined) throw new Error('model is required (or modelFile)');
@@ -582,6 +597,7 @@ export async function precomputeToFile(options: PrecomputeOptions & FileOptions)
     if (options.resume) {
       if (existing) {
         checkResumable(existing, cpFile, jobId, runId);
+        if (fitsNonDeterministically(options)) throw new Error(REPRODUCIBLE_FIT);
         if (existing.phase === 'complete') return finishRenames(existing);
         if (!existsSync(tmp.recommendations) || (existing.phase === 'similar' && tmp.similar && !existsSync(tmp.similar))) {
           throw new Error(`checkpoint ${cpFile} has no partial output next to it (${tmp.recommendations}); rerun without --resume`);

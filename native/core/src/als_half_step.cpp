@@ -40,9 +40,12 @@ struct RowCtx {
   double lambda;
   float* out;
   int64_t gather_rows;  // rows with at most this many entries get their y's gathered (AVX-512/AVX2 CG)
+  double* row_loss;  // null, or rows: the objective's row terms at the starting factors
+  bool solve;
 };
 
 using SolveRowsFn = int64_t (*)(const RowCtx&, int64_t, int64_t, double*, float*);
+using GramRowsFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, double*, double*);
 
 namespace portable {
 #define ALS_ISA 0
@@ -74,6 +77,15 @@ namespace avx512 {
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 #endif
+
+GramRowsFn gram_for(Simd s) {
+#if AFFINITY_X86
+  if (s == Simd::Avx512) return &avx512::gram_rows;
+  if (s == Simd::Avx2) return &avx2::gram_rows;
+#endif
+  (void)s;
+  return &portable::gram_rows;
+}
 
 SolveRowsFn solver_for(Simd s) {
 #if AFFINITY_X86
@@ -140,8 +152,10 @@ std::string validate_als_half_step(const AlsHalfStepParams& p) {
   if (p.out_length != p.rows * p.factors)
     return "out has length " + std::to_string(p.out_length) + ", expected rows*factors = " + std::to_string(p.rows * p.factors);
   if (p.rows * p.factors > 0 && !p.out) return "out is null";
-  if (p.implicit) {
-    if (!p.gram) return "mode implicit needs gram = gramian(other)";
+  if (!p.solve && !p.row_loss) return "solve: false evaluates the loss only, so it needs rowLoss";
+  if (p.row_loss && p.row_loss_length != p.rows)
+    return "rowLoss has length " + std::to_string(p.row_loss_length) + ", expected rows = " + std::to_string(p.rows);
+  if (p.implicit && p.gram) {
     if (p.gram_length != p.factors * p.factors)
       return "gram has length " + std::to_string(p.gram_length) + ", expected factors² = " + std::to_string(p.factors * p.factors);
   }
@@ -183,16 +197,37 @@ void als_half_step(const AlsHalfStepParams& p) {
   c.y = p.other;
   c.lambda = p.regularization;
   c.out = p.out;
+  c.row_loss = p.row_loss;
+  c.solve = p.solve;
+  const int threads = std::max(1, std::min(p.threads, kMaxThreads));
   if (p.implicit) {
     gp.assign(static_cast<size_t>(fp * fp), 0.0);
-    for (int64_t i = 0; i < f; i++)
-      for (int64_t j = 0; j < f; j++) gp[i * fp + j] = p.gram[i * f + j];
+    if (p.gram) {
+      for (int64_t i = 0; i < f; i++)
+        for (int64_t j = 0; j < f; j++) gp[i * fp + j] = p.gram[i * f + j];
+    } else {
+      // YᵀY of `other` here, threaded: each participant sums a part of the rows, the parts are added
+      const detail::als::GramRowsFn gram_rows = detail::als::gram_for(simd);
+      const int64_t m = p.cols;
+      const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, m / 256)));
+      std::vector<double> sums(static_cast<size_t>(parts) * static_cast<size_t>(fp * fp + fp), 0.0);
+      parallel_for(parts, parts, [&](int64_t t, int) {
+        double* g = sums.data() + t * (fp * fp + fp);
+        gram_rows(p.other, f, fp, m * t / parts, m * (t + 1) / parts, g, g + fp * fp);
+      });
+      for (int t = 0; t < parts; t++) {
+        const double* g = sums.data() + static_cast<int64_t>(t) * (fp * fp + fp);
+        for (int64_t i = 0; i < f; i++)
+          for (int64_t j = 0; j <= i; j++) gp[i * fp + j] += g[i * fp + j];
+      }
+      for (int64_t i = 0; i < f; i++)
+        for (int64_t j = 0; j < i; j++) gp[j * fp + i] = gp[i * fp + j];
+    }
     c.gp = gp.data();
   }
 
   // tasks of about equal work: entries (one pass of 2f flops each per CG step) + a per-row cost
   // (the f² Gram product / the f³ factorisation, in entry units)
-  const int threads = std::max(1, std::min(p.threads, kMaxThreads));
   const int64_t row_cost = p.cg ? (p.implicit ? f / 2 + 4 : 4) : f * f / 6 + 4;
   const int64_t nnz = static_cast<int64_t>(p.indptr[p.row_end]) - p.indptr[p.row_start];
   const int64_t total = nnz + n * row_cost;

@@ -27,7 +27,7 @@ import { createRequire } from 'node:module';
 import type { Backend, BackendProbe } from '../types.js';
 import type { KernelCallOptions } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
-import { choleskySolve, conjugateGradientSteps, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import { choleskySolve, conjugateGradientSteps, withGram, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { TopKHeap } from '../../kernels/topk.js';
 import { gemmLeadingDims, type GemmArgs } from '../../kernels/gemm.js';
@@ -312,7 +312,7 @@ async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number
   const implicit = a.mode === 'implicit';
   if (rowEnd <= rowStart) return;
   if (f === 0) return;
-  const gram = a.gram;
+  const gram = a.mode === 'implicit' ? withGram(a).gram : undefined;
   if (implicit && (!gram || gram.length !== f * f)) throw new RangeError(`alsHalfStep (gpujs): mode implicit needs gram of length ${f * f}`);
   const beyond = alsBeyondGpuIndexing(a);
   if (beyond) throw new RangeError(`alsHalfStep (gpujs): ${beyond}`);
@@ -476,5 +476,5 @@ export const gpujsBackend: Backend = {
     alsHalfStep: alsHalfStepGpujs,
     gemm: gemmGpujs,
   },
-  supports: { alsHalfStep: alsBeyondGpuIndexing },
+  supports: { alsHalfStep: (a: AlsHalfStepArgs) => (a.loss ? 'alsHalfStep loss terms (loss: true) are not computed on gpu.js' : alsBeyondGpuIndexing(a)) },
 };

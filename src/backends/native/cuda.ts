@@ -30,7 +30,7 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { GemmArgs } from '../../kernels/gemm.js';
 import type { SpdSolveArgs } from '../../kernels/nn/spdSolve.js';
 import {
-  addonLoader, callAlsHalfStep, callDenseScoreTopK, callGemm, callSparseSimilarityTopK, unavailableReason,
+  kernelModuleLoader, callAlsHalfStep, callDenseScoreTopK, callGemm, callSparseSimilarityTopK, unavailableReason,
   type DenseScoreTopKAddon, type NativeAlsHalfStepCall, type NativeGemmCall, type NativeModuleLimits, type NativeSparseSimilarityCall,
 } from './index.js';
 import { callNnKernel, type NativeNnAddon, type NnKernelName } from './nnCalls.js';
@@ -113,13 +113,14 @@ export function cudaSimilarityUnsupported(limits: CudaLimits, a: SparseSimilarit
 /** Why an alsHalfStep call is beyond the CUDA kernel (its solver or its factors), or null. */
 export function cudaAlsUnsupported(limits: CudaLimits, a: AlsHalfStepArgs): string | null {
   const { alsSolvers, maxAlsFactors } = limits;
+  if (a.loss) return 'alsHalfStep loss terms (loss: true) are not computed on CUDA';
   if (!alsSolvers.includes(a.solver)) return `alsHalfStep solver '${a.solver}' is not implemented on CUDA (solvers there: ${alsSolvers.map((x) => `'${x}'`).join(', ')})`;
   if (a.other.cols > maxAlsFactors) return `alsHalfStep with ${a.other.cols} factors exceeds the CUDA kernel's ${maxAlsFactors}`;
   return null;
 }
 
 /** The loaded CUDA module, or the reason it could not be loaded. */
-export const loadCudaAddon = addonLoader<CudaAddon>('affinity_cuda.node');
+export const loadCudaAddon = kernelModuleLoader<CudaAddon>('affinity_cuda.node');
 
 const BUILD_HINT = 'it is built by `npx affinity build` where the CUDA toolkit (nvcc) is installed';
 
@@ -163,7 +164,7 @@ async function callCudaAlsHalfStep(
   if (!addon.alsHalfStep) throw new Error('cuda backend: this affinity_cuda.node has no alsHalfStep; rebuild it (`npx affinity build`)');
   const why = cudaAlsUnsupported(addon.limits, a);
   if (why) throw new Error(`cuda backend: ${why}`);
-  return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal);
+  return callAlsHalfStep(addon, a, out, rowStart, rowEnd, 1, signal, true);
 }
 
 /**

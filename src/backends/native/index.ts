@@ -8,38 +8,27 @@
  * A .node built for another version of the package (its `version` export, native/addon/module_info.h)
  * is refused the same way, before any of its kernels is called.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
 import { pinnedCalls } from './pinnedCalls.js';
 import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import { withGram, type AlsHalfStepArgs, type AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { gemmLeadingDims, type GemmArgs, type Transpose } from '../../kernels/gemm.js';
+import { addonLoader, packageRoot, unavailableReason, type AddonLoad, type NativeModule, type NativeModuleLimits } from '../../data/nativeAddon.js';
 import { withCancelFlag } from './cancelFlag.js';
 import { callNnKernel, type NativeNnAddon, type NnKernelName } from './nnCalls.js';
 
 export { withCancelFlag };
 
-/** The limits every module exports (native/addon/module_info.h); defined in C++ only. */
-export interface NativeModuleLimits {
-  /** largest row count, id or index a kernel takes (ids and CSR indices are int32) */
-  maxIndex: number;
-}
-
-/** What affinity_native.node and affinity_cuda.node both export besides their kernels. */
-export interface NativeModule {
-  /** the affinity package version the module was built for; absent in a module built before it was exported */
-  version?: string;
-  limits: NativeModuleLimits;
-}
+// the loader moved to the data layer (the readers' fast path loads the same module); re-exported for the backends and tests
+export { addonLoader, addonVersionMismatch, packageRoot, packageVersion, unavailableReason, type AddonLoad, type NativeModule, type NativeModuleLimits } from '../../data/nativeAddon.js';
 
 /** denseScoreTopK's options object (native/addon/dense_args.h). */
 export interface NativeDenseScoreTopKCall {
@@ -84,7 +73,7 @@ export interface NativeAlsHalfStepCall {
   indptr: Int32Array; indices: Int32Array; data: Float32Array;
   /** cols × factors */
   other: Float32Array;
-  /** factors × factors (implicit) */
+  /** factors × factors (implicit); null: the addon computes it from other */
   gram?: Float64Array | null;
   regularization: number;
   /** rows × factors, solved in place (CG warm-starts from it) */
@@ -93,6 +82,10 @@ export interface NativeAlsHalfStepCall {
   threads?: number;
   /** cancellation flag (withCancelFlag) */
   cancel?: Int32Array | null;
+  /** rows: each row's objective terms before the step (the kernel's `loss`) */
+  rowLoss?: Float64Array | null;
+  /** false: rowLoss only */
+  solve?: boolean;
 }
 
 /** sgdEpoch's options object (native/addon/epoch_args.h); the parameter arrays are updated in place. */
@@ -105,6 +98,8 @@ export interface NativeSgdEpochCall {
   update: 'all' | 'users'; rowStart: number; rowEnd: number;
   /** [sse, count] are added */
   out: Float64Array;
+  /** Hogwild over `threads` ('svd' only) */
+  parallel?: boolean; threads?: number;
 }
 
 /** bprEpoch's options object (native/addon/epoch_args.h); factors and rng are updated in place. */
@@ -118,6 +113,8 @@ export interface NativeBprEpochCall {
   update: 'all' | 'users' | 'positive'; rng: Uint32Array; steps: number;
   /** [correct, skipped, lossSum] are added */
   out: Float64Array;
+  /** Hogwild over `threads` */
+  parallel?: boolean; threads?: number;
 }
 
 export interface NativeAddonLimits extends NativeModuleLimits {
@@ -148,69 +145,22 @@ export interface NativeGemmCall {
 }
 
 /**
- * Package root: this file runs as dist/src/backends/native/index.js, four directories below
- * it (native → backends → src → dist → root).
+ * addonLoader for a module whose kernels the backends call: every kernel call runs on memory the
+ * caller cannot take away mid-call (pinnedCalls.ts); the wrapped module is cached with the load.
  */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const requireFromRoot = createRequire(path.join(packageRoot, 'package.json'));
-
-/**
- * A loaded module, or why there is none. `stale`: the module loaded but was built for another
- * version of the package, and `error` already says how to rebuild it.
- */
-export type AddonLoad<T> = { addon: T; file: string } | { error: string; file: string; stale?: true };
-
-let ownVersion: string | undefined;
-/** This package's version (package.json), the one a loaded .node must have been built for. */
-export function packageVersion(): string {
-  ownVersion ??= String((JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version?: unknown }).version);
-  return ownVersion;
-}
-
-/**
- * null when a module that exports `built` as its version may be called by this package (version
- * `expected`), else the reason it may not and what to do. A module's argument conventions change
- * between versions, so any difference (or no version at all: built before it was exported) is refused.
- */
-export function addonVersionMismatch(file: string, built: unknown, expected: string): string | null {
-  if (built === expected) return null;
-  const was = typeof built === 'string' && built !== '' ? built : '(unknown: the module exports no version)';
-  return `${file} was built for affinity ${was}, this is ${expected}; rebuild with \`npx affinity build\``;
-}
-
-/**
- * Loads <dir>/<name> (default build/Release) once and checks the version it was built for; the
- * result (module or reason) is cached. Kernel calls on the module run on memory the caller cannot
- * take away mid-call (pinnedCalls.ts).
- */
-export function addonLoader<T extends NativeModule>(name: string, dir = path.join(packageRoot, 'build', 'Release')): () => AddonLoad<T> {
+export function kernelModuleLoader<T extends NativeModule>(name: string): () => AddonLoad<T> {
+  const load = addonLoader<T>(name);
   let cached: AddonLoad<T> | undefined;
   return () => {
     if (cached) return cached;
-    const file = path.join(dir, name);
-    const shown = path.relative(packageRoot, file);
-    if (!existsSync(file)) {
-      cached = { error: `${shown} not found`, file };
-    } else {
-      try {
-        const addon = requireFromRoot(file) as T;
-        const mismatch = addonVersionMismatch(shown, addon.version, packageVersion());
-        cached = mismatch ? { error: mismatch, file, stale: true } : { addon: pinnedCalls(addon), file };
-      } catch (e) {
-        cached = { error: `${shown} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, file };
-      }
-    }
+    const r = load();
+    cached = 'addon' in r ? { addon: pinnedCalls(r.addon), file: r.file } : r;
     return cached;
   };
 }
 
-/** The reason a module is unavailable, with `hint` (how to build it) unless the reason already says how. */
-export function unavailableReason(r: { error: string; stale?: true }, hint: string): string {
-  return r.stale ? r.error : `${r.error}; ${hint}`;
-}
-
 /** The loaded addon, or the reason it could not be loaded. */
-export const loadNativeAddon = addonLoader<NativeAddon>('affinity_native.node');
+export const loadNativeAddon = kernelModuleLoader<NativeAddon>('affinity_native.node');
 
 const BUILD_HINT = 'run `npx affinity build` (needs CMake ≥ 3.18 and a C++17 compiler)';
 
@@ -308,9 +258,11 @@ export async function callSparseSimilarityTopK(
  * `initial` or zeros). A row whose system is not positive definite rejects with the reference's RangeError.
  */
 export async function callAlsHalfStep(
-  addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, threads: number,
-  signal?: AbortSignal,
+  addon: Pick<NativeAddon, 'alsHalfStep'> & NativeModule, a: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number, threads: number,
+  signal?: AbortSignal, needsGram = false,
 ): Promise<void> {
+  // the native addon computes YᵀY itself when it is not given (threaded); the CUDA module needs it given
+  if (needsGram) a = withGram(a);
   if (!addon.alsHalfStep) throw new Error('native backend: this affinity_native.node has no alsHalfStep; rebuild it (`npx affinity build`)');
   const m = a.matrix, y = a.other;
   if (out.rows !== m.rows || out.cols !== y.cols) throw new RangeError(`alsHalfStep: out is ${out.rows}×${out.cols}, expected ${m.rows}×${y.cols}`);
@@ -322,6 +274,7 @@ export async function callAlsHalfStep(
       indptr: int32Indptr(addon, m.indptr, 'alsHalfStep: matrix.indptr'), indices: m.indices, data: m.data,
       other: y.data, gram: a.mode === 'implicit' ? (a.gram ?? null) : null,
       regularization: a.regularization, out: out.data, rowStart, rowEnd, threads, cancel,
+      ...(a.loss ? { rowLoss: out.rowLoss ?? null, solve: a.solve !== false } : {}),
     }));
   } catch (e) {
     // the worker rejects with a plain Error; the reference throws a RangeError for this one
@@ -334,7 +287,7 @@ export async function callAlsHalfStep(
  * Calls the addon's sgdEpoch (bit for bit the reference: same float64 expressions on the float32 parameters).
  * [sse, count] are added to out; returns this call's sse.
  */
-export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal, threads = 1): Promise<number> {
   if (!addon.sgdEpoch) throw new Error('native backend: this affinity_native.node has no sgdEpoch; rebuild it (`npx affinity build`)');
   signal?.throwIfAborted();
   const svdpp = a.algorithm === 'svdpp';
@@ -348,6 +301,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
     bu: a.bu, bi: a.bi, pu: a.pu, qi: a.qi,
     ...(svdpp ? { yj: a.yj, nIndptr: n ? int32Indptr(addon, n.indptr, 'sgdEpoch: implicitItems.indptr') : undefined, nIndices: n?.indices } : {}),
     update: a.update ?? 'all', rowStart, rowEnd, out: res,
+    ...(a.parallel ? { parallel: true, threads } : {}),
   });
   out[0] += res[0];
   out[1] += res[1];
@@ -359,7 +313,7 @@ export async function callSgdEpoch(addon: NativeAddon, a: SgdEpochArgs, out: Flo
  * reference's, see native/core/include/affinity/bpr_epoch.h). [correct, skipped, lossSum] are added to out; returns
  * the mean loss over the non-skipped steps of this call.
  */
-export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal): Promise<number> {
+export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, signal?: AbortSignal, threads = 1): Promise<number> {
   if (!addon.bprEpoch) throw new Error('native backend: this affinity_native.node has no bprEpoch; rebuild it (`npx affinity build`)');
   signal?.throwIfAborted();
   const m = a.userItems;
@@ -378,6 +332,7 @@ export async function callBprEpoch(addon: NativeAddon, a: BprEpochArgs, out: Flo
     userFactors: a.userFactors, itemFactors: a.itemFactors,
     learningRate: a.learningRate, regularization: a.regularization, verifyNegative: a.verifyNegative,
     update: a.update ?? 'all', rng: a.rng, steps, out: res,
+    ...(a.parallel ? { parallel: true, threads } : {}),
   });
   out[0] += res[0]; out[1] += res[1]; out[2] += res[2];
   const used = steps - res[1];
@@ -467,16 +422,19 @@ export const nativeBackend: Backend = {
       const addon = requireAddon();
       return callSparseSimilarityTopK(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
-    alsHalfStep: async (args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
+    alsHalfStep: async (args: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       const addon = requireAddon();
       return callAlsHalfStep(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
-    // sequential kernels (registered splittable: false): one call over the whole range, on one thread
+    // sequential kernels (registered splittable: false): one call over the whole range, on one thread,
+    // or with `parallel` Hogwild over the engine's threads (native/core hogwild.cpp)
     sgdEpoch: async (args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
-      await callSgdEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+      const addon = requireAddon();
+      await callSgdEpoch(addon, args, out, rowStart, rowEnd, opts?.signal, threadsFor(addon, opts));
     },
     bprEpoch: async (args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
-      await callBprEpoch(requireAddon(), args, out, rowStart, rowEnd, opts?.signal);
+      const addon = requireAddon();
+      await callBprEpoch(addon, args, out, rowStart, rowEnd, opts?.signal, threadsFor(addon, opts));
     },
     gemm: async (args: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       const addon = requireAddon();

@@ -45,6 +45,7 @@ interface WasmExports extends GemmExports, NnExports {
   ): void;
   alsRowsCholesky(r0: number, r1: number): number;
   alsRowsCg(r0: number, r1: number): void;
+  alsRowsLoss(r0: number, r1: number, out: number): void;
   sgdSetup(
     f: number, user: number, item: number, rating: number, weight: number, order: number, bu: number, bi: number, pu: number, qi: number,
     yj: number, nIndptr: number, nIndices: number, scratch: number, items: number,
@@ -105,8 +106,8 @@ export type SparseSimilarityTopKInput = Pick<
   SparseSimilarityTopKArgs, 'matrix' | 'metric' | 'excludeSelf'
 > & { prepared: PreparedSimilarity };
 
-export type AlsHalfStepInput = Pick<AlsHalfStepArgs, 'mode' | 'solver' | 'cgSteps' | 'matrix' | 'other' | 'gram' | 'regularization'>;
-export type DenseOutput = Pick<Dense, 'rows' | 'cols' | 'data'>;
+export type AlsHalfStepInput = Pick<AlsHalfStepArgs, 'mode' | 'solver' | 'cgSteps' | 'matrix' | 'other' | 'gram' | 'regularization' | 'loss' | 'solve'>;
+export type DenseOutput = Pick<Dense, 'rows' | 'cols' | 'data'> & { rowLoss?: Float64Array };
 
 /** Counters of the copies into linear memory (for measurements and tests). */
 export interface WasmCopyStats {
@@ -212,7 +213,7 @@ class Instance implements AffinityWasm {
   constructor(exports: unknown) {
     this.ex = exports as WasmExports;
     for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows', 'simStride', 'simSetMatrix', 'simSetTask', 'simRows',
-      'alsChunk', 'alsSetup', 'alsRowsCholesky', 'alsRowsCg', 'sgdSetup', 'sgdSvd', 'sgdSvdpp', 'sgdNmf', 'bprSetup', 'bprSteps',
+      'alsChunk', 'alsSetup', 'alsRowsCholesky', 'alsRowsCg', 'alsRowsLoss', 'sgdSetup', 'sgdSvd', 'sgdSvdpp', 'sgdNmf', 'bprSetup', 'bprSteps',
       ...GEMM_EXPORTS, ...NN_EXPORTS] as const) {
       if (!(name in this.ex)) throw new Error(`affinity.wasm lacks the export '${name}' (rebuild it: npm run build:wasm)`);
     }
@@ -461,6 +462,8 @@ class Instance implements AffinityWasm {
     const x = lay.take(n * fp * 4), A = lay.take(fp * fp * 8), b = lay.take(fp * 8);
     const U = lay.take(chunk * fp * 8), V = lay.take(chunk * fp * 8);
     const xv = lay.take(fp * 8), r = lay.take(fp * 8), p = lay.take(fp * 8), ap = lay.take(fp * 8);
+    const loss = args.loss ? lay.take(n * 8) : 0;
+    if (args.loss && !out.rowLoss) throw new RangeError(`${name} (wasm): loss: true needs out.rowLoss`);
     const buf = this.ensure(lay.at, name);
     // padded copies: rows of f values at a stride of fp (zeros in between)
     const putRows = (at: number, src: Float32Array, rows: number): void => {
@@ -482,13 +485,18 @@ class Instance implements AffinityWasm {
     this.put(buf, indices, m.indices.subarray(q0, q1), Int32Array);
     this.put(buf, data, m.data.subarray(q0, q1), Float32Array);
     const cg = args.solver === 'cg';
-    if (cg) putRows(x, out.data.subarray(rowStart * f, rowEnd * f), n);
+    // the start values: CG warm-starts from them, and the loss is evaluated at them
+    if (cg || args.loss) putRows(x, out.data.subarray(rowStart * f, rowEnd * f), n);
     ex.alsSetup(f, fp, yAt, gram, implicit ? 1 : 0, args.regularization, indptr, indices, data, x, A, b, U, V, xv, r, p, ap, args.cgSteps ?? 3);
     let failed = -1;
     const tKernel = now();
-    if (cg) ex.alsRowsCg(0, n);
+    if (args.loss) ex.alsRowsLoss(0, n, loss);
+    const solve = args.solve !== false;
+    if (!solve) { /* loss only */ } else if (cg) ex.alsRowsCg(0, n);
     else failed = ex.alsRowsCholesky(0, n);
     const tOut = now();
+    if (args.loss) out.rowLoss!.set(new Float64Array(buf, loss, n), rowStart);
+    if (!solve) { this.timed(tIn, tKernel, tOut); return; }
     const done = failed < 0 ? n : failed;
     const xs = new Float32Array(buf, x, n * fp);
     if (fp === f) out.data.set(xs.subarray(0, done * f), rowStart * f);

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import { prepareSparseSimilarity, type PreparedSimilarity, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
-import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
+import { withGram, type AlsHalfStepArgs, type AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { Dense, TopK } from '../../data/matrix.js';
@@ -98,8 +98,9 @@ export const wasmBackend: Backend = {
       const w = instance();
       w.sparseSimilarityTopK({ ...args, prepared: preparedFor(args) }, out, rowStart, rowEnd);
     },
-    alsHalfStep(args: AlsHalfStepArgs, out: Dense, rowStart: number, rowEnd: number): void {
-      instance().alsHalfStep(args, out, rowStart, rowEnd);
+    alsHalfStep(args: AlsHalfStepArgs, out: AlsHalfStepOutput, rowStart: number, rowEnd: number): void {
+      // an inline call (no prepare): YᵀY here when the caller left it out
+      instance().alsHalfStep(withGram(args), out, rowStart, rowEnd);
     },
     // sgdEpoch and bprEpoch are registered splittable: false, so the engine calls them once, on the calling
     // thread; the module copies the parameters in, runs the pass and copies them back.

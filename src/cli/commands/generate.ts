@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { writeSyntheticCsv } from '../../data/synthetic.js';
+import { generateInteractions, writeSyntheticCsv } from '../../data/synthetic.js';
+import { writeInteractionsParquet } from '../../data/parquet.js';
+import { writeInteractionsArrow } from '../../data/arrow.js';
 import { checkOutputPath, nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 import { decimalNumber } from '../../data/decimal.js';
 
@@ -18,13 +20,18 @@ export function register(program: Command): void {
       if (!Number.isInteger(n)) throw new UsageError(`--seed must be an integer, got '${v}'`);
       return n;
     }, 42)
-    .requiredOption('--out <file>', 'output CSV (.csv or .csv.gz)')
+    .requiredOption('--out <file>', 'output: CSV (.csv or .csv.gz), Parquet (.parquet) or Arrow IPC (.arrow, .feather)')
     .action(async (o: { users: number; items: number; interactions: number; zipf: number; explicit?: boolean; implicit?: boolean; seed: number; out: string }) => {
       if (o.explicit && o.implicit) throw new UsageError('--explicit and --implicit are exclusive');
       if (o.interactions > o.users * o.items) throw new UsageError(`--interactions ${o.interactions} exceeds users × items = ${o.users * o.items}`);
       checkOutputPath(o.out);
       const t0 = performance.now();
-      await writeSyntheticCsv({ users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed, out: o.out });
+      const spec = { users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed };
+      // the same table either way (the Parquet and Arrow files read back as the CSV does)
+      const out = o.out.toLowerCase();
+      if (out.endsWith('.parquet')) await writeInteractionsParquet(generateInteractions(spec), o.out);
+      else if (out.endsWith('.arrow') || out.endsWith('.feather')) await writeInteractionsArrow(generateInteractions(spec), o.out);
+      else await writeSyntheticCsv({ ...spec, out: o.out });
       process.stderr.write(`wrote ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     });
 }

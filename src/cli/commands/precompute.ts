@@ -200,7 +200,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
           format: o.format as OutputFormat | undefined,
           resume: o.resume === true,
           onStage: bars.onStage,
-          onEpoch: bars.onEpoch,
+          onEpoch: tty ? bars.onEpoch : undefined, // the loss is computed only for a bar that shows it
           onBlock: bars.onBlock,
           onNote: note,
         });

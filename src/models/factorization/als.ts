@@ -17,13 +17,14 @@
  *   iterations 10, exact (Cholesky) solves.
  *
  * onEpoch(iteration, loss): the objective of alsLoss() (implicit: implicit's normalised
- * training loss). Computed only when onEpoch is given.
+ * training loss) after the iteration. Computed only when onEpoch is given, inside the kernel's pass
+ * (alsHalfStep `loss`): iteration t is reported during the user step of t + 1, the last after it.
  */
 import type { Csr, Dense } from '../../data/matrix.js';
 import { transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
-import { alsLoss, gramian, type AlsMode } from '../../kernels/alsHalfStep.js';
+import { alsLoss, alsLossFromRows, gramian, totalConfidence, type AlsHalfStepOutput, type AlsMode } from '../../kernels/alsHalfStep.js';
 import { resolveContext, type Context } from '../../engine/context.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
 import type { PlannedArray } from '../memory.js';
@@ -92,16 +93,22 @@ abstract class AlsBase extends FactorizationModel {
     return w;
   }
 
-  /** the kernel's matrix for the user side: confidences (implicit) or ratings (explicit) */
-  protected toSolverMatrix(seen: Csr, itemCount: Int32Array): Csr {
+  /**
+   * The kernel's matrix: confidences (implicit) or ratings (explicit), of `seen` (users × items) or,
+   * `byItem`, of its transpose (items × users: the item of an entry is then its row), value for value
+   * the transpose of the users × items one — so the item side needs no transpose of its own.
+   */
+  protected toSolverMatrix(seen: Csr, itemCount: Int32Array, byItem = false): Csr {
     if (this.mode === 'explicit') return seen;
     const { alpha, confidence } = this.opts;
     const w = this.itemWeights(itemCount);
     const nz = seen.indptr[seen.rows];
     const data = new Float32Array(nz);
-    for (let p = 0; p < nz; p++) {
-      const r = seen.data[p] * (w ? w[seen.indices[p]] : 1);
-      data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
+    for (let row = 0; row < seen.rows; row++) {
+      for (let p = seen.indptr[row], end = seen.indptr[row + 1]; p < end; p++) {
+        const r = seen.data[p] * (w ? w[byItem ? row : seen.indices[p]] : 1);
+        data[p] = confidence === 'hu' ? 1 + alpha * r : alpha * r;
+      }
     }
     return { ...seen, data };
   }
@@ -116,7 +123,8 @@ abstract class AlsBase extends FactorizationModel {
     const prep = this.prepare(train);
     const F = this.opts.factors;
     const Cui = this.toSolverMatrix(prep.ur, prep.itemCount);
-    const Ciu = transpose(Cui);
+    // the trainset's items × users matrix is ur's transpose already: the same confidences, no transpose
+    const Ciu = this.toSolverMatrix(prep.ir, prep.itemCount, true);
     const rng = new Rng(this.opts.seed);
     let X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
     let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
@@ -126,17 +134,29 @@ abstract class AlsBase extends FactorizationModel {
     for (let k = 0; k < Y.data.length; k++) Y.data[k] = rng.next() * 0.01;
     const solver = this.opts.useCg ? 'cg' : 'cholesky';
     const lambda = this.opts.regularization;
+    const mode = this.mode;
+    // The loss, only when asked for, comes out of the kernel: the user step of iteration t + 1 evaluates
+    // the objective at its starting factors (X_t, Y_t) in the pass it makes anyway (alsHalfStep `loss`),
+    // so iteration t is reported then; after the last, one evaluation-only pass (solve: false).
+    const onEpoch = opts.onEpoch;
+    const confidence = onEpoch && mode === 'implicit' ? totalConfidence(Cui) : 0;
+    const lossOf = (step: AlsHalfStepOutput, other: Dense): number => alsLossFromRows({ mode, matrix: Cui, other, regularization: lambda }, step.rowLoss!, confidence);
     for (let it = 0; it < this.opts.iterations; it++) {
       checkAbort(ctx.signal);
-      const gy = this.mode === 'implicit' ? gramian(Y) : undefined;
-      X = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, gram: gy, regularization: lambda, initial: X }, runOpts);
-      const gx = this.mode === 'implicit' ? gramian(X) : undefined;
-      Y = await ctx.engine.run('alsHalfStep', { mode: this.mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, gram: gx, regularization: lambda, initial: Y }, runOpts);
+      // YᵀY / XᵀX (implicit) are left to the kernel: the native addon computes them in C++ over its threads
+      const withLoss = onEpoch !== undefined && it > 0;
+      const users = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, regularization: lambda, initial: X, loss: withLoss }, runOpts);
+      if (withLoss) onEpoch(it, lossOf(users, Y));
+      X = users;
+      Y = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Ciu, other: X, regularization: lambda, initial: Y }, runOpts);
       if (!allFinite(X.data) || !allFinite(Y.data)) {
         throw new Error(`${this.name}: training diverged at iteration ${it + 1} (non-finite factors; regularization ${lambda}, no learning rate in ALS); the model is unchanged`);
       }
-      if (opts.onEpoch) opts.onEpoch(it + 1, alsLoss({ mode: this.mode, matrix: Cui, userFactors: X, itemFactors: Y, regularization: lambda }));
       await tick();
+    }
+    if (onEpoch) {
+      const last = await ctx.engine.run('alsHalfStep', { mode, solver, cgSteps: this.opts.cgSteps, matrix: Cui, other: Y, regularization: lambda, initial: X, loss: true, solve: false }, runOpts);
+      onEpoch(this.opts.iterations, lossOf(last, Y));
     }
     this.commit(prep, X.data, Y.data, F, F);
   }

@@ -11,7 +11,8 @@
  *
  * predict() returns the score x_uᵀy_i (+ b_i) — a ranking score, not a rating.
  * onEpoch(iteration, loss): mean −ln σ(x_uij) over the iteration's (non-skipped) steps.
- * Deterministic (sequential); implicit's multithreaded Hogwild updates are not reproduced.
+ * deterministic: true (default) is sequential and bit-identical run to run; false runs each epoch
+ * as Hogwild over the engine's threads (implicit's multithreaded scheme; bprEpoch `parallel`).
  */
 import type { Csr } from '../../data/matrix.js';
 import { csrFromTriplets } from '../../data/matrix.js';
@@ -20,7 +21,7 @@ import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { resolveContext, type Context } from '../../engine/context.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, tick, type Side } from './base.js';
-import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, type ParamTable } from '../params.js';
 import { Rng } from '../../data/random.js';
 
 export interface BprOptions {
@@ -32,7 +33,7 @@ export interface BprOptions {
   negativeBeta: number;
   /** iterations for foldInUser/foldInItem/partialFit (0: iterations) */
   foldInIterations: number;
-  /** true (default, the only mode implemented): sequential SGD, bit-identical run to run */
+  /** true (default): sequential SGD, bit-identical run to run; false: Hogwild over the engine's threads (bprEpoch `parallel`) */
   deterministic: boolean;
   seed: number;
 }
@@ -65,7 +66,6 @@ export class BPR extends FactorizationModel {
   constructor(params?: Partial<BprOptions> | ModelParams) {
     super();
     this.opts = readParams<BprOptions>('bpr', params as Record<string, unknown>, BPR_PARAMS);
-    requireDeterministic('bpr', this.opts.deterministic);
     this.growRng = new Rng(this.opts.seed ^ 0x3c6ef372);
     this.stepRng = new Rng(this.opts.seed ^ 0x1b873593).fork();
   }
@@ -96,7 +96,7 @@ export class BPR extends FactorizationModel {
     const args: BprEpochArgs = {
       userItems: prep.ur, entryUser: entryUsers(prep.ur), userFactors: X, itemFactors: Y, factors: F,
       learningRate: this.opts.learningRate, regularization: this.opts.regularization, verifyNegative: this.opts.verifyNegative,
-      ...this.negatives(prep.itemCount), samples: nnz, rng: rng.fork(),
+      ...this.negatives(prep.itemCount), samples: nnz, rng: rng.fork(), parallel: !this.opts.deterministic,
     };
     const ctx = resolveContext(fitOpts);
     for (let e = 0; e < this.opts.iterations; e++) {

@@ -41,7 +41,7 @@ import type { SgdAlgorithm, SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoc
 import type { Trainset } from '../trainset.js';
 import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, type Side } from './base.js';
 import type { ModelArray } from './format.js';
-import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, requireDeterministic, type ParamTable } from '../params.js';
+import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, type ParamTable } from '../params.js';
 import { Rng } from '../../data/random.js';
 
 export type SgdOrder = 'shuffle' | 'user' | 'fixed' | 'surprise';
@@ -67,7 +67,7 @@ export interface SgdOptions {
   balanceGamma: number;
   /** SGD passes for foldInUser/foldInItem/partialFit (0: n_epochs) */
   foldInEpochs: number;
-  /** true (default, the only mode implemented): sequential SGD, bit-identical run to run */
+  /** true (default): sequential SGD, bit-identical run to run; false: 'svd' epochs as Hogwild over the engine's threads (sgdEpoch `parallel`; svdpp and nmf stay sequential) */
   deterministic: boolean;
   seed: number;
 }
@@ -118,7 +118,6 @@ abstract class SgdModel extends FactorizationModel {
   constructor(tbl: ParamTable, name: string, params?: Partial<SgdOptions> | ModelParams) {
     super();
     const o = readParams<SgdOptions>(name, params as Record<string, unknown>, tbl);
-    requireDeterministic(name, o.deterministic);
     if (o.curriculumStart > 1) throw new RangeError(`${name}: curriculumStart must be in (0, 1], got ${o.curriculumStart}`);
     if (o.initHigh < o.initLow) throw new RangeError(`${name}: init_high (${o.initHigh}) must be ≥ init_low (${o.initLow})`);
     this.opts = o;
@@ -183,6 +182,8 @@ abstract class SgdModel extends FactorizationModel {
       algorithm: this.algorithm, factors: F, user: train.user, item: train.item, rating: train.rating, weight,
       order: new Int32Array(0), globalMean: prep.globalMean, biased: this.biased, lr, reg, ...state,
       implicitItems: this.algorithm === 'svdpp' ? prep.ur : undefined,
+      // Hogwild over the engine's threads when asked for (svd only: svdpp and nmf have no parallel kernel)
+      parallel: !o.deterministic && this.algorithm === 'svd',
     };
     const curriculum = this.algorithm === 'nmf' ? 'none' : o.curriculum;
     const ranked = curriculum === 'item-popularity' || curriculum === 'user-activity' ? this.rankStatic(train, prep, curriculum) : null;

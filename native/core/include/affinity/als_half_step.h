@@ -14,6 +14,7 @@
 //   solver cg: cg_steps conjugate-gradient steps warm-started from out's row (implicit's
 //     least_squares_cg); A·p = (YᵀY + λI)p + Σ_i (|c_ui| − 1)(y_i·p) y_i, A never formed.
 //   Rows without entries get x_u = 0.
+//   row_loss (optional): the objective's row terms before the step, see the struct.
 //
 // Precision: cholesky, and CG in the portable code and for f > 64: float64 arithmetic
 // throughout (Y widened from float32, as the reference reads it), only the summation order
@@ -50,7 +51,7 @@ struct AlsHalfStepParams {
   int64_t data_length = 0;
   const float* other = nullptr;  // cols × f, row-major
   int64_t other_length = 0;
-  const double* gram = nullptr;  // f × f (implicit; ignored for explicit)
+  const double* gram = nullptr;  // f × f (implicit; ignored for explicit); null: computed here from other (threaded, float64)
   int64_t gram_length = 0;
   double regularization = 0;  // λ ≥ 0
   float* out = nullptr;  // rows × f; CG reads its rows as the start values
@@ -60,6 +61,12 @@ struct AlsHalfStepParams {
   Simd simd = Simd::Auto;
   // tests: rows with more entries than this are not gathered (AVX-512 CG); -1 = automatic (4 MiB)
   int64_t gather_max_entries = -1;
+  // optional (rows): each row's terms of the objective at its factors before the step,
+  //   x_uᵀ(YᵀY)x_u + ridge·‖x_u‖² + Σ_i ℓ(c_ui, x_u·y_i)   (src/kernels/alsHalfStep.ts, `loss`);
+  // CG takes every x_u·y_i from its residual pass, Cholesky makes one extra pass over the row
+  double* row_loss = nullptr;
+  int64_t row_loss_length = 0;
+  bool solve = true;  // false: only row_loss (needs it); out is left as it is
 };
 
 /** Thrown by als_half_step when a row's system is not positive definite (cholesky). */

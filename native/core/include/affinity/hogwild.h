@@ -1,0 +1,39 @@
+// affinity native core: the parallel (Hogwild) forms of bprEpoch and sgdEpoch 'svd'. Plain C++17, no Node.
+//
+// Hogwild (Recht, Ré, Wright & Niu 2011): the SGD steps of one epoch are spread over threads that
+// update the shared factors without locks. With sparse data two threads rarely touch the same row
+// at once, and a lost update costs a little convergence, never correctness of the method; implicit
+// (bpr_update) and LightFM train this way. What the threads compute:
+//
+//   bpr_epoch_hogwild  the steps of bpr_epoch (affinity/bpr_epoch.h: the same sampling of the
+//                      positive and the negative, the same skips, the same update of every
+//                      mode), `steps` split over the threads, each drawing from its own
+//                      xoshiro128** stream seeded from the caller's state (splitmix64 of the
+//                      state and the thread's number), which is then advanced by four draws;
+//   sgd_epoch_hogwild  the 'svd' pass of sgd_epoch (affinity/sgd_epoch.h) over order[row_start,
+//                      row_end), cut into one contiguous part per thread (the order is shuffled,
+//                      so each part is a random sample of the examples).
+//
+// Arithmetic in float32 with SIMD (AVX-512/AVX2 chosen at run time; bias and loss terms in
+// float64), where the sequential kernels reproduce the reference's float64 expressions bit for
+// bit; the memory reads of the coming steps are prefetched in batches (the rows a step needs are
+// random accesses into arrays much larger than the caches). With one thread the result is
+// reproducible run to run (the same stream, the same order); with more it depends on the
+// interleaving. Validation is the sequential kernels' (validate_bpr_epoch, validate_sgd_epoch).
+#pragma once
+
+#include <cstdint>
+
+#include "affinity/bpr_epoch.h"
+#include "affinity/platform.h"
+#include "affinity/sgd_epoch.h"
+
+namespace affinity {
+
+/** Throws std::invalid_argument when validation fails (nothing touched). */
+BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd = Simd::Auto);
+
+/** 'svd' only (svdpp and nmf have no parallel form here). Returns Σ e² as sgd_epoch does. */
+double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd = Simd::Auto);
+
+}  // namespace affinity

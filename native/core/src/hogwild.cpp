@@ -1,0 +1,176 @@
+// Hogwild bprEpoch and sgdEpoch 'svd' (affinity/hogwild.h): threads of the core's pool, each running the
+// step loops of hogwild_steps.inc, compiled three times (portable, AVX2+FMA, AVX-512F) as als_half_step.cpp
+// does; the wide copies run only after detect_simd() has seen the CPU support them.
+#include "affinity/hogwild.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "thread_pool.h"
+
+#if AFFINITY_X86
+#include <immintrin.h>
+#endif
+
+namespace affinity {
+namespace detail {
+namespace hogwild {
+
+/** xoshiro128** next (src/data/xoshiro128.ts). */
+inline uint32_t next(uint32_t* s) {
+  const uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  const uint32_t m = s1 * 5u;
+  const uint32_t result = ((m << 7) | (m >> 25)) * 9u;
+  const uint32_t t = s1 << 9;
+  const uint32_t n2 = s2 ^ s0;
+  const uint32_t n3 = s3 ^ s1;
+  s[1] = s1 ^ n2;
+  s[0] = s0 ^ n3;
+  s[2] = n2 ^ t;
+  s[3] = (n3 << 11) | (n3 >> 21);
+  return result;
+}
+
+/** ⌊(next / 2^32) · n⌋, as bpr_epoch draws. */
+inline int64_t draw_index(uint32_t* s, int64_t n) {
+  return static_cast<int64_t>(std::floor((static_cast<double>(next(s)) / 4294967296.0) * static_cast<double>(n)));
+}
+
+inline bool has_entry(const int32_t* indices, int64_t lo, int64_t hi, int32_t col) {
+  hi--;
+  while (lo <= hi) {
+    const int64_t mid = (lo + hi) >> 1;
+    const int32_t v = indices[mid];
+    if (v == col) return true;
+    if (v < col) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
+using SvdStepsFn = double (*)(const SgdEpochParams&, int64_t, int64_t);
+
+namespace portable {
+#define HOGWILD_ISA 0
+#include "hogwild_steps.inc"
+#undef HOGWILD_ISA
+}  // namespace portable
+
+#if AFFINITY_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#define HOGWILD_ISA 1
+#include "hogwild_steps.inc"
+#undef HOGWILD_ISA
+}  // namespace avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+// GCC 12 flags the undefined upper half of _mm512_castps512_ps256 & co. inside its own headers
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+namespace avx512 {
+#define HOGWILD_ISA 2
+#include "hogwild_steps.inc"
+#undef HOGWILD_ISA
+}  // namespace avx512
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+#endif
+
+Simd resolve(Simd s) {
+  if (s == Simd::Auto || !simd_supported(s)) return detect_simd();
+  return s;
+}
+
+BprStepsFn bpr_for(Simd s) {
+#if AFFINITY_X86
+  if (s == Simd::Avx512) return &avx512::bpr_steps;
+  if (s == Simd::Avx2) return &avx2::bpr_steps;
+#endif
+  (void)s;
+  return &portable::bpr_steps;
+}
+
+SvdStepsFn svd_for(Simd s) {
+#if AFFINITY_X86
+  if (s == Simd::Avx512) return &avx512::svd_steps;
+  if (s == Simd::Avx2) return &avx2::svd_steps;
+#endif
+  (void)s;
+  return &portable::svd_steps;
+}
+
+/** splitmix64 (Steele, Lea & Flood 2014): seeds the threads' streams. */
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace hogwild
+}  // namespace detail
+
+BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd) {
+  namespace hw = detail::hogwild;
+  const std::string problem = validate_bpr_epoch(p);
+  if (!problem.empty()) throw std::invalid_argument("bprEpoch: " + problem);
+  const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, p.steps)})));
+  // the threads' streams: splitmix64 of the caller's state and the thread's number
+  std::vector<uint32_t> states(static_cast<size_t>(4 * n));
+  const uint64_t base = (static_cast<uint64_t>(p.rng[0]) | static_cast<uint64_t>(p.rng[1]) << 32) ^
+                        ((static_cast<uint64_t>(p.rng[2]) | static_cast<uint64_t>(p.rng[3]) << 32) * 0x9e3779b97f4a7c15ULL);
+  for (int k = 0; k < n; k++) {
+    uint64_t x = base + static_cast<uint64_t>(k) * 0xd1b54a32d192ed03ULL;
+    const uint64_t a = hw::splitmix64(x), b = hw::splitmix64(x);
+    uint32_t* s = &states[static_cast<size_t>(4 * k)];
+    s[0] = static_cast<uint32_t>(a);
+    s[1] = static_cast<uint32_t>(a >> 32);
+    s[2] = static_cast<uint32_t>(b);
+    s[3] = static_cast<uint32_t>(b >> 32);
+    if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 1;
+  }
+  for (int k = 0; k < 4; k++) hw::next(p.rng);  // the next call seeds other streams
+  const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
+  std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
+  parallel_for(n, n, [&](int64_t k, int) {
+    const int64_t share = p.steps / n + (k < p.steps % n ? 1 : 0);
+    double* r = &sums[static_cast<size_t>(3 * k)];
+    steps(p, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
+  });
+  BprEpochResult out;
+  for (int k = 0; k < n; k++) {
+    out.correct += sums[static_cast<size_t>(3 * k)];
+    out.skipped += sums[static_cast<size_t>(3 * k + 1)];
+    out.loss_sum += sums[static_cast<size_t>(3 * k + 2)];
+  }
+  return out;
+}
+
+double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd) {
+  namespace hw = detail::hogwild;
+  if (p.algorithm != SgdAlgorithm::Svd) throw std::invalid_argument("sgdEpoch: only 'svd' has a parallel (Hogwild) form");
+  const std::string problem = validate_sgd_epoch(p);
+  if (!problem.empty()) throw std::invalid_argument("sgdEpoch: " + problem);
+  const int64_t len = p.row_end - p.row_start;
+  const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, len)})));
+  const hw::SvdStepsFn steps = hw::svd_for(hw::resolve(simd));
+  std::vector<double> sse(static_cast<size_t>(n), 0.0);
+  parallel_for(n, n, [&](int64_t k, int) {
+    const int64_t t0 = p.row_start + len * k / n, t1 = p.row_start + len * (k + 1) / n;
+    sse[static_cast<size_t>(k)] = steps(p, t0, t1);
+  });
+  double total = 0;
+  for (double s : sse) total += s;
+  return total;
+}
+
+}  // namespace affinity

@@ -1,0 +1,121 @@
+// Parquet input (src/data/parquet.ts): the same interactions as the CSV of the same table (ids,
+// first-seen order, ratings, timestamps, duplicates), across row groups and pages, dictionary and
+// PLAIN string pages, numeric and timestamp columns, named or positional columns; nulls, blank ids and
+// bad values name the row (or are skipped); the addon's Snappy decoder against hyparquet's own.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import { snappyUncompress } from 'hyparquet';
+import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions, type ReadResult } from '../src/data/readers.js';
+import { writeInteractionsParquet } from '../src/data/parquet.js';
+import { nativeSnappy } from '../src/data/fastReader.js';
+import { generateInteractions } from '../src/data/synthetic.js';
+import { mulberry32 } from './helpers/random.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-parquet-'));
+let files = 0;
+const file = (name: string): string => path.join(tmp, `${files++}-${name}`);
+
+function rows(x: ReadResult): unknown {
+  return {
+    users: x.users.ids().map(String), items: x.items.ids().map(String), user: Array.from(x.user), item: Array.from(x.item),
+    rating: Array.from(x.rating), timestamp: x.timestamp ? Array.from(x.timestamp) : null, duplicates: x.stats.duplicates, implicit: x.implicit,
+  };
+}
+
+async function outcome(f: () => Promise<ReadResult>): Promise<ReadResult | Error> {
+  try { return await f(); } catch (e) { return e as Error; }
+}
+
+function writeParquet(name: string, columnData: Parameters<typeof parquetWriteBuffer>[0]['columnData'], rowGroupSize?: number): string {
+  const f = file(name);
+  writeFileSync(f, new Uint8Array(parquetWriteBuffer({ columnData, ...(rowGroupSize ? { rowGroupSize } : {}) })));
+  return f;
+}
+
+test('a table written as Parquet reads back as its CSV does (row groups, ids, first-seen order, values)', async () => {
+  const x = generateInteractions({ users: 300, items: 120, interactions: 6000, explicit: true, seed: 5 });
+  const csv = file('t.csv'), pq = file('t.parquet');
+  await writeInteractionsCsv(x, csv);
+  await writeInteractionsParquet(x, pq, 1000); // 6 row groups
+  const a = await readInteractions(csv), b = await readInteractions(pq);
+  assert.is(b.stats.parser, 'parquet');
+  assert.equal(rows(b), rows(a));
+  assert.is(b.stats.lines, 6000);
+  // the options apply as for text: limit, implicit, no timestamps, duplicates
+  assert.equal(rows(await readInteractions(pq, { limit: 2500 })), rows(await readInteractions(csv, { limit: 2500 })));
+  assert.equal(rows(await readInteractions(pq, { implicit: true, timestamp: false })), rows(await readInteractions(csv, { implicit: true, timestamp: false })));
+});
+
+test('other schemas: INT64/INT32 ids, DOUBLE and string ratings, TIMESTAMP columns, PLAIN string pages, names and positions', async () => {
+  const n = 3000, rnd = mulberry32(3);
+  const users = Array.from({ length: n }, () => BigInt(1 + Math.floor(rnd() * 200)));
+  const items = Array.from({ length: n }, () => 1 + Math.floor(rnd() * 90));
+  const ratings = Array.from({ length: n }, () => 1 + Math.floor(rnd() * 9) / 2);
+  const times = Array.from({ length: n }, (_, k) => new Date(Date.UTC(2020, 0, 1) + k * 1000));
+  const f = writeParquet('typed.parquet', [
+    { name: 'userId', data: users, type: 'INT64' }, { name: 'movieId', data: items, type: 'INT32' },
+    { name: 'score', data: ratings, type: 'DOUBLE' }, { name: 'ts', data: times, type: 'TIMESTAMP' },
+  ], 700);
+  const x = await readInteractions(f);
+  const text = 'user,item,rating,timestamp\n' + users.map((u, k) => `${u},${items[k]},${ratings[k]},${times[k].getTime() / 1000}`).join('\n');
+  assert.equal(rows(x), rows(readInteractionsFromString(text)));
+  // the same ids as PLAIN strings, and a string rating column, by position and by name
+  const g = writeParquet('plain.parquet', [
+    { name: 'a', data: users.map(String), type: 'STRING', encoding: 'PLAIN' }, { name: 'b', data: items.map(String), type: 'STRING', encoding: 'PLAIN' },
+    { name: 'c', data: ratings.map(String), type: 'STRING' },
+  ], 1000);
+  const o: ReadOptions = { user: 0, item: 'B', rating: 'c' };
+  const y = await readInteractions(g, o);
+  assert.equal(rows(y), rows(readInteractionsFromString('user,item,rating\n' + users.map((u, k) => `${u},${items[k]},${ratings[k]}`).join('\n'))));
+  const missing = await outcome(() => readInteractions(g));
+  assert.ok(missing instanceof Error && /no user column .*'a', 'b', 'c'/.test(missing.message), String(missing));
+});
+
+test('nulls, blank ids and bad values name the row; skipInvalid skips them; no id of a skipped row is kept', async () => {
+  const f = writeParquet('bad.parquet', [
+    { name: 'user', data: ['u1', 'u2', null, 'u4', ' ', 'u6', 'u7'], type: 'STRING', nullable: true },
+    { name: 'item', data: ['i1', 'i2', 'i3', 'i4', 'i5', 'iX', 'i7'], type: 'STRING' },
+    { name: 'rating', data: [1, 2, 3, NaN, 5, 6, 1e39], type: 'DOUBLE' },
+  ]);
+  const e = await outcome(() => readInteractions(f));
+  assert.ok(e instanceof Error && e.name === 'DataFormatError', String(e));
+  assert.match((e as Error).message, /bad\.parquet: row 3: missing or empty user id null/);
+  const x = await readInteractions(f, { skipInvalid: true });
+  assert.equal(x.users.ids(), ['u1', 'u2', 'u6']);
+  assert.equal(x.items.ids(), ['i1', 'i2', 'iX'], 'i3, i4, i5, i7 belong to skipped rows');
+  assert.is(x.stats.skipped, 4);
+  const nan = writeParquet('nan.parquet', [{ name: 'user', data: ['u1', 'u2'], type: 'STRING' }, { name: 'item', data: ['i1', 'i2'], type: 'STRING' }, { name: 'rating', data: [1, NaN], type: 'DOUBLE' }]);
+  const e2 = await outcome(() => readInteractions(nan));
+  assert.ok(e2 instanceof Error && /row 2: rating NaN is not a finite number/.test(e2.message), String(e2));
+  const notParquet = file('x.parquet');
+  writeFileSync(notParquet, 'user,item\n');
+  const e3 = await outcome(() => readInteractions(notParquet));
+  assert.ok(e3 instanceof Error && /not a readable Parquet file/.test(e3.message), String(e3));
+});
+
+const snappy = nativeSnappy();
+test('the addon\'s Snappy decoder gives what hyparquet\'s gives', () => {
+  if (!snappy) { console.log('SKIP native snappy: the addon is not built'); return; }
+  const rnd = mulberry32(11);
+  for (let round = 0; round < 50; round++) {
+    const n = Math.floor(rnd() * 200_000);
+    const data = new Uint8Array(n);
+    // runs and repeats (what compresses) mixed with noise
+    for (let k = 0; k < n; k++) data[k] = rnd() < 0.7 && k > 16 ? data[k - 1 - Math.floor(rnd() * 16)] : Math.floor(rnd() * 256);
+    const packed = snappyCompress(data);
+    const mine = snappy(packed, n);
+    const theirs = new Uint8Array(n);
+    snappyUncompress(packed, theirs);
+    assert.ok(Buffer.from(mine).equals(Buffer.from(theirs)) && Buffer.from(mine).equals(Buffer.from(data)), `round ${round}`);
+  }
+  assert.throws(() => snappy(Uint8Array.from([5, 0x04, 0x61]), 5), /corrupt Snappy data/);
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test.run();
