@@ -4,6 +4,7 @@ export * from './idMap.js';
 export * from './interactions.js';
 export * from './readers.js';
 export * from './splits.js';
+export { leaveLastSplit, type LeaveLastSplit } from './leaveLast.js';
 export * from './synthetic.js';
 export * from './random.js';
 export { splitRecord, csvField, float32Text } from './csvLine.js';

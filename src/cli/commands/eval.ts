@@ -1,14 +1,16 @@
 /**
  * `affinity eval --input FILE --model NAME[,NAME…] [--params …] [--protocol P] [--repeat N]
  *                [--metrics LIST] [--cold-start [user|item]] [--items FILE] [--users FILE]
- *                [--seed N] [--json]`
+ *                [--sampled-negatives N] [--seed N] [--json]`
  *
  * Runs the evaluation protocol (src/eval/evaluate.ts). Every model is scored on the SAME splits
  * (makeSplits once, shared). One model: a table with one row per fold, then mean and std (or with
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
  * With --cold-start a per-bucket table follows each model (JSON: `coldStart: [{bucket, users, mean}]`).
- * Progress goes to stderr.
+ * With --sampled-negatives N every ranking metric is also reported as `sampled:<metric>` (the test
+ * items ranked among N seeded non-interacted items), beside the full-ranking value.
+ * Progress goes to stderr (fits of the neural models: a bar per fit on a TTY, a line per epoch otherwise).
  *
  * --params syntax (repeatable; groups separated by ';'):
  *   k=v,k=v            applies to every model (the only form needed for one model)
@@ -25,6 +27,7 @@ import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { EpochProgress } from '../epochProgress.js';
 
 const fmtValue = (key: string, v: number | null | undefined): string =>
   v === null || v === undefined || Number.isNaN(v) ? '—' : key.endsWith('Seconds') ? v.toFixed(2) : v.toFixed(4);
@@ -107,6 +110,8 @@ function parseModelParams(values: string[], models: string[]): Record<string, Mo
 /** Default metrics by model kind: rating predictors get rmse,mae; ranking-only models ndcg/precision/recall@10. */
 const DEFAULT_RATING_METRICS = ['rmse', 'mae'];
 const DEFAULT_RANKING_METRICS = ['ndcg@10', 'precision@10', 'recall@10'];
+/** leave-last has one test item per user: the papers' hit rate and NDCG */
+const DEFAULT_LEAVE_LAST_METRICS = ['hit@10', 'ndcg@10'];
 
 // ---------------------------------------------------------------------------------------------
 // side-info options, shared with `affinity precompute`
@@ -211,6 +216,7 @@ interface EvalCliOptions extends SideInfoCliOptions {
   seed: number;
   metrics?: string;
   coldStart?: string | boolean;
+  sampledNegatives?: number;
   implicit?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -224,7 +230,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
     .requiredOption('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
+    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W] | leave-last:K', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
       const n = Number(v);
@@ -232,6 +238,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
       return n;
     }, 0)
     .option('--metrics <list>', `comma-separated metrics (default: ${DEFAULT_RATING_METRICS.join(',')} for rating models, ${DEFAULT_RANKING_METRICS.join(',')} for ranking-only models)`)
+    .option('--sampled-negatives <n>', 'also rank each test user\'s test items among N seeded random items the user never interacted with (the NeuMF/SASRec papers\' HR@10/NDCG@10), reported as sampled:<metric> beside the full ranking', positiveInt('--sampled-negatives'))
     .option('--cold-start [by]', "also report every metric per cold-start bucket (history length 0, 1-5, 6-20, 21-50, >50) of test users ('user', default) or items ('item')")
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--json', 'print the result as JSON: one model → the result object, several → an array of them')
@@ -243,13 +250,16 @@ Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
-         training data; W: share of every other user's interactions held out too)
+         training data; W: share of every other user's interactions held out too),
+         leave-last:K (per user by time: the last K to test, the K before them as the validation
+         set of models that early-stop; needs timestamps)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
 Examples:
   affinity eval --input u.data --model svd,als,item-knn --protocol user-holdout:0.2 --metrics ndcg@10,recall@10,coverage@10
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
-                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
+                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json
+  affinity eval --input u.data --model sasrec,bpr --protocol leave-last:1 --sampled-negatives 100 --metrics hit@10,ndcg@10`);
   cmd.action(async (o: EvalCliOptions) => {
     const modelNames = o.model.split(',').map((s) => s.trim()).filter(Boolean);
     if (!modelNames.length) throw new UsageError('--model is empty');
@@ -279,8 +289,12 @@ Examples:
       rating[name] = probe.predictsRatings;
     }
     const allRating = modelNames.every((n) => rating[n]);
+    const ranking = protocol.kind === 'leave-last' ? DEFAULT_LEAVE_LAST_METRICS : DEFAULT_RANKING_METRICS;
     for (const name of modelNames) {
-      const metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      const metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...ranking] : ranking);
+      if (o.sampledNegatives !== undefined && !metrics.some((m) => /@\d+$/.test(m) && !/^(coverage|diversity|novelty|popbias)@/.test(m))) {
+        throw new UsageError(`--sampled-negatives ranks test items among sampled ones: --metrics needs a ranking metric with a cut-off, such as hit@10 or ndcg@10 (${name} has ${metrics.join(',')})`);
+      }
       let specs;
       try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
       checkModel({ models, modelName: name, params: params[name], sideInfo }, specs); // 'does not predict ratings' before any fitting
@@ -293,13 +307,22 @@ Examples:
     const splits = makeSplits(data, protocol, o.seed, o.repeat);
     say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
     const results: EvaluateResult[] = [];
+    const progress = new EpochProgress(!o.quiet && process.stderr.isTTY === true, say);
     for (const name of modelNames) {
       const metrics = metricsOf[name];
       const t0 = performance.now();
+      progress.begin(`${name} fold 1/${splits.length}`);
       const r = await evaluate({
         ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
-        onFold: (f, fr) => say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`),
-      });
+        sampledNegatives: o.sampledNegatives,
+        onEpoch: o.quiet ? undefined : progress.onEpoch,
+        onFold: (f, fr) => {
+          progress.end();
+          const keys = Object.keys(fr).filter((k) => !k.endsWith('Seconds'));
+          say(`${name} fold ${f + 1}/${splits.length}: ${keys.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`);
+          if (f + 1 < splits.length) progress.begin(`${name} fold ${f + 2}/${splits.length}`);
+        },
+      }).finally(() => progress.end());
       say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       results.push(r);
     }
