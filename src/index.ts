@@ -41,6 +41,7 @@ export * from './models/content/index.js';
 // the neural models (issue 19)
 export { SASRec, type SasrecOptions, type SasrecLoss, type SequenceCurriculum } from './models/neural/sasrec.js';
 export { NeuMF, type NeumfOptions, type PairCurriculum } from './models/neural/neumf.js';
+export { loadSavedModel } from './models/savedModel.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';
