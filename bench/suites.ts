@@ -360,6 +360,8 @@ function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?:
 
 const ml = loadMl100k;
 const small = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(1000, 2000, 50_000, 31)); })();
+/** MovieLens-1M's shape (6,040 users × 3,706 items × 1M interactions), synthetic: the SASRec paper's data set size */
+const ml1mShaped = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(6040, 3706, 1_000_000, 61)); })();
 
 /** Every case of both suites. */
 export function allCases(): BenchCase[] {
@@ -397,6 +399,13 @@ export function allCases(): BenchCase[] {
     crossValidateCase({ model: 'svd', size: 'ml100k', suites: QUICK, data: ml }),
     crossValidateCase({ model: 'svdpp', size: 'ml100k', suites: FULL, data: ml }),
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
+
+    // the neural models (issue 19): one training epoch (no validation pass), so seconds = seconds per epoch
+    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: 'ml100k ce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: 'ml100k bce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'neumf', params: { epochs: 1, patience: 0 }, epochs: 1, size: 'ml100k 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: '6040x3706x1M ce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
+    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: '6040x3706x1M bce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
   ];
 }
 
