@@ -47,7 +47,7 @@ import { Trainset } from '../trainset.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
 import { readNeural, saveNeural } from './persist.js';
 import { holdOut, lastItems, userSequences } from './sequences.js';
-import { heldOutSet, ndcgAt } from './validation.js';
+import { heldOutSet, ndcgAt } from './validationNdcg.js';
 
 export type PairCurriculum = 'none' | 'item-popularity' | 'user-activity';
 

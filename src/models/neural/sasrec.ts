@@ -50,7 +50,7 @@ import { Trainset } from '../trainset.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
 import { recommendBatchByDot, recommendByDot, similarItemsByCosine, type DotScorer } from './dotScoring.js';
 import { readNeural, saveNeural } from './persist.js';
-import { heldOutSet, ndcgAt } from './validation.js';
+import { heldOutSet, ndcgAt } from './validationNdcg.js';
 import { holdOut, lastItems, sequenceLength, sequenceOf, userSequences, type Sequences } from './sequences.js';
 import { inferenceWindows, SasrecNet, trainingWindows, type Windows } from './sasrecNet.js';
 
