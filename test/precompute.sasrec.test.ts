@@ -90,6 +90,26 @@ test('--model-file: saved sasrec and neumf models are loaded, not refitted (simi
   assert.match(bad.stderr, /holds a 'sasrec' model, not 'neumf'/);
 });
 
+test('off a TTY, affinity eval and precompute print one line per epoch of the neural models: epoch, loss, validation NDCG@10', () => {
+  const x = walks({ users: 40, items: 15, minLen: 4, maxLen: 8, seed: 5 });
+  const csv = path.join(dir, 'epochs.csv');
+  writeFileSync(csv, 'user,item,rating,timestamp\n' + Array.from(x.user, (u, t) => `${x.users.external(u)},${x.items.external(x.item[t])},1,${x.timestamp![t]}`).join('\n') + '\n');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--backend', 'js'], { encoding: 'utf8', timeout: 120_000 });
+  const ev = run('eval', '--input', csv, '--model', 'sasrec,neumf', '--params', 'sasrec:hidden=8,maxLen=6,blocks=1,epochs=2,patience=2;neumf:factors=4,layers=2,epochs=2,patience=2', '--protocol', 'leave-last:1', '--metrics', 'ndcg@10');
+  assert.is(ev.status, 0, ev.stderr);
+  const num = String.raw`-?\d+(\.\d+)?(e[-+]?\d+)?`;
+  for (const m of ['sasrec', 'neumf']) {
+    for (const e of [1, 2]) assert.match(ev.stderr, new RegExp(`^${m} fold 1/1 epoch ${e}/2: loss ${num}, ndcg@10 ${num} \\(best epoch [12]\\)`, 'm'), ev.stderr);
+  }
+  const out = path.join(dir, 'epochs.jsonl');
+  const pre = run('precompute', '--input', csv, '--model', 'sasrec', '--params', 'hidden=8,maxLen=6,blocks=1,epochs=2,patience=2', '--k', '3', '--out', out);
+  assert.is(pre.status, 0, pre.stderr);
+  for (const e of [1, 2]) assert.match(pre.stderr, new RegExp(`^fitting sasrec epoch ${e}/2: loss ${num}, ndcg@10 ${num} \\(best epoch [12]\\)`, 'm'), pre.stderr);
+  const quiet = run('precompute', '--input', csv, '--model', 'sasrec', '--params', 'hidden=8,maxLen=6,blocks=1,epochs=2,patience=0', '--k', '3', '--out', out, '--quiet');
+  assert.is(quiet.status, 0, quiet.stderr);
+  assert.is(quiet.stderr, '');
+});
+
 test('a killed sasrec precompute resumes to the same bytes (the refit is seeded)', async () => {
   const x = walks({ users: 600, items: 30, minLen: 3, maxLen: 8, seed: 4 });
   const csv = path.join(dir, 'walks.csv');

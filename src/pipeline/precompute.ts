@@ -39,7 +39,7 @@ import { contextOf, resolveContext, type Context, type RunContext } from '../eng
 import { allModels } from '../models/registry.js';
 import { readModelFile } from '../models/factorization/index.js';
 import { loadSavedModel as loadAnyModel } from '../models/savedModel.js';
-import type { Model, ModelParams, Recommendations } from '../models/types.js';
+import type { EpochInfo, Model, ModelParams, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
 
@@ -92,8 +92,8 @@ export interface PrecomputeOptions extends RunContext {
   backend?: string;
   /** after each block is computed (precompute) or written and checkpointed (precomputeToFile) */
   onBlock?: (e: BlockEvent) => void;
-  /** after each fit epoch, with its loss */
-  onEpoch?: (epoch: number, loss: number) => void;
+  /** after each fit epoch, with its loss (and, from the neural models, the validation metric: EpochInfo) */
+  onEpoch?: (epoch: number, loss: number, info?: EpochInfo) => void;
   /** when a stage starts: 'read', 'fit' (with the epoch count when the params say), 'score' (with the number of users, and those already done on resume), 'similar' (items) */
   onStage?: (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; done?: number; model?: string }) => void;
   /** notes for the user (e.g. a stale checkpoint ignored) */

@@ -13,6 +13,7 @@ import type { CliEdge } from '../edge.js';
 import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
+import { EpochProgress } from '../epochProgress.js';
 import { addPartitionedOptions, runPartitionedPrecompute, type PartitionedCliOptions } from './precomputeDataset.js';
 
 interface Opts extends SideInfoCliOptions, PartitionedCliOptions {
@@ -32,7 +33,10 @@ interface Opts extends SideInfoCliOptions, PartitionedCliOptions {
   json?: boolean;
 }
 
-/** Progress bars on stderr (only on a TTY): fitting (epochs, loss) and scoring (keys, rate, ETA). */
+/**
+ * Progress bars on stderr (only on a TTY): fitting (epochs, loss) and scoring (keys, rate, ETA).
+ * Off a TTY (logs, CI) the neural models' epochs get one line each instead (EpochProgress).
+ */
 class Bars {
   private bar: cliProgress.SingleBar | null = null;
   private stage = '';
@@ -170,6 +174,9 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       const tty = process.stderr.isTTY === true && !o.quiet;
       const bars = new Bars(tty);
+      // off a TTY, a line per epoch of the models that report more than a loss (the neural ones)
+      const epochLines = !tty && !o.quiet ? new EpochProgress(false, (line) => process.stderr.write(line)) : null;
+      epochLines?.begin(`fitting ${o.model ?? ''}`.trim());
       const note = o.quiet ? undefined : (m: string): void => { bars.stop(); process.stderr.write(`affinity: ${m}\n`); };
       let summary: Summary;
       try {
@@ -189,7 +196,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
           format: o.format as OutputFormat | undefined,
           resume: o.resume === true,
           onStage: bars.onStage,
-          onEpoch: bars.onEpoch,
+          onEpoch: (epoch, loss, info) => { bars.onEpoch(epoch, loss); epochLines?.onEpoch(epoch, loss, info); },
           onBlock: bars.onBlock,
           onNote: note,
         });
