@@ -16,7 +16,7 @@ interface BenchOpts {
 
 function line(r: BenchRecord): string {
   const tp = formatThroughput(r);
-  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${tp ? `  ${tp}` : ''}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
+  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${r.medianCpuSeconds !== undefined ? `  cpu ${r.medianCpuSeconds.toFixed(4)} s` : ''}${tp ? `  ${tp}` : ''}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
 }
 
 function compare(files: string[], json: boolean | undefined): void {
