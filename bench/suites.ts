@@ -378,9 +378,9 @@ export function allCases(): BenchCase[] {
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
 
     // the neural models (issue 19): one training epoch (no validation pass), so seconds = seconds per epoch
-    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: 'ml100k ce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
-    fitCase({ model: 'sasrec', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: 'ml100k bce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
-    fitCase({ model: 'neumf', params: { epochs: 1, patience: 0 }, epochs: 1, size: 'ml100k 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: 'ml100k ce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: 'ml100k bce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'neumf', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0 }, epochs: 1, size: 'ml100k 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
     fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: '6040x3706x1M ce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
     fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: '6040x3706x1M bce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
   ];
