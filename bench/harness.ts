@@ -13,16 +13,16 @@ export interface BenchRecord {
   medianSeconds: number;
   minSeconds: number;
   maxSeconds: number;
+  /**
+   * median process CPU time of a timed call (user + system, every thread of the process: pool
+   * workers, the kernel's threads, page faults included), seconds. Unlike the wall time it hardly
+   * grows when other processes share the cores, so on a busy machine
+   * gflops ÷ (medianCpuSeconds ÷ medianSeconds), the GFLOP/s per busy core, is the steadier figure.
+   */
+  medianCpuSeconds?: number;
   repeats: number;
   /** GFLOP/s of the timed call (flops of the timed args / median) */
   gflops?: number;
-  /**
-   * median process CPU time of a timed call (user + system, every thread of the process: the
-   * kernel's threads, page faults included). Unlike the wall time it hardly grows when other
-   * processes share the cores, so on a busy machine gflops ÷ (cpuSeconds ÷ medianSeconds), the
-   * GFLOP/s per busy core, is the steadier figure of a kernel's efficiency.
-   */
-  cpuSeconds?: number;
   /** what kind of case: a kernel call, a model fit, a pipeline job */
   kind?: 'kernel' | 'fit' | 'job';
   /** throughput in the case's natural unit (GFLOP/s for kernels, interactions/s for fits, users/s for the job) */
@@ -55,7 +55,7 @@ export interface TimingOptions {
 
 export interface Measurement {
   times: number[];
-  /** process CPU seconds (user + system, all threads) of each timed call */
+  /** process CPU time (user + system, all threads: pool workers and native threads included) of each timed call, seconds */
   cpuTimes: number[];
   /** highest process RSS sampled during the calls, bytes */
   peakRssBytes: number;

@@ -269,9 +269,10 @@ function bprCase(o: {
 // ---------------------------------------------------------------------------------------------
 // end to end: model fits, cross-validation, the precompute job
 
-function fitCase(o: { model: string; params: Record<string, number | boolean | string>; epochs: number; size: string; suites: Suite[]; data: () => Promise<BenchData>; maxRepeats?: number }): BenchCase {
+function fitCase(o: { model: string; variant?: string; params: Record<string, number | boolean | string>; epochs: number; size: string; suites: Suite[]; data: () => Promise<BenchData>; maxRepeats?: number }): BenchCase {
   return {
-    kernel: `fit:${o.model}`, kind: 'fit', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
+    // a variant names a case on its own (`--kernel 'fit:sasrec epoch-ml1m'`); `--kernel fit:sasrec` still selects it
+    kernel: `fit:${o.model}${o.variant ? ` ${o.variant}` : ''}`, kind: 'fit', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
     async prepare(backend) {
       const d = await o.data();
       const n = d.x.user.length;
@@ -375,6 +376,8 @@ function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?:
 
 const ml = loadMl100k;
 const small = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(1000, 2000, 50_000, 31)); })();
+/** MovieLens-1M's shape (6,040 users × 3,706 items × 1M interactions), synthetic: the SASRec paper's data set size */
+const ml1mShaped = (() => { let d: BenchData | null = null; return async () => (d ??= syntheticData(6040, 3706, 1_000_000, 61)); })();
 
 /** Every case of both suites. */
 export function allCases(): BenchCase[] {
@@ -424,6 +427,12 @@ export function allCases(): BenchCase[] {
     precomputeCase({ size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
 
     ...mainJobCases(),
+    // the neural models (issue 19): one training epoch (no validation pass), so seconds = seconds per epoch
+    fitCase({ model: 'sasrec', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: 'ml100k ce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: 'ml100k bce 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'neumf', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0 }, epochs: 1, size: 'ml100k 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
+    fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: '6040x3706x1M ce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
+    fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: '6040x3706x1M bce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
   ];
 }
 
@@ -490,9 +499,8 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
         const notes = [p.note];
         if (c.kind !== 'kernel' && used.size) notes.push(`engine used ${[...used].map(([k, v]) => `${k}→${[...v].join('/')}`).join(', ')}`);
         const rec: BenchRecord = {
-          kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, repeats: m.times.length, kind: c.kind,
+          kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, medianCpuSeconds: summarize(m.cpuTimes).medianSeconds, repeats: m.times.length, kind: c.kind,
           ...(p.flops ? { gflops: p.flops / s.medianSeconds / 1e9 } : {}),
-          cpuSeconds: summarize(m.cpuTimes).medianSeconds,
           ...(p.units ? { throughput: p.units.count / s.medianSeconds, throughputUnit: p.units.unit } : p.flops ? { throughput: p.flops / s.medianSeconds / 1e9, throughputUnit: 'GFLOP/s' } : {}),
           peakRssMiB: p.childPeakRssMiB?.() ?? Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
           ...(p.fullScale ? { estimatedFullSeconds: s.medianSeconds * p.fullScale } : {}),

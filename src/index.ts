@@ -31,7 +31,7 @@ export type { ElementwiseArgs } from './kernels/nn/elementwise.js';
 // the neural-network core
 export * as nn from './nn/index.js';
 // models
-export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions } from './models/types.js';
+export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions, EpochInfo } from './models/types.js';
 export { allModels, modelNames } from './models/registry.js';
 export { saveModel, loadModel, type SaveOptions, type LoadedModel } from './models/modelFile.js';
 export { Trainset } from './models/trainset.js';
@@ -39,6 +39,10 @@ export { attachSideInfo, takesSideInfo, type SideInfoAware, type SideInfoInput }
 export * from './models/neighbourhood/index.js';
 export * from './models/factorization/index.js';
 export * from './models/content/index.js';
+// the neural models (issue 19)
+export { SASRec, type SasrecOptions, type SasrecLoss, type SequenceCurriculum } from './models/neural/sasrec.js';
+export { NeuMF, type NeumfOptions, type PairCurriculum } from './models/neural/neumf.js';
+export { loadSavedModel } from './models/savedModel.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';

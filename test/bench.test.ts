@@ -73,6 +73,16 @@ test('measure: warm-up calls untimed, one timing per repeat, before() before eve
   for (const t of m.times) assert.ok(t >= 0);
 });
 
+test('measure: the CPU time of each timed call, busy work counted, waiting not', async () => {
+  // a fixed amount of work (a few tens of ms of CPU however loaded the machine is)
+  const busy = async () => { let x = 0; for (let i = 0; i < 3e7; i++) x += Math.sqrt(x + i); return x; };
+  const m = await measure(busy, { repeats: 2, warmup: 0 });
+  assert.is(m.cpuTimes.length, 2);
+  for (const c of m.cpuTimes) assert.ok(c >= 0.005, `3e7 square roots took ${c} s of CPU`);
+  const idle = await measure(() => new Promise((r) => setTimeout(r, 100)), { repeats: 1, warmup: 0 });
+  assert.ok(idle.cpuTimes[0] < idle.times[0], `sleeping 100 ms: cpu ${idle.cpuTimes[0]} s, wall ${idle.times[0]} s`);
+});
+
 test('markdown table: header, separator, one row per record, pipes escaped', () => {
   const md = markdownTable(sample);
   const lines = md.trimEnd().split('\n');

@@ -6,6 +6,7 @@ export * from './readers.js';
 export { writeInteractionsParquet } from './parquet.js';
 export { writeInteractionsArrow } from './arrow.js';
 export * from './splits.js';
+export { leaveLastSplit, type LeaveLastSplit } from './leaveLast.js';
 export * from './synthetic.js';
 export * from './random.js';
 export { splitRecord, csvField, float32Text } from './csvLine.js';

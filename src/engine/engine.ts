@@ -286,6 +286,11 @@ async function unsupportedReason<K extends KernelName>(name: string, kernel: K, 
 
 /** Pool workers write into `out` in place, so every typed array in it must be on shared memory. */
 function assertSharedOutput(kernel: string, out: unknown): void {
+  // an output that is itself a typed array (elementwise, dropout, …): check it, never enumerate its elements
+  if (ArrayBuffer.isView(out)) {
+    if (!isShared(out)) throw new Error(`kernel '${kernel}' allocated its output outside shared memory`);
+    return;
+  }
   for (const [k, v] of Object.entries(out as Record<string, unknown>)) {
     if (ArrayBuffer.isView(v) && !isShared(v)) throw new Error(`kernel '${kernel}' allocated output field '${k}' outside shared memory`);
   }

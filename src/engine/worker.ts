@@ -7,6 +7,7 @@
 import { loadBackend, registerBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/types.js';
 import type { KernelImpl, KernelName } from '../kernels/contract.js';
+import { releaseReceivedMemory } from './sharedMemory.js';
 
 export interface WorkerTask {
   backend: string;
@@ -29,6 +30,19 @@ async function importBackend(url: string, name: string): Promise<void> {
   imported.add(url);
 }
 
+/** Bytes of the distinct buffers under the typed arrays of v (top level and one object level down, as the engine shares them). */
+function sharedBytes(v: unknown, depth = 2, seen = new Set<ArrayBufferLike>()): number {
+  if (ArrayBuffer.isView(v)) {
+    if (seen.has(v.buffer)) return 0;
+    seen.add(v.buffer);
+    return v.buffer.byteLength;
+  }
+  if (depth === 0 || !v || typeof v !== 'object' || Array.isArray(v)) return 0;
+  let n = 0;
+  for (const x of Object.values(v)) n += sharedBytes(x, depth - 1, seen);
+  return n;
+}
+
 export default async function runTask(task: WorkerTask): Promise<{ seconds: number }> {
   if (task.backendModule) await importBackend(task.backendModule, task.backend);
   const b = await loadBackend(task.backend);
@@ -36,6 +50,11 @@ export default async function runTask(task: WorkerTask): Promise<{ seconds: numb
   const impl = b.kernels[task.kernel] as KernelImpl<unknown, unknown> | undefined;
   if (!impl) throw new Error(`backend '${task.backend}' has no kernel '${task.kernel}'`);
   const t0 = performance.now();
-  await impl(task.args, task.out, task.rowStart, task.rowEnd);
+  try {
+    await impl(task.args, task.out, task.rowStart, task.rowEnd);
+  } finally {
+    // this worker's references to the tasks' shared buffers keep them alive until it collects
+    releaseReceivedMemory(sharedBytes(task.args) + sharedBytes(task.out));
+  }
   return { seconds: (performance.now() - t0) / 1000 };
 }

@@ -16,6 +16,13 @@
  *                      (removeUsersProtocol); with W > 0, a random W of every other user's
  *                      interactions is held out too, so warm users are scored as well
  *                                                                            {kind:'cold-users', fraction, warmRatio}
+ *   leave-last:K       per user by time, the last K interactions to test and the K before them
+ *                      as validation (data/leaveLast.ts; needs timestamps, deterministic). The
+ *                      validation interactions stay in train; fit receives them as
+ *                      FitOptions.validation (models that early-stop hold them out of their
+ *                      targets and stop on them). Users with ≤ K interactions have no test side
+ *                      (usersWithoutTest), users with ≤ 2K no validation (usersWithoutValidation).
+ *                                                                            {kind:'leave-last', k}
  * repeat N runs a seeded protocol with seeds seed, seed+1, …, seed+N−1 (k-fold: N×folds folds).
  *
  * Metrics (metrics.ts parses them; the result uses the exact keys given):
@@ -39,6 +46,11 @@
  * Averages are over users with ≥ 1 test item; users with training data but no test item are
  * excluded and counted (usersWithoutTest), per fold in `splits` and as the mean over folds.
  *
+ * sampledNegatives N (sampledNegatives.ts): every ranking metric with a cut-off is also computed on
+ * the ranking of each test user's test items among N seeded random items the user never interacted
+ * with (the NeuMF/SASRec papers' protocol), under the key `sampled:<metric>`, beside the
+ * full-ranking value.
+ *
  * mean and std (population standard deviation, numpy's default as Surprise prints it) are over
  * folds, for every metric key and for fitSeconds / testSeconds. A value that cannot be computed
  * (e.g. diversity when every list has one item) is NaN (null in JSON).
@@ -55,12 +67,14 @@ import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
 import { contextOf, type RunContext } from '../engine/context.js';
-import type { Model, ModelFactory, ModelParams } from '../models/types.js';
+import type { FitOptions, Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { cappedPrecisionAtK, fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
 import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
+import { leaveLastSplit } from '../data/leaveLast.js';
+import { sampledKey, sampledLists, sampleNegatives } from './sampledNegatives.js';
 
 export type Protocol =
   | { kind: 'kfold'; folds: number }
@@ -69,7 +83,8 @@ export type Protocol =
   | { kind: 'leave-k'; k: number }
   | { kind: 'temporal'; ratio: number; perUser: boolean }
   | { kind: 'cold-users'; fraction: number; warmRatio: number }
-  | { kind: 'given'; pairs: GivenPair[] };
+  | { kind: 'given'; pairs: GivenPair[] }
+  | { kind: 'leave-last'; k: number };
 
 /** One train/test pair of files of a given split (givenSplits.ts reads them). */
 export interface GivenPair { train: string; test: string }
@@ -94,6 +109,10 @@ export interface EvaluateOptions extends RunContext {
   splits?: SeededSplit[];
   /** called after each fold */
   onFold?: (fold: number, result: FoldResult) => void;
+  /** also rank each test user's test items among N sampled non-interacted items (keys `sampled:<metric>`) */
+  sampledNegatives?: number;
+  /** handed to every fit: called after each training epoch */
+  onEpoch?: FitOptions['onEpoch'];
 }
 
 export type FoldResult = Record<string, number> & { fitSeconds: number; testSeconds: number };
@@ -108,6 +127,11 @@ export interface SplitInfo {
   usersEvaluated: number;
   /** users with training interactions but no test interaction: excluded from the averages */
   usersWithoutTest: number;
+  /** leave-last: validation interactions handed to fit, and test users without a validation side */
+  validation?: number;
+  usersWithoutValidation?: number;
+  /** sampled negatives: test users with fewer non-interacted items than N (they got all of them) */
+  sampledShort?: number;
 }
 
 export interface ColdStartSummaryRow {
@@ -135,9 +159,17 @@ export interface EvaluateResult {
   splits: SplitInfo[];
   coldStartBy?: 'user' | 'item';
   coldStart?: ColdStartSummaryRow[];
+  /** N of the sampled metrics, when asked */
+  sampledNegatives?: number;
 }
 
-export type SeededSplit = Split & { seed: number; fold: number };
+export type SeededSplit = Split & {
+  seed: number;
+  fold: number;
+  /** interactions of train held out for early stopping (leave-last), handed to fit */
+  validation?: Interactions;
+  usersWithoutValidation?: number;
+};
 
 function ratioOf(text: string, what: string, v: string): number {
   const r = v.trim() === '' ? NaN : Number(v);
@@ -174,6 +206,11 @@ export function parseProtocol(text: string): Protocol {
     }
     case 'temporal': return { kind: 'temporal', ratio: ratioOf(text, 'the test ratio', arg), perUser: false };
     case 'temporal-user': return { kind: 'temporal', ratio: ratioOf(text, 'the per-user test ratio', arg), perUser: true };
+    case 'leave-last': {
+      const k = arg.trim() === '' ? NaN : Number(arg);
+      if (!Number.isInteger(k) || k < 1) throw new RangeError(`protocol '${text}': leave-last:K needs an integer K ≥ 1 (the latest interactions left out per user)`);
+      return { kind: 'leave-last', k };
+    }
     case 'cold-users': {
       const [f, w, ...more] = arg.split(':');
       if (more.length) throw new RangeError(`protocol '${text}': use cold-users:FRACTION or cold-users:FRACTION:WARM_RATIO`);
@@ -186,7 +223,7 @@ export function parseProtocol(text: string): Protocol {
       return { kind: 'cold-users', fraction, warmRatio };
     }
   }
-  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO or cold-users:FRACTION[:WARM], e.g. kfold:5 or holdout:0.2)`);
+  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO, cold-users:FRACTION[:WARM] or leave-last:K, e.g. kfold:5 or holdout:0.2)`);
 }
 
 /** The text form parseProtocol reads. */
@@ -199,12 +236,13 @@ export function formatProtocol(p: Protocol): string {
     case 'temporal': return `${p.perUser ? 'temporal-user' : 'temporal'}:${p.ratio}`;
     case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
     case 'given': return `given splits ${p.pairs.map((g) => `${path.basename(g.train)}|${path.basename(g.test)}`).join(', ')}`;
+    case 'leave-last': return `leave-last:${p.k}`;
   }
 }
 
 /** True for protocols whose split depends on the seed (so repeats differ). */
 export function isSeeded(p: Protocol): boolean {
-  return p.kind !== 'temporal' && p.kind !== 'given';
+  return p.kind !== 'temporal' && p.kind !== 'given' && p.kind !== 'leave-last';
 }
 
 /**
@@ -218,19 +256,24 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
   const name = formatProtocol(protocol);
   if (repeat > 1 && !isSeeded(protocol)) throw new RangeError(`protocol '${name}' is deterministic (no seed), so repeating it gives the same split: drop --repeat`);
   if (interactionCount(data) === 0) throw new RangeError('the input has no interactions');
-  if (protocol.kind === 'temporal' && !data.timestamp) throw new RangeError(`protocol '${name}' needs timestamps, and the input has none (no timestamp column)`);
+  if ((protocol.kind === 'temporal' || protocol.kind === 'leave-last') && !data.timestamp) throw new RangeError(`protocol '${name}' needs timestamps, and the input has none (no timestamp column)`);
   if (protocol.kind === 'given') throw new RangeError('given splits are read from their files (readGivenSplits), not made from the data');
   const out: SeededSplit[] = [];
   for (let r = 0; r < repeat; r++) {
     const s = seed + r;
     const p = protocol;
-    let splits: Split[];
+    let splits: Array<Split & Pick<SeededSplit, 'validation' | 'usersWithoutValidation'>>;
     switch (p.kind) {
       case 'kfold': splits = kFold(data, { folds: p.folds, seed: s }); break;
       case 'holdout': splits = [randomHoldout(data, { ratio: p.ratio, seed: s })]; break;
       case 'user-holdout': splits = [perUserHoldout(data, { ratio: p.ratio, seed: s })]; break;
       case 'leave-k': splits = [perUserHoldout(data, { leaveK: p.k, seed: s })]; break;
       case 'temporal': splits = [temporalSplit(data, { ratio: p.ratio, perUser: p.perUser })]; break;
+      case 'leave-last': {
+        const sp = leaveLastSplit(data, { k: p.k });
+        splits = [{ train: sp.train, test: sp.test, validation: sp.validation, usersWithoutValidation: sp.usersWithoutValidation }];
+        break;
+      }
       case 'cold-users': {
         const { train, test } = removeUsersProtocol(data, { fraction: p.fraction, warmRatio: p.warmRatio, seed: s });
         splits = [{ train, test }];
@@ -282,6 +325,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
   const specs = parseMetrics(o.metrics);
   if (!Number.isFinite(o.seed)) throw new RangeError(`seed must be a finite number, got ${o.seed}`);
   const repeat = o.repeat ?? 1;
+  const sampledSpecs = sampledMetricSpecs(specs, o.sampledNegatives);
   if (o.coldStart !== undefined && o.coldStart !== 'user' && o.coldStart !== 'item') throw new RangeError(`coldStart must be 'user' or 'item', got '${String(o.coldStart)}'`);
   const probe = checkModel(o, specs); // validates the name and params before any work
   const splits = o.splits ?? makeSplits(o.data, o.protocol, o.seed, repeat);
@@ -293,25 +337,47 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const { train, test } = splits[f];
     const model = f === 0 ? probe : makeModel(o);
     const t0 = performance.now();
-    await model.fit(train, contextOf(o));
+    const validation = splits[f].validation;
+    await model.fit(train, { ...contextOf(o), ...(validation && interactionCount(validation) > 0 ? { validation } : {}), ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}) });
     const t1 = performance.now();
     const source = modelLists(model, specs, train.items.size, contextOf(o));
     const ctx: ScoreContext = { train };
     const scored = scoreLists(source, test, specs, ctx);
     if (cold) cold.addFold(source, train, test, specs, o.coldStart!, ctx);
+    let sampled: Record<string, number> = {}, sampledShort: number | undefined;
+    if (sampledSpecs.length) {
+      const negatives = sampleNegatives(train, test, o.sampledNegatives!, splits[f].seed);
+      const values = scoreLists(sampledLists(model, negatives, test, contextOf(o)), test, sampledSpecs, ctx).values;
+      sampled = Object.fromEntries(sampledSpecs.map((s) => [sampledKey(s.key), values[s.key]]));
+      sampledShort = negatives.short;
+    }
     const t2 = performance.now();
-    const result = { ...scored.values, fitSeconds: (t1 - t0) / 1000, testSeconds: (t2 - t1) / 1000 } as FoldResult;
+    const result = { ...scored.values, ...sampled, fitSeconds: (t1 - t0) / 1000, testSeconds: (t2 - t1) / 1000 } as FoldResult;
     folds.push(result);
-    infos.push({ seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test) });
+    infos.push({
+      seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test),
+      ...(validation ? { validation: interactionCount(validation), usersWithoutValidation: splits[f].usersWithoutValidation } : {}),
+      ...(sampledShort !== undefined ? { sampledShort } : {}),
+    });
     o.onFold?.(f, result);
   }
-  const { mean, std } = meanStd(folds, [...o.metrics, 'fitSeconds', 'testSeconds']);
+  const { mean, std } = meanStd(folds, [...o.metrics, ...sampledSpecs.map((s) => sampledKey(s.key)), 'fitSeconds', 'testSeconds']);
   const avg = (key: 'usersEvaluated' | 'usersWithoutTest'): number => infos.reduce((s, x) => s + x[key], 0) / infos.length;
   const out: EvaluateResult = {
     model: o.modelName, params: { ...(o.params ?? {}) }, protocol: o.protocol, seed: o.seed, repeat, folds, mean, std,
     usersEvaluated: avg('usersEvaluated'), usersWithoutTest: avg('usersWithoutTest'), splits: infos,
   };
   if (cold) { out.coldStartBy = o.coldStart; out.coldStart = cold.rows(); }
+  if (sampledSpecs.length) out.sampledNegatives = o.sampledNegatives;
+  return out;
+}
+
+/** The ranking metrics with a cut-off, computed on sampled negatives too (none when n is absent). */
+function sampledMetricSpecs(specs: MetricSpec[], n: number | undefined): MetricSpec[] {
+  if (n === undefined) return [];
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`sampledNegatives must be an integer ≥ 1, got ${n}`);
+  const out = specs.filter((s) => s.kind === 'ranking' && Number.isFinite(s.k));
+  if (!out.length) throw new RangeError('sampled negatives rank test items among sampled ones: ask for a ranking metric with a cut-off, such as hit@10 or ndcg@10');
   return out;
 }
 

@@ -5,3 +5,4 @@ export {
   type ListSource, type ScoreContext, type ScoreResult, type GivenPair,
 } from './evaluate.js';
 export { readGivenSplits, type GivenSplits } from './givenSplits.js';
+export { sampleNegatives, sampledLists, sampledKey, type SampledNegatives } from './sampledNegatives.js';

@@ -2,7 +2,8 @@
  * Saving and loading any model, in the versioned AFFM file (docs/model-format.md):
  *
  * - factor models (svd, svdpp, nmf, als, als-explicit, bpr) save their fitted factors
- *   (factorization/base.ts): loading reads them back, no fitting.
+ *   (factorization/base.ts), and the self-saving models (savedModel.ts: the neural ones) their
+ *   fitted parameters: loading reads them back, no fitting.
  * - every other model (the neighbourhood models, slope-one, co-clustering, item-knn, user-knn,
  *   popularity, content-knn, feature-mf, hybrid, random) saves what its fit reads: the training
  *   interactions in input order (users, items, ratings, timestamps), the id maps, its
@@ -23,6 +24,7 @@ import { attachSideInfo, takesSideInfo, type SideInfoInput } from './attachSideI
 import { FactorizationModel, factorizationModels, loadFactorizationModel, readModelFile } from './factorization/index.js';
 import { writeModelFile, type ModelFile } from './factorization/format.js';
 import { allModels } from './registry.js';
+import { selfSavingLoaders } from './savedModel.js';
 import type { Model, ModelParams } from './types.js';
 
 /** What a saved model needs besides the fitted model: how it was made, for models saved by refit. */
@@ -67,11 +69,12 @@ function atomically(file: string, write: (tmp: string) => void): void {
 
 /** Save a fitted model (see the module comment for what each kind keeps). */
 export function saveModel(model: Model, file: string, o: SaveOptions = {}): void {
-  if (model instanceof FactorizationModel) {
-    atomically(file, (tmp) => model.save(tmp));
+  const kind = o.kind ?? model.name;
+  const selfSaving = model as Model & { save?: (path: string) => void };
+  if (model instanceof FactorizationModel || (selfSavingLoaders[kind] && typeof selfSaving.save === 'function')) {
+    atomically(file, (tmp) => selfSaving.save!(tmp));
     return;
   }
-  const kind = o.kind ?? model.name;
   if (!allModels[kind]) throw new RangeError(`cannot save a '${kind}' model: not a registered model`);
   const x = o.train;
   if (!x) throw new RangeError(`cannot save a '${kind}' model without the interactions it was fitted on (train)`);
@@ -123,6 +126,12 @@ export async function loadModel(file: string, o: RunContext & { expect?: string 
   if (factorizationModels[f.kind]) {
     const model = loadFactorizationModel(file);
     return { model, kind: f.kind, users: model.userIds, items: model.itemIds, train: seenInteractions(f, model.userIds, model.itemIds) };
+  }
+  const loadSelf = selfSavingLoaders[f.kind];
+  if (loadSelf) {
+    const model = loadSelf(file); // checks the file's arrays, the training matrix included
+    const users = IdMap.from(h.userIds), items = IdMap.from(h.itemIds);
+    return { model, kind: f.kind, users, items, train: seenInteractions(f, users, items) };
   }
   const factory = allModels[f.kind];
   if (!factory) throw bad(file, `unknown model kind '${f.kind}' (known: ${Object.keys(allModels).sort().join(', ')})`);

@@ -12,6 +12,7 @@ import { Rng } from '../data/random.js';
 import { NonFiniteGradientError, type Adam } from './optimizer.js';
 import type { ParamArena } from './params.js';
 import type { Runtime } from './runtime.js';
+import { releaseSharedMemory } from '../engine/sharedMemory.js';
 
 export interface EpochReport {
   epoch: number;
@@ -111,6 +112,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
         }
         sum += loss;
         count++;
+        releaseSharedMemory();
       }
     } finally {
       rt.training = false;

@@ -41,7 +41,7 @@ import { embeddedDataset } from '../data/synthetic.js';
 import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
 import { loadModel, type LoadedModel } from '../models/modelFile.js';
-import type { Model, ModelParams, Recommendations } from '../models/types.js';
+import type { EpochInfo, Model, ModelParams, Recommendations } from '../models/types.js';
 import {
   canonicalValue, checkpointPath, fileDigest, fileFingerprint, interactionsHash, jobDifference, readCheckpoint, removeCheckpoint, writeCheckpoint,
   type Checkpoint, type OutputProgress, type RunRecord,
@@ -101,8 +101,8 @@ export interface PrecomputeOptions extends RunContext {
   backend?: string;
   /** after each block is computed (precompute) or written and checkpointed (precomputeToFile) */
   onBlock?: (e: BlockEvent) => void;
-  /** after each fit epoch, with its loss */
-  onEpoch?: (epoch: number, loss: number) => void;
+  /** after each fit epoch, with its loss (and, from the neural models, the validation metric: EpochInfo) */
+  onEpoch?: (epoch: number, loss: number, info?: EpochInfo) => void;
   /** when a stage starts: 'read', 'fit' (with the epoch count when the params say), 'score' (with the number of users, and those already done on resume), 'similar' (items) */
   onStage?: (stage: 'read' | 'fit' | 'score' | 'similar', info: { total?: number; done?: number; model?: string }) => void;
   /** notes for the user (e.g. a stale checkpoint ignored) */

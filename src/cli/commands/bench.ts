@@ -17,9 +17,9 @@ interface BenchOpts {
 
 /** cpu time per call, and for kernels the GFLOP/s per busy core (the steadier figure on a shared machine) */
 function cpuText(r: BenchRecord): string {
-  if (r.cpuSeconds === undefined) return '';
-  const perCore = r.gflops !== undefined && r.cpuSeconds > 0 ? `, ${(r.gflops * r.medianSeconds / r.cpuSeconds).toPrecision(3)} GFLOP/s per busy core` : '';
-  return `  cpu ${r.cpuSeconds.toFixed(4)} s${perCore}`;
+  if (r.medianCpuSeconds === undefined) return '';
+  const perCore = r.gflops !== undefined && r.medianCpuSeconds > 0 ? `, ${(r.gflops * r.medianSeconds / r.medianCpuSeconds).toPrecision(3)} GFLOP/s per busy core` : '';
+  return `  cpu ${r.medianCpuSeconds.toFixed(4)} s${perCore}`;
 }
 
 function line(r: BenchRecord): string {

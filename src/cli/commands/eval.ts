@@ -1,7 +1,7 @@
 /**
  * `affinity eval --input FILE --model NAME[,NAME…] [--params …] [--protocol P] [--repeat N]
  *                [--metrics LIST] [--cold-start [user|item]] [--items FILE] [--users FILE]
- *                [--seed N] [--json]`
+ *                [--sampled-negatives N] [--seed N] [--json]`
  * `affinity eval --train A1[,A2…] --test B1[,B2…] --model …`  (given splits, e.g. ML-100k's u1..u5)
  *
  * Runs the evaluation protocol (src/eval/evaluate.ts), or scores given splits (src/eval/givenSplits.ts)
@@ -10,7 +10,10 @@
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
  * With --cold-start a per-bucket table follows each model (JSON: `coldStart: [{bucket, users, mean}]`).
- * Progress goes to stderr: a bar over every (model, fold) on a terminal, one line per fold otherwise.
+ * With --sampled-negatives N every ranking metric is also reported as `sampled:<metric>` (the test
+ * items ranked among N seeded non-interacted items), beside the full-ranking value.
+ * Progress goes to stderr: a bar over every (model, fold) on a terminal (its text shows the epoch
+ * and loss of a fit in progress), one line per fold otherwise (and one per epoch of the neural models).
  *
  * --params syntax (repeatable; groups separated by ';'):
  *   k=v,k=v            applies to every model (the only form needed for one model)
@@ -36,6 +39,8 @@ import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
 import { decimalNumber } from '../../data/decimal.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
+import { EpochProgress } from '../epochProgress.js';
+import { factorizationModels } from '../../models/factorization/index.js';
 
 const fmtValue = (key: string, v: number | null | undefined): string =>
   v === null || v === undefined || Number.isNaN(v) ? '—' : key.endsWith('Seconds') ? v.toFixed(2) : v.toFixed(4);
@@ -156,6 +161,8 @@ function listOption(v: string, prev: string[]): string[] {
 /** Default metrics by model kind: rating predictors get rmse,mae; ranking-only models ndcg/precision/recall@10. */
 const DEFAULT_RATING_METRICS = ['rmse', 'mae'];
 const DEFAULT_RANKING_METRICS = ['ndcg@10', 'precision@10', 'recall@10'];
+/** leave-last has one test item per user: the papers' hit rate and NDCG */
+const DEFAULT_LEAVE_LAST_METRICS = ['hit@10', 'ndcg@10'];
 
 // ---------------------------------------------------------------------------------------------
 // side-info options, shared with `affinity precompute`
@@ -263,6 +270,7 @@ interface EvalCliOptions extends SideInfoCliOptions, ReadCliOptions {
   seed: number;
   metrics?: string;
   coldStart?: string | boolean;
+  sampledNegatives?: number;
   implicit?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -279,7 +287,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
     .option('--model-file <file>', 'score a model saved by `affinity fit` on --test FILE instead (no fitting)')
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
+    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W] | leave-last:K', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
       const n = decimalNumber(v);
@@ -287,6 +295,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
       return n;
     }, 0)
     .option('--metrics <list>', `comma-separated metrics (default: ${DEFAULT_RATING_METRICS.join(',')} for rating models, ${DEFAULT_RANKING_METRICS.join(',')} for ranking-only models)`)
+    .option('--sampled-negatives <n>', 'also rank each test user\'s test items among N seeded random items the user never interacted with (the NeuMF/SASRec papers\' HR@10/NDCG@10), reported as sampled:<metric> beside the full ranking', positiveInt('--sampled-negatives'))
     .option('--cold-start [by]', "also report every metric per cold-start bucket (history length 0, 1-5, 6-20, 21-50, >50) of test users ('user', default) or items ('item')")
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--json', 'print the result as JSON: one model → the result object, several → an array of them')
@@ -300,7 +309,9 @@ Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
-         training data; W: share of every other user's interactions held out too)
+         training data; W: share of every other user's interactions held out too),
+         leave-last:K (per user by time: the last K to test, the K before them as the validation
+         set of models that early-stop; needs timestamps)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
 Given splits: --train A1,A2,… --test B1,B2,… scores each (train, test) pair of files as one fold,
@@ -309,7 +320,8 @@ Examples:
   affinity eval --input u.data --model svd,als,item-knn --protocol user-holdout:0.2 --metrics ndcg@10,recall@10,coverage@10
   affinity eval --train u1.base,u2.base,u3.base,u4.base,u5.base --test u1.test,u2.test,u3.test,u4.test,u5.test --model svd
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
-                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
+                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json
+  affinity eval --input u.data --model sasrec,bpr --protocol leave-last:1 --sampled-negatives 100 --metrics hit@10,ndcg@10`);
   cmd.action(async (o: EvalCliOptions) => {
     if (o.modelFile !== undefined) return evalModelFile(o, cmd, edge);
     if (o.model === undefined) throw new UsageError("required option '--model <names>' not specified (or --model-file FILE --test FILE)");
@@ -356,8 +368,9 @@ Examples:
     // rating metrics (rmse, mae, …) do not apply to models that only rank: each model is scored on the
     // metrics it supports, the others are shown as n/a, and one note says so
     const notApplicable: Record<string, string[]> = {};
+    const ranking = protocol.kind === 'leave-last' ? DEFAULT_LEAVE_LAST_METRICS : DEFAULT_RANKING_METRICS;
     for (const name of modelNames) {
-      let metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...DEFAULT_RANKING_METRICS] : DEFAULT_RANKING_METRICS);
+      let metrics = explicit ?? (allRating ? DEFAULT_RATING_METRICS : rating[name] ? [...DEFAULT_RATING_METRICS, ...ranking] : ranking);
       if (explicitSpecs && !rating[name]) {
         const ratingKeys = explicitSpecs.filter((m) => m.kind === 'rating').map((m) => m.key);
         if (ratingKeys.length === explicitSpecs.length) throw new UsageError(`model '${name}' ranks items and does not predict ratings, so none of --metrics (${explicit!.join(',')}) applies to it; add a ranking metric such as ndcg@10`);
@@ -365,6 +378,9 @@ Examples:
           notApplicable[name] = ratingKeys;
           metrics = explicitSpecs.filter((m) => m.kind !== 'rating').map((m) => m.key);
         }
+      }
+      if (o.sampledNegatives !== undefined && !metrics.some((m) => /@\d+$/.test(m) && !/^(coverage|diversity|novelty|popbias)@/.test(m))) {
+        throw new UsageError(`--sampled-negatives ranks test items among sampled ones: --metrics needs a ranking metric with a cut-off, such as hit@10 or ndcg@10 (${name} has ${metrics.join(',')})`);
       }
       let specs;
       try { specs = parseMetrics(metrics); } catch (e) { throw new UsageError(`--metrics: ${(e as Error).message}`); }
@@ -396,16 +412,32 @@ Examples:
       ? new cliProgress.SingleBar({ stream: process.stderr, format: 'eval [{bar}] {value}/{total} folds | {last} | ETA {eta_formatted}', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic)
       : null;
     bar?.start(modelNames.length * splits.length, 0, { last: `${modelNames[0]} fitting` });
+    // off a terminal, the neural models' epochs (loss, validation metric) are a line each
+    const epochLines = !o.quiet && !bar ? new EpochProgress(false, say) : null;
     try {
       for (const name of modelNames) {
         const metrics = metricsOf[name];
         const t0 = performance.now();
+        let fold = 0;
+        epochLines?.begin(`${name} fold 1/${splits.length}`);
+        // an epoch callback makes the factor models compute their loss: only where it is shown
+        const showEpochs = bar !== null || (epochLines !== null && !factorizationModels[name]);
         const r = await evaluate({
           ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
+          sampledNegatives: o.sampledNegatives,
+          onEpoch: showEpochs
+            ? (epoch, loss, info) => {
+              if (bar) bar.update({ last: `${name} fold ${fold + 1}/${splits.length} epoch ${epoch}${info?.epochs ? `/${info.epochs}` : ''}, loss ${Number.isFinite(loss) ? loss.toPrecision(5) : String(loss)}` });
+              else epochLines?.onEpoch(epoch, loss, info);
+            }
+            : undefined,
           onFold: (f, fr) => {
-            const line = `${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)`;
+            const keys = Object.keys(fr).filter((k) => !k.endsWith('Seconds'));
+            const line = `${name} fold ${f + 1}/${splits.length}: ${keys.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)`;
+            fold = f + 1;
             if (bar) bar.increment({ last: line });
             else say(`${line}\n`);
+            if (f + 1 < splits.length) epochLines?.begin(`${name} fold ${f + 2}/${splits.length}`);
           },
         });
         if (!bar) say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

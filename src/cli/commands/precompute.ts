@@ -16,6 +16,8 @@ import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from '../readOptions.js';
+import { EpochProgress } from '../epochProgress.js';
+import { factorizationModels } from '../../models/factorization/index.js';
 import { addPartitionedOptions, runPartitionedPrecompute, type PartitionedCliOptions } from './precomputeDataset.js';
 
 interface Opts extends SideInfoCliOptions, PartitionedCliOptions, ReadCliOptions {
@@ -35,7 +37,10 @@ interface Opts extends SideInfoCliOptions, PartitionedCliOptions, ReadCliOptions
   json?: boolean;
 }
 
-/** Progress bars on stderr (only on a TTY): fitting (epochs, loss) and scoring (keys, rate, ETA). */
+/**
+ * Progress bars on stderr (only on a TTY): fitting (epochs, loss) and scoring (keys, rate, ETA).
+ * Off a TTY (logs, CI) the neural models' epochs get one line each instead (EpochProgress).
+ */
 class Bars {
   private bar: cliProgress.SingleBar | null = null;
   private stage = '';
@@ -181,6 +186,9 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
       }
       const tty = process.stderr.isTTY === true && !o.quiet;
       const bars = new Bars(tty);
+      // off a TTY, a line per epoch of the models that report more than a loss (the neural ones)
+      const epochLines = !tty && !o.quiet ? new EpochProgress(false, (line) => process.stderr.write(line)) : null;
+      epochLines?.begin(`fitting ${o.model ?? ''}`.trim());
       const note = o.quiet ? undefined : (m: string): void => { bars.stop(); process.stderr.write(`affinity: ${m}\n`); };
       let summary: Summary;
       try {
@@ -200,7 +208,11 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
           format: o.format as OutputFormat | undefined,
           resume: o.resume === true,
           onStage: bars.onStage,
-          onEpoch: tty ? bars.onEpoch : undefined, // the loss is computed only for a bar that shows it
+          // the loss is computed only for a bar that shows it; off a TTY only the models whose
+          // epochs report more than a loss (the neural ones, at no extra cost) print a line per epoch
+          onEpoch: tty || (o.model !== undefined && !factorizationModels[o.model])
+            ? (epoch, loss, info) => { bars.onEpoch(epoch, loss); epochLines?.onEpoch(epoch, loss, info); }
+            : undefined,
           onBlock: bars.onBlock,
           onNote: note,
         });

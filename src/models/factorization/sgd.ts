@@ -43,6 +43,7 @@ import { FactorizationModel, allFinite, checkAbort, loadModel, needArray, tick, 
 import type { ModelArray } from './format.js';
 import { readParams, factorsSpec, seedSpec, nonNeg, positive, count, deterministicSpec, type ParamTable } from '../params.js';
 import { Rng } from '../../data/random.js';
+import { checkPacing, curriculumFraction, pacingParams, popularityWeights, sortByKey } from '../curriculum.js';
 
 export type SgdOrder = 'shuffle' | 'user' | 'fixed' | 'surprise';
 export type Curriculum = 'none' | 'item-popularity' | 'user-activity' | 'loss';
@@ -87,10 +88,7 @@ function table(d: { factors: number; epochs: number; lr: number; reg: number; or
     biased: { names: [], type: 'bool', def: !d.nmf },
     order: { names: [], type: 'enum', def: d.order, choices: ['shuffle', 'user', 'fixed', 'surprise'] },
     curriculum: { names: [], type: 'enum', def: 'none', choices: ['none', 'item-popularity', 'user-activity', 'loss'] },
-    curriculumPacing: { names: ['curriculum_pacing', 'pacing'], type: 'enum', def: 'linear', choices: ['linear', 'root'] },
-    curriculumStart: { names: ['curriculum_start'], type: 'number', def: 0.3, above: 0, must: 'must be in (0, 1]' },
-    curriculumEpochs: count(['curriculum_epochs'], 0),
-    balanceGamma: nonNeg(['balance_gamma', 'gamma'], 0),
+    ...pacingParams(),
     foldInEpochs: count(['fold_in_epochs'], 0),
     deterministic: deterministicSpec,
     seed: seedSpec,
@@ -118,7 +116,7 @@ abstract class SgdModel extends FactorizationModel {
   constructor(tbl: ParamTable, name: string, params?: Partial<SgdOptions> | ModelParams) {
     super();
     const o = readParams<SgdOptions>(name, params as Record<string, unknown>, tbl);
-    if (o.curriculumStart > 1) throw new RangeError(`${name}: curriculumStart must be in (0, 1], got ${o.curriculumStart}`);
+    checkPacing(name, o);
     if (o.initHigh < o.initLow) throw new RangeError(`${name}: init_high (${o.initHigh}) must be ≥ init_low (${o.initLow})`);
     this.opts = o;
     this.growRng = new Rng(o.seed ^ 0x68e31da4);
@@ -214,22 +212,12 @@ abstract class SgdModel extends FactorizationModel {
   }
 
   private balanceWeights(item: Int32Array, itemCount: Int32Array): Float32Array | undefined {
-    const g = this.opts.balanceGamma;
-    if (!g || this.algorithm === 'nmf') return undefined;
-    const w = new Float32Array(item.length);
-    let s = 0;
-    for (let k = 0; k < item.length; k++) { w[k] = Math.pow(itemCount[item[k]], -g); s += w[k]; }
-    const mean = s / item.length;
-    for (let k = 0; k < w.length; k++) w[k] /= mean;
-    return w;
+    return this.algorithm === 'nmf' ? undefined : popularityWeights(item, itemCount, this.opts.balanceGamma);
   }
 
   /** fraction of the (ranked) examples used in epoch e */
   pacing(e: number): number {
-    const o = this.opts;
-    const E = o.curriculumEpochs > 0 ? o.curriculumEpochs : Math.ceil(o.epochs / 2);
-    const t = Math.min(1, e / E), s = o.curriculumStart;
-    return o.curriculumPacing === 'root' ? Math.sqrt(s * s + (1 - s * s) * t) : s + (1 - s) * t;
+    return curriculumFraction(e, this.opts.epochs, this.opts);
   }
 
   private rankStatic(train: Interactions, prep: Trainset, kind: Curriculum): Int32Array {
@@ -405,12 +393,6 @@ abstract class SgdModel extends FactorizationModel {
     this.bi = needArray(arrays, 'bi', this.nItems);
     this.yj = this.algorithm === 'svdpp' ? needArray(arrays, 'yj', this.nItems * this.dimI) : null;
   }
-}
-
-function sortByKey(key: Float64Array): Int32Array {
-  const idx = new Int32Array(key.length);
-  for (let k = 0; k < idx.length; k++) idx[k] = k;
-  return idx.sort((a, b) => key[a] - key[b] || a - b);
 }
 
 /** p_u + |N(u)|^-½ Σ_{j∈N(u)} y_j for every user */

@@ -1,0 +1,244 @@
+/**
+ * SASRec on tiny synthetic walks (test/helpers/sequences.ts: every user's next item is its last
+ * one + 1): the batch loss's gradients against finite differences (both losses, weights, a chunked
+ * output layer); it learns the pattern and its loss falls; recommend excludes the seen items and
+ * returns no padding; recommendBatch equals recommend; save/load round-trips exactly; a seed makes
+ * fits bit-identical; early stopping on a validation set; bad parameters and input are clear
+ * errors; an AbortSignal stops the fit and leaves the model as it was.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../src/engine/engine.js';
+import { Rng } from '../src/data/random.js';
+import { subset } from '../src/data/interactions.js';
+import { leaveLastSplit } from '../src/data/leaveLast.js';
+import { Runtime } from '../src/nn/runtime.js';
+import { ParamArena, type Param } from '../src/nn/params.js';
+import { SASRec } from '../src/models/neural/sasrec.js';
+import { SasrecNet, trainingWindows } from '../src/models/neural/sasrecNet.js';
+import { userSequences } from '../src/models/neural/sequences.js';
+import { allModels } from '../src/models/registry.js';
+import type { ModelParams } from '../src/models/types.js';
+import { nextItem, walks } from './helpers/sequences.js';
+
+const engine = new Engine({ threads: 1, backend: 'js' });
+const ctx = { engine };
+const H = 2 ** -8;
+
+/** Small, fast settings; the tests override what they need. */
+const tiny = { hidden: 8, maxLen: 6, blocks: 1, heads: 1, dropout: 0, lr: 0.02, batchSize: 8, epochs: 25, patience: 0, seed: 3 };
+
+async function rejects(p: Promise<unknown>, re: RegExp): Promise<void> {
+  const e = await p.then(() => null, (err: unknown) => err);
+  assert.ok(e instanceof Error, 'expected a rejection');
+  assert.match((e as Error).message, re);
+}
+
+function gradOf(p: Param): Float64Array {
+  const g = new Float64Array(p.size);
+  if (p.grad) g.set(p.grad);
+  for (const s of p.sparse) s.rows.forEach((row, r) => { for (let j = 0; j < p.cols; j++) g[row * p.cols + j] += s.values[r * p.cols + j]; });
+  return g;
+}
+
+test('the batch loss (ce, bce, weighted, chunked) has the gradients of its finite differences', async () => {
+  const x = walks({ users: 5, items: 7, minLen: 3, maxLen: 6 });
+  const seq = userSequences(x, 5);
+  const w = trainingWindows(seq, Int32Array.from([0, 1, 2, 3, 4]), 4);
+  let n = 0;
+  for (const t of w.targets!) if (t >= 0) n++;
+  const negatives = Int32Array.from({ length: n }, (_, t) => (t * 5 + 2) % 7);
+  const itemWeight = Float32Array.from({ length: 7 }, (_, i) => 0.5 + i / 7);
+  const cases = [
+    { label: 'ce', o: { loss: 'ce' as const } },
+    { label: 'ce chunked, weighted', o: { loss: 'ce' as const, outputElements: 7 * 3, itemWeight } },
+    { label: 'bce', o: { loss: 'bce' as const, negatives } },
+    { label: 'bce weighted', o: { loss: 'bce' as const, negatives, itemWeight } },
+  ];
+  for (const { label, o } of cases) {
+    const rt = new Runtime(ctx, 1), arena = new ParamArena();
+    const net = new SasrecNet(rt, arena, 7, { hidden: 4, maxLen: 4, blocks: 1, heads: 2, dropout: 0 });
+    arena.allocate(new Rng(5));
+    arena.clearGrads();
+    const first = await net.trainStep(w, o);
+    assert.is(first.positions, n);
+    const analytic = arena.params.map(gradOf);
+    const loss = async () => { const r = await net.trainStep(w, o); arena.clearGrads(); return r.loss; };
+    for (let k = 0; k < arena.params.length; k++) {
+      const p = arena.params[k], step = Math.max(1, Math.floor(p.size / 12));
+      for (let i = 0; i < p.size; i += step) {
+        const v0 = p.value[i];
+        p.value[i] = v0 + H;
+        const up = await loss();
+        p.value[i] = v0 - H;
+        const down = await loss();
+        p.value[i] = v0;
+        const num = (up - down) / (2 * H), ana = analytic[k][i];
+        if (!(Math.abs(num - ana) <= 5e-3 * (1 + Math.abs(ana)))) assert.unreachable(`${label}: ∂L/∂${p.name}[${i}] analytic ${ana}, finite difference ${num}`);
+      }
+    }
+  }
+});
+
+test('sasrec learns the walks (next = last + 1) with either loss; the loss falls', async () => {
+  const x = walks({ users: 40, items: 20, minLen: 4, maxLen: 8 });
+  for (const loss of ['ce', 'bce'] as const) {
+    const m = new SASRec({ ...tiny, loss, epochs: loss === 'ce' ? 25 : 60 });
+    const losses: number[] = [];
+    await m.fit(x, { ...ctx, onEpoch: (_e, l) => losses.push(l) });
+    assert.is(losses.length, m.opts.epochs);
+    assert.ok(losses[losses.length - 1] < 0.5 * losses[0], `${loss}: loss ${losses[0]} → ${losses[losses.length - 1]}`);
+    let hits = 0;
+    for (let u = 0; u < 40; u++) if (m.recommend(u, 3).ids.includes(nextItem(x, u))) hits++;
+    assert.ok(hits >= 36, `${loss}: the next item is in the top 3 for ${hits} of 40 users`);
+  }
+});
+
+test('recommend: seen items excluded, no padding, candidate lists, unknown users; recommendBatch equals recommend', async () => {
+  const x = walks({ users: 12, items: 15, minLen: 3, maxLen: 7 });
+  const m = new SASRec({ ...tiny, epochs: 3 });
+  await m.fit(x, ctx);
+  for (let u = 0; u < 12; u++) {
+    const seen = new Set<number>();
+    for (let t = 0; t < x.user.length; t++) if (x.user[t] === u) seen.add(x.item[t]);
+    const all = m.recommend(u, 100, ctx);
+    assert.is(all.ids.length, 15 - seen.size, 'every unseen item, no padding');
+    for (const i of all.ids) assert.ok(i >= 0 && !seen.has(i));
+    for (let t = 1; t < all.scores.length; t++) assert.ok(all.scores[t - 1] >= all.scores[t]);
+    const some = m.recommend(u, 10, { ...ctx, items: [0, 1, 2, 3], filterSeen: false });
+    assert.equal([...some.ids].sort((a, b) => a - b), [0, 1, 2, 3]);
+    assert.is(m.recommend(u, 100, { ...ctx, filterSeen: false }).ids.length, 15);
+    assert.ok(Number.isFinite(m.predict(u, 0).estimate));
+  }
+  const users = Int32Array.from([3, 0, 11, 7]);
+  const batch = await m.recommendBatch(users, 5, ctx);
+  users.forEach((u, t) => {
+    const one = m.recommend(u, 5, ctx);
+    assert.equal([...batch[t].ids], [...one.ids]);
+    assert.equal([...batch[t].scores], [...one.scores]);
+  });
+  // a user index the model never saw (ids shared with a larger data set) gets nothing, and says why
+  x.users.add('newcomer');
+  assert.is(m.recommend(12, 5, ctx).ids.length, 0);
+  assert.is(m.predict(12, 0).impossible, true);
+  const sim = m.similarItems(4, 3, ctx);
+  assert.is(sim.ids.length, 3);
+  assert.not.ok(sim.ids.includes(4));
+  assert.equal((await m.similarItemsBatch(Int32Array.of(4), 3, ctx))[0].ids, sim.ids);
+  assert.throws(() => m.recommend(0, 0), /k must be a positive integer/);
+});
+
+test('save/load round-trips exactly; a corrupt file or another kind is a clear error', async () => {
+  const x = walks({ users: 10, items: 12, minLen: 3, maxLen: 6 });
+  const m = new SASRec({ ...tiny, epochs: 2, loss: 'bce' });
+  await m.fit(x, ctx);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'affinity-sasrec-'));
+  try {
+    const file = path.join(dir, 'm.affm');
+    m.save(file);
+    const back = SASRec.load(file);
+    assert.equal(back.params, m.params);
+    assert.equal([...back.userVectors.data], [...m.userVectors.data]);
+    assert.equal([...back.itemVectors.data], [...m.itemVectors.data]);
+    for (let u = 0; u < 10; u++) {
+      const a = m.recommend(u, 5, ctx), b = back.recommend(u, 5, ctx);
+      assert.equal([...a.ids], [...b.ids]);
+      assert.equal([...a.scores], [...b.scores]);
+    }
+    assert.equal([...back.userIds!.toJSON()], [...m.userIds!.toJSON()]);
+    assert.is(back.history.length, 2);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 9] ^= 0xff;
+    writeFileSync(path.join(dir, 'bad.affm'), bytes);
+    assert.throws(() => SASRec.load(path.join(dir, 'bad.affm')), /checksum mismatch/);
+    const als = allModels.als({ factors: 4, iterations: 1 }) as unknown as { fit: (x: unknown) => Promise<void>; save: (p: string) => void };
+    await als.fit(x);
+    als.save(path.join(dir, 'als.affm'));
+    assert.throws(() => SASRec.load(path.join(dir, 'als.affm')), /holds a 'als' model, not 'sasrec'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a seed makes fits bit-identical (dropout, batches, negatives); another seed differs', async () => {
+  const x = walks({ users: 16, items: 12, minLen: 3, maxLen: 7 });
+  const fit = async (seed: number) => {
+    const m = new SASRec({ ...tiny, dropout: 0.2, loss: 'bce', epochs: 3, seed });
+    await m.fit(x, ctx);
+    return Buffer.from(m.userVectors.data.buffer, m.userVectors.data.byteOffset, m.userVectors.data.byteLength);
+  };
+  const a = await fit(4), b = await fit(4), c = await fit(5);
+  assert.ok(a.equals(b));
+  assert.not.ok(a.equals(c));
+});
+
+test('early stopping on a validation set: the held-out items are scored, the best epoch kept', async () => {
+  const x = walks({ users: 30, items: 15, minLen: 5, maxLen: 8 });
+  const split = leaveLastSplit(x, { k: 1 });
+  const m = new SASRec({ ...tiny, epochs: 40, patience: 3 });
+  const metrics: number[] = [];
+  await m.fit(split.train, { ...ctx, validation: split.validation, onEpoch: (_e, _l, info) => metrics.push(info!.metric!) });
+  assert.ok(metrics.every((v) => v >= 0 && v <= 1));
+  const best = Math.max(...metrics);
+  const bestEpoch = metrics.indexOf(best) + 1;
+  assert.is(m.history.length, metrics.length);
+  assert.ok(metrics.length === 40 || metrics.length === bestEpoch + 3, `stopped after ${metrics.length} epochs, best ${bestEpoch}`);
+  assert.ok(best > 0.5, `validation NDCG@10 ${best}`);
+  // the validation set must be training interactions
+  await rejects(m.fit(split.train, { ...ctx, validation: split.test }), /\d+ validation interactions are not training interactions/);
+  // without one, each user's last training item is held out (holdoutLast)
+  const own = new SASRec({ ...tiny, epochs: 2, patience: 2 });
+  const seen: Array<number | undefined> = [];
+  await own.fit(split.train, { ...ctx, onEpoch: (_e, _l, info) => seen.push(info?.metric) });
+  assert.ok(seen.every((v) => v !== undefined));
+  const none = new SASRec({ ...tiny, epochs: 2, patience: 2, holdoutLast: false });
+  const seen2: Array<number | undefined> = [];
+  await none.fit(split.train, { ...ctx, onEpoch: (_e, _l, info) => seen2.push(info?.metric) });
+  assert.equal(seen2, [undefined, undefined]);
+});
+
+test('curriculum and popularity balancing train (and change the fit)', async () => {
+  const x = walks({ users: 20, items: 12, minLen: 3, maxLen: 8 });
+  const base = new SASRec({ ...tiny, epochs: 4 });
+  await base.fit(x, ctx);
+  for (const p of [{ curriculum: 'user-activity' }, { curriculum: 'item-popularity', curriculumPacing: 'root' }, { balanceGamma: 0.5 }, { balanceGamma: 0.5, loss: 'bce' }] as ModelParams[]) {
+    const m = new SASRec({ ...tiny, epochs: 4, ...p });
+    const losses: number[] = [];
+    await m.fit(x, { ...ctx, onEpoch: (_e, l) => losses.push(l) });
+    assert.ok(losses.every(Number.isFinite), JSON.stringify(p));
+    assert.not.equal([...m.userVectors.data], [...base.userVectors.data], JSON.stringify(p));
+  }
+});
+
+test('bad parameters and input are clear errors', async () => {
+  assert.throws(() => new SASRec({ hidden: 10, heads: 3 }), /hidden \(10\) must be a multiple of heads \(3\)/);
+  assert.throws(() => new SASRec({ dropout: 1 }), /dropout must be in \[0, 1\)/);
+  assert.throws(() => new SASRec({ loss: 'hinge' } as never), /loss must be one of bce\|ce/);
+  assert.throws(() => new SASRec({ maxlen: 0 }), /maxlen must be a positive integer/);
+  assert.throws(() => new SASRec({ curriculum: 'loss' } as never), /curriculum must be one of/);
+  assert.throws(() => new SASRec({ nope: 1 } as never), /unknown parameter 'nope'/);
+  const m = new SASRec(tiny);
+  assert.throws(() => m.recommend(0, 5), /recommend\(\) before fit\(\)/);
+  const one = walks({ users: 3, items: 5, minLen: 1, maxLen: 1 });
+  await rejects(m.fit(one, ctx), /no user has 2 or more training interactions/);
+  await rejects(m.fit(subset(one, []), ctx), /training data is empty/);
+});
+
+test('an AbortSignal stops the fit; the model keeps its previous state', async () => {
+  const x = walks({ users: 12, items: 10, minLen: 3, maxLen: 6 });
+  const m = new SASRec({ ...tiny, epochs: 2 });
+  await m.fit(x, ctx);
+  const before = [...m.userVectors.data];
+  const ac = new AbortController();
+  const err = await new SASRec({ ...tiny, epochs: 50 }).fit(x, { ...ctx, signal: ac.signal, onEpoch: (e) => { if (e === 1) ac.abort(new Error('stop now')); } }).then(() => null, (e: unknown) => e);
+  assert.match((err as Error).message, /stop now/);
+  const err2 = await m.fit(x, { ...ctx, signal: AbortSignal.abort(new Error('before start')) }).then(() => null, (e: unknown) => e);
+  assert.match((err2 as Error).message, /before start/);
+  assert.equal([...m.userVectors.data], before);
+});
+
+test.after(() => engine.close());
+test.run();
