@@ -8,6 +8,7 @@ import { factorizationModels } from './factorization/index.js';
 import { ContentKNN } from './content/contentKnn.js';
 import { FeatureMF } from './content/featureMf.js';
 import { Popularity } from './content/popularity.js';
+import { EASE } from './ease.js';
 
 export const componentModels: Record<string, ModelFactory> = {
   ...neighbourhoodModels,
@@ -15,4 +16,5 @@ export const componentModels: Record<string, ModelFactory> = {
   popularity: (params) => new Popularity(params),
   'content-knn': (params) => new ContentKNN(params),
   'feature-mf': (params) => new FeatureMF(params),
+  ease: (params) => new EASE(params),
 };
