@@ -12,10 +12,14 @@
  *
  * Fit: the Gram matrix G = XᵀX + λI is accumulated from the sparse rows (O(Σ_u n_u²), the lower
  * triangle only — the dense product would cost users·items²), then P = G⁻¹ is one spdSolve call
- * (Cholesky, inverse mode) on the engine with the fit's context, and B is kept transposed
- * (row j of Bᵀ = −P_j: / P_jj, P symmetric) so that scoring is the denseScoreTopK kernel with
- * queries x_u and keys Bᵀ: recommend (runSync) and recommendBatch (engine.run) rank through it,
- * seen items excluded (ranking.ts). The model is a HistoryRecommender: any history x scores as x·B.
+ * (Cholesky, inverse mode) on the engine with the fit's context, and B replaces P in place.
+ *
+ * Scoring: a user's scores are the sparse row x_u times B, i.e. the weighted sum of the rows B_i:
+ * of the user's items — the segmentSum kernel (offsets per user, positions = items, weights =
+ * x_ui), O(n_u·items) per user instead of the dense product's items². recommend runs it on the
+ * calling thread (engine.runSync), recommendBatch through the engine for a block of users; the
+ * top k of each row is ranking.ts's (seen items excluded, ties to the lower index). The model is
+ * a HistoryRecommender: any history x scores as x·B.
  *
  * Memory: items² floats, several times over. Before allocating anything, fit estimates what the
  * Gram matrix, its inverse and the reference Cholesky factor need (16 bytes × items²) and refuses
@@ -27,13 +31,13 @@
  */
 import os from 'node:os';
 import type { Csr, Dense } from '../data/matrix.js';
-import { denseFrom, sharedFloat32 } from '../data/matrix.js';
+import { denseFrom, sharedFloat32, sharedInt32 } from '../data/matrix.js';
 import type { Interactions } from '../data/interactions.js';
 import { resolveContext } from '../engine/context.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from './types.js';
 import { ModelBase } from './base.js';
 import { readParams } from './params.js';
-import { candidateList, candidateMask, checkIndex, checkK, excludeRows, fromTopK, noRecommendations } from './ranking.js';
+import { candidateMask, checkIndex, checkK, noRecommendations, topKOf } from './ranking.js';
 import { Trainset } from './trainset.js';
 import { historiesToCsr, type History, type HistoryRecommender } from './history.js';
 import { modelFromSavedParams, readModelWithTrainset, saveModelWithTrainset } from './modelFile.js';
@@ -51,8 +55,8 @@ export function easeFitBytes(items: number): number {
 
 /** Largest typed array this code allocates in one piece (elements). */
 const MAX_ELEMENTS = 2 ** 31 - 1;
-/** Queries per denseScoreTopK call in recommendBatch: at most this many floats (64 MiB). */
-const QUERY_BLOCK_FLOATS = 16 * 2 ** 20;
+/** Scores per segmentSum call in recommendBatch: at most this many floats (64 MiB). */
+const SCORE_BLOCK_FLOATS = 16 * 2 ** 20;
 
 const GiB = 2 ** 30;
 
@@ -60,8 +64,8 @@ export class EASE extends ModelBase implements HistoryRecommender {
   readonly name = 'ease';
   readonly predictsRatings = false;
   readonly params: EaseParams;
-  /** Bᵀ, items × items: row j holds B_:j (the weights every item gives to j) */
-  private bt: Float32Array | null = null;
+  /** B, items × items row-major: row i holds the weights item i gives to every item */
+  private b: Float32Array | null = null;
 
   constructor(params: ModelParams | Partial<EaseParams> = {}) {
     super();
@@ -104,89 +108,67 @@ export class EASE extends ModelBase implements HistoryRecommender {
     const g = gramLower(ts.ur, this.params.binary, ctx.signal);
     for (let i = 0; i < n; i++) g[i * n + i] += this.params.lambda;
     const p = await ctx.engine.run('spdSolve', { a: { rows: n, cols: n, data: g } }, { backend: ctx.backend, signal: ctx.signal });
-    // Bᵀ in place of P: row j = −P_j: / P_jj, diagonal 0
-    const bt = p.data;
-    for (let j = 0; j < n; j++) {
-      const row = j * n, d = bt[row + j];
-      for (let i = 0; i < n; i++) bt[row + i] = -bt[row + i] / d;
-      bt[row + j] = 0;
+    // B in place of P: B_ij = −P_ij / P_jj, diagonal 0
+    const b = p.data, diag = new Float64Array(n);
+    for (let j = 0; j < n; j++) diag[j] = b[j * n + j];
+    for (let i = 0; i < n; i++) {
+      const row = i * n;
+      for (let j = 0; j < n; j++) b[row + j] = -b[row + j] / diag[j];
+      b[row + i] = 0;
     }
     opts.onEpoch?.(1, 0);
     this.ts = ts;
-    this.bt = bt;
+    this.b = b;
   }
 
-  private fitted(what: string): { ts: Trainset; keys: Dense } {
+  private fitted(what: string): { ts: Trainset; b: Dense } {
     const ts = this.trainset(what);
-    return { ts, keys: { rows: ts.nItems, cols: ts.nItems, data: this.bt! } };
+    return { ts, b: { rows: ts.nItems, cols: ts.nItems, data: this.b! } };
   }
 
-  /** The item-item weights B (items × items, B_ij = weight of item i in item j's score) as a copy. */
+  /** The item-item weights B (items × items, B_ij = weight of item i in item j's score), a copy. */
   weights(): Dense {
-    const { keys } = this.fitted('weights()');
-    const n = keys.rows, b = denseFrom(n, n);
-    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) b.data[i * n + j] = keys.data[j * n + i];
-    return b;
+    const { b } = this.fitted('weights()');
+    return denseFrom(b.rows, b.cols, b.data);
   }
 
   private value(v: number): number {
     return this.params.binary ? 1 : v;
   }
 
-  /** x of Csr row r as a dense row (binary or the values). */
-  private denseRow(m: Csr, r: number, out: Float32Array): void {
-    for (let p = m.indptr[r]; p < m.indptr[r + 1]; p++) out[m.indices[p]] += this.value(m.data[p]);
-  }
-
   predict(user: number, item: number): Prediction {
-    const { ts, keys } = this.fitted('predict()');
+    const { ts, b } = this.fitted('predict()');
     checkIndex(this.name, 'item', item, ts.nItems);
     if (!ts.knowsUser(user)) return { estimate: 0, impossible: true, reason: 'user unknown' };
-    const n = keys.cols, m = ts.ur;
+    const n = b.cols, m = ts.ur;
     let s = 0;
-    for (let p = m.indptr[user]; p < m.indptr[user + 1]; p++) s += this.value(m.data[p]) * keys.data[item * n + m.indices[p]];
+    for (let p = m.indptr[user]; p < m.indptr[user + 1]; p++) s += this.value(m.data[p]) * b.data[m.indices[p] * n + item];
     return { estimate: s, impossible: false };
   }
 
-  /** The top k for one training user (unknown users get none), by denseScoreTopK on the calling thread. */
+  /** The top k for one training user (unknown users get none), scored by segmentSum on the calling thread. */
   recommend(user: number, k: number, opts: RecommendOptions = {}): Recommendations {
     const { ts } = this.fitted('recommend()');
     checkK(this.name, k);
     if (!ts.knowsUser(user)) return noRecommendations();
-    return this.rankRows(ts.ur, user, ts.userItems(user), k, opts);
+    const one = Int32Array.of(user);
+    const scores = resolveContext(opts).engine.runSync('segmentSum', this.scoreArgs(ts.ur, one), { signal: opts.signal });
+    return topKOf(k, (i) => scores.data[i], candidateMask(this.name, ts.nItems, ts.userItems(user), opts));
   }
 
   recommendForHistory(history: History, k: number, opts: RecommendOptions = {}): Recommendations {
     const { ts } = this.fitted('recommendForHistory()');
     checkK(this.name, k);
     const m = historiesToCsr([history], ts.nItems);
-    return this.rankRows(m, 0, m.indices, k, opts);
+    const scores = resolveContext(opts).engine.runSync('segmentSum', this.scoreArgs(m, Int32Array.of(0)), { signal: opts.signal });
+    return topKOf(k, (i) => scores.data[i], candidateMask(this.name, ts.nItems, m.indices, opts));
   }
 
-  /** One row of m ranked on the calling thread; `seen` = the items filterSeen drops. */
-  private rankRows(m: Csr, row: number, seen: ArrayLike<number>, k: number, opts: RecommendOptions): Recommendations {
-    const { ts, keys } = this.fitted('recommend()');
-    const ctx = resolveContext(opts);
-    const n = ts.nItems;
-    const q = denseFrom(1, n);
-    this.denseRow(m, row, q.data);
-    let use: Dense = keys, map: Int32Array | undefined, exclude: Csr | undefined;
-    if (opts.items) {
-      map = candidateList(candidateMask(this.name, n, seen, opts));
-      use = rowsOf(keys, map);
-    } else if (opts.filterSeen ?? true) {
-      exclude = { rows: 1, cols: n, indptr: Int32Array.of(0, seen.length), indices: Int32Array.from(seen), data: new Float32Array(seen.length) };
-    }
-    if (use.rows === 0) return noRecommendations();
-    const top = ctx.engine.runSync('denseScoreTopK', { queries: q, keys: use, k: Math.min(k, use.rows), metric: 'dot', exclude }, { signal: ctx.signal });
-    return fromTopK(top, 0, map);
-  }
-
-  /** recommend() for many users through the engine (denseScoreTopK on the context's backend), in blocks of users. */
+  /** recommend() for many users: their scores by segmentSum through the engine (the context's backend), in blocks. */
   async recommendBatch(users: Int32Array, k: number, opts: RecommendOptions = {}): Promise<Recommendations[]> {
     const { ts } = this.fitted('recommendBatch()');
     checkK(this.name, k);
-    if (opts.items) return Array.from(users, (u) => this.recommend(u, k, opts));
+    for (const u of users) checkIndex(this.name, 'user', u, ts.users.size);
     const known = Int32Array.from(Array.from(users).filter((u) => ts.knowsUser(u)));
     const ranked = await this.rankBatch(ts.ur, known, k, opts);
     const byUser = new Map<number, Recommendations>();
@@ -198,39 +180,48 @@ export class EASE extends ModelBase implements HistoryRecommender {
     const { ts } = this.fitted('recommendForHistoryBatch()');
     checkK(this.name, k);
     if (histories.cols !== ts.nItems) throw new RangeError(`ease: histories have ${histories.cols} columns, the model ${ts.nItems} items`);
-    const rows = Int32Array.from({ length: histories.rows }, (_, r) => r);
-    if (opts.items) return Array.from(rows, (r) => this.rankRows(histories, r, histories.indices.subarray(histories.indptr[r], histories.indptr[r + 1]), k, opts));
-    return this.rankBatch(histories, rows, k, opts);
+    return this.rankBatch(histories, Int32Array.from({ length: histories.rows }, (_, r) => r), k, opts);
   }
 
-  /** Rows `rows` of m ranked by denseScoreTopK through the engine, in blocks of ≤ 64 MiB of queries. */
+  /** segmentSum's args for the scores of rows `rows` of m: x_r·B = Σ_i x_ri·B_i: */
+  private scoreArgs(m: Csr, rows: Int32Array) {
+    const { b } = this.fitted('scoring');
+    const offsets = new Int32Array(rows.length + 1);
+    rows.forEach((r, t) => { offsets[t + 1] = offsets[t] + (m.indptr[r + 1] - m.indptr[r]); });
+    const positions = sharedInt32(offsets[rows.length]), weights = sharedFloat32(offsets[rows.length]);
+    rows.forEach((r, t) => {
+      for (let p = m.indptr[r], w = offsets[t]; p < m.indptr[r + 1]; p++, w++) { positions[w] = m.indices[p]; weights[w] = this.value(m.data[p]); }
+    });
+    return { src: b, offsets, positions, weights };
+  }
+
+  /** Rows `rows` of m scored through the engine in blocks of ≤ 64 MiB of scores, each row's top k by ranking.ts. */
   private async rankBatch(m: Csr, rows: Int32Array, k: number, opts: RecommendOptions): Promise<Recommendations[]> {
-    const { keys } = this.fitted('recommendBatch()');
     const ctx = resolveContext(opts);
-    const n = keys.rows, out: Recommendations[] = [];
-    const block = Math.max(1, Math.floor(QUERY_BLOCK_FLOATS / Math.max(1, n)));
+    const n = m.cols, out: Recommendations[] = [];
+    const block = Math.max(1, Math.floor(SCORE_BLOCK_FLOATS / Math.max(1, n)));
     for (let at = 0; at < rows.length; at += block) {
       const part = rows.subarray(at, Math.min(rows.length, at + block));
-      const q = denseFrom(part.length, n);
-      part.forEach((r, t) => this.denseRow(m, r, q.data.subarray(t * n, (t + 1) * n)));
-      const exclude = opts.filterSeen ?? true ? excludeRows(m, part) : undefined;
-      const top = await ctx.engine.run('denseScoreTopK', { queries: q, keys, k: Math.min(k, n), metric: 'dot', exclude }, { backend: ctx.backend, signal: ctx.signal });
-      for (let t = 0; t < part.length; t++) out.push(fromTopK(top, t));
+      const scores = await ctx.engine.run('segmentSum', this.scoreArgs(m, part), { backend: ctx.backend, signal: ctx.signal });
+      part.forEach((r, t) => {
+        const row = scores.data.subarray(t * n, (t + 1) * n);
+        out.push(topKOf(k, (i) => row[i], candidateMask(this.name, n, m.indices.subarray(m.indptr[r], m.indptr[r + 1]), opts)));
+      });
     }
     return out;
   }
 
-  /** Save to the AFFM file (docs/model-format.md): kind 'ease', arrays Bt (items²) and the training matrix. */
+  /** Save to the AFFM file (docs/model-format.md): kind 'ease', arrays B (items², row-major) and the training matrix. */
   save(path: string): void {
     const { ts } = this.fitted('save()');
-    saveModelWithTrainset(path, 'ease', ts, { ...this.params }, {}, { Bt: this.bt! }, ts.nItems);
+    saveModelWithTrainset(path, 'ease', ts, { ...this.params }, {}, { B: this.b! }, ts.nItems);
   }
 
   static load(path: string): EASE {
     const s = readModelWithTrainset(path, 'ease');
     const model = modelFromSavedParams(path, s.params, (p) => new EASE(p));
     const n = s.ts.nItems;
-    model.bt = s.need('Bt', n * n, 'f32') as Float32Array;
+    model.b = s.need('B', n * n, 'f32') as Float32Array;
     model.ts = s.ts;
     return model;
   }
@@ -252,11 +243,4 @@ export function gramLower(m: Csr, binary: boolean, signal?: AbortSignal): Float3
     }
   }
   return g;
-}
-
-/** `rows` of m, in that order, as a new matrix. */
-function rowsOf(m: Dense, rows: Int32Array): Dense {
-  const d = m.cols, out = denseFrom(rows.length, d);
-  for (let t = 0; t < rows.length; t++) out.data.set(m.data.subarray(rows[t] * d, rows[t] * d + d), t * d);
-  return out;
 }
