@@ -38,6 +38,9 @@ export { attachSideInfo, takesSideInfo, type SideInfoAware, type SideInfoInput }
 export * from './models/neighbourhood/index.js';
 export * from './models/factorization/index.js';
 export * from './models/content/index.js';
+export { EASE, type EaseParams } from './models/ease.js';
+export * from './models/neural/index.js';
+export { recommendsForHistory, type History, type HistoryRecommender } from './models/history.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';

@@ -15,6 +15,13 @@
  *                      (removeUsersProtocol); with W > 0, a random W of every other user's
  *                      interactions is held out too, so warm users are scored as well
  *                                                                            {kind:'cold-users', fraction, warmRatio}
+ *   heldout-users:N[:R] Liang et al. 2018's held-out users (heldoutUsers.ts): N users (a count, or
+ *                      a fraction when < 1) are held out; each keeps 80 % of their interactions as
+ *                      fold-in and a random R (default 0.2) to test. A model that ranks histories
+ *                      (EASE, Mult-VAE) is fitted on the other users only and ranks each held-out
+ *                      user from the fold-in part (SplitInfo.foldIn 'history'); any other model is
+ *                      fitted with the fold-in parts in its training data ('fit')
+ *                                                                            {kind:'heldout-users', users, testRatio}
  * repeat N runs a seeded protocol with seeds seed, seed+1, …, seed+N−1 (k-fold: N×folds folds).
  *
  * Metrics (metrics.ts parses them; the result uses the exact keys given):
@@ -24,7 +31,7 @@
  *   ranking @k: for each test user (≥ 1 test item), recommend(user, max k, {filterSeen: true}) —
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
  *   rating). precision, recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
- *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
+ *   gain), recall-capped (hits / min(k, |relevant|), Liang et al.'s Recall@R): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
  *   beyond accuracy @k (beyondAccuracy.ts), over the same users' top-k lists:
@@ -55,9 +62,11 @@ import { contextOf, type RunContext } from '../engine/context.js';
 import type { Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
+import { aucAtK, averagePrecisionAtK, cappedRecallAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
+import { heldoutUsersSplit, historyLists, type HeldoutUsers } from './heldoutUsers.js';
+import { recommendsForHistory } from '../models/history.js';
 
 export type Protocol =
   | { kind: 'kfold'; folds: number }
@@ -65,7 +74,8 @@ export type Protocol =
   | { kind: 'user-holdout'; ratio: number }
   | { kind: 'leave-k'; k: number }
   | { kind: 'temporal'; ratio: number; perUser: boolean }
-  | { kind: 'cold-users'; fraction: number; warmRatio: number };
+  | { kind: 'cold-users'; fraction: number; warmRatio: number }
+  | { kind: 'heldout-users'; users: number; testRatio: number };
 
 /** What to evaluate and how; the context (engine, backend, signal) runs every fit and recommend. */
 export interface EvaluateOptions extends RunContext {
@@ -101,6 +111,8 @@ export interface SplitInfo {
   usersEvaluated: number;
   /** users with training interactions but no test interaction: excluded from the averages */
   usersWithoutTest: number;
+  /** heldout-users: how the held-out users were ranked ('history': fitted without them, ranked from their fold-in items; 'fit': fold-in items in the training data) */
+  foldIn?: 'history' | 'fit';
 }
 
 export interface ColdStartSummaryRow {
@@ -130,7 +142,7 @@ export interface EvaluateResult {
   coldStart?: ColdStartSummaryRow[];
 }
 
-export type SeededSplit = Split & { seed: number; fold: number };
+export type SeededSplit = Split & { seed: number; fold: number; heldout?: HeldoutUsers };
 
 function ratioOf(text: string, what: string, v: string): number {
   const r = v.trim() === '' ? NaN : Number(v);
@@ -178,8 +190,15 @@ export function parseProtocol(text: string): Protocol {
       }
       return { kind: 'cold-users', fraction, warmRatio };
     }
+    case 'heldout-users': {
+      const [n, r, ...more] = arg.split(':');
+      if (more.length) throw new RangeError(`protocol '${text}': use heldout-users:USERS or heldout-users:USERS:TEST_RATIO`);
+      const users = n.trim() === '' ? NaN : Number(n);
+      if (!(users > 0) || (users >= 1 && !Number.isInteger(users))) throw new RangeError(`protocol '${text}': the held-out users must be a count ≥ 1 or a fraction in (0, 1), got '${n}'`);
+      return { kind: 'heldout-users', users, testRatio: r === undefined ? 0.2 : ratioOf(text, "the held-out users' test ratio", r) };
+    }
   }
-  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO or cold-users:FRACTION[:WARM], e.g. kfold:5 or holdout:0.2)`);
+  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO, cold-users:FRACTION[:WARM] or heldout-users:USERS[:RATIO], e.g. kfold:5 or holdout:0.2)`);
 }
 
 /** The text form parseProtocol reads. */
@@ -191,6 +210,7 @@ export function formatProtocol(p: Protocol): string {
     case 'leave-k': return p.k === 1 ? 'loo' : `leave:${p.k}`;
     case 'temporal': return `${p.perUser ? 'temporal-user' : 'temporal'}:${p.ratio}`;
     case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
+    case 'heldout-users': return `heldout-users:${p.users}${p.testRatio !== 0.2 ? `:${p.testRatio}` : ''}`;
   }
 }
 
@@ -227,6 +247,7 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
         splits = [{ train, test }];
         break;
       }
+      case 'heldout-users': splits = [heldoutUsersSplit(data, { users: p.users, testRatio: p.testRatio, seed: s })]; break;
       default: throw new RangeError(`unknown protocol kind '${(p as { kind: string }).kind}'`);
     }
     splits.forEach((sp, f) => {
@@ -283,17 +304,18 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     o.signal?.throwIfAborted();
     const { train, test } = splits[f];
     const model = f === 0 ? probe : makeModel(o);
+    const heldout = splits[f].heldout, byHistory = heldout !== undefined && recommendsForHistory(model);
     const t0 = performance.now();
-    await model.fit(train, contextOf(o));
+    await model.fit(byHistory ? heldout.train : train, contextOf(o));
     const t1 = performance.now();
-    const source = modelLists(model, specs, train.items.size, contextOf(o));
+    const source = byHistory ? await heldoutLists(model, heldout, specs, train.items.size, contextOf(o)) : modelLists(model, specs, train.items.size, contextOf(o));
     const ctx: ScoreContext = { train };
     const scored = scoreLists(source, test, specs, ctx);
     if (cold) cold.addFold(source, train, test, specs, o.coldStart!, ctx);
     const t2 = performance.now();
     const result = { ...scored.values, fitSeconds: (t1 - t0) / 1000, testSeconds: (t2 - t1) / 1000 } as FoldResult;
     folds.push(result);
-    infos.push({ seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test) });
+    infos.push({ seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test), ...(heldout ? { foldIn: byHistory ? 'history' as const : 'fit' as const } : {}) });
     o.onFold?.(f, result);
   }
   const { mean, std } = meanStd(folds, [...o.metrics, 'fitSeconds', 'testSeconds']);
@@ -355,6 +377,20 @@ export function modelLists(model: Model, specs: MetricSpec[], nItems: number, ct
       if (!l) fulls.set(u, (l = model.recommend(u, Math.max(nItems, 1), { ...ctx, filterSeen: true }).ids));
       return l;
     },
+    predict: (u, i) => model.predict(u, i).estimate,
+  };
+}
+
+/** The held-out users' lists ranked from their fold-in histories (heldout-users with a HistoryRecommender). */
+async function heldoutLists(model: Model, h: HeldoutUsers, specs: MetricSpec[], nItems: number, ctx: RunContext): Promise<ListSource> {
+  if (!recommendsForHistory(model)) throw new Error(`model '${model.name}' does not rank histories`);
+  const ks = specs.filter((s) => s.kind !== 'rating' && Number.isFinite((s as { k: number }).k)).map((s) => (s as { k: number }).k);
+  const full = specs.some((s) => s.kind === 'ranking' && s.name === 'auc' && !Number.isFinite(s.k));
+  const lists = await historyLists(model, h, nItems, ks.length ? Math.max(...ks) : 1, full, ctx);
+  const none = new Int32Array(0);
+  return {
+    top: (u) => lists.top.get(u) ?? none,
+    full: (u) => lists.full?.get(u) ?? none,
     predict: (u, i) => model.predict(u, i).estimate,
   };
 }
@@ -490,6 +526,7 @@ function rankingValue(name: string, k: number, list: ArrayLike<number>, rel: Set
     case 'hit': return hitRateAtK(list, rel, k);
     case 'map': return averagePrecisionAtK(list, rel, k);
     case 'mrr': return reciprocalRankAtK(list, rel, k);
+    case 'recall-capped': return cappedRecallAtK(list, rel, k);
     case 'ndcg-graded': {
       // linear gain = the test rating (implicit data: every gain 1 → binary NDCG)
       return ndcgGradedAtK(list, graded, k, 'linear');

@@ -4,3 +4,4 @@ export {
   type EvaluateOptions, type EvaluateResult, type FoldResult, type Protocol, type SeededSplit, type SplitInfo, type ColdStartSummaryRow,
   type ListSource, type ScoreContext, type ScoreResult,
 } from './evaluate.js';
+export { heldoutUsersSplit, type HeldoutUsers, type HeldoutUsersOptions } from './heldoutUsers.js';

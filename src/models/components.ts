@@ -9,6 +9,7 @@ import { ContentKNN } from './content/contentKnn.js';
 import { FeatureMF } from './content/featureMf.js';
 import { Popularity } from './content/popularity.js';
 import { EASE } from './ease.js';
+import { neuralModels } from './neural/index.js';
 
 export const componentModels: Record<string, ModelFactory> = {
   ...neighbourhoodModels,
@@ -17,4 +18,5 @@ export const componentModels: Record<string, ModelFactory> = {
   'content-knn': (params) => new ContentKNN(params),
   'feature-mf': (params) => new FeatureMF(params),
   ease: (params) => new EASE(params),
+  ...neuralModels,
 };

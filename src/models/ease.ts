@@ -49,7 +49,7 @@ export interface EaseParams {
 }
 
 /** Bytes EASE's fit needs for n items: Gram (fp32) + inverse (fp32) + the reference Cholesky factor (fp64). */
-export function easeFitBytes(items: number): number {
+function easeFitBytes(items: number): number {
   return 16 * items * items;
 }
 
@@ -232,7 +232,7 @@ export class EASE extends ModelBase implements HistoryRecommender {
  * items × items Float32Array; the upper triangle is left 0. Columns of a Csr row are sorted, so
  * the pair (p ≥ q) lands at (indices[p], indices[q]) with indices[p] ≥ indices[q].
  */
-export function gramLower(m: Csr, binary: boolean, signal?: AbortSignal): Float32Array {
+function gramLower(m: Csr, binary: boolean, signal?: AbortSignal): Float32Array {
   const n = m.cols, g = sharedFloat32(n * n), idx = m.indices, v = m.data;
   for (let u = 0; u < m.rows; u++) {
     if ((u & 1023) === 0) signal?.throwIfAborted();

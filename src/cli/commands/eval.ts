@@ -224,7 +224,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .requiredOption('--input <file>', 'interaction file (CSV/TSV/u.data/JSONL, optionally .gz)')
     .requiredOption('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W]', 'kfold:5')
+    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W] | heldout-users:N[:R]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
       const n = Number(v);
@@ -239,17 +239,22 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   addSideInfoOptions(cmd);
   cmd.addHelpText('after', `
 Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
-         ranking ndcg@K, precision@K, recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
+         ranking ndcg@K, precision@K, recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc,
+                 recall-capped@K (hits / min(K, |test items|): Liang et al. 2018's Recall@R)
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
-         training data; W: share of every other user's interactions held out too)
+         training data; W: share of every other user's interactions held out too),
+         heldout-users:N[:R] (Liang et al. 2018: N users, or a fraction when < 1, held out of
+         training; R (0.2) of each one's interactions to test, the rest folded in: ease and
+         multvae rank them from those items, other models train with them)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
 Examples:
   affinity eval --input u.data --model svd,als,item-knn --protocol user-holdout:0.2 --metrics ndcg@10,recall@10,coverage@10
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
-                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json`);
+                --cold-start user --items u.item --users u.user --metrics ndcg@10 --json
+  affinity eval --input u.data --model multvae,ease,als --protocol heldout-users:0.1 --metrics recall-capped@20,ndcg@100`);
   cmd.action(async (o: EvalCliOptions) => {
     const modelNames = o.model.split(',').map((s) => s.trim()).filter(Boolean);
     if (!modelNames.length) throw new UsageError('--model is empty');
