@@ -123,7 +123,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--implicit', 'the input has no rating column (every interaction has weight 1)')
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
-  addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
+  addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf, two-tower
   cmd
     .addHelpText('after', `
 Output (ids are written as strings, exactly as in the input; scores as the shortest decimal of their float32):
@@ -158,7 +158,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
         const factory = allModels[o.model!];
         if (!factory) throw new UsageError(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
         const m = factory(params);
-        if (!takesSideInfo(m)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid and feature-mf`);
+        if (!takesSideInfo(m)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid, feature-mf and two-tower`);
         const side = await readSideInfoOptions(o);
         attachSideInfo(m, side ?? {});
         model = m;
