@@ -37,7 +37,8 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import { embeddedDataset } from '../data/synthetic.js';
 import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { loadFactorizationModel, readModelFile } from '../models/factorization/index.js';
+import { readModelFile } from '../models/factorization/index.js';
+import { loadAnyModel } from '../models/savedModels.js';
 import type { Model, ModelParams, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
@@ -158,14 +159,14 @@ function modelFactory(name: string) {
   return f;
 }
 
-/** Load a saved model (AFFM file, written by a factorization model's save()) with the factorization layer's loader. */
+/** Load a saved model (AFFM file, written by a model's save(): factorization models, ease, multvae, two-tower). */
 function loadSavedModel(file: string, name: string | undefined): Model {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
   if (name !== undefined) {
     const kind = readModelFile(file).kind;
     if (kind !== name) throw new Error(`cannot load model '${file}': it holds a '${kind}' model, not '${name}'`);
   }
-  return loadFactorizationModel(file);
+  return loadAnyModel(file);
 }
 
 function epochsOf(params: ModelParams | undefined): number | undefined {

@@ -1,0 +1,22 @@
+/**
+ * Load any saved model (the AFFM file, docs/model-format.md) by the kind written in it: the
+ * factorization models' kinds, and 'ease', 'multvae', 'two-tower'.
+ */
+import type { Model } from './types.js';
+import { loadFactorizationModel, readModelFile } from './factorization/index.js';
+import { EASE } from './ease.js';
+import { MultVAE } from './neural/multVae.js';
+import { TwoTower } from './neural/twoTower.js';
+
+const loaders: Record<string, (path: string) => Model> = {
+  ease: (p) => EASE.load(p),
+  multvae: (p) => MultVAE.load(p),
+  'two-tower': (p) => TwoTower.load(p),
+};
+
+/** The model saved at `path`, whatever its kind (an Error naming the file for an unknown kind or a bad file). */
+export function loadAnyModel(path: string): Model {
+  const kind = readModelFile(path).kind;
+  const load = loaders[kind];
+  return load ? load(path) : loadFactorizationModel(path);
+}
