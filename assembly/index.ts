@@ -276,3 +276,5 @@ export * from './similarity';
 export * from './als';
 export * from './sgd';
 export * from './bpr';
+export * from './gemm';
+export * from './nn';

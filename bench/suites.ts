@@ -32,36 +32,10 @@ import { maxRssMiB, measure, MiB, summarize, type BenchRecord } from './harness.
 import { firstRows, LARGE, loadLarge, loadMl100k, ml100kPath, syntheticData, type BenchData } from './data.js';
 import { EASE } from '../src/models/ease.js';
 import { annotate } from './anchors.js';
+import type { BenchCase, Suite } from './benchCase.js';
+import { trainStepCase } from './trainStep.js';
 
-export type Suite = 'quick' | 'full';
-
-/** What a case hands the harness for one backend. */
-export interface Prepared {
-  run(): Promise<unknown>;
-  /** untimed, before every call: reset what a mutating kernel changed */
-  before?(): void;
-  /** flops of one timed call */
-  flops?: number;
-  /** throughput in another unit: `count` units per timed call (e.g. interactions) */
-  units?: { count: number; unit: string };
-  /** full work ÷ timed work, when only a sample was timed */
-  fullScale?: number;
-  /** threads actually used, when not the engine's (a direct single-thread call) */
-  threads?: number;
-  note?: string;
-}
-
-export interface BenchCase {
-  /** kernel name, or fit:<model> / job:precompute */
-  kernel: string;
-  kind: 'kernel' | 'fit' | 'job';
-  size: string;
-  suites: Suite[];
-  anchor?: string;
-  /** fewer repeats than the suite's for expensive cases */
-  maxRepeats?: number;
-  prepare(backend: string): Promise<Prepared>;
-}
+export type { Suite, Prepared, BenchCase } from './benchCase.js';
 
 /**
  * The js reference runs < 1 GFLOP/s, and so does gpu.js in its CPU fallback modes: large cases time a
@@ -444,6 +418,8 @@ export function allCases(): BenchCase[] {
     gemmCase({ m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' }),
     gemmCase({ m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' }),
     gemmCase({ m: 200, n: 200, k: 64, batch: 200, transB: 'T', sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' }),
+    trainStepCase({ sequences: 16, length: 50, dim: 64, suites: QUICK }),
+    trainStepCase({ sequences: 128, length: 200, dim: 64, suites: FULL, maxRepeats: 3 }),
 
     fitCase({ model: 'svd', params: { factors: 100, epochs: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),
     fitCase({ model: 'als', params: { factors: 64, iterations: 5 }, epochs: 5, size: 'ml100k', suites: QUICK, data: ml }),

@@ -14,7 +14,7 @@ mkdir -p "$out"
 flags=(-std=c++17 -O2 -Wall -Wextra -Werror -Inative/core/include -Inative/core/src -Inative/tests)
 core=(native/core/src/*.cpp)
 pids=()
-for src in "${core[@]}" native/tests/test_core.cpp native/tests/test_als.cpp native/tests/test_epochs.cpp native/tests/test_sparse.cpp native/tests/test_gemm.cpp; do
+for src in "${core[@]}" native/tests/test_core.cpp native/tests/test_als.cpp native/tests/test_epochs.cpp native/tests/test_sparse.cpp native/tests/test_gemm.cpp native/tests/test_nn.cpp; do
   "$CXX" "${flags[@]}" -c "$src" -o "$out/$(basename "$src" .cpp).o" &
   pids+=($!)
 done
@@ -22,7 +22,7 @@ for pid in "${pids[@]}"; do wait "$pid"; done  # a failed compile fails the scri
 core_objs=()
 for src in "${core[@]}"; do core_objs+=("$out/$(basename "$src" .cpp).o"); done
 status=0
-for t in test_core test_als test_epochs test_sparse test_gemm; do
+for t in test_core test_als test_epochs test_sparse test_gemm test_nn; do
   "$CXX" -pthread "$out/$t.o" "${core_objs[@]}" -o "$out/$t"
   if ! qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/$t"; then
     echo "FAIL arm64 $t"

@@ -3,7 +3,7 @@
 export * from './data/index.js';
 export { readItemFeatures, readUserFeatures } from './data/sideInfo.js';
 // engine and backends
-export { Engine, type EngineOptions, type RunOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
+export { Engine, type EngineOptions, type RunOptions, type CallOptions, type RunResult, type RunRecord, type BackendRanker } from './engine/engine.js';
 export { getEngine, closeEngine } from './engine/processEngine.js';
 export { resolveContext, type RunContext, type Context } from './engine/context.js';
 export { machineInfo, type MachineInfo } from './engine/machine.js';
@@ -45,4 +45,9 @@ export { loadAnyModel } from './models/savedModels.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';
+// the precompute past one machine: a partitioned dataset, its shards (a Kubernetes Indexed Job), the BullMQ queue
+export { precomputeDatasetShard, openSavedModel, type DatasetShardJobOptions, type DatasetShardResult, type SavedModel } from './pipeline/datasetShard.js';
+export { verifyDataset, readManifest, DatasetInputError, type DatasetManifest, type DatasetSpec, type PartReceipt, type PartFile, type DatasetCheck } from './pipeline/dataset.js';
+export { parseRedisUrl, type RedisTarget, type RedisEnv } from './pipeline/redisUrl.js';
+export { enqueuePrecompute, runShardWorker, type EnqueueOptions, type EnqueueResult, type QueueProgress, type ShardWorkerOptions } from './pipeline/queue.js';
 export * from './explore/index.js';

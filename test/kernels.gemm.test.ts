@@ -120,6 +120,10 @@ for (const backend of ['native', 'wasm', 'gpujs', 'cuda']) {
         assert.is(r.backend, backend, name);
         const { c, mag } = oracle(args);
         assertClose(`${backend} ${name}`, r.out.data, c, mag, args.k);
+        // into a reused output holding NaN: every element is written
+        r.out.data.fill(NaN);
+        await e.run('gemm', args, { backend, out: r.out });
+        assertClose(`${backend} ${name} (into a reused output)`, r.out.data, c, mag, args.k);
         // a row range writes only its rows
         const rows = (args.batch ?? 1) * args.m;
         if (rows >= 3) {

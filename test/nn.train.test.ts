@@ -59,7 +59,7 @@ test('a tiny MLP learns XOR with binary cross-entropy and Adam', async () => {
 });
 
 /** y = sin(2x₁) + x₂², 512 seeded points in [−1, 1]²; mean squared error with gradient 2(ŷ − y)/n. */
-async function fitRegression(seed: number, epochs = 100): Promise<{ mse: number; params: Float32Array }> {
+async function fitRegression(seed: number, epochs = 100, reuseOutputs = true): Promise<{ mse: number; params: Float32Array }> {
   const rng = new Rng(11);
   const n = 512, x = denseFrom(n, 2), y = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -67,6 +67,8 @@ async function fitRegression(seed: number, epochs = 100): Promise<{ mse: number;
     x.data[2 * i] = a; x.data[2 * i + 1] = b; y[i] = Math.sin(2 * a) + b * b;
   }
   const rt = new Runtime({ engine }, seed);
+  // without steps the workspace never reuses an output
+  if (!reuseOutputs) rt.beginStep = () => {};
   const net = mlp(rt, 2, 32, 'gelu', seed);
   const adam = new Adam(rt, net.arena, { lr: 0.01 });
   await trainLoop({
@@ -95,10 +97,33 @@ test('an MLP fits a synthetic regression to MSE < 0.01 (the targets have varianc
   assert.ok(mse < 0.01, `mse ${mse}`);
 });
 
-test('training is deterministic with a seed on one thread; another seed gives other parameters', async () => {
+const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+test('training is deterministic with a seed on one thread; another seed gives other parameters; reused outputs change nothing', async () => {
   const a = await fitRegression(5, 3), b = await fitRegression(5, 3), c = await fitRegression(6, 3);
-  assert.equal(Buffer.from(a.params.buffer, a.params.byteOffset, a.params.byteLength), Buffer.from(b.params.buffer, b.params.byteOffset, b.params.byteLength));
+  assert.equal(bytes(a.params), bytes(b.params));
   assert.ok(a.params.some((v, i) => v !== c.params[i]));
+  const fresh = await fitRegression(5, 3, false);
+  assert.equal(bytes(fresh.params), bytes(a.params));
+});
+
+test('the runtime reuses a slot\'s output from an earlier step, once per step, only when the shape fits', async () => {
+  const rt = new Runtime({ engine }, 1);
+  const x = new Float32Array([1, 2, 3]);
+  const outside = await rt.add(x, x, 's');
+  assert.ok(outside !== await rt.add(x, x, 's'), 'no reuse before the first step');
+  rt.beginStep();
+  const first = await rt.add(x, x, 's');
+  rt.beginStep();
+  const again = await rt.add(x, x, 's');
+  assert.ok(again === first, 'reused in the next step');
+  assert.equal([...again], [2, 4, 6]);
+  const twice = await rt.add(x, x, 's');
+  assert.ok(twice !== again, 'a second use in one step gets fresh memory');
+  rt.beginStep();
+  const longer = await rt.add(new Float32Array(4), new Float32Array(4), 's');
+  assert.is(longer.length, 4);
+  assert.ok(await rt.add(x, x) !== await rt.add(x, x), 'no slot, no reuse');
 });
 
 test('a NaN in a batch stops training at that epoch and batch; the parameters are those of the last good step', async () => {

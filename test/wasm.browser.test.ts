@@ -25,6 +25,7 @@ test('wasm core in headless Chromium matches the reference (or skips with the re
   assert.match(text, /^browser: PASS/m);
   assert.match(text, /sparseSimilarityTopK pearson k=6: ok/);
   assert.match(text, /alsHalfStep implicit cholesky f=8: .* ok/);
+  assert.match(text, /gemm 2×\(21×300·\(19×300\)ᵀ\) α=0.5 β=2: ok/);
 });
 
 test.run();

@@ -1,12 +1,16 @@
 // gemm throughput at the shapes of issue 18's models. Not a test (not registered with ctest).
-//   gemm_bench [repeats=15] [simd=auto|avx512|avx2|scalar]
+//   gemm_bench [repeats=15] [simd=auto|avx512|avx2|scalar] [shape filter (substring)] [threads: 1|2|0 = both]
 // Prints GFLOP/s = 2·batch·M·N·K / time: the median of the repeats, with min–max, per shape,
 // op pair and thread count. C is written with β = 0 (forward) unless the row says β=1.
+// "cpu" is the same work over the process's CPU time (all threads), i.e. GFLOP/s per busy core:
+// unlike the wall-clock figure it does not drop when other processes take the CPUs (but it does
+// not show time a thread spends waiting for the others either).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -54,16 +58,25 @@ void bench(const Shape& s, Transpose ta, Transpose tb, float beta, int threads, 
   p.simd = simd;
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
   gemm(p);  // warm-up: pages, pool threads
-  std::vector<double> gf;
+  std::vector<double> gf, cpu;
+  const auto cpu_seconds = [] {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   for (int r = 0; r < repeats; r++) {
+    const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     gemm(p);
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     gf.push_back(flops / sec * 1e-9);
+    cpu.push_back(flops / (cpu_seconds() - c0) * 1e-9);
   }
   std::sort(gf.begin(), gf.end());
-  std::printf("%-34s %c%c beta=%g threads=%d  %7.1f GFLOP/s  (min %.1f, max %.1f)\n", s.name, t_a ? 'T' : 'N',
-              t_b ? 'T' : 'N', beta, threads, gf[gf.size() / 2], gf.front(), gf.back());
+  std::sort(cpu.begin(), cpu.end());
+  std::printf("%-34s %c%c beta=%g threads=%d  %7.1f GFLOP/s  (min %.1f, max %.1f)  cpu %6.1f per core\n", s.name,
+              t_a ? 'T' : 'N', t_b ? 'T' : 'N', beta, threads, gf[gf.size() / 2], gf.front(), gf.back(),
+              cpu[cpu.size() / 2]);
   std::fflush(stdout);
 }
 
@@ -82,11 +95,19 @@ int main(int argc, char** argv) {
   const Shape shapes[] = {{"4096x256 . 256x256", 1, 4096, 256, 256},
                           {"8192x64 . 64x3400 (output layer)", 1, 8192, 3400, 64},
                           {"200 x (200x64 . 64x200) attention", 200, 200, 200, 64},
-                          {"512x512 . 512x512", 1, 512, 512, 512}};
+                          {"512x512 . 512x512", 1, 512, 512, 512},
+                          {"20 x (200x64 . 64x200) small batch", 20, 200, 200, 64},
+                          {"2000x2000 . 2000x256 (spd update)", 1, 2000, 2000, 256}};
   const std::pair<Transpose, Transpose> ops[] = {
       {Transpose::N, Transpose::N}, {Transpose::N, Transpose::T}, {Transpose::T, Transpose::N}};
-  for (const Shape& s : shapes)
-    for (int threads : {1, 2})
+  const char* filter = argc > 3 ? argv[3] : "";
+  const int only_threads = argc > 4 ? std::atoi(argv[4]) : 0;
+  for (const Shape& s : shapes) {
+    if (!std::strstr(s.name, filter)) continue;
+    for (int threads : {1, 2}) {
+      if (only_threads && threads != only_threads) continue;
       for (const auto& op : ops) bench(s, op.first, op.second, 0.0f, threads, repeats, simd);
+    }
+  }
   return 0;
 }

@@ -3,11 +3,26 @@
  * one Engine the whole run uses — backend from --backend, else AFFINITY_BACKEND (else 'auto');
  * threads from AFFINITY_THREADS; backends ranked by this machine's cached calibration table —
  * and every command takes `{engine, backend}` from `context()`. `close()` stops its worker pool
- * at exit. The CLI reads the environment here and nowhere else, and never writes it.
+ * at exit. `distributed()` gives the settings of a sharded precompute (Kubernetes' JOB_COMPLETION_INDEX,
+ * AFFINITY_SHARDS, AFFINITY_QUEUE, the Redis password and CA). The CLI reads the environment here
+ * and nowhere else, and never writes it.
  */
 import { Engine } from '../engine/engine.js';
 import { useCalibration } from '../engine/calibration.js';
 import type { Context } from '../engine/context.js';
+import { redisEnv, type RedisEnv } from '../pipeline/redisUrl.js';
+
+/** What the environment says about a distributed precompute (a Kubernetes Indexed Job, a queue). */
+export interface DistributedEnv {
+  /** JOB_COMPLETION_INDEX: this pod's index in an Indexed Job */
+  shardIndex?: string;
+  /** AFFINITY_SHARDS: the number of shards */
+  shards?: string;
+  /** AFFINITY_QUEUE: the queue's redis:// or rediss:// URL */
+  queue?: string;
+  /** AFFINITY_REDIS_PASSWORD, AFFINITY_REDIS_CA */
+  redis: RedisEnv;
+}
 
 export class CliEdge {
   private engine: Engine | null = null;
@@ -27,6 +42,17 @@ export class CliEdge {
     if (!this.engine) this.start(undefined);
     const engine = this.engine!;
     return { engine, backend: engine.defaultBackend };
+  }
+
+  /** The distributed precompute's settings from the environment (see DistributedEnv). */
+  distributed(): DistributedEnv {
+    const env = process.env;
+    return {
+      ...(env.JOB_COMPLETION_INDEX !== undefined && env.JOB_COMPLETION_INDEX !== '' ? { shardIndex: env.JOB_COMPLETION_INDEX } : {}),
+      ...(env.AFFINITY_SHARDS ? { shards: env.AFFINITY_SHARDS } : {}),
+      ...(env.AFFINITY_QUEUE ? { queue: env.AFFINITY_QUEUE } : {}),
+      redis: redisEnv(env),
+    };
   }
 
   async close(): Promise<void> {

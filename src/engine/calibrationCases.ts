@@ -180,6 +180,117 @@ function gemmCase(sizeClass: SizeClass, m: number, n: number, k: number): Calibr
   };
 }
 
+/**
+ * The neural-network kernels (src/kernels/nn) at the shapes of the neural models: small = one
+ * layer of a small batch, medium = a training step's worth (16384 rows × 256, 128 sequences of
+ * 200 positions × 2 heads, …). `rows` builds the problem restricted to its first rows where the
+ * kernel's rows can be sampled (not for the column kernels, the attention blocks, Adam or the solve).
+ */
+function nnCase<K extends KernelName>(kernel: K, sizeClass: SizeClass, size: string, make: () => { args: KernelArgs<K>; rows: number; firstRows?: (n: number) => KernelArgs<K> }): CalibrationCase<K> {
+  return { kernel, sizeClass, size, build: make };
+}
+
+function ids(n: number, vocab: number, seed: number): Int32Array {
+  const rng = new Rng(seed);
+  const a = sharedInt32(n);
+  for (let i = 0; i < n; i++) a[i] = rng.int(vocab);
+  return a;
+}
+
+function uniform(n: number, seed: number, lo: number, hi: number): Float32Array {
+  const rng = new Rng(seed);
+  const a = sharedFloat32(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * rng.nextDouble();
+  return a;
+}
+
+function nnCases(sizeClass: SizeClass): CalibrationCase[] {
+  const medium = sizeClass === 'medium';
+  const rows = medium ? 16384 : 256, cols = medium ? 256 : 64;
+  const x = () => dense(rows, cols, 71);
+  const vec = (n: number, seed: number) => uniform(n, seed, -1, 1);
+  const S = medium ? 128 : 4, T = medium ? 200 : 50;  // sequences × 2 heads of T × T attention scores
+  const classes = medium ? 1000 : 100, ceRows = medium ? 4096 : 128;
+  const elements = medium ? 1 << 24 : 1 << 16;
+  const vocab = medium ? 50000 : 1000, dim = 64, lookups = medium ? 327680 : 2000;
+  const params = medium ? 1 << 21 : 1 << 14, spdN = medium ? 400 : 80;
+  const sumRows = medium ? 4096 : 256, sumCols = medium ? 5120 : 64;
+  return [
+    nnCase('biasActivation', sizeClass, `${rows}x${cols} gelu`, () => {
+      const xs = x(), bias = vec(cols, 72);
+      return { args: { x: xs, bias, activation: 'gelu' }, rows, firstRows: (n) => ({ x: denseFirstRows(xs, n), bias, activation: 'gelu' }) };
+    }),
+    nnCase('activationBackward', sizeClass, `${rows}x${cols} gelu`, () => {
+      const xs = x(), g = dense(rows, cols, 73), bias = vec(cols, 72);
+      return {
+        args: { x: xs, bias, activation: 'gelu', gradOut: g }, rows,
+        firstRows: (n) => ({ x: denseFirstRows(xs, n), bias, activation: 'gelu', gradOut: denseFirstRows(g, n) }),
+      };
+    }),
+    nnCase('columnSums', sizeClass, `${sumRows}x${sumCols}`, () => ({ args: { x: dense(sumRows, sumCols, 74) }, rows: sumCols })),
+    nnCase('layerNorm', sizeClass, `${rows}x${cols}`, () => {
+      const xs = x(), gamma = uniform(cols, 75, 0.5, 1.5), beta = vec(cols, 76);
+      return { args: { x: xs, gamma, beta }, rows, firstRows: (n) => ({ x: denseFirstRows(xs, n), gamma, beta }) };
+    }),
+    nnCase('layerNormBackward', sizeClass, `${rows}x${cols}`, () => {
+      const xs = x(), g = dense(rows, cols, 77), gamma = uniform(cols, 75, 0.5, 1.5);
+      const mean = vec(rows, 78), rstd = uniform(rows, 79, 0.5, 2);
+      return {
+        args: { x: xs, gamma, mean, rstd, gradOut: g }, rows,
+        firstRows: (n) => ({ x: denseFirstRows(xs, n), gamma, mean: mean.subarray(0, n), rstd: rstd.subarray(0, n), gradOut: denseFirstRows(g, n) }),
+      };
+    }),
+    nnCase('layerNormParamGrad', sizeClass, `${rows}x${cols}`, () => ({
+      args: { x: x(), mean: vec(rows, 78), rstd: uniform(rows, 79, 0.5, 2), gradOut: dense(rows, cols, 77) }, rows: cols,
+    })),
+    nnCase('maskedSoftmax', sizeClass, `2 heads x ${S} seq x ${T}x${T} causal`, () => ({
+      args: { scores: dense(2 * S * T, T, 80), queries: T, causal: true, scale: 0.125 }, rows: 2 * S * T,
+    })),
+    nnCase('softmaxBackward', sizeClass, `${2 * S * T}x${T}`, () => {
+      const p = dense(2 * S * T, T, 81), dp = dense(2 * S * T, T, 82);
+      return { args: { probs: p, gradProbs: dp }, rows: p.rows, firstRows: (n) => ({ probs: denseFirstRows(p, n), gradProbs: denseFirstRows(dp, n) }) };
+    }),
+    nnCase('softmaxCrossEntropy', sizeClass, `${ceRows}x${classes} targets`, () => {
+      const z = dense(ceRows, classes, 83), t = ids(ceRows, classes, 84);
+      return { args: { logits: z, targets: t }, rows: ceRows, firstRows: (n) => ({ logits: denseFirstRows(z, n), targets: t.subarray(0, n) }) };
+    }),
+    nnCase('sigmoidCrossEntropy', sizeClass, `${elements}`, () => {
+      const z = vec(elements, 85), y = uniform(elements, 86, 0, 1);
+      return { args: { logits: z, targets: y }, rows: elements, firstRows: (n) => ({ logits: z.subarray(0, n), targets: y.subarray(0, n) }) };
+    }),
+    nnCase('embeddingGather', sizeClass, `${lookups} ids of ${vocab}x${dim}`, () => {
+      const table = dense(vocab, dim, 87), i = ids(lookups, vocab, 88);
+      return { args: { table, ids: i }, rows: lookups, firstRows: (n) => ({ table, ids: i.subarray(0, n) }) };
+    }),
+    nnCase('segmentSum', sizeClass, `${lookups} positions of ${vocab}x${dim} in bags of 20`, () => {
+      const src = dense(vocab, dim, 87), positions = ids(lookups, vocab, 89), groups = Math.floor(lookups / 20);
+      const offsets = sharedInt32(groups + 1);
+      for (let g = 0; g <= groups; g++) offsets[g] = g === groups ? lookups : g * 20;
+      return {
+        args: { src, offsets, positions }, rows: groups,
+        firstRows: (n) => ({ src, offsets: offsets.subarray(0, n + 1), positions: positions.subarray(0, offsets[n]) }),
+      };
+    }),
+    nnCase('dropout', sizeClass, `${elements} p=0.1`, () => {
+      const xs = vec(elements, 90);
+      return { args: { x: xs, rate: 0.1, seed: 1 }, rows: elements, firstRows: (n) => ({ x: xs.subarray(0, n), rate: 0.1, seed: 1 }) };
+    }),
+    nnCase('adamUpdate', sizeClass, `${params} params`, () => ({
+      args: { params: vec(params, 91), grads: vec(params, 92), m: sharedFloat32(params), v: sharedFloat32(params), dim: 1, step: 1, lr: 1e-3 },
+      rows: params,
+    })),
+    nnCase('spdSolve', sizeClass, `${spdN}x${spdN} inverse`, () => {
+      const a = dense(spdN, spdN, 93);
+      for (let i = 0; i < spdN; i++) a.data[i * spdN + i] = spdN;  // diagonally dominant: positive definite
+      return { args: { a }, rows: spdN };
+    }),
+    nnCase('elementwise', sizeClass, `${elements} axpby`, () => {
+      const xs = vec(elements, 94), y = vec(elements, 95);
+      return { args: { op: 'axpby', x: xs, y, alpha: 0.5, beta: 2 }, rows: elements, firstRows: (n) => ({ op: 'axpby', x: xs.subarray(0, n), y: y.subarray(0, n), alpha: 0.5, beta: 2 }) };
+    }),
+  ];
+}
+
 /** Every calibration case, small before medium. */
 export function calibrationCases(): CalibrationCase[] {
   return [
@@ -195,5 +306,7 @@ export function calibrationCases(): CalibrationCase[] {
     bprCase('medium', 6000, 3000, 25, 64),
     gemmCase('small', 32, 64, 64),
     gemmCase('medium', 1024, 256, 256),
+    ...nnCases('small'),
+    ...nnCases('medium'),
   ];
 }

@@ -11,6 +11,7 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { getKernel, type KernelArgs, type KernelDef, type KernelName, type KernelOutput } from '../kernels/contract.js';
+import { outputMismatch } from '../kernels/kernelDef.js';
 import { backendModule, backendNames, loadBackend, probeBackend, type BackendStatus } from '../backends/registry.js';
 import { isShared, shareArgs } from './sharedArgs.js';
 import type { WorkerTask } from './worker.js';
@@ -24,6 +25,13 @@ export interface RunOptions {
   /** false: run pool backends on the calling thread (no workers) */
   pool?: boolean;
 }
+
+/**
+ * Options of one call of kernel K: `out` is an output to write into instead of a fresh one (its
+ * shape must be the kernel's outputShape; kernels without one do not take it). Reusing outputs
+ * across training steps saves the allocation and the page faults of fresh memory.
+ */
+export type CallOptions<K extends KernelName> = RunOptions & { out?: KernelOutput<K> };
 
 export interface RunResult<O> {
   out: O;
@@ -146,20 +154,26 @@ export class Engine {
     return out;
   }
 
-  async run<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: RunOptions = {}): Promise<KernelOutput<K>> {
+  async run<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: CallOptions<K> = {}): Promise<KernelOutput<K>> {
     return (await this.runDetailed(kernelName, args, opts)).out;
   }
 
-  async runDetailed<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: RunOptions = {}): Promise<RunResult<KernelOutput<K>>> {
+  async runDetailed<K extends KernelName>(kernelName: K, args: KernelArgs<K>, opts: CallOptions<K> = {}): Promise<RunResult<KernelOutput<K>>> {
     const kernel = getKernel(kernelName);
     kernel.validate(args);
+    if (opts.out !== undefined) {
+      if (!kernel.outputShape) throw new TypeError(`kernel '${kernelName}' does not write into a caller's output (RunOptions.out)`);
+      const why = outputMismatch(opts.out, kernel.outputShape(args));
+      if (why) throw new RangeError(`kernel '${kernelName}': the caller's output does not fit these args: ${why}`);
+    }
     const rows = kernel.rows(args);
     const work = kernel.flops ? kernel.flops(args) : rows * 1e4;
     const order = await this.resolveBackends(kernelName, work, opts.backend, args);
     const failures: RunResult<KernelOutput<K>>['failures'] = [];
     for (const st of order) {
       opts.signal?.throwIfAborted();
-      const out = kernel.allocate(args);
+      // a retry on the next backend rewrites every row of the caller's output
+      const out = opts.out ?? kernel.allocate(args);
       const t0 = performance.now();
       try {
         await this.runOn(st, kernelName, kernel, args, out, work, opts);

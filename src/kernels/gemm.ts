@@ -19,6 +19,9 @@
  * Another backend accumulating in fp32 must meet, per element,
  *   |C − C_ref| ≤ 2·k·2⁻²⁴·(|α|·Σ_p |op(A)_ip|·|op(B)_pj| + |β|·|C0_ij|) + 1e-30
  * (the standard fp32 dot-product bound with slack 2; backend tests use 1e-5 relative to that sum).
+ * Like the reference BLAS, this reference skips the products of a zero element of A, so a 0·∞ or
+ * 0·NaN term does not reach C here, while a backend that multiplies may give NaN; no test relies
+ * on either behaviour.
  */
 import type { Dense } from '../data/matrix.js';
 import { denseFrom } from '../data/matrix.js';
@@ -131,6 +134,7 @@ export const gemmKernel: KernelDef<GemmArgs, Dense> = {
   validate: validateGemm,
   rows: (g) => (g.batch ?? 1) * g.m,
   allocate: (g) => denseFrom((g.batch ?? 1) * g.m, g.n),
+  outputShape: (g) => { const rows = (g.batch ?? 1) * g.m; return { rows, cols: g.n, data: rows * g.n }; },
   reference: gemmReference,
   flops: (g) => 2 * (g.batch ?? 1) * g.m * g.n * g.k,
 };

@@ -122,7 +122,7 @@ export class Adam {
     let at = 0;
     for (const s of p.sparse) { rows.set(s.rows, at); values.set(s.values, at * p.cols); at += s.rows.length; }
     const g = groupByIndex(rows, p.rows);
-    const summed = await this.rt.run('segmentSum', { src: { rows: total, cols: p.cols, data: values }, offsets: g.offsets, positions: g.positions });
+    const summed = await this.rt.run('segmentSum', { src: { rows: total, cols: p.cols, data: values }, offsets: g.offsets, positions: g.positions }, `${p.name}.sparseSum`);
     return { p, rows: g.rows, values: summed.data };
   }
 }

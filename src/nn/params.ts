@@ -186,5 +186,5 @@ function initialise(p: Param, rng: Rng): void {
 /** Add a dense gradient contribution to p (the first one is taken as is, without a copy). */
 export async function addDenseGrad(rt: Runtime, p: Param, g: Float32Array): Promise<void> {
   if (g.length !== p.size) throw new RangeError(`gradient of '${p.name}' has ${g.length} values, expected ${p.size}`);
-  p.grad = p.grad === null ? g : await rt.add(p.grad, g);
+  p.grad = p.grad === null ? g : await rt.add(p.grad, g, `${p.name}.gradSum`);
 }

@@ -1,13 +1,27 @@
 /**
  * What every layer computes with: the engine context (which engine, which backend, the abort
- * signal) and the seeded generator that draws dropout seeds. Every heavy operation of a layer is a
- * kernel call through `run`, so a model trains on whichever backend the context names (or the
- * engine picks per kernel and size under 'auto').
+ * signal), the seeded generator that draws dropout seeds, and a workspace of reusable outputs.
+ * Every heavy operation of a layer is a kernel call through `run`, so a model trains on whichever
+ * backend the context names (or the engine picks per kernel and size under 'auto').
+ *
+ * The workspace: a call may name a slot (e.g. 'block0.ffn1.z'); the output of that slot from an
+ * earlier training step is written into again, when its shape fits, instead of allocating (and
+ * page-faulting) fresh memory every step. A slot is reused at most once per step — a second call
+ * with the same slot in one step (a layer applied twice) gets a fresh output — and only after
+ * `beginStep()`, which the training loop calls before each batch: outside training (inference,
+ * validation) every call gets fresh memory, so outputs handed to a caller are never overwritten.
  */
 import type { Dense } from '../data/matrix.js';
 import { Rng } from '../data/random.js';
-import type { KernelArgs, KernelName, KernelOutput } from '../kernels/contract.js';
+import { getKernel, type KernelArgs, type KernelName, type KernelOutput } from '../kernels/contract.js';
+import { outputMismatch } from '../kernels/kernelDef.js';
 import { resolveContext, type Context, type RunContext } from '../engine/context.js';
+
+interface Slot {
+  out: unknown;
+  /** the step that last wrote it */
+  step: number;
+}
 
 export class Runtime {
   readonly ctx: Context;
@@ -15,26 +29,45 @@ export class Runtime {
   readonly rng: Rng;
   /** dropout is active only while training */
   training = false;
+  private step = 0;
+  private readonly slots = new Map<string, Slot>();
 
   constructor(context: RunContext = {}, seed = 42) {
     this.ctx = resolveContext(context);
     this.rng = new Rng(seed);
   }
 
-  run<K extends KernelName>(kernel: K, args: KernelArgs<K>): Promise<KernelOutput<K>> {
-    return this.ctx.engine.run(kernel, args, { backend: this.ctx.backend, signal: this.ctx.signal });
+  /** A new training step: each slot's output may be written once more. */
+  beginStep(): void {
+    this.step++;
   }
 
-  /** x·W (+ β·c): the gemm every dense layer uses, on Dense operands. */
-  matmul(x: Dense, w: Dense, opts: { transA?: boolean; transB?: boolean } = {}): Promise<Dense> {
+  /** Drop the workspace (its memory is freed with the last reference to it). */
+  releaseWorkspace(): void {
+    this.slots.clear();
+  }
+
+  async run<K extends KernelName>(kernel: K, args: KernelArgs<K>, slot?: string): Promise<KernelOutput<K>> {
+    const opts = { backend: this.ctx.backend, signal: this.ctx.signal };
+    const def = getKernel(kernel);
+    if (slot === undefined || this.step === 0 || !def.outputShape) return this.ctx.engine.run(kernel, args, opts);
+    const prev = this.slots.get(slot);
+    const reuse = prev !== undefined && prev.step !== this.step && outputMismatch(prev.out, def.outputShape(args)) === null;
+    const out = await this.ctx.engine.run(kernel, args, reuse ? { ...opts, out: prev.out as KernelOutput<K> } : opts);
+    this.slots.set(slot, { out, step: this.step });
+    return out;
+  }
+
+  /** x·W (op(x)·op(W)): the gemm every dense layer uses, on Dense operands. */
+  matmul(x: Dense, w: Dense, opts: { transA?: boolean; transB?: boolean } = {}, slot?: string): Promise<Dense> {
     const m = opts.transA ? x.cols : x.rows, k = opts.transA ? x.rows : x.cols;
     const n = opts.transB ? w.rows : w.cols, kw = opts.transB ? w.cols : w.rows;
     if (k !== kw) throw new RangeError(`matmul: inner dimensions differ (${m}×${k} · ${kw}×${n})`);
-    return this.run('gemm', { m, n, k, a: x.data, b: w.data, transA: opts.transA ? 'T' : 'N', transB: opts.transB ? 'T' : 'N' });
+    return this.run('gemm', { m, n, k, a: x.data, b: w.data, transA: opts.transA ? 'T' : 'N', transB: opts.transB ? 'T' : 'N' }, slot);
   }
 
-  /** x + y elementwise (a new buffer). */
-  async add(x: Float32Array, y: Float32Array): Promise<Float32Array> {
-    return this.run('elementwise', { op: 'axpby', x, y });
+  /** x + y elementwise. */
+  add(x: Float32Array, y: Float32Array, slot?: string): Promise<Float32Array> {
+    return this.run('elementwise', { op: 'axpby', x, y }, slot);
   }
 }

@@ -89,6 +89,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
     try {
       for await (const batch of o.batches(epoch, rng)) {
         o.signal?.throwIfAborted();
+        rt.beginStep();
         let loss: number;
         try {
           loss = await o.step(batch);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Browser smoke test of the wasm backend's core: serves test/browser/index.html, the compiled core
-// (dist/src/backends/wasm/core.js, a plain ES module), build/wasm/affinity.wasm and, under /src/, the compiled
-// reference kernels (dist/src/**/*.js: the page checks sparseSimilarityTopK and alsHalfStep against them) on
+// (dist/src/backends/wasm/core.js, a plain ES module, and the sibling modules it imports), build/wasm/affinity.wasm
+// and, under /src/, the compiled reference kernels (dist/src/**/*.js: the page checks sparseSimilarityTopK,
+// alsHalfStep and gemm against them) on
 // 127.0.0.1, opens the page in headless Chromium, and reads PASS/FAIL from the POST the page sends to /result
 // when it is done. Exit 0 on PASS, 1 on FAIL; `SKIP browser: …` and exit 0 when Chromium or the build
 // outputs are missing.
@@ -51,6 +52,9 @@ const server = http.createServer((req, res) => {
     const file = path.join(root, 'dist', url);
     if (existsSync(file)) { res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(readFileSync(file)); return; }
   }
+  // /<name>.js → the wasm core's sibling modules (dist/src/backends/wasm/<name>.js, which core.js imports)
+  const sibling = /^\/[A-Za-z]+\.js$/.test(url) && path.join(root, 'dist', 'src', 'backends', 'wasm', url.slice(1));
+  if (sibling && !files[url] && existsSync(sibling)) { res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(readFileSync(sibling)); return; }
   const entry = files[url];
   if (!entry) { res.writeHead(404).end('not found'); return; }
   res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-store' }).end(readFileSync(entry.file));

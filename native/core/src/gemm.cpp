@@ -1,6 +1,10 @@
 // gemm: Goto/BLIS-style blocked SGEMM (row-major, batched, row ranges).
 //
 // Plan of one call (items = the batch items that the row range touches):
+//   0. many small products each with its own B (items ≥ 2·threads, one item's packed B ≤ 1 MB:
+//      attention's per-head products): each task is one whole item — its thread packs the item's
+//      B into its own scratch, then its rows of A block by block, while they are in L2 (step 3's
+//      loops); otherwise:
 //   1. the items are taken in chunks whose packed op(B) fits kPackBudget floats (one item whose
 //      B does not fit is cut into column ranges); a shared B (stride_b = 0) is packed once
 //   2. per chunk, threads pack op(B) into slivers of NR columns over the whole K,
@@ -11,7 +15,10 @@
 //      (kept when the thread's next block has the same rows), then for every K slice of KC,
 //      every B sliver (its KC×NR slice stays in L1) and every A sliver (streamed from L2), one
 //      micro-kernel call updates an MR × NR tile of C: C = α·Σ_p a·b + β·C on the first slice
-//      (β = 0: C not read), C += α·Σ_p a·b on the others.
+//      (β = 0: C not read), C += α·Σ_p a·b on the others. The micro-kernel prefetches its C tile
+//      before the products: with a short K (64) the write-allocate misses of C are otherwise
+//      not hidden. With AVX-512, the packings that transpose (A stored M × K, B stored N × K)
+//      go through 16 × 16 register transposes.
 // The cancellation flag is checked by the pool before every pack task and every block.
 #include "affinity/gemm.h"
 
@@ -99,6 +106,10 @@ constexpr int kAvx2MR = 6, kAvx2NR = 16;
 
 __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                                     float alpha, float beta, bool load_c, int mv, int nv) {
+  for (int i = 0; i < mv; i++) {  // the C tile's lines, fetched while the products are summed
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + nv - 1, 1, 3);
+  }
   __m256 c0[kAvx2MR], c1[kAvx2MR];
 #pragma GCC unroll 6
   for (int i = 0; i < kAvx2MR; i++) { c0[i] = _mm256_setzero_ps(); c1[i] = _mm256_setzero_ps(); }
@@ -146,6 +157,13 @@ constexpr int kAvx512MR = 12, kAvx512NR = 32;
 __attribute__((target("avx512f"))) void micro_avx512(int64_t kc, const float* a, const float* b, float* c,
                                                      int64_t ldc, float alpha, float beta, bool load_c, int mv,
                                                      int nv) {
+  // the C tile's lines (a row of NR floats spans 2 or 3 of them) are fetched while the products
+  // are summed: for a short K the stores would otherwise wait for each line (write-allocate)
+  for (int i = 0; i < mv; i++) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + 16, 1, 3);
+    __builtin_prefetch(c + i * ldc + nv - 1, 1, 3);
+  }
   __m512 c0[kAvx512MR], c1[kAvx512MR];
 #pragma GCC unroll 12
   for (int i = 0; i < kAvx512MR; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
@@ -193,6 +211,7 @@ constexpr int kMCSlivers = 8;  // MC = 8·MR rows per block (AVX-512: 96 rows, 9
 constexpr int64_t kNCMax = 1024;  // columns per block at most
 constexpr int64_t kPackBudget = int64_t(2) << 20;  // floats of packed B per chunk (8 MB)
 constexpr int kPackSlivers = 16;  // B slivers per pack task
+constexpr int64_t kItemPackMax = int64_t(256) << 10;  // floats of one item's packed B for per-item tasks (1 MB)
 
 /** 64-byte aligned float buffer. */
 class AlignedFloats {
@@ -216,8 +235,63 @@ class AlignedFloats {
   float* p_ = nullptr;
 };
 
+#if AFFINITY_X86
+// GCC 12's AVX-512 shuffle intrinsics pass _mm512_undefined_ps() as the unused merge source, which
+// it then reports as uninitialized (GCC bug 105593, fixed in 12.3/13)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// ---------------------------------------------------------------- AVX-512 packing by 16 × 16 transposes
+// The two packings that transpose (A stored M × K read as rows of op(A) into MR-row slivers; B
+// stored N × K read as columns of op(B) into NR-column slivers) load 16 stored rows × 16
+// elements, transpose them in registers (64 shuffles) and store 16 packed rows: a quarter of a
+// cycle per element instead of one scalar strided store each.
+
+/** r[c] := column c of the 16 × 16 block whose rows are r[0..15]. */
+__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; i++) {  // per 128-bit lane: pairs of rows interleaved
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; g++) {  // u[4g + m], lane L = column 4L + m of rows 4g..4g+3
+    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int m = 0; m < 4; m++) {  // a 4 × 4 transpose of 128-bit lanes: r[4L + m], lane g = u[4g + m], lane L
+    const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+    r[m] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[4 + m] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+
+/**
+ * dst[q·ld_dst + i] = src[i·ld_src + q] for i < rows (≤ 16; 0 for i in [rows, width)) and
+ * q < K: `width` (≤ 16) floats per packed row, starting at dst.
+ */
+__attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src, int64_t ld_src, int rows, int64_t K,
+                                                              float* dst, int64_t ld_dst, int width) {
+  const __mmask16 wmask = static_cast<__mmask16>((1u << width) - 1u);
+  __m512 r[16];
+  for (int64_t q = 0; q < K; q += 16) {
+    const int cols = static_cast<int>(std::min<int64_t>(16, K - q));
+    const __mmask16 cmask = static_cast<__mmask16>((1u << cols) - 1u);
+    for (int i = 0; i < 16; i++)
+      r[i] = i < rows ? _mm512_maskz_loadu_ps(cmask, src + i * ld_src + q) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int c = 0; c < cols; c++) _mm512_mask_storeu_ps(dst + (q + c) * ld_dst, wmask, r[c]);
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 // op(A)'s rows [row0, row0 + rows) of item `item`, all K, into slivers of mr rows (zero-padded).
-void pack_a(const GemmParams& p, int mr, int64_t item, int64_t row0, int64_t rows, float* ap) {
+void pack_a(const GemmParams& p, Simd simd, int mr, int64_t item, int64_t row0, int64_t rows, float* ap) {
   const int64_t K = p.k;
   const float* a = p.a + item * p.stride_a;
   const int64_t slivers = (rows + mr - 1) / mr;
@@ -225,6 +299,13 @@ void pack_a(const GemmParams& p, int mr, int64_t item, int64_t row0, int64_t row
     float* out = ap + s * mr * K;
     const int64_t i0 = row0 + s * mr;
     const int valid = static_cast<int>(std::min<int64_t>(mr, row0 + rows - i0));
+#if AFFINITY_X86
+    if (simd == Simd::Avx512 && p.trans_a == Transpose::N && mr <= 16) {
+      pack_transposed_avx512(a + i0 * p.lda, p.lda, valid, K, out, mr, mr);
+      continue;
+    }
+#endif
+    (void)simd;
     if (p.trans_a == Transpose::T) {
       // op(A)[i, p] = a[p·lda + i]: each p is a contiguous run of mr floats
       for (int64_t q = 0; q < K; q++) {
@@ -248,14 +329,22 @@ void pack_a(const GemmParams& p, int mr, int64_t item, int64_t row0, int64_t row
 
 // op(B)'s slivers [s0, s1) of item `item`, counted from column col0 (sliver s = columns
 // col0 + s·nr ...; real columns end at col_end), all K, into bp (sliver s at bp + s·nr·K).
-void pack_b(const GemmParams& p, int nr, int64_t item, int64_t col0, int64_t col_end, int64_t s0, int64_t s1,
-            float* bp) {
+void pack_b(const GemmParams& p, Simd simd, int nr, int64_t item, int64_t col0, int64_t col_end, int64_t s0,
+            int64_t s1, float* bp) {
   const int64_t K = p.k;
   const float* b = p.b + item * p.stride_b;
   for (int64_t s = s0; s < s1; s++) {
     float* out = bp + s * nr * K;
     const int64_t j0 = col0 + s * nr;
     const int valid = static_cast<int>(std::min<int64_t>(nr, col_end - j0));
+#if AFFINITY_X86
+    if (simd == Simd::Avx512 && p.trans_b == Transpose::T && nr % 16 == 0) {
+      for (int h = 0; h < nr; h += 16)  // 16 columns of the sliver at a time
+        pack_transposed_avx512(b + (j0 + h) * p.ldb, p.ldb, std::max(0, std::min(16, valid - h)), K, out + h, nr, 16);
+      continue;
+    }
+#endif
+    (void)simd;
     if (p.trans_b == Transpose::N) {
       // op(B)[p, j] = b[p·ldb + j]: each p is a contiguous run of nr floats
       for (int64_t q = 0; q < K; q++) {
@@ -300,6 +389,33 @@ struct Scratch {
   AlignedFloats ap;
   int64_t item = -1, row0 = -1, rows = -1;  // what ap holds
 };
+
+/**
+ * One block of C: `rows` × `cols` at cb, from op(A)'s rows packed in ap (slivers of MR over all K)
+ * and the packed B slivers from bsl0 (NR columns over all K each). For every K slice of KC, every
+ * B sliver (its KC × NR slice stays in L1) and every A sliver (streamed from L2), one micro-kernel
+ * call updates an MR × NR tile: C = α·Σ a·b + β·C on the first slice (β = 0: C not read), C += α·Σ a·b after.
+ */
+void multiply_block(const GemmParams& p, const Kernel& kern, const float* ap, const float* bsl0, float* cb, int64_t rows,
+                    int64_t cols) {
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t K = p.k, sliver_floats = nr * K;
+  const int64_t a_slivers = (rows + mr - 1) / mr, b_slivers = (cols + nr - 1) / nr;
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min(kKC, K - pc);
+    const bool first = pc == 0;
+    const float beta = first ? p.beta : 1.0f;
+    const bool load_c = !first || p.beta != 0.0f;
+    for (int64_t js = 0; js < b_slivers; js++) {
+      const float* bsl = bsl0 + js * sliver_floats + pc * nr;
+      const int nv = static_cast<int>(std::min<int64_t>(nr, cols - js * nr));
+      for (int64_t is = 0; is < a_slivers; is++) {
+        const int mv = static_cast<int>(std::min<int64_t>(mr, rows - is * mr));
+        kern.fn(kc, ap + is * mr * K + pc * mr, bsl, cb + is * mr * p.ldc + js * nr, p.ldc, p.alpha, beta, load_c, mv, nv);
+      }
+    }
+  }
+}
 
 // ---------------------------------------------------------------- checked sizes
 constexpr int64_t kOverflow = std::numeric_limits<int64_t>::max();
@@ -410,10 +526,37 @@ void gemm(const GemmParams& p) {
   const int mr = kern.mr, nr = kern.nr;
   const int64_t mc = int64_t(kMCSlivers) * mr;
 
-  // chunks of items × columns whose packed B fits the budget
   const bool shared_b = p.stride_b == 0;
   const int64_t sliver_floats = nr * K;
   const int64_t all_slivers = (N + nr - 1) / nr;
+  const int64_t items = item_last - item_first + 1;
+
+  // many small products, each with its own B (attention's Q·Kᵀ per head and sequence): whole
+  // items per task, each thread packing its item's B into its own scratch and using it while it
+  // is in L2 (no shared packing pass, no barrier between items)
+  if (!shared_b && items >= 2 * threads && all_slivers * sliver_floats <= kItemPackMax) {
+    std::vector<AlignedFloats> bps(static_cast<size_t>(threads)), aps(static_cast<size_t>(threads));
+    for (int t = 0; t < threads; t++) {
+      bps[t] = AlignedFloats(static_cast<size_t>(all_slivers * sliver_floats));
+      aps[t] = AlignedFloats(static_cast<size_t>(mc * K));
+    }
+    parallel_for(items, threads, [&](int64_t t, int slot) {
+      const int64_t item = item_first + t;
+      int64_t r0, r1;
+      item_rows(item, r0, r1);
+      float* bpi = bps[slot].data();
+      float* ap = aps[slot].data();
+      pack_b(p, simd, nr, item, 0, N, 0, all_slivers, bpi);
+      for (int64_t i = r0; i < r1; i += mc) {
+        const int64_t rows = std::min(mc, r1 - i);
+        pack_a(p, simd, mr, item, i, rows, ap);
+        multiply_block(p, kern, ap, bpi, p.c + item * p.stride_c + i * p.ldc, rows, N);
+      }
+    });
+    return;
+  }
+
+  // otherwise: chunks of items × columns whose packed B fits the budget, packed by all threads
   int64_t chunk_cols = N, chunk_items = 1;
   if (mul_sat(all_slivers, sliver_floats) > kPackBudget) {
     chunk_cols = std::max<int64_t>(1, kPackBudget / sliver_floats) * nr;  // items one at a time, cut in columns
@@ -450,13 +593,24 @@ void gemm(const GemmParams& p) {
         const int64_t groups = (slivers + kPackSlivers - 1) / kPackSlivers;
         parallel_for(items_to_pack * groups, threads, [&](int64_t t, int) {
           const int64_t li = t / groups, g = t % groups;
-          pack_b(p, nr, c_item + li, col0, col_end, g * kPackSlivers, std::min(slivers, (g + 1) * kPackSlivers),
+          pack_b(p, simd, nr, c_item + li, col0, col_end, g * kPackSlivers, std::min(slivers, (g + 1) * kPackSlivers),
                  bp.data() + li * chunk_slivers * sliver_floats);
         });
       }
-      // 3. blocks of C
+      // 3. blocks of C; narrower column blocks when there would be fewer than 4 per thread
       blocks.clear();
-      const int64_t nc = nc_for(col_end - col0);
+      int64_t nc = nc_for(col_end - col0);
+      if (threads > 1) {
+        int64_t row_blocks = 0;
+        for (int64_t item = c_item; item < c_item_end; item++) {
+          int64_t r0, r1;
+          item_rows(item, r0, r1);
+          row_blocks += (r1 - r0 + mc - 1) / mc;
+        }
+        const int64_t want_cols = (4 * threads + row_blocks - 1) / row_blocks;
+        const int64_t col_blocks = (col_end - col0 + nc - 1) / nc;
+        if (col_blocks < want_cols) nc = std::max<int64_t>(nr, ((col_end - col0 + want_cols - 1) / want_cols + nr - 1) / nr * nr);
+      }
       for (int64_t item = c_item; item < c_item_end; item++) {
         int64_t r0, r1;
         item_rows(item, r0, r1);
@@ -468,30 +622,14 @@ void gemm(const GemmParams& p) {
         const Block& blk = blocks[t];
         Scratch& s = scratch[slot];
         if (s.item != blk.item || s.row0 != blk.row0 || s.rows != blk.rows) {
-          pack_a(p, mr, blk.item, blk.row0, blk.rows, s.ap.data());
+          pack_a(p, simd, mr, blk.item, blk.row0, blk.rows, s.ap.data());
           s.item = blk.item;
           s.row0 = blk.row0;
           s.rows = blk.rows;
         }
         const float* bpi = bp.data() + blk.chunk_item * chunk_slivers * sliver_floats;
-        float* cb = p.c + blk.item * p.stride_c + blk.row0 * p.ldc + col0 + blk.col0;
-        const int64_t a_slivers = (blk.rows + mr - 1) / mr;
-        const int64_t s_first = blk.col0 / nr, s_count = (blk.cols + nr - 1) / nr;
-        for (int64_t pc = 0; pc < K; pc += kKC) {
-          const int64_t kc = std::min(kKC, K - pc);
-          const bool first = pc == 0;
-          const float beta = first ? p.beta : 1.0f;
-          const bool load_c = !first || p.beta != 0.0f;
-          for (int64_t js = 0; js < s_count; js++) {
-            const float* bsl = bpi + (s_first + js) * sliver_floats + pc * nr;
-            const int nv = static_cast<int>(std::min<int64_t>(nr, blk.cols - js * nr));
-            for (int64_t is = 0; is < a_slivers; is++) {
-              const int mv = static_cast<int>(std::min<int64_t>(mr, blk.rows - is * mr));
-              kern.fn(kc, s.ap.data() + is * mr * K + pc * mr, bsl, cb + is * mr * p.ldc + js * nr, p.ldc, p.alpha,
-                      beta, load_c, mv, nv);
-            }
-          }
-        }
+        multiply_block(p, kern, s.ap.data(), bpi + (blk.col0 / nr) * sliver_floats,
+                       p.c + blk.item * p.stride_c + blk.row0 * p.ldc + col0 + blk.col0, blk.rows, blk.cols);
       });
     }
   }

@@ -15,6 +15,11 @@
  * A and b per row, float32); the f×f solve (float64 Cholesky, or CG on the formed system, warm-started
  * from out's rows as the reference does) runs here on the CPU. gramianGpujs(Y) computes YᵀY on gpu.js.
  *
+ * gemm: each chunk of rows of op(A) (packed contiguous on the CPU) times a block of columns of
+ * op(B) (packed likewise) is one gpu.js kernel call with one thread per output cell (float32
+ * accumulation); α, β·C0 and the batch loop are applied here. Chunks keep every texture index
+ * below 2^24 (float32's exact integers) and the output within CELLS_PER_CALL floats.
+ *
  * gpu.js is CommonJS and heavy (it pulls in headless-gl when present): it is loaded lazily
  * with createRequire, and a load failure only makes this backend unavailable, with the error.
  */
@@ -25,6 +30,7 @@ import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import { choleskySolve, conjugateGradientSteps, type AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { TopKHeap } from '../../kernels/topk.js';
+import { gemmLeadingDims, type GemmArgs } from '../../kernels/gemm.js';
 
 /** The part of gpu.js this backend uses (its own typings are not relied on). */
 interface GpuKernel {
@@ -367,6 +373,71 @@ async function alsHalfStepGpujs(a: AlsHalfStepArgs, out: Dense, rowStart: number
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// gemm: packed chunks of op(A) × blocks of op(B) on gpu.js
+
+const GEMM_SOURCE = `function (a, b) {
+  let s = 0;
+  const ao = this.thread.y * this.constants.k;
+  for (let p = 0; p < this.constants.k; p++) {
+    s += a[ao + p] * b[p * this.constants.w + this.thread.x];
+  }
+  return s;
+}`;
+
+function gemmKernelFor(k: number, w: number): GpuKernel {
+  const key = `gemm:${k}:${w}`;
+  let kern = kernelCache.get(key);
+  if (!kern) {
+    kern = getGpu().createKernel(GEMM_SOURCE, {
+      constants: { k, w }, output: [1, 1], dynamicOutput: true, dynamicArguments: true,
+      precision: 'single', tactic: 'precision', loopMaxIterations: Math.max(1, k),
+    });
+    kernelCache.set(key, kern);
+  }
+  return kern;
+}
+
+async function gemmGpujs(g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions): Promise<void> {
+  const { m, n, k } = g;
+  if (rowEnd <= rowStart || n === 0) return;
+  const alpha = g.alpha ?? 1, beta = g.beta ?? 0;
+  const tA = g.transA === 'T', tB = g.transB === 'T';
+  const { lda, ldb } = gemmLeadingDims(g);
+  const sa = g.strideA ?? (tA ? k : m) * lda, sb = g.strideB ?? (tB ? n : k) * ldb, sc = g.strideC ?? m * n;
+  const o = out.data;
+  // column blocks of op(B) and row chunks of op(A) whose texture indices stay below 2^24
+  const w = Math.max(1, Math.min(n, MAX_KEYS_PER_CALL, Math.floor((F32_EXACT - 1) / Math.max(1, k))));
+  const chunk = Math.max(1, Math.min(Math.floor(CELLS_PER_CALL / w), Math.floor((F32_EXACT - 1) / Math.max(1, k))));
+  const bBlock = new Float32Array(k * w);
+  for (let r0 = rowStart; r0 < rowEnd;) {
+    opts?.signal?.throwIfAborted();
+    // rows of one batch entry at a time
+    const bi = Math.floor(r0 / m), i0 = r0 - bi * m;
+    const rows = Math.min(chunk, rowEnd - r0, m - i0);
+    const aBase = bi * sa, bBase = bi * sb;
+    const aChunk = new Float32Array(rows * k);
+    for (let i = 0; i < rows; i++) for (let p = 0; p < k; p++) aChunk[i * k + p] = tA ? g.a[aBase + p * lda + i0 + i] : g.a[aBase + (i0 + i) * lda + p];
+    for (let c0 = 0; c0 < n; c0 += w) {
+      const width = Math.min(w, n - c0);
+      if (k > 0) {
+        for (let p = 0; p < k; p++) for (let j = 0; j < width; j++) bBlock[p * w + j] = tB ? g.b[bBase + (c0 + j) * ldb + p] : g.b[bBase + p * ldb + c0 + j];
+        const kern = gemmKernelFor(k, w);
+        kern.setOutput([width, rows]);
+        copyResult(kern(aChunk, bBlock), o, rows, width, n, r0 * n + c0);
+      } else {
+        for (let i = 0; i < rows; i++) o.fill(0, (r0 + i) * n + c0, (r0 + i) * n + c0 + width);
+      }
+    }
+    for (let i = 0; i < rows; i++) {
+      const ro = (r0 + i) * n, co = bi * sc + (i0 + i) * n;
+      for (let j = 0; j < n; j++) o[ro + j] = beta !== 0 ? alpha * o[ro + j] + beta * g.c![co + j] : alpha * o[ro + j];
+    }
+    r0 += rows;
+    if (r0 < rowEnd) await new Promise<void>((res) => setImmediate(res));
+  }
+}
+
 function probeGpujs(): BackendProbe {
   let mode: string;
   try {
@@ -403,6 +474,7 @@ export const gpujsBackend: Backend = {
   kernels: {
     denseScoreTopK: denseScoreTopKGpujs,
     alsHalfStep: alsHalfStepGpujs,
+    gemm: gemmGpujs,
   },
   supports: { alsHalfStep: alsBeyondGpuIndexing },
 };

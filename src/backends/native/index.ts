@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BackendProbe } from '../types.js';
-import { isKernelName, type KernelCallOptions } from '../../kernels/contract.js';
+import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
@@ -22,6 +22,10 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { gemmLeadingDims, type GemmArgs, type Transpose } from '../../kernels/gemm.js';
+import { withCancelFlag } from './cancelFlag.js';
+import { callNnKernel, type NativeNnAddon, type NnKernelName } from './nnCalls.js';
+
+export { withCancelFlag };
 
 /** The limits every module exports (native/addon/module_info.h); defined in C++ only. */
 export interface NativeModuleLimits {
@@ -120,7 +124,7 @@ export interface NativeAddonLimits extends NativeModuleLimits {
   maxThreads: number;
 }
 
-export interface NativeAddon extends DenseScoreTopKAddon {
+export interface NativeAddon extends DenseScoreTopKAddon, NativeNnAddon {
   limits: NativeAddonLimits;
   probe(): { simd: 'avx512' | 'avx2' | 'scalar'; threads: number };
   /** absent in an addon built before the kernel was bound */
@@ -228,30 +232,6 @@ function int32Indptr(addon: NativeModule, indptr: Int32Array | Float64Array, wha
     out[i] = v;
   }
   return out;
-}
-
-/**
- * Runs an addon call with a cancellation flag tied to `signal`: aborting stores 1 into the flag, the kernel
- * stops between its parallel tasks (native/core/include/affinity/cancel.h; CUDA kernels and the sequential
- * sgd/bpr epochs run to their end) and the call rejects with the signal's reason. The output is then
- * partly written, and the engine discards it.
- */
-export async function withCancelFlag<T>(signal: AbortSignal | undefined, call: (cancel: Int32Array | null) => Promise<T>): Promise<T> {
-  signal?.throwIfAborted();
-  if (!signal) return call(null);
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const onAbort = () => { Atomics.store(flag, 0, 1); };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const result = await call(flag);
-    signal.throwIfAborted();
-    return result;
-  } catch (e) {
-    if (signal.aborted) throw signal.reason;
-    throw e;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**
@@ -437,6 +417,15 @@ async function callGemm(addon: NativeAddon, g: GemmArgs, out: Dense, rowStart: n
   }));
 }
 
+/** A neural-network kernel (nnCalls.ts, native/addon/nn_args.h) as the backend's implementation. */
+function nnKernel<K extends NnKernelName>(kernel: K): KernelImpl<KernelArgs<K>, KernelOutput<K>> {
+  // async: a missing addon or a bad argument rejects the promise rather than throwing
+  return async (args, out, rowStart, rowEnd, opts) => {
+    const addon = requireAddon();
+    return callNnKernel(addon, kernel, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+  };
+}
+
 export const nativeBackend: Backend = {
   name: 'native',
   priority: 100,
@@ -467,5 +456,22 @@ export const nativeBackend: Backend = {
       const addon = requireAddon();
       return callGemm(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
     },
+    // the neural-network kernels (src/kernels/nn)
+    biasActivation: nnKernel('biasActivation'),
+    activationBackward: nnKernel('activationBackward'),
+    columnSums: nnKernel('columnSums'),
+    layerNorm: nnKernel('layerNorm'),
+    layerNormBackward: nnKernel('layerNormBackward'),
+    layerNormParamGrad: nnKernel('layerNormParamGrad'),
+    maskedSoftmax: nnKernel('maskedSoftmax'),
+    softmaxBackward: nnKernel('softmaxBackward'),
+    softmaxCrossEntropy: nnKernel('softmaxCrossEntropy'),
+    sigmoidCrossEntropy: nnKernel('sigmoidCrossEntropy'),
+    embeddingGather: nnKernel('embeddingGather'),
+    segmentSum: nnKernel('segmentSum'),
+    dropout: nnKernel('dropout'),
+    adamUpdate: nnKernel('adamUpdate'),
+    spdSolve: nnKernel('spdSolve'),
+    elementwise: nnKernel('elementwise'),
   },
 };

@@ -1,7 +1,8 @@
 /**
  * The browser-usable core of the `wasm` backend: instantiate build/wasm/affinity.wasm from bytes and run its
- * kernels on plain typed arrays. No Node APIs here (the page in test/browser loads this file as a plain ES
- * module); Node-only loading (fs, paths) lives in ./index.ts.
+ * kernels on plain typed arrays. No Node APIs here, and no value imports outside this folder (the page in
+ * test/browser loads this file and its siblings ./linearMemory.js, ./gemm.js, ./nn.js as plain ES modules);
+ * Node-only loading (fs, paths) lives in ./index.ts.
  *
  * Memory: the module exports its own (non-shared) linear memory; every call copies its inputs in (keys, the
  * task's query rows, its exclusion rows) and its output rows out. See ./index.ts for why copy-in/copy-out
@@ -13,10 +14,13 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { Dense, TopK } from '../../data/matrix.js';
+import { align16, Layout, type LinearMemory } from './linearMemory.js';
+import { GEMM_EXPORTS, gemmWasm, type GemmExports, type GemmInput, type GemmOutput } from './gemm.js';
+import { NN_EXPORTS, NnWasm, type NnExports, type WasmNnKernels } from './nn.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmExports {
+interface WasmExports extends GemmExports, NnExports {
   memory: WasmMemory;
   heapBase(): number;
   packRows(src: number, dst: number, n: number, d: number, width: number, normalize: number): void;
@@ -126,6 +130,13 @@ export interface WasmCopyStats {
 const now = (): number => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now();
 
 export interface AffinityWasm {
+  /**
+   * Rows [rowStart, rowEnd) of gemm into out.data (same contract as gemmReference, within its fp32 bound):
+   * packed SIMD micro-kernel, f32 accumulation. β = 0 never reads c.
+   */
+  gemm(args: GemmInput, out: GemmOutput, rowStart: number, rowEnd: number): void;
+  /** The neural-network kernels of src/kernels/nn, each with its reference's contract and row unit. */
+  readonly nn: WasmNnKernels;
   /** Rows [rowStart, rowEnd) of denseScoreTopK into `out` (same contract as denseScoreTopKReference). */
   denseScoreTopK(args: DenseScoreTopKInput, out: TopKOutput, rowStart: number, rowEnd: number): void;
   /**
@@ -164,9 +175,6 @@ const KEY_BLOCK_BYTES = 32 * 1024;
 /** Output bytes per block of rows in sparseSimilarityTopK (bounds linear memory when k is large, e.g. 'all'). */
 const SIM_OUT_BLOCK_BYTES = 4 * 1024 * 1024;
 
-/** 16-byte alignment of a byte offset (offsets may exceed 2^31, so no bit operators). */
-const align16 = (n: number) => Math.ceil(n / 16) * 16;
-
 /** Metric codes of assembly/similarity.ts. */
 const SIM_METRIC: Record<string, number> = {
   dot: 0, cosine: 1, 'cosine-common': 2, 'adjusted-cosine': 3, pearson: 4, 'pearson-baseline': 5, msd: 6, jaccard: 7,
@@ -195,16 +203,6 @@ interface SimCache {
   end: number;
 }
 
-/** Bump allocator over linear memory from `at` (16-byte aligned blocks). */
-class Layout {
-  constructor(public at: number) {}
-  take(bytes: number): number {
-    const p = this.at;
-    this.at = align16(this.at + bytes);
-    return p;
-  }
-}
-
 class Instance implements AffinityWasm {
   private readonly ex: WasmExports;
   private readonly base: number;
@@ -214,10 +212,25 @@ class Instance implements AffinityWasm {
   constructor(exports: unknown) {
     this.ex = exports as WasmExports;
     for (const name of ['memory', 'heapBase', 'packRows', 'setup', 'scoreRows', 'simStride', 'simSetMatrix', 'simSetTask', 'simRows',
-      'alsChunk', 'alsSetup', 'alsRowsCholesky', 'alsRowsCg', 'sgdSetup', 'sgdSvd', 'sgdSvdpp', 'sgdNmf', 'bprSetup', 'bprSteps'] as const) {
+      'alsChunk', 'alsSetup', 'alsRowsCholesky', 'alsRowsCg', 'sgdSetup', 'sgdSvd', 'sgdSvdpp', 'sgdNmf', 'bprSetup', 'bprSteps',
+      ...GEMM_EXPORTS, ...NN_EXPORTS] as const) {
       if (!(name in this.ex)) throw new Error(`affinity.wasm lacks the export '${name}' (rebuild it: npm run build:wasm)`);
     }
     this.base = align16(this.ex.heapBase());
+    // the gemm and nn kernels lay out their blocks from base too, over whatever sparseSimilarityTopK cached there
+    this.heap = {
+      base: this.base,
+      ensure: (bytes, kernel) => { this.simCache = null; return this.ensure(bytes, kernel); },
+      countIn: (bytes) => { this.counters.bytesIn += bytes; },
+    };
+    this.nn = new NnWasm(this.ex, this.heap);
+  }
+
+  private readonly heap: LinearMemory;
+  readonly nn: WasmNnKernels;
+
+  gemm(args: GemmInput, out: GemmOutput, rowStart: number, rowEnd: number): void {
+    gemmWasm(this.ex, this.heap, args, out, rowStart, rowEnd);
   }
 
   memoryBytes(): number {

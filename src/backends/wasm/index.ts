@@ -25,6 +25,8 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { Dense, TopK } from '../../data/matrix.js';
+import type { GemmArgs } from '../../kernels/gemm.js';
+import type { KernelImpls } from '../../kernels/contract.js';
 import { instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm } from './core.js';
 
 export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm, type WasmCopyStats } from './core.js';
@@ -107,5 +109,35 @@ export const wasmBackend: Backend = {
     bprEpoch(args: BprEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): void {
       instance().bprEpoch(args, out, rowStart, rowEnd);
     },
+    gemm(args: GemmArgs, out: Dense, rowStart: number, rowEnd: number): void {
+      instance().gemm(args, out, rowStart, rowEnd);
+    },
+    ...nnKernels(),
   },
 };
+
+/**
+ * The neural-network kernels (src/backends/wasm/nn.ts), each on this thread's instance. adamUpdate (splittable:
+ * false, mutatesArgs) runs as one call on the calling thread: the module updates copies and writes params, m and
+ * v back into the caller's arrays.
+ */
+function nnKernels(): KernelImpls {
+  return {
+    biasActivation: (a, o, s, e) => instance().nn.biasActivation(a, o, s, e),
+    activationBackward: (a, o, s, e) => instance().nn.activationBackward(a, o, s, e),
+    columnSums: (a, o, s, e) => instance().nn.columnSums(a, o, s, e),
+    layerNorm: (a, o, s, e) => instance().nn.layerNorm(a, o, s, e),
+    layerNormBackward: (a, o, s, e) => instance().nn.layerNormBackward(a, o, s, e),
+    layerNormParamGrad: (a, o, s, e) => instance().nn.layerNormParamGrad(a, o, s, e),
+    maskedSoftmax: (a, o, s, e) => instance().nn.maskedSoftmax(a, o, s, e),
+    softmaxBackward: (a, o, s, e) => instance().nn.softmaxBackward(a, o, s, e),
+    softmaxCrossEntropy: (a, o, s, e) => instance().nn.softmaxCrossEntropy(a, o, s, e),
+    sigmoidCrossEntropy: (a, o, s, e) => instance().nn.sigmoidCrossEntropy(a, o, s, e),
+    embeddingGather: (a, o, s, e) => instance().nn.embeddingGather(a, o, s, e),
+    segmentSum: (a, o, s, e) => instance().nn.segmentSum(a, o, s, e),
+    dropout: (a, o, s, e) => instance().nn.dropout(a, o, s, e),
+    adamUpdate: (a, o, s, e) => instance().nn.adamUpdate(a, o, s, e),
+    spdSolve: (a, o, s, e) => instance().nn.spdSolve(a, o, s, e),
+    elementwise: (a, o, s, e) => instance().nn.elementwise(a, o, s, e),
+  };
+}

@@ -10,8 +10,11 @@ import { register as registerEval } from './eval.js';
 import { register as registerPrecompute } from './precompute.js';
 import { register as registerReplay } from './replay.js';
 import { register as registerCalibrate } from './calibrate.js';
+import { register as registerWorker } from './worker.js';
+import { register as registerVerify } from './verify.js';
 
 export const commands: Array<(program: Command, edge: CliEdge) => void> = [
   registerInfo, registerGenerate, registerDemo, registerBench,
   registerSimilarity, registerEval, registerPrecompute, registerReplay, registerCalibrate,
+  registerWorker, registerVerify,
 ];

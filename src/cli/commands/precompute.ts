@@ -13,8 +13,9 @@ import type { CliEdge } from '../edge.js';
 import { attachSideInfo, takesSideInfo } from '../../models/attachSideInfo.js';
 import type { Model } from '../../models/types.js';
 import { addSideInfoOptions, readSideInfoOptions, type SideInfoCliOptions } from './eval.js';
+import { addPartitionedOptions, runPartitionedPrecompute, type PartitionedCliOptions } from './precomputeDataset.js';
 
-interface Opts extends SideInfoCliOptions {
+interface Opts extends SideInfoCliOptions, PartitionedCliOptions {
   input?: string;
   model?: string;
   params?: string;
@@ -124,6 +125,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
   addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf, two-tower
+  addPartitionedOptions(cmd); // --shards, --queue …: a partitioned dataset (precomputeDataset.ts)
   cmd
     .addHelpText('after', `
 Output (ids are written as strings, exactly as in the input; scores as the shortest decimal of their float32):
@@ -139,6 +141,7 @@ rewritten after every block, so a killed run continues with --resume (same bytes
 uninterrupted run). --shard i/N scores users (and items) whose index ≡ i (mod N) in input order;
 concatenating the N outputs gives every line of the unsharded output (CSV: drop the repeated headers).`)
     .action(async (o: Opts) => {
+      if (await runPartitionedPrecompute(o, edge)) return;
       if (o.model === undefined && o.modelFile === undefined) throw new UsageError('--model is required (or --model-file)');
       if (o.input === undefined && o.modelFile === undefined) throw new UsageError('--input is required (or --model-file)');
       if (o.input !== undefined && o.modelFile !== undefined) throw new UsageError('--input and --model-file are exclusive: a saved model carries its own users, items and training data');

@@ -19,7 +19,7 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom, sharedFloat32 } from '../../data/matrix.js';
-import type { KernelDef } from '../kernelDef.js';
+import { denseShape, type KernelDef } from '../kernelDef.js';
 import { checkDense, checkF32 } from '../shapes.js';
 
 export type Activation = 'identity' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
@@ -111,6 +111,7 @@ export const biasActivationKernel: KernelDef<BiasActivationArgs, Dense> = {
   validate: (a) => validateBiasActivation('biasActivation', a),
   rows: (a) => a.x.rows,
   allocate: (a) => denseFrom(a.x.rows, a.x.cols),
+  outputShape: (a) => denseShape(a.x.rows, a.x.cols),
   reference: biasActivationReference,
   flops: (a) => a.x.rows * a.x.cols * (a.activation === 'gelu' ? 10 : 2),
 };
@@ -123,6 +124,7 @@ export const activationBackwardKernel: KernelDef<ActivationBackwardArgs, Dense> 
   },
   rows: (a) => a.x.rows,
   allocate: (a) => denseFrom(a.x.rows, a.x.cols),
+  outputShape: (a) => denseShape(a.x.rows, a.x.cols),
   reference: activationBackwardReference,
   flops: (a) => a.x.rows * a.x.cols * (a.activation === 'gelu' ? 14 : 3),
 };
@@ -132,6 +134,7 @@ export const columnSumsKernel: KernelDef<ColumnSumsArgs, Float32Array> = {
   validate: (a) => checkDense('columnSums', 'x', a.x),
   rows: (a) => a.x.cols,
   allocate: (a) => sharedFloat32(a.x.cols),
+  outputShape: (a) => a.x.cols,
   reference: columnSumsReference,
   flops: (a) => a.x.rows * a.x.cols,
 };

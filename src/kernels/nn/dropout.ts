@@ -62,6 +62,7 @@ export const dropoutKernel: KernelDef<DropoutArgs, Float32Array> = {
   },
   rows: (a) => a.x.length,
   allocate: (a) => sharedFloat32(a.x.length),
+  outputShape: (a) => a.x.length,
   reference: dropoutReference,
   flops: (a) => 2 * a.x.length,
 };

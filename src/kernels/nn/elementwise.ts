@@ -44,6 +44,7 @@ export const elementwiseKernel: KernelDef<ElementwiseArgs, Float32Array> = {
   },
   rows: (a) => a.x.length,
   allocate: (a) => sharedFloat32(a.x.length),
+  outputShape: (a) => a.x.length,
   reference: elementwiseReference,
   flops: (a) => 3 * a.x.length,
 };

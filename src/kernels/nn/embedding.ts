@@ -14,7 +14,7 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom, sharedInt32 } from '../../data/matrix.js';
-import type { KernelDef } from '../kernelDef.js';
+import { denseShape, type KernelDef } from '../kernelDef.js';
 import { checkDense, checkF32, checkI32 } from '../shapes.js';
 
 export interface EmbeddingGatherArgs {
@@ -116,6 +116,7 @@ export const embeddingGatherKernel: KernelDef<EmbeddingGatherArgs, Dense> = {
   },
   rows: (a) => a.ids.length,
   allocate: (a) => denseFrom(a.ids.length, a.table.cols),
+  outputShape: (a) => denseShape(a.ids.length, a.table.cols),
   reference: embeddingGatherReference,
   flops: (a) => a.ids.length * a.table.cols,
 };
@@ -125,6 +126,7 @@ export const segmentSumKernel: KernelDef<SegmentSumArgs, Dense> = {
   validate: validateSegmentSum,
   rows: (a) => a.offsets.length - 1,
   allocate: (a) => denseFrom(Math.max(0, a.offsets.length - 1), a.src.cols),
+  outputShape: (a) => denseShape(Math.max(0, a.offsets.length - 1), a.src.cols),
   reference: segmentSumReference,
   flops: (a) => 2 * a.positions.length * a.src.cols,
 };

@@ -15,7 +15,7 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom, sharedFloat32 } from '../../data/matrix.js';
-import type { KernelDef } from '../kernelDef.js';
+import { denseShape, type KernelDef } from '../kernelDef.js';
 import { checkDense, checkF32, checkFinite } from '../shapes.js';
 
 export interface LayerNormArgs {
@@ -129,6 +129,7 @@ export const layerNormKernel: KernelDef<LayerNormArgs, LayerNormOut> = {
   validate: validateForward,
   rows: (a) => a.x.rows,
   allocate: (a) => ({ y: denseFrom(a.x.rows, a.x.cols), mean: sharedFloat32(a.x.rows), rstd: sharedFloat32(a.x.rows) }),
+  outputShape: (a) => ({ y: denseShape(a.x.rows, a.x.cols), mean: a.x.rows, rstd: a.x.rows }),
   reference: layerNormReference,
   flops: (a) => 8 * a.x.rows * a.x.cols,
 };
@@ -141,6 +142,7 @@ export const layerNormBackwardKernel: KernelDef<LayerNormBackwardArgs, Dense> = 
   },
   rows: (a) => a.x.rows,
   allocate: (a) => denseFrom(a.x.rows, a.x.cols),
+  outputShape: (a) => denseShape(a.x.rows, a.x.cols),
   reference: layerNormBackwardReference,
   flops: (a) => 12 * a.x.rows * a.x.cols,
 };
@@ -150,6 +152,7 @@ export const layerNormParamGradKernel: KernelDef<LayerNormParamGradArgs, LayerNo
   validate: (a) => validateSaved('layerNormParamGrad', a),
   rows: (a) => a.x.cols,
   allocate: (a) => ({ gradGamma: sharedFloat32(a.x.cols), gradBeta: sharedFloat32(a.x.cols) }),
+  outputShape: (a) => ({ gradGamma: a.x.cols, gradBeta: a.x.cols }),
   reference: layerNormParamGradReference,
   flops: (a) => 5 * a.x.rows * a.x.cols,
 };

@@ -123,6 +123,7 @@ export const softmaxCrossEntropyKernel: KernelDef<SoftmaxCrossEntropyArgs, LossO
   validate: validateSoftmaxCe,
   rows: (a) => a.logits.rows,
   allocate: (a) => ({ loss: sharedFloat32(a.logits.rows), grad: denseFrom(a.logits.rows, a.logits.cols).data }),
+  outputShape: (a) => ({ loss: a.logits.rows, grad: a.logits.rows * a.logits.cols }),
   reference: softmaxCeReference,
   flops: (a) => 6 * a.logits.rows * a.logits.cols,
 };
@@ -132,6 +133,7 @@ export const sigmoidCrossEntropyKernel: KernelDef<SigmoidCrossEntropyArgs, LossO
   validate: validateSigmoidCe,
   rows: (a) => a.logits.length,
   allocate: (a) => ({ loss: sharedFloat32(a.logits.length), grad: sharedFloat32(a.logits.length) }),
+  outputShape: (a) => ({ loss: a.logits.length, grad: a.logits.length }),
   reference: sigmoidCeReference,
   flops: (a) => 10 * a.logits.length,
 };

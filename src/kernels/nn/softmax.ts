@@ -15,7 +15,7 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom } from '../../data/matrix.js';
-import type { KernelDef } from '../kernelDef.js';
+import { denseShape, type KernelDef } from '../kernelDef.js';
 import { checkDense, checkFinite, checkInt } from '../shapes.js';
 
 export interface MaskedSoftmaxArgs {
@@ -91,6 +91,7 @@ export const maskedSoftmaxKernel: KernelDef<MaskedSoftmaxArgs, Dense> = {
   validate: validateMaskedSoftmax,
   rows: (a) => a.scores.rows,
   allocate: (a) => denseFrom(a.scores.rows, a.scores.cols),
+  outputShape: (a) => denseShape(a.scores.rows, a.scores.cols),
   reference: maskedSoftmaxReference,
   flops: (a) => 5 * a.scores.rows * a.scores.cols,
 };
@@ -104,6 +105,7 @@ export const softmaxBackwardKernel: KernelDef<SoftmaxBackwardArgs, Dense> = {
   },
   rows: (a) => a.probs.rows,
   allocate: (a) => denseFrom(a.probs.rows, a.probs.cols),
+  outputShape: (a) => denseShape(a.probs.rows, a.probs.cols),
   reference: softmaxBackwardReference,
   flops: (a) => 4 * a.probs.rows * a.probs.cols,
 };

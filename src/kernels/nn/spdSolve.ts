@@ -13,7 +13,7 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom } from '../../data/matrix.js';
-import type { KernelDef } from '../kernelDef.js';
+import { denseShape, type KernelDef } from '../kernelDef.js';
 import { checkDense } from '../shapes.js';
 
 export interface SpdSolveArgs {
@@ -75,6 +75,7 @@ export const spdSolveKernel: KernelDef<SpdSolveArgs, Dense> = {
   validate: validateSpdSolve,
   rows: (s) => s.a.rows,
   allocate: (s) => denseFrom(s.a.rows, s.b ? s.b.cols : s.a.rows),
+  outputShape: (s) => denseShape(s.a.rows, s.b ? s.b.cols : s.a.rows),
   reference: spdSolveReference,
   splittable: false,
   flops: (s) => {

@@ -17,7 +17,7 @@
  * newer version, lengths that do not add up, bad JSON, checksum mismatch — is an Error
  * that names the file and the problem.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 
 export const MODEL_MAGIC = 'AFFM';
 export const MODEL_FORMAT_VERSION = 1;
@@ -141,4 +141,62 @@ export function readModelFile(path: string): ModelFile {
     throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`, { cause: e });
   }
   return decodeModelFile(buf, path);
+}
+
+/**
+ * The kind, version and JSON header of a model file, read without its arrays: what a
+ * coordinator needs (the queued precompute's enqueuer) without holding the whole model in
+ * memory. Checks the magic, the version, that the header parses and that the file's size is the
+ * one the header describes; the checksum is checked when the file is loaded (readModelFile).
+ */
+export function readModelHeader(path: string): { kind: string; version: number; header: ModelFileHeader } {
+  const bad = (why: string): Error => new Error(`affinity: cannot load model '${path}': ${why}`);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const read = (pos: number, len: number): Buffer => {
+      const b = Buffer.alloc(len);
+      let off = 0;
+      while (off < len) {
+        const n = readSync(fd, b, off, len - off, pos + off);
+        if (n === 0) break;
+        off += n;
+      }
+      return b.subarray(0, off);
+    };
+    const head = read(0, 12);
+    if (head.length < 4 || head.toString('latin1', 0, 4) !== MODEL_MAGIC) throw bad(`not an affinity model file (expected magic '${MODEL_MAGIC}' at offset 0)`);
+    if (size < 20) throw bad(`file is truncated (${size} bytes, a header needs at least 20)`);
+    const version = head.readUInt32LE(4);
+    if (version < 1 || version > MODEL_FORMAT_VERSION) throw bad(`format version ${version} is not supported (this build reads versions 1..${MODEL_FORMAT_VERSION})`);
+    const klen = head.readUInt32LE(8);
+    if (12 + klen + 4 > size) throw bad(`file is truncated (model kind of ${klen} bytes runs past the end at ${size} bytes)`);
+    const kindAndLen = read(12, klen + 4);
+    const kind = kindAndLen.toString('utf8', 0, klen);
+    const jlen = kindAndLen.readUInt32LE(klen);
+    const jstart = 16 + klen;
+    if (jstart + jlen > size) throw bad(`file is truncated (JSON header of ${jlen} bytes runs past the end at ${size} bytes)`);
+    let header: ModelFileHeader;
+    try {
+      header = JSON.parse(read(jstart, jlen).toString('utf8')) as ModelFileHeader;
+    } catch (e) {
+      throw bad(`the JSON header is corrupt (${(e as Error).message})`);
+    }
+    if (!header || typeof header !== 'object' || !Array.isArray(header.arrays) || !header.dims) throw bad('the JSON header lacks dims/arrays');
+    let need = ((jstart + jlen + 3) & ~3) + 4;
+    for (const e of header.arrays) {
+      if (!e || typeof e.name !== 'string' || (e.dtype !== 'f32' && e.dtype !== 'i32') || !Number.isInteger(e.length) || e.length < 0) throw bad(`the JSON header has a bad array entry ${JSON.stringify(e)}`);
+      need += e.length * 4;
+    }
+    if (size < need) throw bad(`file is truncated (${size} bytes, the header describes ${need})`);
+    if (size > need) throw bad(`file has ${size - need} unexpected trailing bytes (the header describes ${need})`);
+    return { kind, version, header };
+  } finally {
+    closeSync(fd);
+  }
 }

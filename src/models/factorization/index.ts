@@ -16,7 +16,7 @@ export { ALS, ExplicitALS, type AlsOptions, type ExplicitAlsOptions } from './al
 export { BPR, type BprOptions } from './bpr.js';
 export { SVD, SVDpp, NMF, type SgdOptions, type Curriculum, type SgdOrder } from './sgd.js';
 export { FactorizationModel, type FoldInResult, type FoldInOptions, type PartialFitResult } from './base.js';
-export { MODEL_MAGIC, MODEL_FORMAT_VERSION, readModelFile, decodeModelFile } from './format.js';
+export { MODEL_MAGIC, MODEL_FORMAT_VERSION, readModelFile, readModelHeader, decodeModelFile } from './format.js';
 
 export const factorizationModels: Record<string, ModelFactory> = {
   svd: (p?: ModelParams) => new SVD(p),

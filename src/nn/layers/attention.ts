@@ -53,7 +53,7 @@ export class MultiHeadSelfAttention {
   private readonly attentionDropout: Dropout[];
   private saved: { batch: SequenceBatch; Q: Dense; K: Dense; V: Dense; heads: HeadState[] } | null = null;
 
-  constructor(private readonly rt: Runtime, arena: ParamArena, name: string, readonly dim: number, opts: AttentionOptions = {}) {
+  constructor(private readonly rt: Runtime, arena: ParamArena, readonly name: string, readonly dim: number, opts: AttentionOptions = {}) {
     this.heads = opts.heads ?? 1;
     if (!Number.isInteger(this.heads) || this.heads < 1 || dim % this.heads !== 0) throw new RangeError(`${name}: ${dim} dimensions do not split into ${this.heads} heads`);
     this.headDim = dim / this.heads;
@@ -62,7 +62,7 @@ export class MultiHeadSelfAttention {
     this.k = new Linear(rt, arena, `${name}.key`, dim, dim);
     this.v = new Linear(rt, arena, `${name}.value`, dim, dim);
     this.o = new Linear(rt, arena, `${name}.output`, dim, dim);
-    this.attentionDropout = Array.from({ length: this.heads }, () => new Dropout(rt, opts.dropout ?? 0));
+    this.attentionDropout = Array.from({ length: this.heads }, (_, h) => new Dropout(rt, opts.dropout ?? 0, `${name}.head${h}.dropout`));
   }
 
   async forward(x: Dense, batch: SequenceBatch): Promise<Dense> {
@@ -73,13 +73,13 @@ export class MultiHeadSelfAttention {
     const heads: HeadState[] = [];
     const outputs: Dense[] = [];
     for (let h = 0; h < this.heads; h++) {
-      const off = h * dh;
+      const off = h * dh, slot = `${this.name}.head${h}`;
       const scores = await this.rt.run('gemm', {
         batch: S, m: T, n: T, k: dh, a: Q.data.subarray(off), lda: d, strideA: seq, b: K.data.subarray(off), ldb: d, strideB: seq, transB: 'T',
-      });
-      const probs = await this.rt.run('maskedSoftmax', { scores, queries: T, causal: this.causal, keyValid: batch.keyValid, scale: 1 / Math.sqrt(dh) });
+      }, `${slot}.scores`);
+      const probs = await this.rt.run('maskedSoftmax', { scores, queries: T, causal: this.causal, keyValid: batch.keyValid, scale: 1 / Math.sqrt(dh) }, `${slot}.probs`);
       const dropped = await this.attentionDropout[h].forward(probs);
-      outputs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dropped.data, b: V.data.subarray(off), ldb: d, strideB: seq }));
+      outputs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dropped.data, b: V.data.subarray(off), ldb: d, strideB: seq }, `${slot}.out`));
       heads.push({ probs, dropped });
     }
     this.saved = { batch, Q, K, V, heads };
@@ -94,23 +94,23 @@ export class MultiHeadSelfAttention {
     const dO = (await this.o.backward(dy))!;
     const dQs: Dense[] = [], dKs: Dense[] = [], dVs: Dense[] = [];
     for (let h = 0; h < this.heads; h++) {
-      const off = h * dh, { probs, dropped } = s.heads[h];
+      const off = h * dh, { probs, dropped } = s.heads[h], slot = `${this.name}.head${h}`;
       const dOh = dO.data.subarray(off);
-      dVs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dropped.data, transA: 'T', b: dOh, ldb: d, strideB: seq }));
+      dVs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dropped.data, transA: 'T', b: dOh, ldb: d, strideB: seq }, `${slot}.dV`));
       const dDropped = await this.rt.run('gemm', {
         batch: S, m: T, n: T, k: dh, a: dOh, lda: d, strideA: seq, b: s.V.data.subarray(off), ldb: d, strideB: seq, transB: 'T',
-      });
+      }, `${slot}.dDropped`);
       const dProbs = await this.attentionDropout[h].backward(dDropped);
-      const dScores = await this.rt.run('softmaxBackward', { probs, gradProbs: dProbs, scale: 1 / Math.sqrt(dh) });
-      dQs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dScores.data, b: s.K.data.subarray(off), ldb: d, strideB: seq }));
-      dKs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dScores.data, transA: 'T', b: s.Q.data.subarray(off), ldb: d, strideB: seq }));
+      const dScores = await this.rt.run('softmaxBackward', { probs, gradProbs: dProbs, scale: 1 / Math.sqrt(dh) }, `${slot}.dScores`);
+      dQs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dScores.data, b: s.K.data.subarray(off), ldb: d, strideB: seq }, `${slot}.dQ`));
+      dKs.push(await this.rt.run('gemm', { batch: S, m: T, n: dh, k: T, a: dScores.data, transA: 'T', b: s.Q.data.subarray(off), ldb: d, strideB: seq }, `${slot}.dK`));
     }
     const rows = S * T;
     const dx = (await this.q.backward(mergeHeads(dQs, rows, d)))!;
     const dxK = (await this.k.backward(mergeHeads(dKs, rows, d)))!;
     const dxV = (await this.v.backward(mergeHeads(dVs, rows, d)))!;
-    const sum = await this.rt.run('elementwise', { op: 'axpby', x: dx.data, y: dxK.data });
-    return { rows, cols: d, data: await this.rt.add(sum, dxV.data) };
+    const sum = await this.rt.add(dx.data, dxK.data, `${this.name}.dxQK`);
+    return { rows, cols: d, data: await this.rt.add(sum, dxV.data, `${this.name}.dx`) };
   }
 }
 

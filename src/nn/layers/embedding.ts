@@ -26,7 +26,7 @@ export class Embedding {
 
   async forward(ids: Int32Array): Promise<Dense> {
     this.ids = ids;
-    return this.rt.run('embeddingGather', { table: this.table.dense, ids });
+    return this.rt.run('embeddingGather', { table: this.table.dense, ids }, `${this.table.name}.rows`);
   }
 
   /** Adds the touched rows' gradient (dy: ids.length × dim) to the table. */
@@ -36,7 +36,7 @@ export class Embedding {
     if (dy.rows !== ids.length || dy.cols !== this.dim) throw new RangeError(`${this.table.name}: gradient is ${dy.rows}×${dy.cols}, expected ${ids.length}×${this.dim}`);
     const g = groupByIndex(ids, this.vocab);
     if (g.rows.length === 0) return;
-    const values = await this.rt.run('segmentSum', { src: dy, offsets: g.offsets, positions: g.positions });
+    const values = await this.rt.run('segmentSum', { src: dy, offsets: g.offsets, positions: g.positions }, `${this.table.name}.rowGrad`);
     this.table.sparse.push({ rows: g.rows, values: values.data });
   }
 }

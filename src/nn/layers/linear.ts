@@ -25,7 +25,7 @@ export class Linear {
   private x: Dense | null = null;
   private z: Dense | null = null;
 
-  constructor(private readonly rt: Runtime, arena: ParamArena, name: string, readonly inputs: number, readonly outputs: number, opts: LinearOptions = {}) {
+  constructor(private readonly rt: Runtime, arena: ParamArena, readonly name: string, readonly inputs: number, readonly outputs: number, opts: LinearOptions = {}) {
     this.weight = arena.add({ name: `${name}.weight`, rows: inputs, cols: outputs, init: opts.init ?? { kind: 'glorot' } });
     this.bias = opts.bias === false ? null : arena.add({ name: `${name}.bias`, rows: 1, cols: outputs, init: { kind: 'zeros' } });
     this.activation = opts.activation ?? 'identity';
@@ -33,20 +33,20 @@ export class Linear {
 
   async forward(x: Dense): Promise<Dense> {
     if (x.cols !== this.inputs) throw new RangeError(`${this.weight.name}: input has ${x.cols} columns, the layer takes ${this.inputs}`);
-    const z = await this.rt.matmul(x, this.weight.dense);
+    const z = await this.rt.matmul(x, this.weight.dense, {}, `${this.name}.z`);
     this.x = x;
     this.z = z;
     if (!this.bias && this.activation === 'identity') return z;
-    return this.rt.run('biasActivation', { x: z, bias: this.bias?.value, activation: this.activation });
+    return this.rt.run('biasActivation', { x: z, bias: this.bias?.value, activation: this.activation }, `${this.name}.y`);
   }
 
   /** Adds ∂L/∂W and ∂L/∂b to the parameters; returns ∂L/∂x (null when `inputGrad` is false: the input is data). */
   async backward(dy: Dense, inputGrad = true): Promise<Dense | null> {
     const x = this.x, z = this.z;
     if (!x || !z) throw new Error(`${this.weight.name}: backward before forward`);
-    const dz = this.activation === 'identity' ? dy : await this.rt.run('activationBackward', { x: z, bias: this.bias?.value, activation: this.activation, gradOut: dy });
-    await addDenseGrad(this.rt, this.weight, (await this.rt.matmul(x, dz, { transA: true })).data);
-    if (this.bias) await addDenseGrad(this.rt, this.bias, await this.rt.run('columnSums', { x: dz }));
-    return inputGrad ? this.rt.matmul(dz, this.weight.dense, { transB: true }) : null;
+    const dz = this.activation === 'identity' ? dy : await this.rt.run('activationBackward', { x: z, bias: this.bias?.value, activation: this.activation, gradOut: dy }, `${this.name}.dz`);
+    await addDenseGrad(this.rt, this.weight, (await this.rt.matmul(x, dz, { transA: true }, `${this.weight.name}.grad`)).data);
+    if (this.bias) await addDenseGrad(this.rt, this.bias, await this.rt.run('columnSums', { x: dz }, `${this.bias.name}.grad`));
+    return inputGrad ? this.rt.matmul(dz, this.weight.dense, { transB: true }, `${this.name}.dx`) : null;
   }
 }

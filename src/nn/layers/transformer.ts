@@ -35,29 +35,29 @@ export class TransformerBlock {
   private readonly ff2: Linear;
   private readonly drop2: Dropout;
 
-  constructor(private readonly rt: Runtime, arena: ParamArena, name: string, readonly dim: number, opts: TransformerBlockOptions = {}) {
+  constructor(private readonly rt: Runtime, arena: ParamArena, readonly name: string, readonly dim: number, opts: TransformerBlockOptions = {}) {
     const rate = opts.dropout ?? 0;
     this.ln1 = new LayerNorm(rt, arena, `${name}.norm1`, dim);
     this.attention = new MultiHeadSelfAttention(rt, arena, `${name}.attention`, dim, { heads: opts.heads, causal: opts.causal, dropout: rate });
-    this.drop1 = new Dropout(rt, rate);
+    this.drop1 = new Dropout(rt, rate, `${name}.dropout1`);
     this.ln2 = new LayerNorm(rt, arena, `${name}.norm2`, dim);
     this.ff1 = new Linear(rt, arena, `${name}.ffn1`, dim, opts.hidden ?? dim, { activation: opts.activation ?? 'relu' });
     this.ff2 = new Linear(rt, arena, `${name}.ffn2`, opts.hidden ?? dim, dim);
-    this.drop2 = new Dropout(rt, rate);
+    this.drop2 = new Dropout(rt, rate, `${name}.dropout2`);
   }
 
   async forward(x: Dense, batch: SequenceBatch): Promise<Dense> {
     const a = await this.drop1.forward(await this.attention.forward(await this.ln1.forward(x), batch));
-    const h: Dense = { rows: x.rows, cols: x.cols, data: await this.rt.add(x.data, a.data) };
+    const h: Dense = { rows: x.rows, cols: x.cols, data: await this.rt.add(x.data, a.data, `${this.name}.h`) };
     const f = await this.drop2.forward(await this.ff2.forward(await this.ff1.forward(await this.ln2.forward(h))));
-    return { rows: x.rows, cols: x.cols, data: await this.rt.add(h.data, f.data) };
+    return { rows: x.rows, cols: x.cols, data: await this.rt.add(h.data, f.data, `${this.name}.out`) };
   }
 
   async backward(dy: Dense): Promise<Dense> {
     const df = await this.drop2.backward(dy);
     const dFfnIn = (await this.ff1.backward((await this.ff2.backward(df))!))!;
-    const dh: Dense = { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dy.data, (await this.ln2.backward(dFfnIn)).data) };
+    const dh: Dense = { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dy.data, (await this.ln2.backward(dFfnIn)).data, `${this.name}.dh`) };
     const da = await this.attention.backward(await this.drop1.backward(dh));
-    return { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dh.data, (await this.ln1.backward(da)).data) };
+    return { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dh.data, (await this.ln1.backward(da)).data, `${this.name}.dx`) };
   }
 }
