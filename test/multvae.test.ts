@@ -117,7 +117,7 @@ test('bad params are clear errors', () => {
   assert.throws(() => new MultVAE({ hidden: 0 }), /multvae: hidden must be a positive integer/);
   assert.throws(() => new MultVAE({ lr: 'fast' }), /multvae: lr must be a finite number/);
   assert.throws(() => new MultVAE({ curriculum: 'hard-first' }), /curriculum must be one of none\|item-popularity\|user-activity\|loss/);
-  assert.throws(() => new MultVAE({ curriculum_start: 2 }), /curriculum_start must be in \(0, 1\]/);
+  assert.throws(() => new MultVAE({ curriculum_start: 2 }), /curriculumStart must be in \(0, 1\]/);
   assert.throws(() => new MultVAE({ wings: 2 }), /unknown parameter 'wings'/);
   assert.throws(() => new MultVAE().recommend(0, 3), /multvae: recommend\(\) before fit/);
 });

@@ -58,7 +58,8 @@ import { checkIndex, checkK, noRecommendations } from '../ranking.js';
 import { Trainset } from '../trainset.js';
 import { historiesToCsr, type History, type HistoryRecommender } from '../history.js';
 import { modelFromSavedParams, readModelWithTrainset, saveModelWithTrainset } from '../modelFile.js';
-import { checkCurriculum, curriculumFraction, curriculumParamTable, easiestFirst, popularityWeights, type CurriculumParams } from './curriculum.js';
+import { checkCurriculum, curriculumParamTable, epochFraction, type CurriculumParams } from './curriculum.js';
+import { popularityWeights, sortByKey } from '../curriculum.js';
 import { meanNdcg, splitValidationUsers, type ValidationRows } from './validation.js';
 import { rankQueries, rankQuery } from './scoring.js';
 
@@ -246,7 +247,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
     let pool = users;
     if (p.curriculum !== 'none') {
       const order = ranked ?? (await byLoss());
-      pool = order.slice(0, Math.max(1, Math.ceil(curriculumFraction(p, epoch - 1, p.epochs) * order.length)));
+      pool = order.slice(0, Math.max(1, Math.ceil(epochFraction(p, epoch - 1, p.epochs) * order.length)));
     }
     for (const idx of shuffledBatches(pool.length, p.batchSize, rng)) yield Int32Array.from(idx, (t) => pool[t]);
   }
@@ -260,7 +261,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
       for (let q = ts.ur.indptr[u]; q < ts.ur.indptr[u + 1]; q++) s += ts.itemCount[ts.ur.indices[q]];
       key[t] = -s / Math.max(1, ts.userCount[u]);
     });
-    return Int32Array.from(easiestFirst(key), (t) => users[t]);
+    return Int32Array.from(sortByKey(key), (t) => users[t]);
   }
 
   /** Users by their current per-item negative log-likelihood (z = μ, no dropout), lowest first. */
@@ -276,7 +277,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
       const ce = await engine.run('softmaxCrossEntropy', { logits: biased, targetWeights: targets }, { backend, signal });
       part.forEach((u, r) => { key[at + r] = ce.loss[r] / Math.max(1, ts.userCount[u]); });
     }
-    return Int32Array.from(easiestFirst(key), (t) => users[t]);
+    return Int32Array.from(sortByKey(key), (t) => users[t]);
   }
 
   /** g = tanh(μ·W3 + b3) of normalized input rows, through the engine (no dropout, z = μ). */

@@ -67,7 +67,8 @@ import { checkIndex, checkK } from '../ranking.js';
 import { Trainset } from '../trainset.js';
 import { pathParams, sideInfoFromParams, type SideInfoAware, type SideInfoInput } from '../attachSideInfo.js';
 import { modelFromSavedParams, readModelWithTrainset, saveModelWithTrainset } from '../modelFile.js';
-import { checkCurriculum, curriculumFraction, curriculumParamTable, easiestFirst, popularityWeights, type CurriculumParams } from './curriculum.js';
+import { checkCurriculum, curriculumParamTable, epochFraction, type CurriculumParams } from './curriculum.js';
+import { popularityWeights, sortByKey } from '../curriculum.js';
 import { itemRow, rowsToCsr, tokenSets, userRow, type InputRow, type TokenSets } from './towerFeatures.js';
 import { meanNdcg, splitValidationUsers, type ValidationRows } from './validation.js';
 import { rankQueries, rankQuery } from './scoring.js';
@@ -284,7 +285,7 @@ export class TwoTower extends ModelBase implements SideInfoAware {
     const adam = new Adam(rt, arena, { lr: p.lr, weightDecay: p.weightDecay, decoupled: true });
     const tau = p.temperature;
     const ranked = p.curriculum === 'item-popularity' || p.curriculum === 'user-activity'
-      ? easiestFirst(Float64Array.from(exUser, (u, t) => (p.curriculum === 'item-popularity' ? -ts.itemCount[exItem[t]] : -ts.userCount[u])))
+      ? sortByKey(Float64Array.from(exUser, (u, t) => (p.curriculum === 'item-popularity' ? -ts.itemCount[exItem[t]] : -ts.userCount[u])))
       : null;
 
     const step = async (batch: Int32Array): Promise<number> => {
@@ -356,7 +357,7 @@ export class TwoTower extends ModelBase implements SideInfoAware {
     let pool = all;
     if (p.curriculum !== 'none') {
       const order = ranked ?? (await byLoss());
-      pool = order.slice(0, Math.max(2, Math.ceil(curriculumFraction(p, epoch - 1, p.epochs) * order.length)));
+      pool = order.slice(0, Math.max(2, Math.ceil(epochFraction(p, epoch - 1, p.epochs) * order.length)));
     }
     for (const idx of shuffledBatches(pool.length, p.batchSize, rng)) {
       if (idx.length < 2) continue; // one example has no in-batch negative
@@ -380,7 +381,7 @@ export class TwoTower extends ModelBase implements SideInfoAware {
       const r = row.get(u)!;
       return ce.loss[r] + logits.data[r * I] - logits.data[r * I + exItem[t]];
     });
-    return easiestFirst(key);
+    return sortByKey(key);
   }
 
   /** The denseScoreTopK keys: [v_i | prior_i] for every item (items × (dim + 1)). */
