@@ -41,7 +41,7 @@ export * from './models/content/index.js';
 export { EASE, type EaseParams } from './models/ease.js';
 export * from './models/neural/index.js';
 export { recommendsForHistory, type History, type HistoryRecommender } from './models/history.js';
-export { loadAnyModel } from './models/savedModels.js';
+export { loadSavedModel } from './models/savedModel.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';
 export { precompute, precomputeToFile, type PrecomputeOptions, type Summary as PrecomputeSummary } from './pipeline/precompute.js';

@@ -2,7 +2,8 @@
  * precompute with the models of issue 19 (ease, multvae, two-tower): block scoring through their
  * recommendBatch equals recommend() per user; two shards together hold the unsharded output; a
  * saved model file is loaded by its kind (--model-file / modelFile); a run killed by SIGKILL and
- * resumed writes the same bytes as an uninterrupted one (the refit is seeded, so it is the same model).
+ * resumed writes the same bytes as an uninterrupted one (the refit is seeded, so it is the same model);
+ * a saved file's partitioned dataset (precompute --shards, queue workers) holds the same lists.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,12 +13,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
+import { closeEngine } from '../src/engine/processEngine.js';
 import { readInteractions } from '../src/data/readers.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import type { Interactions } from '../src/data/interactions.js';
 import { precompute, type UserBlock } from '../src/pipeline/precompute.js';
 import { allModels } from '../src/models/registry.js';
-import { loadAnyModel } from '../src/models/savedModels.js';
+import { loadSavedModel } from '../src/models/savedModel.js';
+import { precomputeDatasetShard } from '../src/pipeline/datasetShard.js';
+import { verifyDataset } from '../src/pipeline/dataset.js';
 import type { Model, ModelParams } from '../src/models/types.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -66,9 +70,21 @@ for (const [name, params] of MODELS) {
     // save → load by kind → the same lists from the file alone
     const file = path.join(tmp, `${name}.affm`);
     (model as unknown as { save(p: string): void }).save(file);
-    assert.is(loadAnyModel(file).name, name);
+    assert.is(loadSavedModel(file).name, name);
     const fromFile = await drain(precompute({ modelFile: file, k: 7, blockSize: 50, engine, backend: 'js' }).blocks);
     assert.equal([...fromFile].sort(), [...lists].sort());
+    // the partitioned dataset (what queue workers and a Kubernetes Indexed Job run): 3 shards from the file
+    const dir = path.join(tmp, `${name}-dataset`);
+    for (const s of [2, 0, 1]) await precomputeDatasetShard({ modelFile: file, dir, shards: 3, shard: s, k: 7, blockSize: 11 });
+    const { manifest, files } = await verifyDataset(dir);
+    assert.is(manifest.model.kind, name);
+    const parts = new Map<string, string[]>();
+    for (const f of files) {
+      for (const line of readFileSync(f, 'utf8').split('\n')) {
+        if (line) { const r = JSON.parse(line) as { user: string; items: string[] }; parts.set(r.user, r.items); }
+      }
+    }
+    assert.equal([...parts].sort(), [...lists].sort());
   });
 }
 
@@ -114,6 +130,7 @@ for (const [name, params] of MODELS.slice(0, 2)) {
 test.after(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await engine.close();
+  await closeEngine(); // the process engine the dataset shards ran on
 });
 
 test.run();

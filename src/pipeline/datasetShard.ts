@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunContext } from '../engine/context.js';
-import { loadFactorizationModel } from '../models/factorization/index.js';
+import { loadSavedModel } from '../models/savedModel.js';
 import type { Model } from '../models/types.js';
 import { checkpointPath, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { precomputeToFile, type BlockEvent, type Summary } from './precompute.js';
@@ -90,8 +90,8 @@ export async function openSavedModel(file: string, expectedSha256?: string): Pro
   lastLoaded = null;
   let model: Model;
   try {
-    // only factorization models are saved to files today (docs/model-format.md)
-    model = loadFactorizationModel(file);
+    // any kind with a save() (docs/model-format.md): factorization models, ease, multvae, two-tower
+    model = loadSavedModel(file);
   } catch (e) {
     throw new DatasetInputError((e as Error).message.replace(/^affinity: /, ''), { cause: e });
   }

@@ -38,7 +38,7 @@ import { embeddedDataset } from '../data/synthetic.js';
 import { contextOf, resolveContext, type Context, type RunContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
 import { readModelFile } from '../models/factorization/index.js';
-import { loadAnyModel } from '../models/savedModels.js';
+import { loadSavedModel as loadAnyModel } from '../models/savedModel.js';
 import type { Model, ModelParams, Recommendations } from '../models/types.js';
 import { checkpointPath, fileFingerprint, interactionsHash, jobHash, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint, type OutputProgress } from './checkpoint.js';
 import { formatFromPath, openBlockWriter, rowGroupsPath, similarItemsPath, temporaryPath, type BlockWriter, type ListKind, type OutputFormat } from './writers.js';
@@ -159,7 +159,7 @@ function modelFactory(name: string) {
   return f;
 }
 
-/** Load a saved model (AFFM file, written by a model's save(): factorization models, ease, multvae, two-tower). */
+/** Load a saved model (AFFM file, written by a factorization or neural model's save()). */
 function loadSavedModel(file: string, name: string | undefined): Model {
   if (!existsSync(file)) throw new Error(`model file ${file} does not exist`);
   if (name !== undefined) {

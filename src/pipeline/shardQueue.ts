@@ -27,7 +27,8 @@ import { readInteractions, type ReadOptions } from '../data/readers.js';
 import type { RunContext } from '../engine/context.js';
 import { resolveContext } from '../engine/context.js';
 import { allModels } from '../models/registry.js';
-import { factorizationModels, readModelHeader } from '../models/factorization/index.js';
+import { readModelHeader } from '../models/factorization/index.js';
+import { savedModelKinds } from '../models/savedModel.js';
 import type { Model, ModelParams } from '../models/types.js';
 import { fileFingerprint } from './checkpoint.js';
 import {
@@ -162,8 +163,8 @@ function positiveInteger(v: unknown, what: string): number {
 
 /** A model kind the workers can load from a file. */
 function checkLoadable(kind: string, file: string): void {
-  if (!(kind in factorizationModels)) {
-    throw new DatasetInputError(`model file ${file} holds a '${kind}' model, which workers cannot load; queue jobs need a saved factorization model (${Object.keys(factorizationModels).join(', ')})`);
+  if (!savedModelKinds().includes(kind)) {
+    throw new DatasetInputError(`model file ${file} holds a '${kind}' model, which workers cannot load; queue jobs need a saved model of a kind they load (${savedModelKinds().join(', ')})`);
   }
 }
 
@@ -183,8 +184,8 @@ function modelToFit(o: EnqueueOptions): Model {
   const factory = allModels[o.model!];
   if (!factory) throw new Error(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
   const model: Model = factory(o.params);
-  if (!(model.name in factorizationModels) || typeof (model as { save?: unknown }).save !== 'function') {
-    throw new Error(`model '${o.model}' cannot be saved for the workers to load; queue jobs need a factorization model (${Object.keys(factorizationModels).join(', ')}) or --model-file`);
+  if (!savedModelKinds().includes(model.name) || typeof (model as { save?: unknown }).save !== 'function') {
+    throw new Error(`model '${o.model}' cannot be saved for the workers to load; queue jobs need a model with a saved form (${savedModelKinds().join(', ')}) or --model-file`);
   }
   return model;
 }
