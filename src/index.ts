@@ -31,7 +31,7 @@ export type { ElementwiseArgs } from './kernels/nn/elementwise.js';
 // the neural-network core
 export * as nn from './nn/index.js';
 // models
-export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions } from './models/types.js';
+export type { Model, ModelFactory, ModelParams, Prediction, Recommendations, RecommendOptions, FitOptions, EpochInfo } from './models/types.js';
 export { allModels, modelNames } from './models/registry.js';
 export { Trainset } from './models/trainset.js';
 export { attachSideInfo, takesSideInfo, type SideInfoAware, type SideInfoInput } from './models/attachSideInfo.js';

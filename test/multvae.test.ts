@@ -3,19 +3,23 @@
  * seen items and agrees with recommendBatch and with recommendForHistory of the user's own items;
  * save/load round-trips exactly; a seed makes fits bit-identical; validation users drive early
  * stopping; the curriculum and popularity balancing train; bad params are clear errors; an
- * AbortSignal stops fit.
+ * AbortSignal stops fit; progress reports (onEpoch, and affinity eval's lines per epoch).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { toCsr, type Interactions } from '../src/data/interactions.js';
 import { MultVAE } from '../src/models/neural/multVae.js';
 import { allModels } from '../src/models/registry.js';
-import type { ModelParams } from '../src/models/types.js';
+import type { EpochInfo, ModelParams } from '../src/models/types.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 
 const engine = new Engine({ threads: 1, backend: 'js' });
 const dir = mkdtempSync(join(tmpdir(), 'affinity-multvae-'));
@@ -128,6 +132,26 @@ test('an AbortSignal stops fit between batches', async () => {
   const r = await m.fit(data(), { engine, signal: ac.signal, onEpoch: (e) => { if (e === 2) ac.abort(new Error('enough')); } }).then(() => null, (e: unknown) => e);
   assert.match((r as Error).message, /enough/);
   assert.not.ok(m.isFitted);
+});
+
+test('progress: onEpoch gets the loss, the epoch count and the validation NDCG@100; affinity eval prints a line per epoch off a TTY', async () => {
+  const reports: Array<[number, number, EpochInfo | undefined]> = [];
+  const m = new MultVAE({ ...small, epochs: 3, validation: 8, patience: 10 });
+  await m.fit(data(), { engine, onEpoch: (e, l, info) => reports.push([e, l, info]) });
+  assert.equal(reports.map((r) => r[0]), [1, 2, 3]);
+  for (const [e, l, info] of reports) {
+    assert.ok(Number.isFinite(l) && l > 0, `loss ${l}`);
+    assert.is(info?.epochs, 3);
+    assert.is(info?.metricName, 'ndcg@100');
+    assert.ok(info!.metric! >= 0 && info!.metric! <= 1 && info!.bestEpoch! >= 1 && info!.bestEpoch! <= e);
+  }
+  const csv = join(dir, 'ratings.csv');
+  const x = data();
+  writeFileSync(csv, 'user,item,rating\n' + Array.from(x.user, (u, p) => `${x.users.external(u)},${x.items.external(x.item[p])},${x.rating[p]}`).join('\n') + '\n');
+  const r = spawnSync(process.execPath, [cli, 'eval', '--input', csv, '--model', 'multvae', '--params', 'hidden=16,latent=4,epochs=2,batch_size=8,validation_users=8', '--protocol', 'heldout-users:8', '--metrics', 'ndcg@10'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /multvae fold 1\/1 epoch 1\/2: loss [0-9.]+, ndcg@100 [0-9.]+ \(best epoch 1\)/);
+  assert.match(r.stderr, /multvae fold 1\/1 epoch 2\/2: loss [0-9.]+/);
 });
 
 test('multvae is in the registry', () => {

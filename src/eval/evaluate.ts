@@ -59,7 +59,7 @@ import type { Interactions } from '../data/interactions.js';
 import { interactionCount } from '../data/interactions.js';
 import { kFold, perUserHoldout, randomHoldout, temporalSplit, type Split } from '../data/splits.js';
 import { contextOf, type RunContext } from '../engine/context.js';
-import type { Model, ModelFactory, ModelParams } from '../models/types.js';
+import type { FitOptions, Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
 import { aucAtK, averagePrecisionAtK, cappedRecallAtK, f1AtK, hitRateAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
@@ -97,6 +97,8 @@ export interface EvaluateOptions extends RunContext {
   splits?: SeededSplit[];
   /** called after each fold */
   onFold?: (fold: number, result: FoldResult) => void;
+  /** handed to every fit: called after each training epoch */
+  onEpoch?: FitOptions['onEpoch'];
 }
 
 export type FoldResult = Record<string, number> & { fitSeconds: number; testSeconds: number };
@@ -306,7 +308,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     const model = f === 0 ? probe : makeModel(o);
     const heldout = splits[f].heldout, byHistory = heldout !== undefined && recommendsForHistory(model);
     const t0 = performance.now();
-    await model.fit(byHistory ? heldout.train : train, contextOf(o));
+    await model.fit(byHistory ? heldout.train : train, { ...contextOf(o), ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}) });
     const t1 = performance.now();
     const source = byHistory ? await heldoutLists(model, heldout, specs, train.items.size, contextOf(o)) : modelLists(model, specs, train.items.size, contextOf(o));
     const ctx: ScoreContext = { train };

@@ -29,10 +29,29 @@ export interface RecommendOptions extends RunContext {
   items?: ArrayLike<number>;
 }
 
-/** Options of fit: a progress callback and the engine context (engine, backend, signal) the heavy kernels run on. */
+/** What an epoch report adds to the loss, for models that have it (the neural models). */
+export interface EpochInfo {
+  /** the most epochs this fit runs (early stopping may end it sooner) */
+  epochs?: number;
+  /** the validation metric of this epoch (higher is better), when fit has a validation set */
+  metric?: number;
+  /** its name, e.g. 'ndcg@10' */
+  metricName?: string;
+  /** the epoch whose parameters the model keeps so far */
+  bestEpoch?: number;
+  seconds?: number;
+}
+
+/** Options of fit: a progress callback, a validation set, and the engine context (engine, backend, signal) the heavy kernels run on. */
 export interface FitOptions extends RunContext {
   /** called after each epoch/iteration with its loss, where the model has one */
-  onEpoch?: (epoch: number, loss: number) => void;
+  onEpoch?: (epoch: number, loss: number, info?: EpochInfo) => void;
+  /**
+   * Held-out interactions of the training users, a subset of the training interactions (e.g.
+   * each user's second-last item under leave-last). Models that early-stop (sasrec, neumf) keep
+   * them out of their training targets and stop on their ranking of them; other models ignore it.
+   */
+  validation?: Interactions;
 }
 
 export interface Model {

@@ -8,7 +8,7 @@
  * --json the EvaluateResult object). Several models: one comparison table, one row per model,
  * `mean ± std` per metric (or with --json an array of EvaluateResult objects, in --model order).
  * With --cold-start a per-bucket table follows each model (JSON: `coldStart: [{bucket, users, mean}]`).
- * Progress goes to stderr.
+ * Progress goes to stderr (fits of the neural models: a bar per fit on a TTY, a line per epoch otherwise).
  *
  * --params syntax (repeatable; groups separated by ';'):
  *   k=v,k=v            applies to every model (the only form needed for one model)
@@ -25,6 +25,7 @@ import type { CliEdge } from '../edge.js';
 import type { SideInfoInput } from '../../models/attachSideInfo.js';
 import type { ModelFactory, ModelParams } from '../../models/types.js';
 import { parseParams, positiveInt, UsageError } from '../args.js';
+import { EpochProgress } from '../epochProgress.js';
 
 const fmtValue = (key: string, v: number | null | undefined): string =>
   v === null || v === undefined || Number.isNaN(v) ? '—' : key.endsWith('Seconds') ? v.toFixed(2) : v.toFixed(4);
@@ -298,13 +299,20 @@ Examples:
     const splits = makeSplits(data, protocol, o.seed, o.repeat);
     say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
     const results: EvaluateResult[] = [];
+    const progress = new EpochProgress(!o.quiet && process.stderr.isTTY === true, say);
     for (const name of modelNames) {
       const metrics = metricsOf[name];
       const t0 = performance.now();
+      progress.begin(`${name} fold 1/${splits.length}`);
       const r = await evaluate({
         ...edge.context(), data, modelName: name, params: params[name], protocol, seed: o.seed, repeat: o.repeat, metrics, models, sideInfo, coldStart, splits,
-        onFold: (f, fr) => say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`),
-      });
+        onEpoch: o.quiet ? undefined : progress.onEpoch,
+        onFold: (f, fr) => {
+          progress.end();
+          say(`${name} fold ${f + 1}/${splits.length}: ${metrics.map((m) => `${m} ${fmtValue(m, fr[m])}`).join(', ')} (fit ${fr.fitSeconds.toFixed(2)} s)\n`);
+          if (f + 1 < splits.length) progress.begin(`${name} fold ${f + 2}/${splits.length}`);
+        },
+      }).finally(() => progress.end());
       say(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
       results.push(r);
     }

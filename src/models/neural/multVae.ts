@@ -233,7 +233,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
       } : {}),
       onEpoch: (r) => {
         this.history.push({ epoch: r.epoch, loss: r.loss, ...(r.metric !== undefined ? { metric: r.metric } : {}), seconds: r.seconds });
-        opts.onEpoch?.(r.epoch, r.loss);
+        opts.onEpoch?.(r.epoch, r.loss, { epochs: p.epochs, ...(r.metric !== undefined ? { metric: r.metric, metricName: 'ndcg@100', bestEpoch: r.bestEpoch } : {}), seconds: r.seconds });
       },
     });
     this.ts = ts;

@@ -343,7 +343,7 @@ export class TwoTower extends ModelBase implements SideInfoAware {
       } : {}),
       onEpoch: (r) => {
         this.history.push({ epoch: r.epoch, loss: r.loss, ...(r.metric !== undefined ? { metric: r.metric } : {}), seconds: r.seconds });
-        opts.onEpoch?.(r.epoch, r.loss);
+        opts.onEpoch?.(r.epoch, r.loss, { epochs: p.epochs, ...(r.metric !== undefined ? { metric: r.metric, metricName: 'ndcg@10', bestEpoch: r.bestEpoch } : {}), seconds: r.seconds });
       },
     });
     this.ts = ts;
