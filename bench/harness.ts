@@ -13,6 +13,8 @@ export interface BenchRecord {
   medianSeconds: number;
   minSeconds: number;
   maxSeconds: number;
+  /** median process CPU time (user + system, every thread of the process) of the timed calls, seconds: on a shared machine, the work done apart from waiting for a core */
+  medianCpuSeconds?: number;
   repeats: number;
   /** GFLOP/s of the timed call (flops of the timed args / median) */
   gflops?: number;
@@ -48,6 +50,8 @@ export interface TimingOptions {
 
 export interface Measurement {
   times: number[];
+  /** process CPU time (user + system, all threads: pool workers and native threads included) of each timed call, seconds */
+  cpuTimes: number[];
   /** highest process RSS sampled during the calls, bytes */
   peakRssBytes: number;
 }
@@ -74,16 +78,19 @@ export async function measure(fn: () => Promise<unknown>, o: TimingOptions): Pro
   timer.unref();
   try {
     for (let i = 0; i < o.warmup; i++) { await o.before?.(); await fn(); sample(); }
-    const times: number[] = [];
+    const times: number[] = [], cpuTimes: number[] = [];
     for (let i = 0; i < o.repeats; i++) {
       await o.before?.();
       sample();
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await fn();
       times.push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpuTimes.push((c.user + c.system) / 1e6);
       sample();
     }
-    return { times, peakRssBytes: peak };
+    return { times, cpuTimes, peakRssBytes: peak };
   } finally {
     clearInterval(timer);
   }

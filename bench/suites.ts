@@ -501,7 +501,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchRecord[]> {
         const notes = [p.note];
         if (c.kind !== 'kernel' && used.size) notes.push(`engine used ${[...used].map(([k, v]) => `${k}→${[...v].join('/')}`).join(', ')}`);
         const rec: BenchRecord = {
-          kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, repeats: m.times.length, kind: c.kind,
+          kernel: c.kernel, backend: b, size: c.size, threads: p.threads ?? engine.threads, ...s, medianCpuSeconds: summarize(m.cpuTimes).medianSeconds, repeats: m.times.length, kind: c.kind,
           ...(p.flops ? { gflops: p.flops / s.medianSeconds / 1e9 } : {}),
           ...(p.units ? { throughput: p.units.count / s.medianSeconds, throughputUnit: p.units.unit } : p.flops ? { throughput: p.flops / s.medianSeconds / 1e9, throughputUnit: 'GFLOP/s' } : {}),
           peakRssMiB: Math.round(m.peakRssBytes / MiB), maxRssMiB: Math.round(maxRssMiB()),
