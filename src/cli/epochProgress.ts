@@ -1,5 +1,5 @@
 /**
- * Training progress of `affinity eval` on stderr: on a TTY, one bar per fit (epochs, loss, the
+ * Training progress of `affinity eval` (and, off a TTY, `affinity precompute`) on stderr: on a TTY, one bar per fit (epochs, loss, the
  * validation metric of models that early-stop); elsewhere (logs, CI), one line per epoch of models
  * that report more than a loss (the neural models), nothing for the others.
  */
