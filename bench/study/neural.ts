@@ -3,14 +3,19 @@
  * MovieLens 100K: writes docs/neural-study.md from measurements made by the `affinity` CLI, each
  * section with the exact command it ran.
  *
- *   npm run build:ts && node dist/bench/study/neural.js [--data DIR] [--out FILE] [--only a,b,c,d,e]
+ *   npm run build:ts && node dist/bench/study/neural.js [--data DIR] [--out FILE] [--only a,b,c,d,e,f] [--ease-json FILE]
  *
  *   (a) Liang et al.'s held-out-users protocol: Recall@20 / NDCG@100 of multvae and ease (ranked
  *       from the fold-in items) against als, bpr, item-knn, popularity (trained with them)
  *   (b) cold start: two-tower against popularity, feature-mf, content-knn, per history bucket
  *   (c) per-user holdout: every new model beside the classical ones (accuracy and beyond)
  *   (d) curriculum and popularity balancing on/off for multvae and two-tower
- *   (e) speed: seconds per training epoch per backend (affinity bench), EASE fit times
+ *   (e) speed: seconds per training epoch per backend (affinity bench)
+ *   (f) EASE's fit at 3,000 and 27,000 items (bench/study/easeLarge.ts: wall and CPU time, peak
+ *       RSS; ~half an hour at 27,000 items on 2 shared cores). --ease-json FILE formats a 27,000-item
+ *       result that command printed earlier instead of running it again.
+ *
+ * --only reruns some sections: the others are kept from the existing document.
  *
  * DIR holds u.data(.gz), u.item(.gz), u.user(.gz); default $AFFINITY_DATA_DIR/ml-100k, else
  * <repo>/../shared/data/ml-100k. The data are read in place and never copied; the document holds
@@ -18,7 +23,7 @@
  * each section's command is exactly what the document prints (with $D for the data directory).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +40,7 @@ function arg(name: string): string | undefined {
 }
 const dataDir = path.resolve(arg('--data') ?? (process.env.AFFINITY_DATA_DIR ? path.join(process.env.AFFINITY_DATA_DIR, 'ml-100k') : path.join(root, '..', 'shared', 'data', 'ml-100k')));
 const outFile = path.resolve(arg('--out') ?? path.join(root, 'docs', 'neural-study.md'));
-const only = new Set((arg('--only') ?? 'a,b,c,d,e').split(',').map((s) => s.trim()));
+const only = new Set((arg('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
 
 function find(base: string): string {
   for (const f of [base, `${base}.gz`]) if (existsSync(path.join(dataDir, f))) return f;
@@ -87,6 +92,12 @@ const DATA = ['--input', `$D/${F.data}`];
 const SIDE = ['--items', `$D/${F.item}`, '--users', `$D/${F.user}`];
 const VAE = 'multvae:epochs=30,batch_size=100';
 const sections: string[] = [];
+/** When and on which commit a section was measured (sections rerun with --only keep their own). */
+function stamp(): string {
+  const head = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no', 'src', 'bench'], { encoding: 'utf8' });
+  return `run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC at commit ${head.status === 0 ? head.stdout.trim() : 'unknown'}${dirty.stdout.trim() ? ' with uncommitted changes' : ''}`;
+}
 const started = performance.now();
 
 // ------------------------------------------------------------------------------------------
@@ -119,7 +130,7 @@ scale only.
 
 ${table(['model', ...metrics, 'fold-in', 'fit s'], rows)}
 
-Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s.
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
 `);
 }
 
@@ -153,7 +164,7 @@ personalised model here overfits them (feature-mf falls well below popularity).
 
 ${parts.join('\n\n')}
 
-Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s.
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
 `);
 }
 
@@ -179,7 +190,7 @@ the same side information.
 
 ${table(['model', ...metrics, 'fit s', 'test s'], rows)}
 
-Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s.
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
 `);
 }
 
@@ -221,55 +232,100 @@ ${cmd(...ttRuns)}
 
 ${table(['option', 'ndcg@10 (all)', 'ndcg@10 bucket 0', 'coverage@10', 'popbias@10', 'fit s'], tRows)}
 
-Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s.
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
 `);
 }
 
 // ------------------------------------------------------------------------------------------
 // (e) speed
 
-interface BenchRow { kernel: string; backend: string; size: string; medianSeconds: number; minSeconds: number; maxSeconds: number; peakRssMiB?: number; note?: string }
+interface BenchRow { kernel: string; backend: string; size: string; medianSeconds: number; minSeconds: number; maxSeconds: number; medianCpuSeconds?: number; peakRssMiB?: number; note?: string }
 
 if (only.has('e')) {
   const t0 = performance.now();
   const runs: Array<{ args: string[]; epochs: number }> = [];
-  for (const b of ['auto', 'native', 'js']) runs.push({ args: ['bench', '--suite', 'quick', '--kernel', 'fit:multvae', '--backend', b, '--repeats', b === 'js' ? '1' : '3'], epochs: 2 });
-  for (const b of ['auto', 'js']) runs.push({ args: ['bench', '--suite', 'quick', '--kernel', 'fit:two-tower', '--backend', b, '--repeats', b === 'js' ? '1' : '3'], epochs: 1 });
-  runs.push({ args: ['bench', '--suite', 'full', '--kernel', 'fit:ease', '--repeats', '1'], epochs: 1 });
+  for (const b of ['auto', 'native', 'wasm', 'js']) runs.push({ args: ['bench', '--suite', 'quick', '--kernel', 'fit:multvae', '--backend', b, '--repeats', b === 'js' ? '1' : '3'], epochs: 2 });
+  for (const b of ['auto', 'native', 'wasm', 'js']) runs.push({ args: ['bench', '--suite', 'quick', '--kernel', 'fit:two-tower', '--backend', b, '--repeats', b === 'js' ? '1' : '3'], epochs: 1 });
   const rows: string[][] = [];
   for (const r of runs) {
     const recs = JSON.parse(affinity([...r.args, '--json'])) as BenchRow[];
     for (const x of recs) {
-      rows.push([x.kernel, x.size, x.backend, r.epochs > 1 ? `${f2(x.medianSeconds / r.epochs)} (${f2(x.minSeconds / r.epochs)}–${f2(x.maxSeconds / r.epochs)})` : `${f2(x.medianSeconds)} (${f2(x.minSeconds)}–${f2(x.maxSeconds)})`, String(x.peakRssMiB ?? '—'), (x.note ?? '').replace(/\|/g, '/')]);
+      const e = r.epochs;
+      rows.push([x.kernel, x.size, x.backend, `${f2(x.medianSeconds / e)} (${f2(x.minSeconds / e)}–${f2(x.maxSeconds / e)})`, x.medianCpuSeconds !== undefined ? f2(x.medianCpuSeconds / e) : '—', String(x.peakRssMiB ?? '—'), (x.note ?? '').replace(/\|/g, '/')]);
     }
   }
   sections.push(`## (e) Speed
 
 ${cmd(...runs.map((r) => r.args))}
 
-Seconds per training epoch on ML-100k (median and min–max over the repeats; EASE: the whole fit),
-per backend. \`auto\` lets the engine pick per kernel (gemm runs natively; the other nn kernels —
-spdSolve included — have only their js references in this build, so \`native\` falls back to js for
-them and \`wasm\` would run everything but the js fallbacks on js); \`js\` pins every kernel to the
-reference. \`fit:ease\` at 27,000 items is listed by the full suite but not run while spdSolve
-has only the js reference (the record says the estimate); its memory estimate is 16 bytes ×
-items² = 10.9 GiB. Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, shared with other jobs while measured: the figures are noisy.
+Seconds per training epoch on ML-100k, per backend: wall time (median and min–max over the repeats)
+and the process's CPU time (median; user + system of every thread — pool workers and native
+threads — the figure to compare while other jobs share the cores);
+\`auto\` lets the engine pick per kernel by its calibration, \`native\`, \`wasm\` and \`js\` pin every
+kernel to that backend (a kernel a backend lacks falls back to js; the note lists where each kernel
+ran). Peak RSS is the bench process's high-water mark. EASE: section (f). Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, shared with other jobs while measured: the figures are noisy.
 
-${table(['case', 'size', 'backend', 's per epoch (min–max)', 'peak RSS MiB', 'note'], rows)}
+${table(['case', 'size', 'backend', 'wall s per epoch (min–max)', 'CPU s per epoch', 'peak RSS MiB', 'note'], rows)}
 
-Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s.
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
+`);
+}
+
+// ------------------------------------------------------------------------------------------
+// (f) EASE on a large catalogue
+
+interface EaseRun { data: string; items: number; backend: string; memoryEstimateGiB: number; generate: { wallS: number; cpuS: number; peakRssGiB: number }; fit: { wallS: number; cpuS: number; peakRssGiB: number }; engineUsed: Record<string, string[]> }
+
+if (only.has('f')) {
+  const t0 = performance.now();
+  const script = path.join(root, 'dist', 'bench', 'study', 'easeLarge.js');
+  const sizes: Array<[number, number, number]> = [[20_000, 3000, 500_000], [138_000, 27_000, 20_000_000]];
+  const args = (s: [number, number, number]) => ['--users', String(s[0]), '--items', String(s[1]), '--interactions', String(s[2])];
+  const easeJson = arg('--ease-json');
+  const results: EaseRun[] = sizes.map((s) => {
+    if (s[1] === 27_000 && easeJson) return JSON.parse(readFileSync(easeJson, 'utf8')) as EaseRun;
+    const r = spawnSync(process.execPath, [script, ...args(s)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    if (r.status !== 0) throw new Error(`easeLarge ${args(s).join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    log(`easeLarge ${args(s).join(' ')}`);
+    return JSON.parse(r.stdout) as EaseRun;
+  });
+  const rows = results.map((r) => [r.data, String(r.items), f2(r.fit.wallS), f2(r.fit.cpuS), r.fit.peakRssGiB.toFixed(2), r.memoryEstimateGiB.toFixed(2), Object.entries(r.engineUsed).map(([k, v]) => `${k}→${v.join('/')}`).join(', '), `${f2(r.generate.wallS)} / ${f2(r.generate.cpuS)}`]);
+  sections.push(`## (f) EASE on 3,000 and 27,000 items
+
+\`\`\`sh
+${sizes.map((s) => `node dist/bench/study/easeLarge.js ${args(s).join(' ')}`).join('\n')}
+\`\`\`
+
+EASE (λ = 500, binary X) fitted once on the full suite's synthetic sets (bench/data.ts
+\`syntheticData\`, Zipf item popularity, seed 27): the Gram matrix XᵀX from the sparse rows (lower
+triangle, JS), one spdSolve (inverse) of items × items on the engine, then B = I − P·diag(1/diag P)
+in place. Fit time as wall seconds and as the process's CPU seconds (user + system, every thread:
+compare these on a shared machine); peak RSS is the process's high-water mark after the fit (data
+included); the estimate is the model's own check (16 bytes × items²: the Gram matrix, its inverse
+and the factor), which refuses a catalogue above memory_limit_gib (default 80 % of RAM) before
+allocating. ${easeJson ? 'The 27,000-item row was printed by its command above in an earlier run (--ease-json).' : ''}
+Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, shared with other jobs while measured: the wall times are noisy.
+
+${table(['data', 'items', 'fit wall s', 'fit CPU s', 'peak RSS GiB', 'estimate GiB', 'engine used', 'data generation wall / CPU s'], rows)}
+
+Section runtime: ${((performance.now() - t0) / 1000).toFixed(0)} s (${stamp()}).
 `);
 }
 
 const head = `# EASE, Mult-VAE and a two-tower DNN on MovieLens 100K
 
-Written by \`bench/study/neural.ts\` (${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 60000).toFixed(1)} min): every number below was measured by the
+Written by \`bench/study/neural.ts\` (last run ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 60000).toFixed(1)} min): every number below was measured by the
 command printed above its table (\`$D\` = the ml-100k folder). Reproduce with
 
 \`\`\`sh
-npm run build:ts && node dist/bench/study/neural.js --data $D [--only a,b,c,d,e]
+npm run build:ts && node dist/bench/study/neural.js --data $D [--only a,b,c,d,e,f]
 \`\`\`
+
+(--only reruns the sections named and keeps the others; each section gives its own runtime.)
 `;
+// sections not rerun are kept from the existing document
+const kept = existsSync(outFile) ? readFileSync(outFile, 'utf8').split(/^(?=## \([a-z]\) )/m).slice(1).filter((s) => !only.has(s[4])) : [];
+const all = [...sections, ...kept.map((s) => s.replace(/\n+$/, '\n'))].sort((a, b) => a[4].localeCompare(b[4]));
 mkdirSync(path.dirname(outFile), { recursive: true });
-writeFileSync(outFile, [head, ...sections].join('\n'));
+writeFileSync(outFile, [head, ...all].join('\n'));
 log(`wrote ${outFile}`);
