@@ -9,6 +9,8 @@
  * sample of the rows of large cases; the note says so, and estimatedFullSeconds scales the
  * time up by the work ratio (used only against the anchors, and flagged there).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { RunRecord } from '../src/engine/engine.js';
 import { getEngine } from '../src/engine/processEngine.js';
 import { getKernel, isKernelName, type KernelArgs, type KernelName } from '../src/kernels/contract.js';
@@ -27,7 +29,8 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { precompute } from '../src/pipeline/precompute.js';
 import { mulberry32, randomFloat32 } from './random.js';
 import { maxRssMiB, measure, MiB, summarize, type BenchRecord } from './harness.js';
-import { firstRows, loadLarge, loadMl100k, syntheticData, type BenchData } from './data.js';
+import { firstRows, LARGE, loadLarge, loadMl100k, ml100kPath, syntheticData, type BenchData } from './data.js';
+import { EASE } from '../src/models/ease.js';
 import { annotate } from './anchors.js';
 import type { BenchCase, Suite } from './benchCase.js';
 import { mainJobCases } from './mainJob.js';
@@ -330,6 +333,58 @@ function precomputeCase(o: { size: string; suites: Suite[]; data: () => Promise<
   };
 }
 
+/**
+ * A neural model's fit (issue 19): `epochs` epochs on the data; seconds per epoch = the median ÷
+ * epochs (the note says so, and which backend ran each kernel). two-tower gets ML-100k's u.item
+ * and u.user as side information when they are beside u.data.
+ */
+function epochCase(o: { model: string; params: Record<string, number | boolean | string>; epochs: number; size: string; suites: Suite[]; data: () => Promise<BenchData>; sideInfo?: boolean; maxRepeats?: number }): BenchCase {
+  return {
+    kernel: `fit:${o.model}`, kind: 'fit', size: o.size, suites: o.suites, maxRepeats: o.maxRepeats,
+    async prepare(backend) {
+      const d = await o.data();
+      const dir = path.dirname(ml100kPath());
+      const side = o.sideInfo && existsSync(path.join(dir, 'u.item.gz')) && existsSync(path.join(dir, 'u.user.gz'))
+        ? { items: path.join(dir, 'u.item.gz'), users: path.join(dir, 'u.user.gz') } : null;
+      const params = { ...o.params, epochs: o.epochs, ...(side ?? {}) };
+      return {
+        run: async () => { await allModels[o.model](params).fit(d.x, { backend }); },
+        units: { count: d.x.user.length * o.epochs, unit: 'interactions/s' },
+        note: `${Object.entries(o.params).map(([k, v]) => `${k}=${v}`).join(', ')}${Object.keys(o.params).length ? ', ' : ''}${o.epochs} epoch(s): seconds per epoch = median ÷ ${o.epochs}${o.sideInfo ? (side ? '; side info u.item, u.user' : '; no side info (u.item/u.user not found)') : ''}; ${d.source}`,
+      };
+    },
+  };
+}
+
+/**
+ * EASE's fit on a synthetic catalogue of `items` items: the Gram matrix and one spdSolve (inverse)
+ * of items × items. Refused (reported, not run) when only the js reference implements spdSolve and
+ * the solve would take more than ~10 minutes there (n³ at ~0.3 GFLOP/s), and when the memory
+ * estimate exceeds the machine's limit (the model's own check).
+ */
+function easeCase(o: { users: number; items: number; interactions: number; suites: Suite[] }): BenchCase {
+  let d: BenchData | null = null;
+  return {
+    kernel: 'fit:ease', kind: 'fit', size: `synthetic ${o.users}x${o.items}x${o.interactions}`, suites: o.suites, maxRepeats: 1,
+    async prepare(backend) {
+      const engine = getEngine();
+      const flops = getKernel('spdSolve').flops!({ a: { rows: o.items, cols: o.items, data: new Float32Array(0) } });
+      const solvers = (await engine.candidates('spdSolve', flops)).map((b) => b.name);
+      const pinned = backend !== 'auto' ? backend : null;
+      const onlyJs = pinned ? pinned === 'js' || !solvers.includes(pinned) : solvers.every((b) => b === 'js');
+      if (onlyJs && flops / 0.3e9 > 600) throw new Error(`not run: spdSolve of ${o.items} items runs on the js reference here (backends with spdSolve: ${solvers.join(', ')}), about ${(flops / 0.3e9 / 3600).toFixed(1)} h at 0.3 GFLOP/s`);
+      new EASE().checkCatalogueFits(o.items);
+      d ??= syntheticData(o.users, o.items, o.interactions, 27);
+      const data = d;
+      return {
+        run: async () => { await new EASE().fit(data.x, { backend }); },
+        flops,
+        note: `λ = 500, binary; Gram from sparse rows + spdSolve (inverse) of ${o.items}²; memory estimate ${(16 * o.items * o.items / 2 ** 30).toFixed(2)} GiB (16 bytes × items²); ${data.source}`,
+      };
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -433,6 +488,13 @@ export function allCases(): BenchCase[] {
     fitCase({ model: 'neumf', variant: 'epoch-ml100k', params: { epochs: 1, patience: 0 }, epochs: 1, size: 'ml100k 1 epoch', suites: FULL, data: ml, maxRepeats: 3 }),
     fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'ce' }, epochs: 1, size: '6040x3706x1M ce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
     fitCase({ model: 'sasrec', variant: 'epoch-ml1m', params: { epochs: 1, patience: 0, loss: 'bce' }, epochs: 1, size: '6040x3706x1M bce 1 epoch', suites: FULL, data: ml1mShaped, maxRepeats: 1 }),
+    // issue 19: EASE, Mult-VAE, two-tower
+    fitCase({ model: 'ease', params: { lambda: 500 }, epochs: 1, size: 'ml100k', suites: FULL, data: ml, maxRepeats: 1 }),
+    easeCase({ users: 20_000, items: 3000, interactions: 500_000, suites: FULL }),
+    easeCase({ ...LARGE, suites: FULL }),
+    epochCase({ model: 'multvae', params: { batch_size: 100 }, epochs: 2, size: 'ml100k', suites: QUICK, data: ml, maxRepeats: 3 }),
+    epochCase({ model: 'multvae', params: {}, epochs: 2, size: 'ml100k batch 500', suites: FULL, data: ml, maxRepeats: 3 }),
+    epochCase({ model: 'two-tower', params: {}, epochs: 1, size: 'ml100k', suites: QUICK, data: ml, sideInfo: true, maxRepeats: 3 }),
   ];
 }
 

@@ -39,9 +39,9 @@ export { attachSideInfo, takesSideInfo, type SideInfoAware, type SideInfoInput }
 export * from './models/neighbourhood/index.js';
 export * from './models/factorization/index.js';
 export * from './models/content/index.js';
-// the neural models (issue 19)
-export { SASRec, type SasrecOptions, type SasrecLoss, type SequenceCurriculum } from './models/neural/sasrec.js';
-export { NeuMF, type NeumfOptions, type PairCurriculum } from './models/neural/neumf.js';
+export { EASE, type EaseParams } from './models/ease.js';
+export * from './models/neural/index.js';
+export { recommendsForHistory, type History, type HistoryRecommender } from './models/history.js';
 export { loadSavedModel } from './models/savedModel.js';
 // evaluation, exploration, batch precompute
 export * from './eval/index.js';

@@ -23,6 +23,13 @@
  *                      targets and stop on them). Users with ≤ K interactions have no test side
  *                      (usersWithoutTest), users with ≤ 2K no validation (usersWithoutValidation).
  *                                                                            {kind:'leave-last', k}
+ *   heldout-users:N[:R] Liang et al. 2018's held-out users (heldoutUsers.ts): N users (a count, or
+ *                      a fraction when < 1) are held out; each keeps 80 % of their interactions as
+ *                      fold-in and a random R (default 0.2) to test. A model that ranks histories
+ *                      (EASE, Mult-VAE) is fitted on the other users only and ranks each held-out
+ *                      user from the fold-in part (SplitInfo.foldIn 'history'); any other model is
+ *                      fitted with the fold-in parts in its training data ('fit')
+ *                                                                            {kind:'heldout-users', users, testRatio}
  * repeat N runs a seeded protocol with seeds seed, seed+1, …, seed+N−1 (k-fold: N×folds folds).
  *
  * Metrics (metrics.ts parses them; the result uses the exact keys given):
@@ -33,7 +40,7 @@
  *   training items filtered — and relevant = that user's test items (graded: gain = the test
  *   rating). precision, capped-precision (implicit's: Σ hits / Σ min(k, |relevant|) over the
  *   users, the one metric that is a ratio of sums rather than a mean), recall, ndcg: metrics.ts; f1, hit, map, mrr, auc@k, ndcg-graded (linear
- *   gain): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
+ *   gain), recall-capped (hits / min(k, |relevant|) per user, averaged: Liang et al.'s Recall@R): rankingMetrics.ts. 'auc' without a cut-off ranks every candidate (recommend(user, all
  *   items)): the fraction of (relevant, non-relevant candidate) pairs ordered correctly, items the
  *   model does not return counted as tied below its list.
  *   beyond accuracy @k (beyondAccuracy.ts), over the same users' top-k lists:
@@ -70,11 +77,13 @@ import { contextOf, type RunContext } from '../engine/context.js';
 import type { FitOptions, Model, ModelFactory, ModelParams } from '../models/types.js';
 import { attachSideInfo, type SideInfoInput } from '../models/attachSideInfo.js';
 import { cappedPrecisionAtK, fcp, mae, mse, ndcgAtK, parseMetric, precisionAtK, recallAtK, rmse, type MetricSpec } from './metrics.js';
-import { aucAtK, averagePrecisionAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
+import { aucAtK, averagePrecisionAtK, cappedRecallAtK, f1AtK, hitRateAtK, hitsAtK, ndcgGradedAtK, reciprocalRankAtK, topOf } from './rankingMetrics.js';
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 import { leaveLastSplit } from '../data/leaveLast.js';
 import { sampledKey, sampledLists, sampleNegatives } from './sampledNegatives.js';
+import { heldoutUsersSplit, historyLists, type HeldoutUsers } from './heldoutUsers.js';
+import { recommendsForHistory } from '../models/history.js';
 
 export type Protocol =
   | { kind: 'kfold'; folds: number }
@@ -84,7 +93,8 @@ export type Protocol =
   | { kind: 'temporal'; ratio: number; perUser: boolean }
   | { kind: 'cold-users'; fraction: number; warmRatio: number }
   | { kind: 'given'; pairs: GivenPair[] }
-  | { kind: 'leave-last'; k: number };
+  | { kind: 'leave-last'; k: number }
+  | { kind: 'heldout-users'; users: number; testRatio: number };
 
 /** One train/test pair of files of a given split (givenSplits.ts reads them). */
 export interface GivenPair { train: string; test: string }
@@ -132,6 +142,8 @@ export interface SplitInfo {
   usersWithoutValidation?: number;
   /** sampled negatives: test users with fewer non-interacted items than N (they got all of them) */
   sampledShort?: number;
+  /** heldout-users: how the held-out users were ranked ('history': fitted without them, ranked from their fold-in items; 'fit': fold-in items in the training data) */
+  foldIn?: 'history' | 'fit';
 }
 
 export interface ColdStartSummaryRow {
@@ -169,6 +181,8 @@ export type SeededSplit = Split & {
   /** interactions of train held out for early stopping (leave-last), handed to fit */
   validation?: Interactions;
   usersWithoutValidation?: number;
+  /** heldout-users: the held-out users' fold-in and test parts */
+  heldout?: HeldoutUsers;
 };
 
 function ratioOf(text: string, what: string, v: string): number {
@@ -222,8 +236,15 @@ export function parseProtocol(text: string): Protocol {
       }
       return { kind: 'cold-users', fraction, warmRatio };
     }
+    case 'heldout-users': {
+      const [n, r, ...more] = arg.split(':');
+      if (more.length) throw new RangeError(`protocol '${text}': use heldout-users:USERS or heldout-users:USERS:TEST_RATIO`);
+      const users = n.trim() === '' ? NaN : Number(n);
+      if (!(users > 0) || (users >= 1 && !Number.isInteger(users))) throw new RangeError(`protocol '${text}': the held-out users must be a count ≥ 1 or a fraction in (0, 1), got '${n}'`);
+      return { kind: 'heldout-users', users, testRatio: r === undefined ? 0.2 : ratioOf(text, "the held-out users' test ratio", r) };
+    }
   }
-  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO, cold-users:FRACTION[:WARM] or leave-last:K, e.g. kfold:5 or holdout:0.2)`);
+  throw new RangeError(`unknown protocol '${text}' (use kfold:N, holdout:RATIO, user-holdout:RATIO, loo, leave:K, temporal:RATIO, temporal-user:RATIO, cold-users:FRACTION[:WARM], leave-last:K or heldout-users:USERS[:RATIO], e.g. kfold:5 or holdout:0.2)`);
 }
 
 /** The text form parseProtocol reads. */
@@ -237,6 +258,7 @@ export function formatProtocol(p: Protocol): string {
     case 'cold-users': return `cold-users:${p.fraction}${p.warmRatio > 0 ? `:${p.warmRatio}` : ''}`;
     case 'given': return `given splits ${p.pairs.map((g) => `${path.basename(g.train)}|${path.basename(g.test)}`).join(', ')}`;
     case 'leave-last': return `leave-last:${p.k}`;
+    case 'heldout-users': return `heldout-users:${p.users}${p.testRatio !== 0.2 ? `:${p.testRatio}` : ''}`;
   }
 }
 
@@ -262,7 +284,7 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
   for (let r = 0; r < repeat; r++) {
     const s = seed + r;
     const p = protocol;
-    let splits: Array<Split & Pick<SeededSplit, 'validation' | 'usersWithoutValidation'>>;
+    let splits: Array<Split & Pick<SeededSplit, 'validation' | 'usersWithoutValidation' | 'heldout'>>;
     switch (p.kind) {
       case 'kfold': splits = kFold(data, { folds: p.folds, seed: s }); break;
       case 'holdout': splits = [randomHoldout(data, { ratio: p.ratio, seed: s })]; break;
@@ -279,6 +301,7 @@ export function makeSplits(data: Interactions, protocol: Protocol, seed: number,
         splits = [{ train, test }];
         break;
       }
+      case 'heldout-users': splits = [heldoutUsersSplit(data, { users: p.users, testRatio: p.testRatio, seed: s })]; break;
       default: throw new RangeError(`unknown protocol kind '${(p as { kind: string }).kind}'`);
     }
     splits.forEach((sp, f) => {
@@ -336,11 +359,14 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     o.signal?.throwIfAborted();
     const { train, test } = splits[f];
     const model = f === 0 ? probe : makeModel(o);
+    const heldout = splits[f].heldout, byHistory = heldout !== undefined && recommendsForHistory(model);
     const t0 = performance.now();
     const validation = splits[f].validation;
-    await model.fit(train, { ...contextOf(o), ...(validation && interactionCount(validation) > 0 ? { validation } : {}), ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}) });
+    await model.fit(byHistory ? heldout.train : train, {
+      ...contextOf(o), ...(validation && interactionCount(validation) > 0 ? { validation } : {}), ...(o.onEpoch ? { onEpoch: o.onEpoch } : {}),
+    });
     const t1 = performance.now();
-    const source = modelLists(model, specs, train.items.size, contextOf(o));
+    const source = byHistory ? await heldoutLists(model, heldout, specs, train.items.size, contextOf(o)) : modelLists(model, specs, train.items.size, contextOf(o));
     const ctx: ScoreContext = { train };
     const scored = scoreLists(source, test, specs, ctx);
     if (cold) cold.addFold(source, train, test, specs, o.coldStart!, ctx);
@@ -358,6 +384,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test),
       ...(validation ? { validation: interactionCount(validation), usersWithoutValidation: splits[f].usersWithoutValidation } : {}),
       ...(sampledShort !== undefined ? { sampledShort } : {}),
+      ...(heldout ? { foldIn: byHistory ? 'history' as const : 'fit' as const } : {}),
     });
     o.onFold?.(f, result);
   }
@@ -431,6 +458,20 @@ export function modelLists(model: Model, specs: MetricSpec[], nItems: number, ct
       if (!l) fulls.set(u, (l = model.recommend(u, Math.max(nItems, 1), { ...ctx, filterSeen: true }).ids));
       return l;
     },
+    predict: (u, i) => model.predict(u, i).estimate,
+  };
+}
+
+/** The held-out users' lists ranked from their fold-in histories (heldout-users with a HistoryRecommender). */
+async function heldoutLists(model: Model, h: HeldoutUsers, specs: MetricSpec[], nItems: number, ctx: RunContext): Promise<ListSource> {
+  if (!recommendsForHistory(model)) throw new Error(`model '${model.name}' does not rank histories`);
+  const ks = specs.filter((s) => s.kind !== 'rating' && Number.isFinite((s as { k: number }).k)).map((s) => (s as { k: number }).k);
+  const full = specs.some((s) => s.kind === 'ranking' && s.name === 'auc' && !Number.isFinite(s.k));
+  const lists = await historyLists(model, h, nItems, ks.length ? Math.max(...ks) : 1, full, ctx);
+  const none = new Int32Array(0);
+  return {
+    top: (u) => lists.top.get(u) ?? none,
+    full: (u) => lists.full?.get(u) ?? none,
     predict: (u, i) => model.predict(u, i).estimate,
   };
 }
@@ -572,6 +613,7 @@ function rankingValue(name: string, k: number, list: ArrayLike<number>, rel: Set
     case 'hit': return hitRateAtK(list, rel, k);
     case 'map': return averagePrecisionAtK(list, rel, k);
     case 'mrr': return reciprocalRankAtK(list, rel, k);
+    case 'recall-capped': return cappedRecallAtK(list, rel, k);
     case 'ndcg-graded': {
       // linear gain = the test rating (implicit data: every gain 1 → binary NDCG)
       return ndcgGradedAtK(list, graded, k, 'linear');

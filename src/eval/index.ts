@@ -6,3 +6,4 @@ export {
 } from './evaluate.js';
 export { readGivenSplits, type GivenSplits } from './givenSplits.js';
 export { sampleNegatives, sampledLists, sampledKey, type SampledNegatives } from './sampledNegatives.js';
+export { heldoutUsersSplit, type HeldoutUsers, type HeldoutUsersOptions } from './heldoutUsers.js';

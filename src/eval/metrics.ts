@@ -29,10 +29,11 @@ export type RatingMetric = (typeof RATING_METRICS)[number];
 /**
  * Ranking metrics at k (see evaluate.ts for how each is computed and averaged):
  *   precision, recall, ndcg (binary), f1, hit (hit rate; aliases hr, hitrate), map, mrr,
+ *   recall-capped (hits / min(k, |relevant|): Liang et al. 2018's Recall@R),
  *   ndcg-graded (gain = the test rating, linear), auc (with @k: the top-k list, unlisted candidates
  *   tied below it; without a cut-off, 'auc' ranks every candidate item).
  */
-export const RANKING_METRICS = ['ndcg', 'precision', 'capped-precision', 'recall', 'f1', 'hit', 'map', 'mrr', 'ndcg-graded', 'auc'] as const;
+export const RANKING_METRICS = ['ndcg', 'precision', 'capped-precision', 'recall', 'f1', 'hit', 'map', 'mrr', 'ndcg-graded', 'auc', 'recall-capped'] as const;
 export type RankingMetric = (typeof RANKING_METRICS)[number];
 /** Beyond-accuracy metrics at k: catalogue coverage, intra-list diversity, novelty, popularity bias. */
 export const BEYOND_METRICS = ['coverage', 'diversity', 'novelty', 'popbias'] as const;

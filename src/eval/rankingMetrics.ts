@@ -69,6 +69,14 @@ export function hitRateAtK(recommended: ArrayLike<number>, relevant: Relevance, 
   return hitsAtK(recommended, relevant, k) > 0 ? 1 : 0;
 }
 
+/**
+ * capped recall@k = hits@k / min(k, R): Liang et al. 2018's Recall@R (their Mult-VAE paper), which
+ * divides by the most hits a list of k can have, so a user with more than k test items can reach 1.
+ */
+export function cappedRecallAtK(recommended: ArrayLike<number>, relevant: Relevance, k: number): number {
+  return hitsAtK(recommended, relevant, k) / Math.min(k, relevantCount(relevant));
+}
+
 /** F1@k = 2·P·R / (P + R) with P = hits/k, R = hits/|relevant|; 0 when hits = 0. */
 export function f1AtK(recommended: ArrayLike<number>, relevant: Relevance, k: number): number {
   const h = hitsAtK(recommended, relevant, k);

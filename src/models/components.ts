@@ -8,8 +8,8 @@ import { factorizationModels } from './factorization/index.js';
 import { ContentKNN } from './content/contentKnn.js';
 import { FeatureMF } from './content/featureMf.js';
 import { Popularity } from './content/popularity.js';
-import { SASRec } from './neural/sasrec.js';
-import { NeuMF } from './neural/neumf.js';
+import { EASE } from './ease.js';
+import { neuralModels } from './neural/index.js';
 
 export const componentModels: Record<string, ModelFactory> = {
   ...neighbourhoodModels,
@@ -17,7 +17,6 @@ export const componentModels: Record<string, ModelFactory> = {
   popularity: (params) => new Popularity(params),
   'content-knn': (params) => new ContentKNN(params),
   'feature-mf': (params) => new FeatureMF(params),
-  // the neural models (issue 19)
-  sasrec: (params) => new SASRec(params),
-  neumf: (params) => new NeuMF(params),
+  ease: (params) => new EASE(params),
+  ...neuralModels,
 };

@@ -7,6 +7,7 @@ export { Runtime } from './runtime.js';
 export { ParamArena, Param, addDenseGrad, type ParamSpec, type Init, type ArenaLayout, type SparseGrad } from './params.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { SparseLinear, type SparseLinearOptions } from './layers/sparseLinear.js';
 export { LayerNorm } from './layers/layerNorm.js';
 export { Dropout } from './layers/dropout.js';
 export { MultiHeadSelfAttention, type SequenceBatch, type AttentionOptions } from './layers/attention.js';

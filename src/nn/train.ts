@@ -28,8 +28,11 @@ export interface EpochReport {
 
 export interface TrainLoopOptions<B> {
   epochs: number;
-  /** the mini-batches of an epoch (shuffle with `rng`, the loop's seeded generator) */
-  batches(epoch: number, rng: Rng): Iterable<B>;
+  /**
+   * the mini-batches of an epoch (shuffle with `rng`, the loop's seeded generator); an async
+   * iterable when choosing them needs kernel calls (e.g. a curriculum ranking examples by loss)
+   */
+  batches(epoch: number, rng: Rng): Iterable<B> | AsyncIterable<B>;
   /** forward + backward of one batch: adds the gradients to the parameters and returns the batch's loss */
   step(batch: B): Promise<number>;
   runtime: Runtime;
@@ -85,7 +88,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
     let sum = 0, count = 0, lr = o.optimizer.options.lr;
     rt.training = true;
     try {
-      for (const batch of o.batches(epoch, rng)) {
+      for await (const batch of o.batches(epoch, rng)) {
         o.signal?.throwIfAborted();
         rt.beginStep();
         let loss: number;

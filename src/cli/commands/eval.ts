@@ -287,7 +287,7 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
     .option('--model <names>', `comma-separated models, scored on the same splits: ${names}`)
     .option('--model-file <file>', 'score a model saved by `affinity fit` on --test FILE instead (no fitting)')
     .option('--params <spec>', "model parameters (repeatable): 'k=v,…' for every model, 'MODEL:k=v,…' for one; groups separated by ';'", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W] | leave-last:K', 'kfold:5')
+    .option('--protocol <p>', 'kfold:N | holdout:R | user-holdout:R | loo | leave:K | temporal:R | temporal-user:R | cold-users:F[:W] | leave-last:K | heldout-users:N[:R]', 'kfold:5')
     .option('--repeat <n>', 'runs of a seeded protocol with seeds seed..seed+n-1 (mean ± std over all folds)', positiveInt('--repeat'), 1)
     .option('--seed <n>', 'random seed of the split', (v) => {
       const n = decimalNumber(v);
@@ -305,13 +305,17 @@ export function register(program: Command, edge: CliEdge, models: Record<string,
   cmd.addHelpText('after', `
 Metrics: rating  rmse, mae, mse, fcp (models that predict ratings only)
          ranking ndcg@K, precision@K (hits/K), capped-precision@K (implicit's precision_at_K: Σ hits /
-                 Σ min(K, held-out) over users), recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc
+                 Σ min(K, held-out) over users), recall@K, f1@K, hit@K, map@K, mrr@K, ndcg-graded@K, auc@K, auc,
+                 recall-capped@K (hits / min(K, |test items|) per user: Liang et al. 2018's Recall@R)
          beyond  coverage@K, diversity@K, novelty@K, popbias@K
 Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal:R, temporal-user:R
          (temporal ones need timestamps), cold-users:F[:W] (a random F of the users loses all its
          training data; W: share of every other user's interactions held out too),
          leave-last:K (per user by time: the last K to test, the K before them as the validation
          set of models that early-stop; needs timestamps)
+         heldout-users:N[:R] (Liang et al. 2018: N users, or a fraction when < 1, held out of
+         training; R (0.2) of each one's interactions to test, the rest folded in: ease and
+         multvae rank them from those items, other models train with them)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
 Given splits: --train A1,A2,… --test B1,B2,… scores each (train, test) pair of files as one fold,
@@ -321,7 +325,8 @@ Examples:
   affinity eval --train u1.base,u2.base,u3.base,u4.base,u5.base --test u1.test,u2.test,u3.test,u4.test,u5.test --model svd
   affinity eval --input u.data --model popularity,content-knn,feature-mf --protocol cold-users:0.1:0.2 \\
                 --cold-start user --items u.item --users u.user --metrics ndcg@10 --json
-  affinity eval --input u.data --model sasrec,bpr --protocol leave-last:1 --sampled-negatives 100 --metrics hit@10,ndcg@10`);
+  affinity eval --input u.data --model sasrec,bpr --protocol leave-last:1 --sampled-negatives 100 --metrics hit@10,ndcg@10
+  affinity eval --input u.data --model multvae,ease,als --protocol heldout-users:0.1 --metrics recall-capped@20,ndcg@100`);
   cmd.action(async (o: EvalCliOptions) => {
     if (o.modelFile !== undefined) return evalModelFile(o, cmd, edge);
     if (o.model === undefined) throw new UsageError("required option '--model <names>' not specified (or --model-file FILE --test FILE)");

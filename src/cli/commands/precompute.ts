@@ -133,7 +133,7 @@ export function register(program: Command, edge: CliEdge): void {
     .option('--quiet', 'no progress bars or messages on stderr')
     .option('--json', 'print a JSON summary on stdout at the end');
   addReadOptions(cmd); // --encoding / --extra-columns of --input
-  addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf
+  addSideInfoOptions(cmd); // --items / --users: side information for content-knn, hybrid, feature-mf, two-tower
   addPartitionedOptions(cmd); // --shards, --queue …: a partitioned dataset (precomputeDataset.ts)
   cmd
     .addHelpText('after', `
@@ -177,7 +177,7 @@ concatenating the N outputs gives every line of the unsharded output (CSV: drop 
         const factory = allModels[o.model!];
         if (!factory) throw new UsageError(`unknown model '${o.model}' (known: ${Object.keys(allModels).sort().join(', ')})`);
         const m = factory(params);
-        if (!takesSideInfo(m)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid and feature-mf`);
+        if (!takesSideInfo(m)) throw new UsageError(`model '${o.model}' takes no side information; --items/--users apply to content-knn, hybrid, feature-mf and two-tower`);
         const side = await readSideInfoOptions(o);
         attachSideInfo(m, side ?? {});
         model = m;
