@@ -4,7 +4,7 @@
  * factorization model. modelFile.ts's loadModel (any kind at all, with ids and training matrix)
  * uses the same table.
  */
-import { factorizationModels, loadFactorizationModel, readModelFile } from './factorization/index.js';
+import { loadFactorizationModel, readModelFile } from './factorization/index.js';
 import { EASE } from './ease.js';
 import { MultVAE } from './neural/multVae.js';
 import { NeuMF } from './neural/neumf.js';
@@ -26,9 +26,4 @@ export function loadSavedModel(path: string): Model {
   const kind = readModelFile(path).kind;
   const load = selfSavingLoaders[kind];
   return load ? load(path) : loadFactorizationModel(path);
-}
-
-/** The kinds loadSavedModel reads: every factorization model's and the self-saving ones'. */
-export function savedModelKinds(): string[] {
-  return [...Object.keys(factorizationModels), ...Object.keys(selfSavingLoaders)];
 }
