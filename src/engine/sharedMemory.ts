@@ -37,6 +37,9 @@ function collector(): (() => void) | null {
  */
 export function releaseSharedMemory(threshold = 512 * 2 ** 20): void {
   const now = process.memoryUsage().arrayBuffers;
+  // growth is measured from the lowest level since the last collection: buffers freed some other
+  // way (a worker's collection, a minor GC) lower it, and a stale higher baseline would hide growth
+  baseline = Math.min(baseline, now);
   if (now - baseline < threshold) return;
   const gc = collector();
   if (!gc) return;

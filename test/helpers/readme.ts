@@ -24,6 +24,8 @@ export const NOT_RUN_HERE: Record<string, string> = {
   'cmake -S . -B build/ctest -DAFFINITY_BUILD_TESTS=ON -DAFFINITY_SANITIZE=ON -DAFFINITY_BUILD_ADDON=OFF': 'the C++ tests: CI runs them',
   'cmake --build build/ctest -j && ctest --test-dir build/ctest --output-on-failure': 'the C++ tests: CI runs them',
   './scripts/test-arm64.sh': 'the C++ tests on arm64: CI runs them',
+  './scripts/gpu-check-bundle.sh': 'packs node and the built tree for a GPU machine; only useful where one is lent (none in CI)',
+  'OUT=/tmp/gpu-check ./scripts/gpu-check.sh': 'needs an NVIDIA GPU: run on a GPU machine (none in CI)',
   'npm link': 'links the command for the whole machine; scripts/check-pack.mjs checks the bin as a dependency gets it',
   'npm install affinity-recsys': 'fetches the published package; scripts/check-pack.mjs installs the packed one the same way',
   'npx affinity worker --queue redis://127.0.0.1:6379/0': 'needs a Redis server and runs until stopped: test/queue.test.ts runs workers on its own redis-server',

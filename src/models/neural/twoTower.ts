@@ -348,7 +348,9 @@ export class TwoTower extends ModelBase implements SideInfoAware {
     });
     this.ts = ts;
     this.state = state;
-    this.keys = await this.itemVectors(state, ctx.engine, ctx.backend, ctx.signal);
+    // the item keys are computed on first use, by the synchronous path a loaded model takes too, so a
+    // fitted and a saved-and-loaded model score bit for bit alike (the pooled path may round otherwise)
+    this.keys = null;
   }
 
   /** An epoch's batches of examples: all, or the curriculum's easiest fraction, shuffled. */
