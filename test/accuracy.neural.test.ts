@@ -17,6 +17,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { testOrSkip } from './helpers/skip.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const dataDir = process.env.AFFINITY_DATA_DIR ?? path.join(root, '..', 'shared', 'data');
 const dir = path.join(dataDir, 'ml-100k');
 const file = path.join(dir, 'u.data.gz');
-const present = existsSync(file);
+const withData = testOrSkip(test, existsSync(file) ? null : `${file} not found (set AFFINITY_DATA_DIR)`);
 
 let data: Interactions | null = null;
 async function ml100k(): Promise<Interactions> {
@@ -53,8 +54,7 @@ async function run(models: Array<[string, ModelParams]>, protocol: Protocol, see
   return out;
 }
 
-test('ML-100k heldout-users:0.2 NDCG@100: multvae ≥ the better ALS', async () => {
-  if (!present) { console.log(`SKIP accuracy: ${file} not found (set AFFINITY_DATA_DIR)`); return; }
+withData('ML-100k heldout-users:0.2 NDCG@100: multvae ≥ the better ALS', async () => {
   const [vae, alsDefault, als64] = await run([
     ['multvae', { epochs: 30, batch_size: 100 }], ['als', {}], ['als', { factors: 64, iterations: 15 }],
   ], { kind: 'heldout-users', users: 0.2, testRatio: 0.2 }, 0, 2, ['ndcg@100', 'recall-capped@20']);
@@ -63,8 +63,7 @@ test('ML-100k heldout-users:0.2 NDCG@100: multvae ≥ the better ALS', async () 
   assert.ok(vae.mean['ndcg@100'] >= bar, `multvae NDCG@100 ${vae.mean['ndcg@100'].toFixed(4)} < als ${bar.toFixed(4)}`);
 });
 
-test('ML-100k cold-users:0.1:0.2 bucket 0 NDCG@10: two-tower ≥ popularity and ≥ feature-mf', async () => {
-  if (!present) { console.log(`SKIP accuracy: ${file} not found (set AFFINITY_DATA_DIR)`); return; }
+withData('ML-100k cold-users:0.1:0.2 bucket 0 NDCG@10: two-tower ≥ popularity and ≥ feature-mf', async () => {
   const sideInfo = { items: await readItemFeatures(path.join(dir, 'u.item.gz')), users: await readUserFeatures(path.join(dir, 'u.user.gz')) };
   const results = await run([['two-tower', {}], ['popularity', {}], ['feature-mf', {}]], { kind: 'cold-users', fraction: 0.1, warmRatio: 0.2 }, 0, 3, ['ndcg@10'], { sideInfo, coldStart: 'user' });
   const b0 = results.map((r) => r.coldStart!.find((b) => b.bucket === '0')!.mean['ndcg@10']!);
@@ -72,8 +71,7 @@ test('ML-100k cold-users:0.1:0.2 bucket 0 NDCG@10: two-tower ≥ popularity and 
   assert.ok(b0[0] >= b0[2], `two-tower ${b0[0].toFixed(4)} < feature-mf ${b0[2].toFixed(4)}`);
 });
 
-test('ML-100k user-holdout:0.2 NDCG@10: ease ≥ item-knn', async () => {
-  if (!present) { console.log(`SKIP accuracy: ${file} not found (set AFFINITY_DATA_DIR)`); return; }
+withData('ML-100k user-holdout:0.2 NDCG@10: ease ≥ item-knn', async () => {
   const [ease, knn] = await run([['ease', {}], ['item-knn', {}]], { kind: 'user-holdout', ratio: 0.2 }, 0, 1, ['ndcg@10']);
   assert.ok(ease.mean['ndcg@10'] >= knn.mean['ndcg@10'], `ease ${ease.mean['ndcg@10'].toFixed(4)} < item-knn ${knn.mean['ndcg@10'].toFixed(4)}`);
 });

@@ -14,6 +14,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { skip } from './helpers/skip.js';
 import {
   cudaBackend, cudaGemmUnsupported, cudaSpdSolveUnsupported, loadCudaAddon, type CudaAddon, type CudaLimits,
 } from '../src/backends/native/cuda.js';
@@ -42,7 +43,7 @@ test('cuda backend: gemm and spdSolve are declined where the module lacks cuBLAS
 });
 
 if (!addon) {
-  console.log(`SKIP cuda nn: ${probe.reason}`);
+  skip(test, 'cuda nn', probe.reason);
   test('cuda nn: the skip reason says what is missing', () => { assert.ok(probe.reason.length > 0); });
 } else {
   const mod = addon;
@@ -102,7 +103,7 @@ if (!addon) {
   });
 
   if (!probe.available) {
-    console.log(`  SKIP cuda nn on the GPU: ${probe.reason}`);
+    skip(test, 'cuda nn on the GPU', probe.reason);
   } else {
     test('cuda nn: a row range writes only its rows', async () => {
       const x = gridDense(9, 7, 3, -2, 2);
@@ -128,7 +129,7 @@ if (!addon) {
         assert.match((err as Error).message, /^spdSolve: the matrix is not positive definite \(pivot 1 is -3\)$/);
       });
     } else {
-      console.log('  SKIP cuda spdSolve on the GPU: this affinity_cuda.node was built without cuSOLVER');
+      skip(test, 'cuda spdSolve on the GPU', 'this affinity_cuda.node was built without cuSOLVER');
     }
   }
 }

@@ -4,6 +4,7 @@
 // `solve: false` evaluates only. Backends that cannot run it are skipped with the reason.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { skip } from './helpers/skip.js';
 import { Engine } from '../src/engine/engine.js';
 import { alsLoss, alsLossFromRows, gramian, totalConfidence, type AlsHalfStepArgs, type AlsMode, type AlsSolver } from '../src/kernels/alsHalfStep.js';
 import { csrFromTriplets, denseFrom, transpose, type Csr, type Dense } from '../src/data/matrix.js';
@@ -39,7 +40,7 @@ const backends: string[] = [];
 for (const name of ['js', 'native', 'wasm']) {
   const st = await probeBackend(name);
   if (st.available && st.kernels.includes('alsHalfStep')) backends.push(name);
-  else console.log(`SKIP alsHalfStep loss on ${name}: ${st.available ? 'no alsHalfStep' : st.reason}`);
+  else skip(test, `alsHalfStep loss on ${name}`, st.available ? 'no alsHalfStep' : st.reason);
 }
 
 const cases: Array<{ mode: AlsMode; solver: AlsSolver; f: number }> = [

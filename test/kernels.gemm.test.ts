@@ -140,12 +140,8 @@ for (const backend of ['native', 'wasm', 'gpujs', 'cuda']) {
   });
 }
 
-test('native: a C of ≥ 16 MB, fresh and reused (written with streaming stores), and a row range of one', async () => {
-  const st = await probeBackend('native');
-  if (!st.available || !st.kernels.includes('gemm')) {
-    console.log(`  SKIP large gemm on native: ${!st.available ? st.reason : 'no gemm kernel'}`);
-    return;
-  }
+const nativeGemm = await probeBackend('native');
+testOrSkip(test, !nativeGemm.available ? nativeGemm.reason : !nativeGemm.kernels.includes('gemm') ? 'no gemm kernel' : null)('native: a C of ≥ 16 MB, fresh and reused (written with streaming stores), and a row range of one', async () => {
   // 2100×4000 = 8.4M floats; rows [1000, 2060) alone are 4.24M (the addon streams C from 4M floats,
   // β = 0, when C's pages are already in memory: a reused output)
   const { name, args } = makeCase(2100, 4000, 6, { transA: 'T', alpha: 0.5 });
