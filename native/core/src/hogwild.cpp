@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bpr_sampling.h"
+#include "isa_variant.h"
 #include "thread_pool.h"
 
 #if AFFINITY_X86
@@ -23,59 +24,18 @@ namespace hogwild {
 using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
 using SvdStepsFn = double (*)(const SgdEpochParams&, int64_t, int64_t);
 
-namespace portable {
-#define HOGWILD_ISA 0
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace portable
-
-#if AFFINITY_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#define HOGWILD_ISA 1
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace avx2
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-// GCC 12 flags the undefined upper half of _mm512_castps512_ps256 & co. inside its own headers
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-namespace avx512 {
-#define HOGWILD_ISA 2
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace avx512
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
-#endif
+#define AFFINITY_ISA_SOURCE "hogwild_steps.inc"
+#include "isa_copies.inc"
+#undef AFFINITY_ISA_SOURCE
 
 Simd resolve(Simd s) {
   if (s == Simd::Auto || !simd_supported(s)) return detect_simd();
   return s;
 }
 
-BprStepsFn bpr_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::bpr_steps;
-  if (s == Simd::Avx2) return &avx2::bpr_steps;
-#endif
-  (void)s;
-  return &portable::bpr_steps;
-}
+BprStepsFn bpr_for(Simd s) { return AFFINITY_ISA_VARIANT(s, bpr_steps); }
 
-SvdStepsFn svd_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::svd_steps;
-  if (s == Simd::Avx2) return &avx2::svd_steps;
-#endif
-  (void)s;
-  return &portable::svd_steps;
-}
+SvdStepsFn svd_for(Simd s) { return AFFINITY_ISA_VARIANT(s, svd_steps); }
 
 /** splitmix64 (Steele, Lea & Flood 2014): seeds the threads' streams. */
 inline uint64_t splitmix64(uint64_t& x) {
