@@ -231,4 +231,63 @@ inline affinity::SegmentSumParams segment_sum_case(int64_t rows, int64_t dim, co
   return s;
 }
 
+/** columnSums of x (rows × cols) into out (cols); its rows are columns. */
+inline affinity::ColumnSumsParams column_sums_case(int64_t rows, int64_t cols, const FloatBuf& x, FloatBuf& out) {
+  affinity::ColumnSumsParams p;
+  p.rows = rows;
+  p.cols = cols;
+  p.x = x.data();
+  p.x_length = rows * cols;
+  p.out = out.data();
+  p.out_length = cols;
+  return p;
+}
+
+/** dropout of x (n elements) at rate, seed 11, the counter starting at offset. */
+inline affinity::DropoutParams dropout_case(int64_t n, const FloatBuf& x, double rate, uint32_t offset, FloatBuf& out) {
+  affinity::DropoutParams p;
+  p.length = n;
+  p.x = x.data();
+  p.rate = rate;
+  p.seed = 11;
+  p.offset = offset;
+  p.out = out.data();
+  return p;
+}
+
+/** adamUpdate of params (n = rows × dim) with the tests' hyperparameters: step 10 (lazy, over the rows ids)
+ *  or 3 (dense), lr 1e-2, weight decay 0.1 (decoupled or L2), grad scale 0.5. */
+inline affinity::AdamUpdateParams adam_update_case(int64_t n, int64_t dim, FloatBuf& params, const FloatBuf& grads, FloatBuf& m,
+                                                   FloatBuf& v, bool lazy, const std::vector<int32_t>& ids, bool decoupled) {
+  affinity::AdamUpdateParams p;
+  p.length = n;
+  p.dim = dim;
+  p.params = params.data();
+  p.grads = grads.data();
+  p.m = m.data();
+  p.v = v.data();
+  p.lazy = lazy;
+  p.row_ids = ids.data();
+  p.row_ids_length = static_cast<int64_t>(ids.size());
+  p.step = lazy ? 10 : 3;
+  p.lr = 1e-2;
+  p.weight_decay = 0.1;
+  p.decoupled = decoupled;
+  p.grad_scale = 0.5;
+  return p;
+}
+
+/** elementwise over n elements, variant 0: 0.5·x − 2·y (axpby), 1: 0.5·x·y (mul), 2: 0.5·x (axpby, no y). */
+inline affinity::ElementwiseParams elementwise_case(int variant, int64_t n, const FloatBuf& x, const FloatBuf& y, FloatBuf& out) {
+  affinity::ElementwiseParams p;
+  p.op = variant == 1 ? affinity::ElementwiseOp::Mul : affinity::ElementwiseOp::Axpby;
+  p.length = n;
+  p.x = x.data();
+  p.y = variant == 2 ? nullptr : y.data();
+  p.alpha = 0.5;
+  p.beta = -2;
+  p.out = out.data();
+  return p;
+}
+
 }  // namespace affinity_test

@@ -100,14 +100,8 @@ void test_column_sums() {
       for (int part = 0; part < 2; part++) {
         const int64_t c0 = part && cols > 2 ? 1 : 0, c1 = part && cols > 2 ? cols - 1 : cols;
         std::vector<float> out(static_cast<size_t>(cols), kSentinel);
-        ColumnSumsParams p;
+        ColumnSumsParams p = column_sums_case(rows, cols, x, out);
         set_call(p, l, c0, c1);
-        p.rows = rows;
-        p.cols = cols;
-        p.x = x.data();
-        p.x_length = rows * cols;
-        p.out = out.data();
-        p.out_length = cols;
         column_sums(p);
         const std::string label = l.name() + " columnSums " + shape(rows, cols);
         close(label, out.data() + c0, want.data() + c0, c1 - c0, 1e-7, 1e-6);
@@ -296,14 +290,8 @@ void test_dropout() {
         for (uint32_t offset : {0u, 7u, 0xFFFFFFF0u}) {
           const std::vector<float> x = uniform(n, static_cast<uint32_t>(n + 3));
           std::vector<float> out(static_cast<size_t>(n), kSentinel);
-          DropoutParams p;
+          DropoutParams p = dropout_case(n, x, rate, offset, out);
           set_call(p, l, 0, n);
-          p.length = n;
-          p.x = x.data();
-          p.rate = rate;
-          p.seed = 11;
-          p.offset = offset;
-          p.out = out.data();
           dropout(p);
           const std::vector<float> want = nnref::dropout(x, rate, 11, offset);
           int64_t diff = -1, kept = 0;
@@ -329,22 +317,8 @@ void test_adam() {
         const int64_t grows = lazy ? static_cast<int64_t>(ids.size()) : rows;
         std::vector<float> params = uniform(n, 13), m = uniform(n, 14, -0.01f, 0.01f), v = uniform(n, 15, 0, 0.01f);
         const std::vector<float> grads = uniform(grows * dim, 16);
-        AdamUpdateParams p;
+        AdamUpdateParams p = adam_update_case(n, dim, params, grads, m, v, lazy, ids, decoupled);
         set_call(p, l, 0, grows);
-        p.length = n;
-        p.dim = dim;
-        p.params = params.data();
-        p.grads = grads.data();
-        p.m = m.data();
-        p.v = v.data();
-        p.lazy = lazy;
-        p.row_ids = ids.data();
-        p.row_ids_length = static_cast<int64_t>(ids.size());
-        p.step = lazy ? 10 : 3;
-        p.lr = 1e-2;
-        p.weight_decay = 0.1;
-        p.decoupled = decoupled;
-        p.grad_scale = 0.5;
         const std::vector<double> want = nnref::adam(p, params, grads, m, v, ids);
         adam_update(p);
         const std::string label = l.name() + " adam dim " + std::to_string(dim) + (lazy ? " lazy" : " dense") + (decoupled ? " AdamW" : " L2");
@@ -360,15 +334,8 @@ void test_elementwise() {
       const std::vector<float> x = uniform(n, 1), y = uniform(n, 2);
       for (int variant = 0; variant < 3; variant++) {
         std::vector<float> out(static_cast<size_t>(n), kSentinel);
-        ElementwiseParams p;
+        ElementwiseParams p = elementwise_case(variant, n, x, y, out);
         set_call(p, l, 0, n);
-        p.op = variant == 1 ? ElementwiseOp::Mul : ElementwiseOp::Axpby;
-        p.length = n;
-        p.x = x.data();
-        p.y = variant == 2 ? nullptr : y.data();
-        p.alpha = 0.5;
-        p.beta = -2;
-        p.out = out.data();
         elementwise(p);
         std::vector<double> want(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; i++)

@@ -119,14 +119,8 @@ void test_column_sums() {
     for (int part = 0; part < 2; part++) {
       const int64_t c0 = part && cols > 2 ? 1 : 0, c1 = part && cols > 2 ? cols - 1 : cols;
       std::vector<float> out(static_cast<size_t>(cols), kSentinel);
-      ColumnSumsParams p;
+      ColumnSumsParams p = column_sums_case(rows, cols, x, out);
       set_range(p, c0, c1);
-      p.rows = rows;
-      p.cols = cols;
-      p.x = x.data();
-      p.x_length = rows * cols;
-      p.out = out.data();
-      p.out_length = cols;
       const std::string label = "cuda columnSums " + shape(rows, cols) + (part ? " columns [1, cols-1)" : "");
       if (!runs(label, [&] { cuda::column_sums(p); })) continue;
       close(label, out.data() + c0, want.data() + c0, c1 - c0, 1e-7, 1e-6);
@@ -353,14 +347,8 @@ void test_dropout() {
         const std::vector<float> x = uniform(n, static_cast<uint32_t>(n + 3));
         const int64_t i0 = n > 5 ? 5 : 0;  // the counter of element i is offset + i, whatever the range
         std::vector<float> out(static_cast<size_t>(n), kSentinel);
-        DropoutParams p;
+        DropoutParams p = dropout_case(n, x, rate, offset, out);
         set_range(p, i0, n);
-        p.length = n;
-        p.x = x.data();
-        p.rate = rate;
-        p.seed = 11;
-        p.offset = offset;
-        p.out = out.data();
         const std::string label = "cuda dropout n=" + std::to_string(n) + " rate=" + std::to_string(rate) + " offset=" + std::to_string(offset);
         if (!runs(label, [&] { cuda::dropout(p); })) continue;
         const std::vector<float> want = nnref::dropout(x, rate, 11, offset);
@@ -383,22 +371,8 @@ void test_adam() {
       std::vector<float> params = uniform(n, 13), m = uniform(n, 14, -0.01f, 0.01f), v = uniform(n, 15, 0, 0.01f);
       const std::vector<float> grads = uniform(grows * dim, 16);
       const int64_t r0 = 2, r1 = grows - 1;  // a row range: the other rows keep their values
-      AdamUpdateParams p;
+      AdamUpdateParams p = adam_update_case(n, dim, params, grads, m, v, lazy, ids, decoupled);
       set_range(p, r0, r1);
-      p.length = n;
-      p.dim = dim;
-      p.params = params.data();
-      p.grads = grads.data();
-      p.m = m.data();
-      p.v = v.data();
-      p.lazy = lazy;
-      p.row_ids = ids.data();
-      p.row_ids_length = static_cast<int64_t>(ids.size());
-      p.step = lazy ? 10 : 3;
-      p.lr = 1e-2;
-      p.weight_decay = 0.1;
-      p.decoupled = decoupled;
-      p.grad_scale = 0.5;
       // the reference on the range alone: the range's grads, and (lazy) its row ids
       AdamUpdateParams q = p;
       std::vector<float> range_grads(grads.begin() + r0 * dim, grads.begin() + r1 * dim);
@@ -432,15 +406,8 @@ void test_elementwise() {
       int64_t i0, i1;
       middle(n, i0, i1);
       std::vector<float> out(static_cast<size_t>(n), kSentinel);
-      ElementwiseParams p;
+      ElementwiseParams p = elementwise_case(variant, n, x, y, out);
       set_range(p, i0, i1);
-      p.op = variant == 1 ? ElementwiseOp::Mul : ElementwiseOp::Axpby;
-      p.length = n;
-      p.x = x.data();
-      p.y = variant == 2 ? nullptr : y.data();
-      p.alpha = 0.5;
-      p.beta = -2;
-      p.out = out.data();
       const std::string label = "cuda elementwise " + std::to_string(variant) + " n=" + std::to_string(n);
       if (!runs(label, [&] { cuda::elementwise(p); })) continue;
       std::vector<double> want(static_cast<size_t>(n));
