@@ -58,24 +58,9 @@ Napi::Value BprEpoch(const Napi::CallbackInfo& info) { return affinity::addon::q
 Napi::Value Gemm(const Napi::CallbackInfo& info) { return affinity::addon::queue_gemm<&affinity::gemm>(info, kMaxThreads); }
 
 // the neural-network kernels (nn_args.h)
-#define AFFINITY_NN_BINDING(Name, queue, kernel) \
-  Napi::Value Name(const Napi::CallbackInfo& info) { return affinity::addon::queue<&affinity::kernel>(info, kMaxThreads); }
-AFFINITY_NN_BINDING(BiasActivation, queue_bias_activation, bias_activation)
-AFFINITY_NN_BINDING(ActivationBackward, queue_activation_backward, activation_backward)
-AFFINITY_NN_BINDING(ColumnSums, queue_column_sums, column_sums)
-AFFINITY_NN_BINDING(LayerNorm, queue_layer_norm, layer_norm)
-AFFINITY_NN_BINDING(LayerNormBackward, queue_layer_norm_backward, layer_norm_backward)
-AFFINITY_NN_BINDING(LayerNormParamGrad, queue_layer_norm_param_grad, layer_norm_param_grad)
-AFFINITY_NN_BINDING(MaskedSoftmax, queue_masked_softmax, masked_softmax)
-AFFINITY_NN_BINDING(SoftmaxBackward, queue_softmax_backward, softmax_backward)
-AFFINITY_NN_BINDING(SoftmaxCrossEntropy, queue_softmax_cross_entropy, softmax_cross_entropy)
-AFFINITY_NN_BINDING(SigmoidCrossEntropy, queue_sigmoid_cross_entropy, sigmoid_cross_entropy)
-AFFINITY_NN_BINDING(EmbeddingGather, queue_embedding_gather, embedding_gather)
-AFFINITY_NN_BINDING(SegmentSum, queue_segment_sum, segment_sum)
-AFFINITY_NN_BINDING(Dropout, queue_dropout, dropout)
-AFFINITY_NN_BINDING(AdamUpdate, queue_adam_update, adam_update)
-AFFINITY_NN_BINDING(SpdSolve, queue_spd_solve, spd_solve)
-AFFINITY_NN_BINDING(Elementwise, queue_elementwise, elementwise)
+#define AFFINITY_NN_BINDING(js_name, queue, kernel) \
+  Napi::Value nn_##kernel(const Napi::CallbackInfo& info) { return affinity::addon::queue<&affinity::kernel>(info, kMaxThreads); }
+AFFINITY_NN_KERNELS(AFFINITY_NN_BINDING)
 #undef AFFINITY_NN_BINDING
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -88,22 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
   exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
-  exports.Set("biasActivation", Napi::Function::New(env, BiasActivation, "biasActivation"));
-  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward, "activationBackward"));
-  exports.Set("columnSums", Napi::Function::New(env, ColumnSums, "columnSums"));
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm, "layerNorm"));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward, "layerNormBackward"));
-  exports.Set("layerNormParamGrad", Napi::Function::New(env, LayerNormParamGrad, "layerNormParamGrad"));
-  exports.Set("maskedSoftmax", Napi::Function::New(env, MaskedSoftmax, "maskedSoftmax"));
-  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
-  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
-  exports.Set("sigmoidCrossEntropy", Napi::Function::New(env, SigmoidCrossEntropy, "sigmoidCrossEntropy"));
-  exports.Set("embeddingGather", Napi::Function::New(env, EmbeddingGather, "embeddingGather"));
-  exports.Set("segmentSum", Napi::Function::New(env, SegmentSum, "segmentSum"));
-  exports.Set("dropout", Napi::Function::New(env, Dropout, "dropout"));
-  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate, "adamUpdate"));
-  exports.Set("spdSolve", Napi::Function::New(env, SpdSolve, "spdSolve"));
-  exports.Set("elementwise", Napi::Function::New(env, Elementwise, "elementwise"));
+  AFFINITY_NN_KERNELS(AFFINITY_NN_EXPORT)
   Napi::Object limits = affinity::addon::base_limits(env);
   limits.Set("maxThreads", kMaxThreads);
   affinity::addon::export_module_info(exports, limits);

@@ -458,3 +458,28 @@ Napi::Value queue_elementwise(const Napi::CallbackInfo& info, int max_threads) {
 
 }  // namespace addon
 }  // namespace affinity
+
+// The nn kernels that both modules export (affinity_native over affinity::, affinity_cuda over
+// affinity::cuda::), as X(JS name, the queue_* function above, the kernel's name in its namespace).
+// An addon expands the list twice: once with its own binding macro, defining nn_<kernel>(info) that
+// queues its kernel, and once with AFFINITY_NN_EXPORT inside its Init.
+#define AFFINITY_NN_KERNELS(X) \
+  X(biasActivation, queue_bias_activation, bias_activation) \
+  X(activationBackward, queue_activation_backward, activation_backward) \
+  X(columnSums, queue_column_sums, column_sums) \
+  X(layerNorm, queue_layer_norm, layer_norm) \
+  X(layerNormBackward, queue_layer_norm_backward, layer_norm_backward) \
+  X(layerNormParamGrad, queue_layer_norm_param_grad, layer_norm_param_grad) \
+  X(maskedSoftmax, queue_masked_softmax, masked_softmax) \
+  X(softmaxBackward, queue_softmax_backward, softmax_backward) \
+  X(softmaxCrossEntropy, queue_softmax_cross_entropy, softmax_cross_entropy) \
+  X(sigmoidCrossEntropy, queue_sigmoid_cross_entropy, sigmoid_cross_entropy) \
+  X(embeddingGather, queue_embedding_gather, embedding_gather) \
+  X(segmentSum, queue_segment_sum, segment_sum) \
+  X(dropout, queue_dropout, dropout) \
+  X(adamUpdate, queue_adam_update, adam_update) \
+  X(spdSolve, queue_spd_solve, spd_solve) \
+  X(elementwise, queue_elementwise, elementwise)
+
+/** exports[JS name] = nn_<kernel>, the addon's binding (used inside Init, where env and exports are). */
+#define AFFINITY_NN_EXPORT(js_name, queue, kernel) exports.Set(#js_name, Napi::Function::New(env, nn_##kernel, #js_name));

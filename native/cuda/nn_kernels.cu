@@ -47,6 +47,29 @@ int row_threads(int64_t cols) {
 /** Blocks of a row kernel (one block per row, a grid-stride loop beyond 65536 rows). */
 unsigned row_blocks(int64_t rows) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, 65536))); }
 
+/**
+ * The launch of one kernel of a call: throws Cancelled if the call was cancelled, queues
+ * kernel<<<grid, block>>>(args...) on the call's stream and checks the launch, naming `what`.
+ */
+template <class... Params, class... Args>
+void launch(GpuCall& call, const char* what, unsigned grid, int block, void (*kernel)(Params...), Args... args) {
+  throw_if_cancelled();
+  kernel<<<grid, block, 0, call.stream()>>>(args...);
+  call.launched(what);
+}
+
+/** launch() of a row kernel over `rows` rows of `cols` elements (row_blocks, row_threads). */
+template <class... Params, class... Args>
+void launch_rows(GpuCall& call, const char* what, int64_t rows, int64_t cols, void (*kernel)(Params...), Args... args) {
+  launch(call, what, row_blocks(rows), row_threads(cols), kernel, args...);
+}
+
+/** launch() of an element kernel over n elements (blocks_for(n, kThreads) blocks of kThreads). */
+template <class... Params, class... Args>
+void launch_elements(GpuCall& call, const char* what, int64_t n, void (*kernel)(Params...), Args... args) {
+  launch(call, what, blocks_for(n, kThreads), kThreads, kernel, args...);
+}
+
 // ------------------------------------------------------------------ device helpers
 
 __device__ __forceinline__ int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
@@ -143,9 +166,7 @@ void run_bias_activation(const char* name, const BiasActivationParams& p, const 
   const float* bias = p.bias ? call.upload(p.bias, p.cols) : nullptr;
   const float* dy = grad_out ? call.upload(grad_out + o, n) : nullptr;
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  bias_activation_elements<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(x, bias, p.cols, n, p.activation, dy, out);
-  call.launched(name);
+  launch_elements(call, name, n, bias_activation_elements, x, bias, p.cols, n, p.activation, dy, out);
   call.download(p.out + o, out, n);
 }
 
@@ -521,9 +542,7 @@ void layer_norm(const LayerNormParams& p) {
   float* y = call.alloc<float>(n);
   float* mean = call.alloc<float>(rows);
   float* rstd = call.alloc<float>(rows);
-  throw_if_cancelled();
-  layer_norm_rows<<<row_blocks(rows), row_threads(p.cols), 0, call.stream()>>>(x, gamma, beta, rows, p.cols, p.eps, y, mean, rstd);
-  call.launched("layer_norm_rows");
+  launch_rows(call, "layer_norm_rows", rows, p.cols, layer_norm_rows, x, gamma, beta, rows, p.cols, p.eps, y, mean, rstd);
   call.download(p.y + r0 * p.cols, y, n);
   call.download(p.mean + r0, mean, rows);
   call.download(p.rstd + r0, rstd, rows);
@@ -540,9 +559,7 @@ void layer_norm_backward(const LayerNormBackwardParams& p) {
   const float* rstd = call.upload(p.rstd + r0, rows);
   const float* dy = call.upload(p.grad_out + r0 * p.cols, n);
   float* dx = call.alloc<float>(n);
-  throw_if_cancelled();
-  layer_norm_backward_rows<<<row_blocks(rows), row_threads(p.cols), 0, call.stream()>>>(x, gamma, mean, rstd, dy, rows, p.cols, dx);
-  call.launched("layer_norm_backward_rows");
+  launch_rows(call, "layer_norm_backward_rows", rows, p.cols, layer_norm_backward_rows, x, gamma, mean, rstd, dy, rows, p.cols, dx);
   call.download(p.out + r0 * p.cols, dx, n);
 }
 
@@ -569,9 +586,7 @@ void masked_softmax(const MaskedSoftmaxParams& p) {
     mask.sequences = p.key_valid_length / p.cols;
   }
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  masked_softmax_rows<<<row_blocks(rows), row_threads(p.cols), 0, call.stream()>>>(scores, rows, p.cols, r0, p.scale, mask, out);
-  call.launched("masked_softmax_rows");
+  launch_rows(call, "masked_softmax_rows", rows, p.cols, masked_softmax_rows, scores, rows, p.cols, r0, p.scale, mask, out);
   call.download(p.out + r0 * p.cols, out, n);
 }
 
@@ -583,9 +598,7 @@ void softmax_backward(const SoftmaxBackwardParams& p) {
   const float* probs = call.upload(p.probs + r0 * p.cols, n);
   const float* dp = call.upload(p.grad_probs + r0 * p.cols, n);
   float* dx = call.alloc<float>(n);
-  throw_if_cancelled();
-  softmax_backward_rows<<<row_blocks(rows), row_threads(p.cols), 0, call.stream()>>>(probs, dp, rows, p.cols, p.scale, dx);
-  call.launched("softmax_backward_rows");
+  launch_rows(call, "softmax_backward_rows", rows, p.cols, softmax_backward_rows, probs, dp, rows, p.cols, p.scale, dx);
   call.download(p.out + r0 * p.cols, dx, n);
 }
 
@@ -599,10 +612,8 @@ void softmax_cross_entropy(const SoftmaxCrossEntropyParams& p) {
   const float* weights = p.use_targets ? nullptr : call.upload(p.target_weights + r0 * p.cols, n);
   float* loss = call.alloc<float>(rows);
   float* grad = call.alloc<float>(n);
-  throw_if_cancelled();
-  softmax_cross_entropy_rows<<<row_blocks(rows), row_threads(p.cols), 0, call.stream()>>>(z, targets, weights, rows, p.cols, p.grad_scale, loss,
-                                                                                          grad);
-  call.launched("softmax_cross_entropy_rows");
+  launch_rows(call, "softmax_cross_entropy_rows", rows, p.cols, softmax_cross_entropy_rows, z, targets, weights, rows, p.cols, p.grad_scale,
+              loss, grad);
   call.download(p.loss + r0, loss, rows);
   call.download(p.grad + r0 * p.cols, grad, n);
 }
@@ -617,9 +628,7 @@ void sigmoid_cross_entropy(const SigmoidCrossEntropyParams& p) {
   const float* w = p.weights ? call.upload(p.weights + i0, n) : nullptr;
   float* loss = call.alloc<float>(n);
   float* grad = call.alloc<float>(n);
-  throw_if_cancelled();
-  sigmoid_cross_entropy_elements<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(z, y, w, n, p.grad_scale, loss, grad);
-  call.launched("sigmoid_cross_entropy_elements");
+  launch_elements(call, "sigmoid_cross_entropy_elements", n, sigmoid_cross_entropy_elements, z, y, w, n, p.grad_scale, loss, grad);
   call.download(p.loss + i0, loss, n);
   call.download(p.grad + i0, grad, n);
 }
@@ -632,9 +641,7 @@ void embedding_gather(const EmbeddingGatherParams& p) {
   const float* table = call.upload(p.table, p.vocab * p.dim);
   const int32_t* ids = call.upload(p.ids + r0, rows);
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  gather_rows<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(table, ids, p.dim, n, out);
-  call.launched("gather_rows");
+  launch_elements(call, "gather_rows", n, gather_rows, table, ids, p.dim, n, out);
   call.download(p.out + r0 * p.dim, out, n);
 }
 
@@ -652,9 +659,7 @@ void segment_sum(const SegmentSumParams& p) {
   const int32_t* positions = call.upload(p.positions + q0, q1 - q0);
   const float* weights = p.weights ? call.upload(p.weights + q0, q1 - q0) : nullptr;
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  segment_sum_groups<<<row_blocks(groups), row_threads(p.dim), 0, call.stream()>>>(src, d_offsets, positions, weights, groups, p.dim, out);
-  call.launched("segment_sum_groups");
+  launch_rows(call, "segment_sum_groups", groups, p.dim, segment_sum_groups, src, d_offsets, positions, weights, groups, p.dim, out);
   call.download(p.out + g0 * p.dim, out, n);
 }
 
@@ -671,9 +676,7 @@ void dropout(const DropoutParams& p) {
   GpuCall call("dropout");
   const float* x = call.upload(p.x + i0, n);
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  dropout_elements<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(x, n, first, key, threshold, scale, out);
-  call.launched("dropout_elements");
+  launch_elements(call, "dropout_elements", n, dropout_elements, x, n, first, key, threshold, scale, out);
   call.download(p.out + i0, out, n);
 }
 
@@ -716,9 +719,7 @@ void adam_update(const AdamUpdateParams& p) {
   float* d_m = call.upload(m, n);
   float* d_v = call.upload(v, n);
   const float* d_grads = call.upload(p.grads + r0 * dim, n);  // grads row r is the range's row r (dense and lazy)
-  throw_if_cancelled();
-  adam_elements<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(d_params, d_grads, d_m, d_v, n, k);
-  call.launched("adam_elements");
+  launch_elements(call, "adam_elements", n, adam_elements, d_params, d_grads, d_m, d_v, n, k);
   call.download(params, d_params, n);
   call.download(m, d_m, n);
   call.download(v, d_v, n);
@@ -740,9 +741,7 @@ void elementwise(const ElementwiseParams& p) {
   const float* x = call.upload(p.x + i0, n);
   const float* y = p.y ? call.upload(p.y + i0, n) : nullptr;
   float* out = call.alloc<float>(n);
-  throw_if_cancelled();
-  elementwise_elements<<<blocks_for(n, kThreads), kThreads, 0, call.stream()>>>(p.op, x, y, n, p.alpha, p.beta, out);
-  call.launched("elementwise_elements");
+  launch_elements(call, "elementwise_elements", n, elementwise_elements, p.op, x, y, n, p.alpha, p.beta, out);
   call.download(p.out + i0, out, n);
 }
 

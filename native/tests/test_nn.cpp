@@ -17,56 +17,13 @@
 #include "affinity/cancel.h"
 #include "affinity/nn.h"
 #include "nn_reference.h"
+#include "nn_test_support.h"
 #include "reference.h"
 
 using namespace affinity;
 using namespace affinity_test;
 
 namespace {
-
-const Activation kActs[] = {Activation::Identity, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Gelu};
-constexpr float kSentinel = 12345.0f;
-
-std::vector<float> uniform(int64_t n, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = u(g);
-  return v;
-}
-
-/** got[i] within atol + rtol·|want[i]| for i in [0, n) (NaN matches NaN); reports the first miss. */
-bool close(const std::string& label, const float* got, const double* want, int64_t n, double atol, double rtol) {
-  for (int64_t i = 0; i < n; i++) {
-    const double w = want[i], g = got[i];
-    if (std::isnan(w) && std::isnan(g)) continue;
-    if (!(std::fabs(g - w) <= atol + rtol * std::fabs(w))) {
-      std::fprintf(stderr, "  %s: [%lld] = %.9g, reference %.9g\n", label.c_str(), static_cast<long long>(i), g, w);
-      CHECK(false, "%s", label.c_str());
-      return false;
-    }
-  }
-  ++g_checks;
-  return true;
-}
-
-bool close(const std::string& label, const std::vector<float>& got, const std::vector<double>& want, double atol, double rtol,
-           int64_t offset = 0) {
-  if (got.size() < want.size() + static_cast<size_t>(offset)) {
-    CHECK(false, "%s: size %zu, reference %zu", label.c_str(), got.size(), want.size());
-    return false;
-  }
-  return close(label, got.data() + offset, want.data(), static_cast<int64_t>(want.size()), atol, rtol);
-}
-
-/** Elements [from, to) of v all still hold the sentinel. */
-void untouched(const std::string& label, const std::vector<float>& v, int64_t from, int64_t to) {
-  for (int64_t i = from; i < to; i++)
-    if (v[i] != kSentinel) {
-      CHECK(false, "%s: element %lld outside the row range was written", label.c_str(), static_cast<long long>(i));
-      return;
-    }
-}
 
 struct Level {
   Simd simd;
@@ -88,24 +45,13 @@ void set_call(NnCall& p, const Level& l, int64_t r0, int64_t r1) {
   p.row_end = r1;
 }
 
-std::string shape(int64_t r, int64_t c) { return std::to_string(r) + "x" + std::to_string(c); }
-
 // ------------------------------------------------------------------ activations
 void test_activations() {
   const int64_t shapes[][2] = {{0, 5}, {1, 1}, {3, 7}, {17, 33}, {40, 100}};
   for (const Level& l : levels())
     for (const auto& sh : shapes) {
       const int64_t rows = sh[0], cols = sh[1], n = rows * cols;
-      std::vector<float> x = uniform(n, static_cast<uint32_t>(rows * 7 + cols), -6, 6);
-      if (n > 6) {  // extremes and the polynomial/exp switch of tanh
-        x[0] = 40;
-        x[1] = -40;
-        x[2] = 0;
-        x[3] = 1e-4f;
-        x[4] = -0.3f;
-        x[5] = 95;
-        x[6] = -95;
-      }
+      const std::vector<float> x = activation_input(rows, cols);
       const std::vector<float> bias = uniform(cols, static_cast<uint32_t>(cols), -0.5f, 0.5f);
       const std::vector<float> dy = uniform(n, static_cast<uint32_t>(rows + cols * 3));
       for (Activation a : kActs)
@@ -154,14 +100,8 @@ void test_column_sums() {
       for (int part = 0; part < 2; part++) {
         const int64_t c0 = part && cols > 2 ? 1 : 0, c1 = part && cols > 2 ? cols - 1 : cols;
         std::vector<float> out(static_cast<size_t>(cols), kSentinel);
-        ColumnSumsParams p;
+        ColumnSumsParams p = column_sums_case(rows, cols, x, out);
         set_call(p, l, c0, c1);
-        p.rows = rows;
-        p.cols = cols;
-        p.x = x.data();
-        p.x_length = rows * cols;
-        p.out = out.data();
-        p.out_length = cols;
         column_sums(p);
         const std::string label = l.name() + " columnSums " + shape(rows, cols);
         close(label, out.data() + c0, want.data() + c0, c1 - c0, 1e-7, 1e-6);
@@ -185,22 +125,8 @@ void test_layer_norm() {
       const nnref::LayerNormOut want = nnref::layer_norm(x, gamma, beta, rows, cols, 1e-5);
       const std::string label = l.name() + " layerNorm " + shape(rows, cols);
       std::vector<float> y(static_cast<size_t>(n), kSentinel), mean(static_cast<size_t>(rows)), rstd(static_cast<size_t>(rows));
-      LayerNormParams p;
+      LayerNormParams p = layer_norm_case(rows, cols, x, gamma, beta, y, mean, rstd);
       set_call(p, l, 0, rows);
-      p.rows = rows;
-      p.cols = cols;
-      p.x = x.data();
-      p.x_length = n;
-      p.gamma = gamma.data();
-      p.gamma_length = cols;
-      p.beta = beta.data();
-      p.beta_length = cols;
-      p.y = y.data();
-      p.y_length = n;
-      p.mean = mean.data();
-      p.mean_length = rows;
-      p.rstd = rstd.data();
-      p.rstd_length = rows;
       layer_norm(p);
       close(label + " y", y, want.y, 2e-5, 2e-5);
       close(label + " mean", mean, want.mean, 1e-6, 1e-5);
@@ -209,30 +135,14 @@ void test_layer_norm() {
       // backward and parameter gradients from the reference's saved statistics
       std::vector<float> m32(want.mean.begin(), want.mean.end()), r32(want.rstd.begin(), want.rstd.end());
       std::vector<float> dx(static_cast<size_t>(n), kSentinel);
-      LayerNormBackwardParams b;
+      LayerNormBackwardParams b = layer_norm_backward_case(rows, cols, x, gamma, m32, r32, dy, dx);
       set_call(b, l, 0, rows);
-      b.rows = rows;
-      b.cols = cols;
-      b.x = x.data();
-      b.gamma = gamma.data();
-      b.mean = m32.data();
-      b.rstd = r32.data();
-      b.grad_out = dy.data();
-      b.out = dx.data();
       layer_norm_backward(b);
       close(label + " backward", dx, nnref::layer_norm_backward(x, gamma, m32, r32, dy, rows, cols), 5e-5, 5e-5);
 
       std::vector<float> dg(static_cast<size_t>(cols), kSentinel), db(static_cast<size_t>(cols), kSentinel);
-      LayerNormParamGradParams g;
+      LayerNormParamGradParams g = layer_norm_param_grad_case(rows, cols, x, m32, r32, dy, dg, db);
       set_call(g, l, 0, cols);
-      g.rows = rows;
-      g.cols = cols;
-      g.x = x.data();
-      g.mean = m32.data();
-      g.rstd = r32.data();
-      g.grad_out = dy.data();
-      g.grad_gamma = dg.data();
-      g.grad_beta = db.data();
       layer_norm_param_grad(g);
       const std::vector<double> want_g = nnref::layer_norm_param_grad(x, m32, r32, dy, rows, cols);
       close(label + " dgamma", dg.data(), want_g.data(), cols, 1e-6, 1e-6);
@@ -259,18 +169,8 @@ void test_softmax() {
         const std::string label = l.name() + " maskedSoftmax " + std::to_string(seqs) + "x" + std::to_string(heads) + "x" +
                                   std::to_string(t) + (causal ? " causal" : "") + (masked ? " padding" : "");
         std::vector<float> out(static_cast<size_t>(rows * t), kSentinel);
-        MaskedSoftmaxParams p;
+        MaskedSoftmaxParams p = masked_softmax_case(rows, t, x, scale, t, causal, masked ? &valid : nullptr, out);
         set_call(p, l, 0, rows);
-        p.rows = rows;
-        p.cols = t;
-        p.scores = x.data();
-        p.scale = scale;
-        p.queries = t;
-        p.causal = causal;
-        p.has_key_valid = masked;
-        p.key_valid = masked ? valid.data() : nullptr;
-        p.key_valid_length = masked ? seqs * t : 0;
-        p.out = out.data();
         masked_softmax(p);
         const std::vector<double> want = nnref::masked_softmax(x, rows, t, scale, t, causal, masked ? &valid : nullptr);
         close(label, out, want, 1e-6, 1e-5);
@@ -278,14 +178,8 @@ void test_softmax() {
         std::vector<float> pr(want.begin(), want.end());
         const std::vector<float> dp = uniform(rows * t, 5);
         std::vector<float> dx(static_cast<size_t>(rows * t), kSentinel);
-        SoftmaxBackwardParams b;
+        SoftmaxBackwardParams b = softmax_backward_case(rows, t, pr, dp, scale, dx);
         set_call(b, l, 0, rows);
-        b.rows = rows;
-        b.cols = t;
-        b.probs = pr.data();
-        b.grad_probs = dp.data();
-        b.scale = scale;
-        b.out = dx.data();
         softmax_backward(b);
         close(label + " backward", dx, nnref::softmax_backward(pr, dp, rows, t, scale), 1e-6, 1e-5);
       }
@@ -344,15 +238,8 @@ void test_losses() {
       for (bool with_weights : {true, false}) {
         const std::string label = l.name() + " sigmoidCrossEntropy " + std::to_string(n) + (with_weights ? " weighted" : "");
         std::vector<float> loss(static_cast<size_t>(n), kSentinel), grad(static_cast<size_t>(n), kSentinel);
-        SigmoidCrossEntropyParams p;
+        SigmoidCrossEntropyParams p = sigmoid_cross_entropy_case(n, zs, y, with_weights ? w.data() : nullptr, 0.25f, loss, grad);
         set_call(p, l, 0, n);
-        p.length = n;
-        p.logits = zs.data();
-        p.targets = y.data();
-        p.weights = with_weights ? w.data() : nullptr;
-        p.grad_scale = 0.25f;
-        p.loss = loss.data();
-        p.grad = grad.data();
         sigmoid_cross_entropy(p);
         const std::vector<double> want = nnref::sigmoid_cross_entropy(zs, y, p.weights, 0.25);
         close(label + " loss", loss.data(), want.data(), n, 1e-5, 1e-5);
@@ -370,14 +257,8 @@ void test_embeddings() {
       const std::vector<int32_t> ids = {3, -1, 0, 9, 3, -1, 7};
       const int64_t n = static_cast<int64_t>(ids.size());
       std::vector<float> out(static_cast<size_t>(n * dim), kSentinel);
-      EmbeddingGatherParams p;
+      EmbeddingGatherParams p = embedding_gather_case(vocab, dim, table, ids, out);
       set_call(p, l, 1, n);
-      p.vocab = vocab;
-      p.dim = dim;
-      p.table = table.data();
-      p.ids = ids.data();
-      p.ids_length = n;
-      p.out = out.data();
       embedding_gather(p);
       std::vector<double> want(static_cast<size_t>(n * dim), 0.0);
       for (int64_t r = 0; r < n; r++)
@@ -392,17 +273,8 @@ void test_embeddings() {
       for (bool weighted : {false, true}) {
         const int64_t groups = 4;
         std::vector<float> sum(static_cast<size_t>(groups * dim), kSentinel);
-        SegmentSumParams s;
+        SegmentSumParams s = segment_sum_case(vocab, dim, table, offsets, positions, weighted ? w.data() : nullptr, sum);
         set_call(s, l, 0, groups);
-        s.rows = vocab;
-        s.dim = dim;
-        s.src = table.data();
-        s.offsets = offsets.data();
-        s.offsets_length = 5;
-        s.positions = positions.data();
-        s.positions_length = 7;
-        s.weights = weighted ? w.data() : nullptr;
-        s.out = sum.data();
         segment_sum(s);
         close(l.name() + " segmentSum dim " + std::to_string(dim) + (weighted ? " weighted" : ""), sum,
               nnref::segment_sum(table, dim, offsets, positions, s.weights), 1e-7, 1e-6);
@@ -418,14 +290,8 @@ void test_dropout() {
         for (uint32_t offset : {0u, 7u, 0xFFFFFFF0u}) {
           const std::vector<float> x = uniform(n, static_cast<uint32_t>(n + 3));
           std::vector<float> out(static_cast<size_t>(n), kSentinel);
-          DropoutParams p;
+          DropoutParams p = dropout_case(n, x, rate, offset, out);
           set_call(p, l, 0, n);
-          p.length = n;
-          p.x = x.data();
-          p.rate = rate;
-          p.seed = 11;
-          p.offset = offset;
-          p.out = out.data();
           dropout(p);
           const std::vector<float> want = nnref::dropout(x, rate, 11, offset);
           int64_t diff = -1, kept = 0;
@@ -451,22 +317,8 @@ void test_adam() {
         const int64_t grows = lazy ? static_cast<int64_t>(ids.size()) : rows;
         std::vector<float> params = uniform(n, 13), m = uniform(n, 14, -0.01f, 0.01f), v = uniform(n, 15, 0, 0.01f);
         const std::vector<float> grads = uniform(grows * dim, 16);
-        AdamUpdateParams p;
+        AdamUpdateParams p = adam_update_case(n, dim, params, grads, m, v, lazy, ids, decoupled);
         set_call(p, l, 0, grows);
-        p.length = n;
-        p.dim = dim;
-        p.params = params.data();
-        p.grads = grads.data();
-        p.m = m.data();
-        p.v = v.data();
-        p.lazy = lazy;
-        p.row_ids = ids.data();
-        p.row_ids_length = static_cast<int64_t>(ids.size());
-        p.step = lazy ? 10 : 3;
-        p.lr = 1e-2;
-        p.weight_decay = 0.1;
-        p.decoupled = decoupled;
-        p.grad_scale = 0.5;
         const std::vector<double> want = nnref::adam(p, params, grads, m, v, ids);
         adam_update(p);
         const std::string label = l.name() + " adam dim " + std::to_string(dim) + (lazy ? " lazy" : " dense") + (decoupled ? " AdamW" : " L2");
@@ -482,15 +334,8 @@ void test_elementwise() {
       const std::vector<float> x = uniform(n, 1), y = uniform(n, 2);
       for (int variant = 0; variant < 3; variant++) {
         std::vector<float> out(static_cast<size_t>(n), kSentinel);
-        ElementwiseParams p;
+        ElementwiseParams p = elementwise_case(variant, n, x, y, out);
         set_call(p, l, 0, n);
-        p.op = variant == 1 ? ElementwiseOp::Mul : ElementwiseOp::Axpby;
-        p.length = n;
-        p.x = x.data();
-        p.y = variant == 2 ? nullptr : y.data();
-        p.alpha = 0.5;
-        p.beta = -2;
-        p.out = out.data();
         elementwise(p);
         std::vector<double> want(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; i++)
@@ -501,20 +346,6 @@ void test_elementwise() {
 }
 
 // ------------------------------------------------------------------ spdSolve
-/** A = MᵀM/n + I (n × n), upper triangle replaced by NaN: only the lower triangle may be read. */
-std::vector<float> spd_matrix(int64_t n, uint32_t seed) {
-  const std::vector<float> m = uniform(n * n, seed);
-  std::vector<float> a(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j <= i; j++) {
-      double s = i == j ? 1.0 : 0.0;
-      for (int64_t k = 0; k < n; k++) s += static_cast<double>(m[k * n + i]) * m[k * n + j] / static_cast<double>(n);
-      a[i * n + j] = static_cast<float>(s);
-      if (j < i) a[j * n + i] = std::numeric_limits<float>::quiet_NaN();
-    }
-  return a;
-}
-
 bool spd_run(const Level& l, const std::vector<float>& a, int64_t n, const std::vector<float>* b, int64_t r, int64_t block,
              std::vector<float>& out, std::string* error = nullptr) {
   SpdSolveParams p;

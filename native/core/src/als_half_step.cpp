@@ -15,8 +15,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "thread_pool.h"
 #include "affinity/platform.h"  // AFFINITY_X86
+#include "isa_variant.h"
+#include "thread_pool.h"
 
 #if AFFINITY_X86
 #include <immintrin.h>
@@ -47,54 +48,13 @@ struct RowCtx {
 using SolveRowsFn = int64_t (*)(const RowCtx&, int64_t, int64_t, double*, float*);
 using GramRowsFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, double*, double*);
 
-namespace portable {
-#define ALS_ISA 0
-#include "als_rows.inc"
-#undef ALS_ISA
-}  // namespace portable
+#define AFFINITY_ISA_SOURCE "als_rows.inc"
+#include "isa_copies.inc"
+#undef AFFINITY_ISA_SOURCE
 
-#if AFFINITY_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#define ALS_ISA 1
-#include "als_rows.inc"
-#undef ALS_ISA
-}  // namespace avx2
-#pragma GCC pop_options
+GramRowsFn gram_for(Simd s) { return AFFINITY_ISA_VARIANT(s, gram_rows); }
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-// GCC 12 flags the undefined upper half of _mm512_castps512_ps256 & co. inside its own headers
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-namespace avx512 {
-#define ALS_ISA 2
-#include "als_rows.inc"
-#undef ALS_ISA
-}  // namespace avx512
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
-#endif
-
-GramRowsFn gram_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::gram_rows;
-  if (s == Simd::Avx2) return &avx2::gram_rows;
-#endif
-  (void)s;
-  return &portable::gram_rows;
-}
-
-SolveRowsFn solver_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::solve_rows;
-  if (s == Simd::Avx2) return &avx2::solve_rows;
-#endif
-  (void)s;
-  return &portable::solve_rows;
-}
+SolveRowsFn solver_for(Simd s) { return AFFINITY_ISA_VARIANT(s, solve_rows); }
 
 }  // namespace als
 }  // namespace detail

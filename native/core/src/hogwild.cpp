@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "bpr_sampling.h"
+#include "isa_variant.h"
 #include "thread_pool.h"
 
 #if AFFINITY_X86
@@ -19,94 +21,21 @@ namespace affinity {
 namespace detail {
 namespace hogwild {
 
-/** xoshiro128** next (src/data/xoshiro128.ts). */
-inline uint32_t next(uint32_t* s) {
-  const uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
-  const uint32_t m = s1 * 5u;
-  const uint32_t result = ((m << 7) | (m >> 25)) * 9u;
-  const uint32_t t = s1 << 9;
-  const uint32_t n2 = s2 ^ s0;
-  const uint32_t n3 = s3 ^ s1;
-  s[1] = s1 ^ n2;
-  s[0] = s0 ^ n3;
-  s[2] = n2 ^ t;
-  s[3] = (n3 << 11) | (n3 >> 21);
-  return result;
-}
-
-/** ⌊(next / 2^32) · n⌋, as bpr_epoch draws. */
-inline int64_t draw_index(uint32_t* s, int64_t n) {
-  return static_cast<int64_t>(std::floor((static_cast<double>(next(s)) / 4294967296.0) * static_cast<double>(n)));
-}
-
-inline bool has_entry(const int32_t* indices, int64_t lo, int64_t hi, int32_t col) {
-  hi--;
-  while (lo <= hi) {
-    const int64_t mid = (lo + hi) >> 1;
-    const int32_t v = indices[mid];
-    if (v == col) return true;
-    if (v < col) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
-
 using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
 using SvdStepsFn = double (*)(const SgdEpochParams&, int64_t, int64_t);
 
-namespace portable {
-#define HOGWILD_ISA 0
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace portable
-
-#if AFFINITY_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-namespace avx2 {
-#define HOGWILD_ISA 1
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace avx2
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-// GCC 12 flags the undefined upper half of _mm512_castps512_ps256 & co. inside its own headers
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-namespace avx512 {
-#define HOGWILD_ISA 2
-#include "hogwild_steps.inc"
-#undef HOGWILD_ISA
-}  // namespace avx512
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
-#endif
+#define AFFINITY_ISA_SOURCE "hogwild_steps.inc"
+#include "isa_copies.inc"
+#undef AFFINITY_ISA_SOURCE
 
 Simd resolve(Simd s) {
   if (s == Simd::Auto || !simd_supported(s)) return detect_simd();
   return s;
 }
 
-BprStepsFn bpr_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::bpr_steps;
-  if (s == Simd::Avx2) return &avx2::bpr_steps;
-#endif
-  (void)s;
-  return &portable::bpr_steps;
-}
+BprStepsFn bpr_for(Simd s) { return AFFINITY_ISA_VARIANT(s, bpr_steps); }
 
-SvdStepsFn svd_for(Simd s) {
-#if AFFINITY_X86
-  if (s == Simd::Avx512) return &avx512::svd_steps;
-  if (s == Simd::Avx2) return &avx2::svd_steps;
-#endif
-  (void)s;
-  return &portable::svd_steps;
-}
+SvdStepsFn svd_for(Simd s) { return AFFINITY_ISA_VARIANT(s, svd_steps); }
 
 /** splitmix64 (Steele, Lea & Flood 2014): seeds the threads' streams. */
 inline uint64_t splitmix64(uint64_t& x) {
@@ -138,7 +67,7 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
     s[3] = static_cast<uint32_t>(b >> 32);
     if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 1;
   }
-  for (int k = 0; k < 4; k++) hw::next(p.rng);  // the next call seeds other streams
+  for (int k = 0; k < 4; k++) detail::next(p.rng);  // the next call seeds other streams
   const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
   std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
   parallel_for(n, n, [&](int64_t k, int) {

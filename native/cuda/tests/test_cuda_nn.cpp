@@ -33,46 +33,13 @@
 #include "affinity/cuda_nn.h"
 #include "affinity/nn.h"
 #include "nn_reference.h"
+#include "nn_test_support.h"
 #include "reference.h"
 
 using namespace affinity;
 using namespace affinity_test;
 
 namespace {
-
-const Activation kActs[] = {Activation::Identity, Activation::Relu, Activation::Sigmoid, Activation::Tanh, Activation::Gelu};
-constexpr float kSentinel = 12345.0f;
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-std::vector<float> uniform(int64_t n, uint32_t seed, float lo = -1, float hi = 1) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = u(g);
-  return v;
-}
-
-/** got[i] within atol + rtol·|want[i]| for i in [0, n) (NaN matches NaN); reports the first miss. */
-void close(const std::string& label, const float* got, const double* want, int64_t n, double atol, double rtol) {
-  for (int64_t i = 0; i < n; i++) {
-    const double w = want[i], g = got[i];
-    if (std::isnan(w) && std::isnan(g)) continue;
-    if (!(std::fabs(g - w) <= atol + rtol * std::fabs(w))) {
-      CHECK(false, "%s: [%lld] = %.9g, reference %.9g", label.c_str(), static_cast<long long>(i), g, w);
-      return;
-    }
-  }
-  CHECK(true, "%s", label.c_str());
-}
-
-/** Elements [from, to) of v all still hold the sentinel. */
-void untouched(const std::string& label, const std::vector<float>& v, int64_t from, int64_t to) {
-  for (int64_t i = from; i < to; i++)
-    if (v[static_cast<size_t>(i)] != kSentinel) {
-      CHECK(false, "%s: element %lld outside the row range was written", label.c_str(), static_cast<long long>(i));
-      return;
-    }
-}
 
 /** Runs fn; an exception is a failure naming the case (the test goes on with the next case). */
 bool runs(const std::string& label, const std::function<void()>& fn) {
@@ -84,8 +51,6 @@ bool runs(const std::string& label, const std::function<void()>& fn) {
     return false;
   }
 }
-
-std::string shape(int64_t r, int64_t c) { return std::to_string(r) + "x" + std::to_string(c); }
 
 void set_range(NnCall& p, int64_t r0, int64_t r1) {
   p.row_start = r0;
@@ -103,16 +68,7 @@ void test_activations() {
   const int64_t shapes[][2] = {{1, 1}, {3, 7}, {17, 33}, {40, 100}, {300, 1000}};
   for (const auto& sh : shapes) {
     const int64_t rows = sh[0], cols = sh[1], n = rows * cols;
-    std::vector<float> x = uniform(n, static_cast<uint32_t>(rows * 7 + cols), -6, 6);
-    if (n > 6) {  // extremes
-      x[0] = 40;
-      x[1] = -40;
-      x[2] = 0;
-      x[3] = 1e-4f;
-      x[4] = -0.3f;
-      x[5] = 95;
-      x[6] = -95;
-    }
+    const std::vector<float> x = activation_input(rows, cols);
     const std::vector<float> bias = uniform(cols, static_cast<uint32_t>(cols), -0.5f, 0.5f);
     const std::vector<float> dy = uniform(n, static_cast<uint32_t>(rows + cols * 3));
     for (Activation a : kActs)
@@ -163,14 +119,8 @@ void test_column_sums() {
     for (int part = 0; part < 2; part++) {
       const int64_t c0 = part && cols > 2 ? 1 : 0, c1 = part && cols > 2 ? cols - 1 : cols;
       std::vector<float> out(static_cast<size_t>(cols), kSentinel);
-      ColumnSumsParams p;
+      ColumnSumsParams p = column_sums_case(rows, cols, x, out);
       set_range(p, c0, c1);
-      p.rows = rows;
-      p.cols = cols;
-      p.x = x.data();
-      p.x_length = rows * cols;
-      p.out = out.data();
-      p.out_length = cols;
       const std::string label = "cuda columnSums " + shape(rows, cols) + (part ? " columns [1, cols-1)" : "");
       if (!runs(label, [&] { cuda::column_sums(p); })) continue;
       close(label, out.data() + c0, want.data() + c0, c1 - c0, 1e-7, 1e-6);
@@ -195,22 +145,8 @@ void test_layer_norm() {
     int64_t r0, r1;
     middle(rows, r0, r1);
     std::vector<float> y(static_cast<size_t>(n), kSentinel), mean(static_cast<size_t>(rows), kSentinel), rstd(static_cast<size_t>(rows), kSentinel);
-    LayerNormParams p;
+    LayerNormParams p = layer_norm_case(rows, cols, x, gamma, beta, y, mean, rstd);
     set_range(p, r0, r1);
-    p.rows = rows;
-    p.cols = cols;
-    p.x = x.data();
-    p.x_length = n;
-    p.gamma = gamma.data();
-    p.gamma_length = cols;
-    p.beta = beta.data();
-    p.beta_length = cols;
-    p.y = y.data();
-    p.y_length = n;
-    p.mean = mean.data();
-    p.mean_length = rows;
-    p.rstd = rstd.data();
-    p.rstd_length = rows;
     if (runs(label, [&] { cuda::layer_norm(p); })) {
       close(label + " y", y.data() + r0 * cols, want.y.data() + r0 * cols, (r1 - r0) * cols, 1e-6, 1e-6);
       close(label + " mean", mean.data() + r0, want.mean.data() + r0, r1 - r0, 1e-7, 1e-6);
@@ -224,16 +160,8 @@ void test_layer_norm() {
     // backward (a row range) and the parameter gradients (a column range), from the reference's statistics
     std::vector<float> m32(want.mean.begin(), want.mean.end()), r32(want.rstd.begin(), want.rstd.end());
     std::vector<float> dx(static_cast<size_t>(n), kSentinel);
-    LayerNormBackwardParams b;
+    LayerNormBackwardParams b = layer_norm_backward_case(rows, cols, x, gamma, m32, r32, dy, dx);
     set_range(b, r0, r1);
-    b.rows = rows;
-    b.cols = cols;
-    b.x = x.data();
-    b.gamma = gamma.data();
-    b.mean = m32.data();
-    b.rstd = r32.data();
-    b.grad_out = dy.data();
-    b.out = dx.data();
     if (runs(label + " backward", [&] { cuda::layer_norm_backward(b); })) {
       const std::vector<double> want_dx = nnref::layer_norm_backward(x, gamma, m32, r32, dy, rows, cols);
       close(label + " backward", dx.data() + r0 * cols, want_dx.data() + r0 * cols, (r1 - r0) * cols, 1e-6, 1e-6);
@@ -244,16 +172,8 @@ void test_layer_norm() {
     int64_t c0, c1;
     middle(cols, c0, c1);
     std::vector<float> dg(static_cast<size_t>(cols), kSentinel), db(static_cast<size_t>(cols), kSentinel);
-    LayerNormParamGradParams g;
+    LayerNormParamGradParams g = layer_norm_param_grad_case(rows, cols, x, m32, r32, dy, dg, db);
     set_range(g, c0, c1);
-    g.rows = rows;
-    g.cols = cols;
-    g.x = x.data();
-    g.mean = m32.data();
-    g.rstd = r32.data();
-    g.grad_out = dy.data();
-    g.grad_gamma = dg.data();
-    g.grad_beta = db.data();
     if (runs(label + " param grad", [&] { cuda::layer_norm_param_grad(g); })) {
       const std::vector<double> want_g = nnref::layer_norm_param_grad(x, m32, r32, dy, rows, cols);
       close(label + " dgamma", dg.data() + c0, want_g.data() + c0, c1 - c0, 1e-7, 1e-6);
@@ -284,18 +204,8 @@ void test_softmax() {
       // rows from the middle of the first block: the block and query of a row come from its absolute index
       const int64_t r0 = rows > 3 ? 3 : 0, r1 = rows;
       std::vector<float> out(static_cast<size_t>(rows * t), kSentinel);
-      MaskedSoftmaxParams p;
+      MaskedSoftmaxParams p = masked_softmax_case(rows, t, x, scale, t, causal, masked ? &valid : nullptr, out);
       set_range(p, r0, r1);
-      p.rows = rows;
-      p.cols = t;
-      p.scores = x.data();
-      p.scale = scale;
-      p.queries = t;
-      p.causal = causal;
-      p.has_key_valid = masked;
-      p.key_valid = masked ? valid.data() : nullptr;
-      p.key_valid_length = masked ? seqs * t : 0;
-      p.out = out.data();
       const std::vector<double> want = nnref::masked_softmax(x, rows, t, scale, t, causal, masked ? &valid : nullptr);
       if (runs(label, [&] { cuda::masked_softmax(p); })) {
         close(label, out.data() + r0 * t, want.data() + r0 * t, (r1 - r0) * t, 1e-7, 1e-6);
@@ -305,14 +215,8 @@ void test_softmax() {
       std::vector<float> pr(want.begin(), want.end());
       const std::vector<float> dp = uniform(rows * t, 5);
       std::vector<float> dx(static_cast<size_t>(rows * t), kSentinel);
-      SoftmaxBackwardParams b;
+      SoftmaxBackwardParams b = softmax_backward_case(rows, t, pr, dp, scale, dx);
       set_range(b, r0, r1);
-      b.rows = rows;
-      b.cols = t;
-      b.probs = pr.data();
-      b.grad_probs = dp.data();
-      b.scale = scale;
-      b.out = dx.data();
       if (runs(label + " backward", [&] { cuda::softmax_backward(b); })) {
         const std::vector<double> want_dx = nnref::softmax_backward(pr, dp, rows, t, scale);
         close(label + " backward", dx.data() + r0 * t, want_dx.data() + r0 * t, (r1 - r0) * t, 1e-7, 1e-6);
@@ -385,15 +289,8 @@ void test_losses() {
       int64_t i0, i1;
       middle(n, i0, i1);
       std::vector<float> loss(static_cast<size_t>(n), kSentinel), grad(static_cast<size_t>(n), kSentinel);
-      SigmoidCrossEntropyParams p;
+      SigmoidCrossEntropyParams p = sigmoid_cross_entropy_case(n, zs, y, with_weights ? w.data() : nullptr, 0.25f, loss, grad);
       set_range(p, i0, i1);
-      p.length = n;
-      p.logits = zs.data();
-      p.targets = y.data();
-      p.weights = with_weights ? w.data() : nullptr;
-      p.grad_scale = 0.25f;
-      p.loss = loss.data();
-      p.grad = grad.data();
       if (!runs(label, [&] { cuda::sigmoid_cross_entropy(p); })) continue;
       const std::vector<double> want = nnref::sigmoid_cross_entropy(zs, y, p.weights, 0.25);
       close(label + " loss", loss.data() + i0, want.data() + i0, i1 - i0, 1e-7, 1e-6);
@@ -412,14 +309,8 @@ void test_embeddings() {
     const std::vector<int32_t> ids = {3, -1, 0, 9, 3, -1, 7};
     const int64_t n = static_cast<int64_t>(ids.size());
     std::vector<float> out(static_cast<size_t>(n * dim), kSentinel);
-    EmbeddingGatherParams p;
+    EmbeddingGatherParams p = embedding_gather_case(vocab, dim, table, ids, out);
     set_range(p, 1, n);
-    p.vocab = vocab;
-    p.dim = dim;
-    p.table = table.data();
-    p.ids = ids.data();
-    p.ids_length = n;
-    p.out = out.data();
     const std::string label = "cuda embeddingGather dim " + std::to_string(dim);
     if (runs(label, [&] { cuda::embedding_gather(p); })) {
       std::vector<double> want(static_cast<size_t>(n * dim), 0.0);
@@ -437,17 +328,8 @@ void test_embeddings() {
       for (int64_t g0 : {0, 1}) {  // g0 = 1: the range's entries start at offsets[1] = 3
         const int64_t groups = 4;
         std::vector<float> sum(static_cast<size_t>(groups * dim), kSentinel);
-        SegmentSumParams s;
+        SegmentSumParams s = segment_sum_case(vocab, dim, table, offsets, positions, weighted ? w.data() : nullptr, sum);
         set_range(s, g0, groups);
-        s.rows = vocab;
-        s.dim = dim;
-        s.src = table.data();
-        s.offsets = offsets.data();
-        s.offsets_length = 5;
-        s.positions = positions.data();
-        s.positions_length = 7;
-        s.weights = weighted ? w.data() : nullptr;
-        s.out = sum.data();
         const std::string sl = "cuda segmentSum dim " + std::to_string(dim) + (weighted ? " weighted" : "") + " groups from " + std::to_string(g0);
         if (!runs(sl, [&] { cuda::segment_sum(s); })) continue;
         const std::vector<double> want = nnref::segment_sum(table, dim, offsets, positions, s.weights);
@@ -465,14 +347,8 @@ void test_dropout() {
         const std::vector<float> x = uniform(n, static_cast<uint32_t>(n + 3));
         const int64_t i0 = n > 5 ? 5 : 0;  // the counter of element i is offset + i, whatever the range
         std::vector<float> out(static_cast<size_t>(n), kSentinel);
-        DropoutParams p;
+        DropoutParams p = dropout_case(n, x, rate, offset, out);
         set_range(p, i0, n);
-        p.length = n;
-        p.x = x.data();
-        p.rate = rate;
-        p.seed = 11;
-        p.offset = offset;
-        p.out = out.data();
         const std::string label = "cuda dropout n=" + std::to_string(n) + " rate=" + std::to_string(rate) + " offset=" + std::to_string(offset);
         if (!runs(label, [&] { cuda::dropout(p); })) continue;
         const std::vector<float> want = nnref::dropout(x, rate, 11, offset);
@@ -495,22 +371,8 @@ void test_adam() {
       std::vector<float> params = uniform(n, 13), m = uniform(n, 14, -0.01f, 0.01f), v = uniform(n, 15, 0, 0.01f);
       const std::vector<float> grads = uniform(grows * dim, 16);
       const int64_t r0 = 2, r1 = grows - 1;  // a row range: the other rows keep their values
-      AdamUpdateParams p;
+      AdamUpdateParams p = adam_update_case(n, dim, params, grads, m, v, lazy, ids, decoupled);
       set_range(p, r0, r1);
-      p.length = n;
-      p.dim = dim;
-      p.params = params.data();
-      p.grads = grads.data();
-      p.m = m.data();
-      p.v = v.data();
-      p.lazy = lazy;
-      p.row_ids = ids.data();
-      p.row_ids_length = static_cast<int64_t>(ids.size());
-      p.step = lazy ? 10 : 3;
-      p.lr = 1e-2;
-      p.weight_decay = 0.1;
-      p.decoupled = decoupled;
-      p.grad_scale = 0.5;
       // the reference on the range alone: the range's grads, and (lazy) its row ids
       AdamUpdateParams q = p;
       std::vector<float> range_grads(grads.begin() + r0 * dim, grads.begin() + r1 * dim);
@@ -544,15 +406,8 @@ void test_elementwise() {
       int64_t i0, i1;
       middle(n, i0, i1);
       std::vector<float> out(static_cast<size_t>(n), kSentinel);
-      ElementwiseParams p;
+      ElementwiseParams p = elementwise_case(variant, n, x, y, out);
       set_range(p, i0, i1);
-      p.op = variant == 1 ? ElementwiseOp::Mul : ElementwiseOp::Axpby;
-      p.length = n;
-      p.x = x.data();
-      p.y = variant == 2 ? nullptr : y.data();
-      p.alpha = 0.5;
-      p.beta = -2;
-      p.out = out.data();
       const std::string label = "cuda elementwise " + std::to_string(variant) + " n=" + std::to_string(n);
       if (!runs(label, [&] { cuda::elementwise(p); })) continue;
       std::vector<double> want(static_cast<size_t>(n));
@@ -568,20 +423,6 @@ void test_elementwise() {
 }
 
 // ------------------------------------------------------------------ spdSolve
-/** A = MᵀM/n + I (n × n), upper triangle replaced by NaN: only the lower triangle may be read. */
-std::vector<float> spd_matrix(int64_t n, uint32_t seed) {
-  const std::vector<float> m = uniform(n * n, seed);
-  std::vector<float> a(static_cast<size_t>(n * n));
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j <= i; j++) {
-      double s = i == j ? 1.0 : 0.0;
-      for (int64_t k = 0; k < n; k++) s += static_cast<double>(m[static_cast<size_t>(k * n + i)]) * m[static_cast<size_t>(k * n + j)] / static_cast<double>(n);
-      a[static_cast<size_t>(i * n + j)] = static_cast<float>(s);
-      if (j < i) a[static_cast<size_t>(j * n + i)] = kNaN;
-    }
-  return a;
-}
-
 /** Runs cuda::spd_solve into out (filled with the sentinel); returns the exception's message, "" when it ran. */
 std::string spd_run(const std::vector<float>& a, int64_t n, const std::vector<float>* b, int64_t r, std::vector<float>& out) {
   SpdSolveParams p;
