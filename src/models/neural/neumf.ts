@@ -45,9 +45,9 @@ import { candidateList, candidateMask, checkK, noRecommendations, topKOf } from 
 import { count, nonNeg, positive, readParams, seedSpec, type ParamTable } from '../params.js';
 import { Trainset } from '../trainset.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { readNeural, saveNeural } from './persist.js';
+import { modelFromSavedParams, readNeural, saveNeural } from '../modelFileTrainset.js';
 import { holdOut, lastItems, userSequences } from './sequences.js';
-import { heldOutSet, ndcgAt } from './validationNdcg.js';
+import { heldOutSet, ndcgAt } from './validation.js';
 
 export type PairCurriculum = 'none' | 'item-popularity' | 'user-activity';
 
@@ -459,29 +459,24 @@ export class NeuMF extends ModelBase {
     const f = this.need('save()');
     saveNeural(path, this.name, {
       params: this.params, meta: { history: this.history.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric })) },
-      users: f.ts.users, items: f.ts.items, seen: f.ts.ur, layout: f.arena.layout(), values: f.arena.data!, factors: this.opts.factors, arrays: {},
+      ts: f.ts, layout: f.arena.layout(), values: f.arena.data!, factors: this.opts.factors, arrays: {},
     });
   }
 
   static load(path: string): NeuMF {
     const file = readNeural(path, 'neumf');
-    let model: NeuMF;
-    try {
-      model = new NeuMF(file.params);
-    } catch (e) {
-      throw new Error(`affinity: cannot load model '${path}': its hyper-parameters are invalid (${(e as Error).message})`, { cause: e });
-    }
+    const model = modelFromSavedParams(path, file.params, (p) => new NeuMF(p));
     const arena = new ParamArena();
-    const net = new NeumfNet(new Runtime({}, model.opts.seed), arena, file.users.size, file.items.size, model.opts);
+    const net = new NeumfNet(new Runtime({}, model.opts.seed), arena, file.ts.nUsers, file.ts.nItems, model.opts);
     arena.allocate(new Rng(0));
     try {
       arena.load(file.layout, file.values);
     } catch (e) {
       throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`, { cause: e });
     }
-    const ts = new Trainset(file.seen, file.users, file.items, true);
+    const ts = file.ts;
     model.ts = ts;
-    model.fitted = { ts, arena, weights: weightsOf(net), allItems: Int32Array.from({ length: file.items.size }, (_, i) => i), itemPart: null };
+    model.fitted = { ts, arena, weights: weightsOf(net), allItems: Int32Array.from({ length: file.ts.nItems }, (_, i) => i), itemPart: null };
     const hist = (file.meta.history ?? []) as Array<{ epoch: number; loss: number; metric?: number }>;
     model.history = hist.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric ?? undefined, bestEpoch: 0, seconds: 0, lr: model.opts.lr, batches: 0 }));
     return model;
