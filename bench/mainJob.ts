@@ -61,32 +61,21 @@ export function syntheticCsv(): Promise<string> {
   return csvFile;
 }
 
-let gzFile: Promise<string> | null = null;
-function syntheticGz(): Promise<string> {
-  gzFile ??= (async () => {
-    const csv = await syntheticCsv();
-    return cached(path.join(benchDir(), 'syn20m.csv.gz'), (tmp) => pipeline(createReadStream(csv), createGzip({ level: 6 }), createWriteStream(tmp)));
-  })();
-  return gzFile;
+/** A file made once from the synthetic CSV (cached on disk, and one promise per process). */
+function fromSyntheticCsv(name: string, make: (csv: string, tmp: string) => Promise<void>): () => Promise<string> {
+  let file: Promise<string> | null = null;
+  return () => {
+    file ??= (async () => {
+      const csv = await syntheticCsv();
+      return cached(path.join(benchDir(), name), (tmp) => make(csv, tmp));
+    })();
+    return file;
+  };
 }
 
-let parquetFile: Promise<string> | null = null;
-function syntheticParquet(): Promise<string> {
-  parquetFile ??= (async () => {
-    const csv = await syntheticCsv();
-    return cached(path.join(benchDir(), 'syn20m.parquet'), async (tmp) => { await writeInteractionsParquet(await readInteractions(csv, { progress: false }), tmp); });
-  })();
-  return parquetFile;
-}
-
-let arrowFile: Promise<string> | null = null;
-function syntheticArrow(): Promise<string> {
-  arrowFile ??= (async () => {
-    const csv = await syntheticCsv();
-    return cached(path.join(benchDir(), 'syn20m.arrow'), async (tmp) => { await writeInteractionsArrow(await readInteractions(csv, { progress: false }), tmp); });
-  })();
-  return arrowFile;
-}
+const syntheticGz = fromSyntheticCsv('syn20m.csv.gz', (csv, tmp) => pipeline(createReadStream(csv), createGzip({ level: 6 }), createWriteStream(tmp)));
+const syntheticParquet = fromSyntheticCsv('syn20m.parquet', async (csv, tmp) => { await writeInteractionsParquet(await readInteractions(csv, { progress: false }), tmp); });
+const syntheticArrow = fromSyntheticCsv('syn20m.arrow', async (csv, tmp) => { await writeInteractionsArrow(await readInteractions(csv, { progress: false }), tmp); });
 
 let triplets: Promise<ReadResult> | null = null;
 function syntheticTriplets(): Promise<ReadResult> {

@@ -8,11 +8,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { affinity } from './helpers/cli.js';
 import { fromTriplets, type Interactions } from '../src/data/interactions.js';
 import { parseItemFeatures } from '../src/data/sideInfo.js';
 import { attachSideInfo } from '../src/models/attachSideInfo.js';
@@ -22,14 +21,7 @@ import os from 'node:os';
 import { Rng } from '../src/data/random.js';
 
 const HUGE = 2 ** 40;
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-bounds-'));
-
-function affinity(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** 40 users × 25 items, ratings 1–5, each user ~ 8 items */
 function data(): Interactions {

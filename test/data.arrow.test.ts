@@ -5,32 +5,18 @@
 // a file that is not Arrow or a column of another type is a clear error.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import {
   Bool, DateDay, Float64, Int32, Int64, LargeUtf8, RecordBatch, Table, TimestampMicrosecond, Utf8, makeData, tableFromArrays, tableToIPC,
   vectorFromArray, type Data,
 } from 'apache-arrow';
-import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions, type ReadResult } from '../src/data/readers.js';
+import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
 import { writeInteractionsArrow } from '../src/data/arrow.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { mulberry32 } from './helpers/random.js';
+import { outcome, readColumns as rows, tempFiles } from './helpers/readResults.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-arrow-'));
-let files = 0;
-const file = (name: string): string => path.join(tmp, `${files++}-${name}`);
-
-function rows(x: ReadResult): unknown {
-  return {
-    users: x.users.ids().map(String), items: x.items.ids().map(String), user: Array.from(x.user), item: Array.from(x.item),
-    rating: Array.from(x.rating), timestamp: x.timestamp ? Array.from(x.timestamp) : null, duplicates: x.stats.duplicates, implicit: x.implicit,
-  };
-}
-
-async function outcome(f: () => Promise<ReadResult>): Promise<ReadResult | Error> {
-  try { return await f(); } catch (e) { return e as Error; }
-}
+const { tmp, file } = tempFiles('affinity-arrow-');
 
 /** A table of these columns split into record batches of `batch` rows, written in the given IPC format. */
 function writeArrow(name: string, columns: Record<string, unknown>, format: 'file' | 'stream', batch?: number): string {

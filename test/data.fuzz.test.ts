@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFormatError, readInteractions, readInteractionsFromString, type ReadOptions, type ReadResult } from '../src/data/index.js';
 import { readItemFeatures, readUserFeatures, type SideInfo } from '../src/data/sideInfo.js';
+import { outcome } from './helpers/readResults.js';
 
 const seed = Number(process.env.FC_SEED ?? 20251202);
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-fuzz-'));
@@ -21,13 +22,6 @@ function file(ext: string, bytes: Buffer): string {
   return f;
 }
 
-async function outcome(f: () => Promise<ReadResult> | ReadResult): Promise<ReadResult | Error> {
-  try {
-    return await f();
-  } catch (e) {
-    return e as Error;
-  }
-}
 
 /** A result is complete when its columns agree and every index is in its map. */
 function assertComplete(x: ReadResult): void {

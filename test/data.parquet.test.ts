@@ -5,32 +5,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { skip } from './helpers/skip.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { snappyUncompress } from 'hyparquet';
-import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions, type ReadResult } from '../src/data/readers.js';
+import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
 import { nativeSnappy } from '../src/data/fastReader.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { mulberry32 } from './helpers/random.js';
+import { outcome, readColumns as rows, tempFiles } from './helpers/readResults.js';
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-parquet-'));
-let files = 0;
-const file = (name: string): string => path.join(tmp, `${files++}-${name}`);
-
-function rows(x: ReadResult): unknown {
-  return {
-    users: x.users.ids().map(String), items: x.items.ids().map(String), user: Array.from(x.user), item: Array.from(x.item),
-    rating: Array.from(x.rating), timestamp: x.timestamp ? Array.from(x.timestamp) : null, duplicates: x.stats.duplicates, implicit: x.implicit,
-  };
-}
-
-async function outcome(f: () => Promise<ReadResult>): Promise<ReadResult | Error> {
-  try { return await f(); } catch (e) { return e as Error; }
-}
+const { tmp, file } = tempFiles('affinity-parquet-');
 
 function writeParquet(name: string, columnData: Parameters<typeof parquetWriteBuffer>[0]['columnData'], rowGroupSize?: number): string {
   const f = file(name);

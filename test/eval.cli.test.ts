@@ -2,22 +2,14 @@
 // `affinity precompute --items/--users`, run through the compiled CLI on small synthetic fixtures.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { affinity } from './helpers/cli.js';
 import { mulberry32 } from './helpers/random.js';
 import { ML100K_GENRES } from '../src/data/sideInfo.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'affinity-evalcli-'));
-
-function affinity(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 // 40 users × 30 items, ~12 ratings each, with timestamps; ids as in MovieLens (1-based numbers)
 const nU = 40, nI = 30;

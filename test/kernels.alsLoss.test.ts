@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { skip } from './helpers/skip.js';
 import { Engine } from '../src/engine/engine.js';
 import { alsLoss, alsLossFromRows, gramian, totalConfidence, type AlsHalfStepArgs, type AlsMode, type AlsSolver } from '../src/kernels/alsHalfStep.js';
-import { csrFromTriplets, denseFrom, transpose, type Csr, type Dense } from '../src/data/matrix.js';
+import { csrFromTriplets, transpose, type Csr, type Dense } from '../src/data/matrix.js';
 import { probeBackend } from '../src/backends/registry.js';
-import { mulberry32 } from './helpers/random.js';
+import { mulberry32, randomFactors } from './helpers/random.js';
 
 function randomMatrix(rows: number, cols: number, density: number, seed: number, mode: AlsMode): Csr {
   const rnd = mulberry32(seed);
@@ -26,13 +26,6 @@ function randomMatrix(rows: number, cols: number, density: number, seed: number,
     }
   }
   return csrFromTriplets(rows, cols, r, c, v);
-}
-
-function randomFactors(rows: number, f: number, seed: number, scale: number): Dense {
-  const rnd = mulberry32(seed);
-  const d = denseFrom(rows, f);
-  for (let i = 0; i < d.data.length; i++) d.data[i] = (rnd() - 0.5) * scale;
-  return d;
 }
 
 const engine = new Engine({ threads: 2 });

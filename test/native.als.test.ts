@@ -19,7 +19,7 @@ import { nativeBackend, loadNativeAddon, callAlsHalfStep, type NativeAddon, type
 import { allocateAlsHalfStep, alsHalfStepReference, gramian, type AlsHalfStepArgs, type AlsMode, type AlsSolver } from '../src/kernels/alsHalfStep.js';
 import { csrFromTriplets, denseFrom, transpose, type Csr, type Dense } from '../src/data/matrix.js';
 import { readInteractions } from '../src/data/index.js';
-import { mulberry32 } from './helpers/random.js';
+import { mulberry32, randomFactors } from './helpers/random.js';
 import { skip, testOrSkip } from './helpers/skip.js';
 
 const tol = (ref: number) => 1e-4 * Math.max(1, Math.abs(ref));
@@ -43,13 +43,6 @@ function randomMatrix(rows: number, cols: number, density: number, seed: number,
     }
   }
   return csrFromTriplets(rows, cols, r, c, v);
-}
-
-function randomFactors(rows: number, f: number, seed: number, scale: number): Dense {
-  const rnd = mulberry32(seed);
-  const d = denseFrom(rows, f);
-  for (let i = 0; i < d.data.length; i++) d.data[i] = (rnd() - 0.5) * scale;
-  return d;
 }
 
 function argsFor(matrix: Csr, other: Dense, mode: AlsMode, solver: AlsSolver, regularization: number, initial?: Dense, cgSteps?: number): AlsHalfStepArgs {

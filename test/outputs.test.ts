@@ -11,20 +11,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { affinity, cli, root, runAndKill } from './helpers/cli.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { lockOutput } from '../src/data/outputFile.js';
 import { writeCheckpoint } from '../src/pipeline/checkpoint.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const killBetweenRenames = path.join(root, 'dist', 'test', 'helpers', 'killBetweenRenames.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-outputs-'));
-
-function affinity(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function dir(name: string): string {
   const d = path.join(tmp, name);
@@ -36,23 +29,6 @@ function dir(name: string): string {
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(r.stdout);
-}
-
-/** Starts `args` (the CLI unless `script`), SIGKILLs it when `when()` holds (polled every 2 ms); resolves whether it was killed. */
-function runAndKill(args: string[], when: () => boolean, script = cli): Promise<{ killed: boolean; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b) => { stderr += b; });
-    let killed = false;
-    const poll = setInterval(() => {
-      try {
-        if (!killed && when()) { killed = true; child.kill('SIGKILL'); }
-      } catch { /* a file being replaced: next time */ }
-    }, 2);
-    child.on('error', (e) => { clearInterval(poll); reject(e); });
-    child.on('exit', (_code, signal) => { clearInterval(poll); resolve({ killed: signal === 'SIGKILL', stderr }); });
-  });
 }
 
 const tmpFiles = (d: string, base: string) => readdirSync(d).filter((n) => n.startsWith(`.${base}.`) && /\.tmp/.test(n));

@@ -1,10 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { affinity, runAndKill } from './helpers/cli.js';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { readInteractions } from '../src/data/readers.js';
 import { splitRecord } from '../src/data/csvLine.js';
@@ -16,15 +15,7 @@ import { denseFrom } from '../src/data/matrix.js';
 import { precompute, precomputeToFile, parseShard, type UserBlock, type SimilarBlock } from '../src/pipeline/precompute.js';
 import { similarItemsPath, formatFromPath } from '../src/pipeline/writers.js';
 
-// compiled to dist/test/: the repo root is two levels up
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'affinity-precompute-'));
-
-function affinity(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function dir(name: string): string {
   const d = path.join(tmp, name);
@@ -383,23 +374,9 @@ test('bad arguments: unknown model, bad shard, bad format, missing input', () =>
 interface CheckpointState { phase: string; recommendations: { blocks: number }; similar?: { blocks: number } }
 
 /** Starts the CLI, SIGKILLs it once the checkpoint shows `minBlocks` blocks done (or `when` holds); returns whether it was killed mid-run. */
-function runAndKill(args: string[], checkpoint: string, minBlocks: number | ((cp: CheckpointState) => boolean)): Promise<{ killed: boolean; stderr: string }> {
+function runAndKillAt(args: string[], checkpoint: string, minBlocks: number | ((cp: CheckpointState) => boolean)): Promise<{ killed: boolean; stderr: string }> {
   const when = typeof minBlocks === 'number' ? (cp: CheckpointState) => cp.recommendations.blocks >= minBlocks : minBlocks;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b) => { stderr += b; });
-    let killed = false;
-    const poll = setInterval(() => {
-      if (killed || !existsSync(checkpoint)) return;
-      try {
-        const cp = JSON.parse(readFileSync(checkpoint, 'utf8')) as CheckpointState;
-        if (when(cp)) { killed = true; child.kill('SIGKILL'); }
-      } catch { /* being replaced; try again */ }
-    }, 2);
-    child.on('error', (e) => { clearInterval(poll); reject(e); });
-    child.on('exit', (_code, signal) => { clearInterval(poll); resolve({ killed: signal === 'SIGKILL', stderr }); });
-  });
+  return runAndKill(args, () => existsSync(checkpoint) && when(JSON.parse(readFileSync(checkpoint, 'utf8')) as CheckpointState));
 }
 
 test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, csv, parquet); no final file before the end', async () => {
@@ -414,7 +391,7 @@ test('resume after SIGKILL gives the same bytes as an uninterrupted run (jsonl, 
 
     const out = path.join(d, `recs.${f}`);
     const cp = `${out}.checkpoint`;
-    const run = await runAndKill([...base, '--out', out], cp, 5);
+    const run = await runAndKillAt([...base, '--out', out], cp, 5);
     assert.ok(run.killed, `the run was killed before it finished (${run.stderr})`);
     assert.not.ok(existsSync(out), 'no file at the final path after a kill');
     assert.ok(existsSync(`${out}.partial`), 'the partial output is kept');
@@ -453,7 +430,7 @@ test('resume in the similar-items phase gives the same bytes for both files', as
   const ref = path.join(d, 'ref.jsonl');
   assert.is(affinity(...base, '--out', ref).code, 0);
   const out = path.join(d, 'recs.jsonl');
-  const run = await runAndKill([...base, '--out', out], `${out}.checkpoint`, (cp) => cp.phase === 'similar' && (cp.similar?.blocks ?? 0) >= 3);
+  const run = await runAndKillAt([...base, '--out', out], `${out}.checkpoint`, (cp) => cp.phase === 'similar' && (cp.similar?.blocks ?? 0) >= 3);
   assert.ok(run.killed, `killed in the similar phase (${run.stderr})`);
   assert.not.ok(existsSync(out) || existsSync(path.join(d, 'recs.similar.jsonl')), 'no final files after the kill');
   const r = affinity(...base, '--out', out, '--resume', '--json');
@@ -470,7 +447,7 @@ test('resume refuses a checkpoint written for other parameters; a run without --
   await writeSyntheticCsv({ users: 5000, items: 1000, interactions: 50000, explicit: false, seed: 4, out: input });
   const out = path.join(d, 'recs.jsonl');
   const base = ['precompute', '--input', input, '--model', 'popularity', '--block-size', '2', '--quiet', '--out', out];
-  const run = await runAndKill([...base, '--k', '10'], `${out}.checkpoint`, 3);
+  const run = await runAndKillAt([...base, '--k', '10'], `${out}.checkpoint`, 3);
   assert.ok(run.killed);
   const r = affinity(...base, '--k', '11', '--resume');
   assert.is.not(r.code, 0);

@@ -26,67 +26,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EvaluateResult } from '../../src/eval/evaluate.js';
+import { affinity, arg, bold, cmd, dataFile, evalJson, f2, f4, log, onlySections, outFile as studyOutFile, pm, root, table } from './studyKit.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// dist/bench/study → repo root is three levels up
-const root = path.basename(path.dirname(path.dirname(here))) === 'dist' ? path.resolve(here, '..', '..', '..') : path.resolve(here, '..', '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const dataDir = path.resolve(arg('--data') ?? (process.env.AFFINITY_DATA_DIR ? path.join(process.env.AFFINITY_DATA_DIR, 'ml-100k') : path.join(root, '..', 'shared', 'data', 'ml-100k')));
-const outFile = path.resolve(arg('--out') ?? path.join(root, 'docs', 'neural-study.md'));
-const only = new Set((arg('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
-
-function find(base: string): string {
-  for (const f of [base, `${base}.gz`]) if (existsSync(path.join(dataDir, f))) return f;
-  throw new Error(`${path.join(dataDir, base)}(.gz) not found: pass --data DIR (the ml-100k folder) or set AFFINITY_DATA_DIR`);
-}
-const F = { data: find('u.data'), item: find('u.item'), user: find('u.user') };
-
-const log = (m: string) => process.stderr.write(`[study ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-
-/** Run `affinity ARGS` (args use '$D/' for the data dir); returns stdout. */
-function affinity(args: string[]): string {
-  const real = args.map((a) => a.replaceAll('$D/', dataDir + path.sep));
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...real], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env } });
-  const s = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`affinity ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  log(`${s.toFixed(1)} s  affinity ${args.join(' ')}`);
-  return r.stdout;
-}
-
-function shellQuote(a: string): string {
-  return /^[\w@%+=:,./$-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
-}
-const cmd = (...runs: string[][]) => '```sh\n' + runs.map((args) => 'affinity ' + args.map(shellQuote).join(' ')).join('\n') + '\n```';
-
-function evalJson(args: string[]): EvaluateResult[] {
-  const out = JSON.parse(affinity(['eval', ...args, '--json', '--quiet']));
-  return Array.isArray(out) ? out : [out];
-}
-
-const f4 = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(4));
-const f2 = (v: number) => v.toFixed(2);
-const pm = (r: EvaluateResult, k: string) => (k in r.mean ? (r.folds.length > 1 ? `${f4(r.mean[k])} ± ${f4(r.std[k])}` : f4(r.mean[k])) : '—');
+const outFile = studyOutFile('neural-study.md');
+const only = onlySections('a,b,c,d,e,f');
+const F = { data: dataFile('u.data'), item: dataFile('u.item'), user: dataFile('u.user') };
 const label = (r: EvaluateResult) => (Object.keys(r.params).length ? `${r.model} (${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(', ')})` : r.model);
-
-function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
-function bold(rows: string[][], col: number, better: 'min' | 'max'): void {
-  const v = rows.map((r) => parseFloat(r[col]));
-  const ok = v.filter((x) => Number.isFinite(x));
-  if (!ok.length) return;
-  const best = better === 'min' ? Math.min(...ok) : Math.max(...ok);
-  rows.forEach((r, i) => { if (v[i] === best) r[col] = `**${r[col]}**`; });
-}
 
 const DATA = ['--input', `$D/${F.data}`];
 const SIDE = ['--items', `$D/${F.item}`, '--users', `$D/${F.user}`];

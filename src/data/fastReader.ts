@@ -11,8 +11,8 @@
 import { addonLoader, type NativeModule } from './nativeAddon.js';
 import type { TextEncoding } from './textDecoder.js';
 
-/** The reader's options (native/addon/delimited_reader_args.h). */
-interface NativeReaderOptions {
+/** The layout the reference parser decided, as the native reader takes it (native/addon/delimited_reader_args.h). */
+interface ReaderLayout {
   delimiter: string;
   quotes: boolean;
   user: number;
@@ -25,8 +25,13 @@ interface NativeReaderOptions {
   extraColumns: 'error' | 'ignore';
   skipInvalid: boolean;
   limit: number;
+  /** the encoding in force (an 'auto' decided on the first lines is passed as decided) */
   encoding: TextEncoding;
   linesBefore: number;
+}
+
+/** The reader's options. */
+interface NativeReaderOptions extends ReaderLayout {
   expectedRows?: number;
 }
 
@@ -93,20 +98,7 @@ export function nativeReaderUnavailable(delimiter?: string): string | null {
 }
 
 /** What the reference parser has read when it hands over: the layout, and the ids and rows so far. */
-export interface Handoff {
-  delimiter: string;
-  quotes: boolean;
-  user: number;
-  item: number;
-  rating: number;
-  timestamp: number;
-  width: number;
-  extraColumns: 'error' | 'ignore';
-  skipInvalid: boolean;
-  limit: number;
-  /** the encoding in force (an 'auto' decided on the first lines is passed as decided) */
-  encoding: TextEncoding;
-  linesBefore: number;
+export interface Handoff extends ReaderLayout {
   users: readonly string[];
   items: readonly string[];
   rows: { n: number; user: Int32Array; item: Int32Array; rating: Float32Array; timestamp: Float64Array | null; line: Uint32Array };

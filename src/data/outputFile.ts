@@ -150,21 +150,15 @@ export async function writeFileAtomically(out: string, write: (tmp: string) => P
     }
     return;
   }
-  const file = target.path;
-  const lock = lockOutput(file);
-  const tmp = temporaryOutputPath(file);
+  const r = startReplacement(target.path, out);
   try {
-    removeStaleTemporaries(file);
-    await write(tmp);
-    const fd = openSync(tmp, 'r+');
+    await write(r.tmp);
+    const fd = openSync(r.tmp, 'r+');
     try { fdatasyncSync(fd); } finally { closeSync(fd); }
-    renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw namedFileError(e, out);
-  } finally {
-    lock.release();
+    throw r.abort(e);
   }
+  r.commit();
 }
 
 /**
@@ -187,19 +181,45 @@ export function writeBytesAtomically(out: string, bytes: Uint8Array): void {
     try { writeAll(out, 'a'); } catch (e) { throw namedFileError(e, out); }
     return;
   }
-  const file = target.path;
+  const r = startReplacement(target.path, out);
+  try {
+    writeAll(r.tmp, 'w');
+  } catch (e) {
+    throw r.abort(e);
+  }
+  r.commit();
+}
+
+/**
+ * What both atomic writers do around writing: lock `file` and remove the temporaries of killed
+ * runs; then `commit` renames the written temporary onto `file`, or `abort(e)` removes it and
+ * returns e named after `out`. Either releases the lock (a failed rename aborts).
+ */
+function startReplacement(file: string, out: string): { tmp: string; commit(): void; abort(e: unknown): unknown } {
   const lock = lockOutput(file);
   const tmp = temporaryOutputPath(file);
+  const abort = (e: unknown): unknown => {
+    try {
+      rmSync(tmp, { force: true });
+      return namedFileError(e, out);
+    } finally {
+      lock.release();
+    }
+  };
   try {
     removeStaleTemporaries(file);
-    writeAll(tmp, 'w');
-    renameSync(tmp, file);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw namedFileError(e, out);
-  } finally {
-    lock.release();
+    throw abort(e);
   }
+  const commit = (): void => {
+    try {
+      renameSync(tmp, file);
+    } catch (e) {
+      throw abort(e);
+    }
+    lock.release();
+  };
+  return { tmp, commit, abort };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,4 +12,12 @@ export function randomDense(rows: number, cols: number, seed: number, levels = 0
   return d;
 }
 
+/** Seeded random rows × f factors, uniform in [-scale/2, scale/2). */
+export function randomFactors(rows: number, f: number, seed: number, scale: number): Dense {
+  const rnd = mulberry32(seed);
+  const d = denseFrom(rows, f);
+  for (let i = 0; i < d.data.length; i++) d.data[i] = (rnd() - 0.5) * scale;
+  return d;
+}
+
 export { mulberry32 };

@@ -33,21 +33,20 @@
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom, sharedFloat32, sharedInt32 } from '../../data/matrix.js';
-import type { IdMap } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
 import { Rng } from '../../data/random.js';
 import { resolveContext, type Context } from '../../engine/context.js';
 import type { KernelArgs, KernelName, KernelOutput } from '../../kernels/contract.js';
-import { Adam, Embedding, Linear, ParamArena, Runtime, shuffledBatches, trainLoop, type EpochReport, type Param } from '../../nn/index.js';
-import { ModelBase } from '../base.js';
+import { Adam, Embedding, Linear, ParamArena, Runtime, shuffledBatches, trainLoop, type Param } from '../../nn/index.js';
 import { checkPacing, curriculumFraction, pacingParams, sortByKey, type CurriculumPacing } from '../curriculum.js';
 import { candidateList, candidateMask, checkK, noRecommendations, topKOf } from '../ranking.js';
 import { count, nonNeg, positive, readParams, seedSpec, type ParamTable } from '../params.js';
 import { Trainset } from '../trainset.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { readNeural, saveNeural } from './persist.js';
+import { modelFromSavedParams, readNeural, saveNeural } from '../modelFileTrainset.js';
+import { ArenaModel, loadArena } from './arenaModel.js';
 import { holdOut, lastItems, userSequences } from './sequences.js';
-import { heldOutSet, ndcgAt } from './validationNdcg.js';
+import { heldOutSet, ndcgAt } from './validation.js';
 
 export type PairCurriculum = 'none' | 'item-popularity' | 'user-activity';
 
@@ -247,13 +246,9 @@ interface Fitted {
   itemPart: Dense | null;
 }
 
-export class NeuMF extends ModelBase {
+export class NeuMF extends ArenaModel<NeumfOptions, Fitted> {
   readonly name = 'neumf';
-  readonly predictsRatings = false;
   readonly opts: NeumfOptions;
-  private fitted: Fitted | null = null;
-  /** the epochs of the last fit (loss, validation NDCG@10, seconds) */
-  history: EpochReport[] = [];
 
   constructor(params?: Partial<NeumfOptions> | ModelParams) {
     super();
@@ -263,15 +258,6 @@ export class NeuMF extends ModelBase {
     this.opts = o;
   }
 
-  get params(): ModelParams { return { ...this.opts }; }
-  get isFitted(): boolean { return this.fitted !== null; }
-  get userIds(): IdMap | undefined { return this.fitted?.ts.users; }
-  get itemIds(): IdMap | undefined { return this.fitted?.ts.items; }
-
-  private need(what: string): Fitted {
-    this.trainset(what);
-    return this.fitted!;
-  }
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     const o = this.opts;
@@ -458,32 +444,22 @@ export class NeuMF extends ModelBase {
   save(path: string): void {
     const f = this.need('save()');
     saveNeural(path, this.name, {
-      params: this.params, meta: { history: this.history.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric })) },
-      users: f.ts.users, items: f.ts.items, seen: f.ts.ur, layout: f.arena.layout(), values: f.arena.data!, factors: this.opts.factors, arrays: {},
+      params: this.params, meta: { history: this.savedHistory() },
+      ts: f.ts, layout: f.arena.layout(), values: f.arena.data!, factors: this.opts.factors, arrays: {},
     });
   }
 
   static load(path: string): NeuMF {
     const file = readNeural(path, 'neumf');
-    let model: NeuMF;
-    try {
-      model = new NeuMF(file.params);
-    } catch (e) {
-      throw new Error(`affinity: cannot load model '${path}': its hyper-parameters are invalid (${(e as Error).message})`, { cause: e });
-    }
+    const model = modelFromSavedParams(path, file.params, (p) => new NeuMF(p));
     const arena = new ParamArena();
-    const net = new NeumfNet(new Runtime({}, model.opts.seed), arena, file.users.size, file.items.size, model.opts);
+    const net = new NeumfNet(new Runtime({}, model.opts.seed), arena, file.ts.nUsers, file.ts.nItems, model.opts);
     arena.allocate(new Rng(0));
-    try {
-      arena.load(file.layout, file.values);
-    } catch (e) {
-      throw new Error(`affinity: cannot load model '${path}': ${(e as Error).message}`, { cause: e });
-    }
-    const ts = new Trainset(file.seen, file.users, file.items, true);
+    loadArena(arena, file);
+    const ts = file.ts;
     model.ts = ts;
-    model.fitted = { ts, arena, weights: weightsOf(net), allItems: Int32Array.from({ length: file.items.size }, (_, i) => i), itemPart: null };
-    const hist = (file.meta.history ?? []) as Array<{ epoch: number; loss: number; metric?: number }>;
-    model.history = hist.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric ?? undefined, bestEpoch: 0, seconds: 0, lr: model.opts.lr, batches: 0 }));
+    model.fitted = { ts, arena, weights: weightsOf(net), allItems: Int32Array.from({ length: file.ts.nItems }, (_, i) => i), itemPart: null };
+    model.restoreHistory(file.meta);
     return model;
   }
 }

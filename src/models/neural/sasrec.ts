@@ -26,7 +26,7 @@
  * the epoch with the best NDCG@10 is kept (patience: epochs without improvement; 0 = no early
  * stopping, no hold-out). The user representation used to recommend is the last position's hidden
  * state over the user's whole training sequence (held-out items included), computed once after fit;
- * recommend / recommendBatch score it against E with the denseScoreTopK kernel (dotScoring.ts).
+ * recommend / recommendBatch score it against E with the denseScoreTopK kernel (scoring.ts).
  *
  * Curriculum (curriculum.ts) over training sequences: 'user-activity' (long histories first) or
  * 'item-popularity' (sequences of popular items first); balanceGamma weights each target position
@@ -37,20 +37,19 @@
  */
 import type { Csr, Dense } from '../../data/matrix.js';
 import { csrFromTriplets, denseFrom, sharedInt32 } from '../../data/matrix.js';
-import type { IdMap } from '../../data/idMap.js';
 import type { Interactions } from '../../data/interactions.js';
 import { Rng } from '../../data/random.js';
 import { resolveContext, type RunContext } from '../../engine/context.js';
-import { Adam, ParamArena, Runtime, shuffledBatches, trainLoop, type EpochReport } from '../../nn/index.js';
-import { ModelBase } from '../base.js';
+import { Adam, ParamArena, Runtime, shuffledBatches, trainLoop } from '../../nn/index.js';
 import { checkPacing, curriculumFraction, pacingParams, sortByKey, type CurriculumPacing } from '../curriculum.js';
 import { checkIndex, checkK, excludeRows } from '../ranking.js';
 import { count, nonNeg, positive, readParams, seedSpec, type ParamTable } from '../params.js';
 import { Trainset } from '../trainset.js';
 import type { FitOptions, ModelParams, Prediction, RecommendOptions, Recommendations } from '../types.js';
-import { recommendBatchByDot, recommendByDot, similarItemsByCosine, type DotScorer } from './dotScoring.js';
-import { readNeural, saveNeural } from './persist.js';
-import { heldOutSet, ndcgAt } from './validationNdcg.js';
+import { recommendBatchByDot, recommendByDot, similarItemsByCosine, type DotScorer } from './scoring.js';
+import { modelFromSavedParams, readNeural, saveNeural } from '../modelFileTrainset.js';
+import { ArenaModel, loadArena } from './arenaModel.js';
+import { heldOutSet, ndcgAt } from './validation.js';
 import { holdOut, lastItems, sequenceLength, sequenceOf, userSequences, type Sequences } from './sequences.js';
 import { inferenceWindows, SasrecNet, trainingWindows, type Windows } from './sasrecNet.js';
 
@@ -117,13 +116,9 @@ interface Fitted {
   sequences: Sequences;
 }
 
-export class SASRec extends ModelBase {
+export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
   readonly name = 'sasrec';
-  readonly predictsRatings = false;
   readonly opts: SasrecOptions;
-  private fitted: Fitted | null = null;
-  /** the epochs of the last fit (loss, validation NDCG@10, seconds) */
-  history: EpochReport[] = [];
 
   constructor(params?: Partial<SasrecOptions> | ModelParams) {
     super();
@@ -134,22 +129,10 @@ export class SASRec extends ModelBase {
     this.opts = o;
   }
 
-  get params(): ModelParams {
-    return { ...this.opts };
-  }
-
-  get isFitted(): boolean { return this.fitted !== null; }
-  get userIds(): IdMap | undefined { return this.fitted?.ts.users; }
-  get itemIds(): IdMap | undefined { return this.fitted?.ts.items; }
   /** users × hidden: the representation each user is recommended from (a live view) */
   get userVectors(): Dense { return this.need('userVectors').userVectors; }
   /** items × hidden: the item embeddings (a live view) */
   get itemVectors(): Dense { return this.need('itemVectors').itemVectors; }
-
-  private need(what: string): Fitted {
-    this.trainset(what);
-    return this.fitted!;
-  }
 
   async fit(train: Interactions, opts: FitOptions = {}): Promise<void> {
     const o = this.opts;
@@ -356,8 +339,8 @@ export class SASRec extends ModelBase {
   save(path: string): void {
     const f = this.need('save()');
     saveNeural(path, this.name, {
-      params: this.params, meta: { hidden: this.opts.hidden, history: this.history.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric })) },
-      users: f.ts.users, items: f.ts.items, seen: f.ts.ur, layout: f.arena.layout(), values: f.arena.data!,
+      params: this.params, meta: { hidden: this.opts.hidden, history: this.savedHistory() },
+      ts: f.ts, layout: f.arena.layout(), values: f.arena.data!,
       factors: this.opts.hidden,
       arrays: { userVectors: f.userVectors.data, sequenceIndptr: f.sequences.indptr, sequenceItems: f.sequences.items },
     });
@@ -365,31 +348,21 @@ export class SASRec extends ModelBase {
 
   static load(path: string): SASRec {
     const file = readNeural(path, 'sasrec');
-    let model: SASRec;
-    try {
-      model = new SASRec(file.params);
-    } catch (e) {
-      throw new Error(`affinity: cannot load model '${path}': its hyper-parameters are invalid (${(e as Error).message})`, { cause: e });
-    }
-    const bad = (why: string): Error => new Error(`affinity: cannot load model '${path}': ${why}`);
-    const nu = file.users.size, ni = file.items.size, d = model.opts.hidden;
+    const model = modelFromSavedParams(path, file.params, (p) => new SASRec(p));
+    const bad = file.bad;
+    const nu = file.ts.nUsers, ni = file.ts.nItems, d = model.opts.hidden;
     const arena = new ParamArena();
     new SasrecNet(new Runtime({}, model.opts.seed), arena, ni, model.opts);
     arena.allocate(new Rng(0));
-    try {
-      arena.load(file.layout, file.values);
-    } catch (e) {
-      throw bad((e as Error).message);
-    }
+    loadArena(arena, file);
     const uv = file.arrays.userVectors, si = file.arrays.sequenceIndptr, sv = file.arrays.sequenceItems;
     if (!(uv instanceof Float32Array) || uv.length !== nu * d) throw bad(`array 'userVectors' is missing or has ${uv?.length} values, expected ${nu * d}`);
     if (!(si instanceof Int32Array) || si.length !== nu + 1 || !(sv instanceof Int32Array) || sv.length !== si[nu]) throw bad("arrays 'sequenceIndptr'/'sequenceItems' are missing or inconsistent");
     for (let p = 0; p < sv.length; p++) if (!(sv[p] >= 0 && sv[p] < ni)) throw bad(`sequence item ${sv[p]} out of range`);
-    const ts = new Trainset(file.seen, file.users, file.items, true);
+    const ts = file.ts;
     model.ts = ts;
     model.fitted = { ts, arena, itemVectors: arena.get('item.table').dense, userVectors: { rows: nu, cols: d, data: uv }, sequences: { indptr: si, items: sv } };
-    const hist = (file.meta.history ?? []) as Array<{ epoch: number; loss: number; metric?: number }>;
-    model.history = hist.map((h) => ({ epoch: h.epoch, loss: h.loss, metric: h.metric ?? undefined, bestEpoch: 0, seconds: 0, lr: model.opts.lr, batches: 0 }));
+    model.restoreHistory(file.meta);
     return model;
   }
 }
