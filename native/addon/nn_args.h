@@ -53,6 +53,14 @@ inline IndexCopy copy_indices(const ObjectArgs::Array& a) {
 
 inline ObjectArgs::Array f32(ObjectArgs& o, const char* name) { return o.typed(name, napi_float32_array, "a Float32Array"); }
 
+/** Binds the Float32Array `name` to a kernel parameter and its length (the core checks the length against the shape). */
+template <class Ptr>
+inline void bind_f32(ObjectArgs& o, const char* name, Ptr& data, int64_t& length) {
+  const ObjectArgs::Array a = f32(o, name);
+  data = static_cast<Ptr>(a.data);
+  length = a.length;
+}
+
 /**
  * An optional Float32Array (absent: data null, length −1). When present it must have exactly
  * `need` elements: an empty array where elements are expected is refused here, since the core
@@ -67,6 +75,14 @@ inline ObjectArgs::Array optional_f32(ObjectArgs& o, const char* name, int64_t n
   if (a.length != need)
     o.range_error(std::string(name) + " has length " + std::to_string(a.length) + ", expected " + what + " = " + std::to_string(need));
   return a;
+}
+
+/** bind_f32 for an optional array (optional_f32's rule): absent → data null, length −1. */
+template <class Ptr>
+inline void bind_optional_f32(ObjectArgs& o, const char* name, int64_t need, const char* what, Ptr& data, int64_t& length) {
+  const ObjectArgs::Array a = optional_f32(o, name, need, what);
+  data = a.length >= 0 ? static_cast<Ptr>(a.data) : nullptr;
+  length = a.length;
 }
 
 inline int64_t dim(ObjectArgs& o, const char* name) { return o.integer(name, 0, kNnMaxDim); }
@@ -92,17 +108,11 @@ Napi::Value queue_nn(ObjectArgs& o, const char* name, const P& p, std::string (*
 inline void parse_bias_activation(ObjectArgs& o, BiasActivationParams& p, int max_threads) {
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto x = f32(o, "x");
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
-  const auto bias = optional_f32(o, "bias", p.cols, "cols");
-  p.bias = bias.length >= 0 ? static_cast<const float*>(bias.data) : nullptr;
-  p.bias_length = bias.length;
+  bind_f32(o, "x", p.x, p.x_length);
+  bind_optional_f32(o, "bias", p.cols, "cols", p.bias, p.bias_length);
   const std::string act = o.string("activation");
   if (!parse_activation(act, &p.activation)) o.range_error("unknown activation '" + act + "' (identity|relu|sigmoid|tanh|gelu)");
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.rows, max_threads);
 }
 
@@ -119,9 +129,7 @@ Napi::Value queue_activation_backward(const Napi::CallbackInfo& info, int max_th
   ObjectArgs o(info, "activationBackward");
   ActivationBackwardParams p;
   parse_bias_activation(o, p, max_threads);
-  const auto g = f32(o, "gradOut");
-  p.grad_out = static_cast<const float*>(g.data);
-  p.grad_out_length = g.length;
+  bind_f32(o, "gradOut", p.grad_out, p.grad_out_length);
   return queue_nn(o, "activationBackward", p, &validate_activation_backward, Kernel);
 }
 
@@ -131,12 +139,8 @@ Napi::Value queue_column_sums(const Napi::CallbackInfo& info, int max_threads) {
   ColumnSumsParams p;
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto x = f32(o, "x");
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "x", p.x, p.x_length);
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.cols, max_threads);
   return queue_nn(o, "columnSums", p, &validate_column_sums, Kernel);
 }
@@ -148,21 +152,13 @@ Napi::Value queue_layer_norm(const Napi::CallbackInfo& info, int max_threads) {
   LayerNormParams p;
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto x = f32(o, "x"), gamma = f32(o, "gamma"), beta = f32(o, "beta");
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
-  p.gamma = static_cast<const float*>(gamma.data);
-  p.gamma_length = gamma.length;
-  p.beta = static_cast<const float*>(beta.data);
-  p.beta_length = beta.length;
+  bind_f32(o, "x", p.x, p.x_length);
+  bind_f32(o, "gamma", p.gamma, p.gamma_length);
+  bind_f32(o, "beta", p.beta, p.beta_length);
   p.eps = o.number("eps", 1e-5, true);
-  const auto y = f32(o, "y"), mean = f32(o, "mean"), rstd = f32(o, "rstd");
-  p.y = static_cast<float*>(y.data);
-  p.y_length = y.length;
-  p.mean = static_cast<float*>(mean.data);
-  p.mean_length = mean.length;
-  p.rstd = static_cast<float*>(rstd.data);
-  p.rstd_length = rstd.length;
+  bind_f32(o, "y", p.y, p.y_length);
+  bind_f32(o, "mean", p.mean, p.mean_length);
+  bind_f32(o, "rstd", p.rstd, p.rstd_length);
   parse_call(o, p, p.rows, max_threads);
   return queue_nn(o, "layerNorm", p, &validate_layer_norm, Kernel);
 }
@@ -172,15 +168,10 @@ template <class P>
 void parse_saved(ObjectArgs& o, P& p) {
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto x = f32(o, "x"), mean = f32(o, "mean"), rstd = f32(o, "rstd"), g = f32(o, "gradOut");
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
-  p.mean = static_cast<const float*>(mean.data);
-  p.mean_length = mean.length;
-  p.rstd = static_cast<const float*>(rstd.data);
-  p.rstd_length = rstd.length;
-  p.grad_out = static_cast<const float*>(g.data);
-  p.grad_out_length = g.length;
+  bind_f32(o, "x", p.x, p.x_length);
+  bind_f32(o, "mean", p.mean, p.mean_length);
+  bind_f32(o, "rstd", p.rstd, p.rstd_length);
+  bind_f32(o, "gradOut", p.grad_out, p.grad_out_length);
 }
 
 template <void (*Kernel)(const LayerNormBackwardParams&)>
@@ -188,11 +179,8 @@ Napi::Value queue_layer_norm_backward(const Napi::CallbackInfo& info, int max_th
   ObjectArgs o(info, "layerNormBackward");
   LayerNormBackwardParams p;
   parse_saved(o, p);
-  const auto gamma = f32(o, "gamma"), out = f32(o, "out");
-  p.gamma = static_cast<const float*>(gamma.data);
-  p.gamma_length = gamma.length;
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "gamma", p.gamma, p.gamma_length);
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.rows, max_threads);
   return queue_nn(o, "layerNormBackward", p, &validate_layer_norm_backward, Kernel);
 }
@@ -202,11 +190,8 @@ Napi::Value queue_layer_norm_param_grad(const Napi::CallbackInfo& info, int max_
   ObjectArgs o(info, "layerNormParamGrad");
   LayerNormParamGradParams p;
   parse_saved(o, p);
-  const auto dg = f32(o, "gradGamma"), db = f32(o, "gradBeta");
-  p.grad_gamma = static_cast<float*>(dg.data);
-  p.grad_gamma_length = dg.length;
-  p.grad_beta = static_cast<float*>(db.data);
-  p.grad_beta_length = db.length;
+  bind_f32(o, "gradGamma", p.grad_gamma, p.grad_gamma_length);
+  bind_f32(o, "gradBeta", p.grad_beta, p.grad_beta_length);
   parse_call(o, p, p.cols, max_threads);
   return queue_nn(o, "layerNormParamGrad", p, &validate_layer_norm_param_grad, Kernel);
 }
@@ -218,9 +203,7 @@ Napi::Value queue_masked_softmax(const Napi::CallbackInfo& info, int max_threads
   MaskedSoftmaxParams p;
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto s = f32(o, "scores");
-  p.scores = static_cast<const float*>(s.data);
-  p.scores_length = s.length;
+  bind_f32(o, "scores", p.scores, p.scores_length);
   p.scale = static_cast<float>(o.number("scale", 1.0, true));
   p.queries = o.integer("queries", 0, kNnMaxDim, true, p.rows);
   p.causal = o.boolean("causal", false);
@@ -228,9 +211,7 @@ Napi::Value queue_masked_softmax(const Napi::CallbackInfo& info, int max_threads
   p.has_key_valid = o.has("keyValid");
   p.key_valid = static_cast<const uint8_t*>(kv.data);
   p.key_valid_length = kv.length;
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.rows, max_threads);
   return queue_nn(o, "maskedSoftmax", p, &validate_masked_softmax, Kernel);
 }
@@ -241,14 +222,10 @@ Napi::Value queue_softmax_backward(const Napi::CallbackInfo& info, int max_threa
   SoftmaxBackwardParams p;
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto pr = f32(o, "probs"), dp = f32(o, "gradProbs"), out = f32(o, "out");
-  p.probs = static_cast<const float*>(pr.data);
-  p.probs_length = pr.length;
-  p.grad_probs = static_cast<const float*>(dp.data);
-  p.grad_probs_length = dp.length;
+  bind_f32(o, "probs", p.probs, p.probs_length);
+  bind_f32(o, "gradProbs", p.grad_probs, p.grad_probs_length);
+  bind_f32(o, "out", p.out, p.out_length);
   p.scale = static_cast<float>(o.number("scale", 1.0, true));
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
   parse_call(o, p, p.rows, max_threads);
   return queue_nn(o, "softmaxBackward", p, &validate_softmax_backward, Kernel);
 }
@@ -260,9 +237,7 @@ Napi::Value queue_softmax_cross_entropy(const Napi::CallbackInfo& info, int max_
   SoftmaxCrossEntropyParams p;
   p.rows = dim(o, "rows");
   p.cols = dim(o, "cols");
-  const auto z = f32(o, "logits");
-  p.logits = static_cast<const float*>(z.data);
-  p.logits_length = z.length;
+  bind_f32(o, "logits", p.logits, p.logits_length);
   if (o.has("targets") == o.has("targetWeights")) o.type_error("give exactly one of targets and targetWeights");
   p.use_targets = o.has("targets");
   IndexCopy targets;
@@ -271,16 +246,11 @@ Napi::Value queue_softmax_cross_entropy(const Napi::CallbackInfo& info, int max_
     p.targets = targets->data();
     p.targets_length = static_cast<int64_t>(targets->size());
   } else {
-    const auto w = f32(o, "targetWeights");
-    p.target_weights = static_cast<const float*>(w.data);
-    p.target_weights_length = w.length;
+    bind_f32(o, "targetWeights", p.target_weights, p.target_weights_length);
   }
   p.grad_scale = static_cast<float>(o.number("gradScale", 1.0, true));
-  const auto loss = f32(o, "loss"), grad = f32(o, "grad");
-  p.loss = static_cast<float*>(loss.data);
-  p.loss_length = loss.length;
-  p.grad = static_cast<float*>(grad.data);
-  p.grad_length = grad.length;
+  bind_f32(o, "loss", p.loss, p.loss_length);
+  bind_f32(o, "grad", p.grad, p.grad_length);
   parse_call(o, p, p.rows, max_threads);
   return queue_nn(o, "softmaxCrossEntropy", p, &validate_softmax_cross_entropy, Kernel, {targets});
 }
@@ -289,22 +259,13 @@ template <void (*Kernel)(const SigmoidCrossEntropyParams&)>
 Napi::Value queue_sigmoid_cross_entropy(const Napi::CallbackInfo& info, int max_threads) {
   ObjectArgs o(info, "sigmoidCrossEntropy");
   SigmoidCrossEntropyParams p;
-  const auto z = f32(o, "logits");
-  p.length = z.length;
-  p.logits = static_cast<const float*>(z.data);
-  p.logits_length = z.length;
-  const auto y = f32(o, "targets");
-  p.targets = static_cast<const float*>(y.data);
-  p.targets_length = y.length;
-  const auto w = optional_f32(o, "weights", p.length, "logits.length");
-  p.weights = w.length >= 0 ? static_cast<const float*>(w.data) : nullptr;
-  p.weights_length = w.length;
+  bind_f32(o, "logits", p.logits, p.logits_length);
+  p.length = p.logits_length;
+  bind_f32(o, "targets", p.targets, p.targets_length);
+  bind_optional_f32(o, "weights", p.length, "logits.length", p.weights, p.weights_length);
   p.grad_scale = static_cast<float>(o.number("gradScale", 1.0, true));
-  const auto loss = f32(o, "loss"), grad = f32(o, "grad");
-  p.loss = static_cast<float*>(loss.data);
-  p.loss_length = loss.length;
-  p.grad = static_cast<float*>(grad.data);
-  p.grad_length = grad.length;
+  bind_f32(o, "loss", p.loss, p.loss_length);
+  bind_f32(o, "grad", p.grad, p.grad_length);
   parse_call(o, p, p.length, max_threads);
   return queue_nn(o, "sigmoidCrossEntropy", p, &validate_sigmoid_cross_entropy, Kernel);
 }
@@ -316,15 +277,11 @@ Napi::Value queue_embedding_gather(const Napi::CallbackInfo& info, int max_threa
   EmbeddingGatherParams p;
   p.vocab = dim(o, "vocab");
   p.dim = dim(o, "dim");
-  const auto t = f32(o, "table");
-  p.table = static_cast<const float*>(t.data);
-  p.table_length = t.length;
+  bind_f32(o, "table", p.table, p.table_length);
   const IndexCopy ids = copy_indices(o.typed("ids", napi_int32_array, "an Int32Array"));
   p.ids = ids->data();
   p.ids_length = static_cast<int64_t>(ids->size());
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.ids_length, max_threads);
   return queue_nn(o, "embeddingGather", p, &validate_embedding_gather, Kernel, {ids});
 }
@@ -335,21 +292,15 @@ Napi::Value queue_segment_sum(const Napi::CallbackInfo& info, int max_threads) {
   SegmentSumParams p;
   p.rows = dim(o, "rows");
   p.dim = dim(o, "dim");
-  const auto src = f32(o, "src");
-  p.src = static_cast<const float*>(src.data);
-  p.src_length = src.length;
+  bind_f32(o, "src", p.src, p.src_length);
   const IndexCopy offsets = copy_indices(o.typed("offsets", napi_int32_array, "an Int32Array"));
   const IndexCopy positions = copy_indices(o.typed("positions", napi_int32_array, "an Int32Array"));
   p.offsets = offsets->data();
   p.offsets_length = static_cast<int64_t>(offsets->size());
   p.positions = positions->data();
   p.positions_length = static_cast<int64_t>(positions->size());
-  const auto w = optional_f32(o, "weights", p.positions_length, "positions.length");
-  p.weights = w.length >= 0 ? static_cast<const float*>(w.data) : nullptr;
-  p.weights_length = w.length;
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_optional_f32(o, "weights", p.positions_length, "positions.length", p.weights, p.weights_length);
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.offsets_length > 0 ? p.offsets_length - 1 : 0, max_threads);
   return queue_nn(o, "segmentSum", p, &validate_segment_sum, Kernel, {offsets, positions});
 }
@@ -359,16 +310,12 @@ template <void (*Kernel)(const DropoutParams&)>
 Napi::Value queue_dropout(const Napi::CallbackInfo& info, int max_threads) {
   ObjectArgs o(info, "dropout");
   DropoutParams p;
-  const auto x = f32(o, "x");
-  p.length = x.length;
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
+  bind_f32(o, "x", p.x, p.x_length);
+  p.length = p.x_length;
   p.rate = o.number("rate", 0, false);
   p.seed = static_cast<uint32_t>(o.integer("seed", 0, 0xFFFFFFFFll));
   p.offset = static_cast<uint32_t>(o.integer("offset", 0, 0xFFFFFFFFll, true, 0));
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.length, max_threads);
   return queue_nn(o, "dropout", p, &validate_dropout, Kernel);
 }
@@ -378,16 +325,11 @@ Napi::Value queue_adam_update(const Napi::CallbackInfo& info, int max_threads) {
   ObjectArgs o(info, "adamUpdate");
   AdamUpdateParams p;
   p.dim = o.integer("dim", 1, kNnMaxDim);
-  const auto params = f32(o, "params"), grads = f32(o, "grads"), m = f32(o, "m"), v = f32(o, "v");
-  p.length = params.length;
-  p.params = static_cast<float*>(params.data);
-  p.params_length = params.length;
-  p.grads = static_cast<const float*>(grads.data);
-  p.grads_length = grads.length;
-  p.m = static_cast<float*>(m.data);
-  p.m_length = m.length;
-  p.v = static_cast<float*>(v.data);
-  p.v_length = v.length;
+  bind_f32(o, "params", p.params, p.params_length);
+  bind_f32(o, "grads", p.grads, p.grads_length);
+  bind_f32(o, "m", p.m, p.m_length);
+  bind_f32(o, "v", p.v, p.v_length);
+  p.length = p.params_length;
   p.lazy = o.has("rowIds");
   IndexCopy rows;
   if (p.lazy) {
@@ -413,19 +355,13 @@ Napi::Value queue_spd_solve(const Napi::CallbackInfo& info, int max_threads) {
   ObjectArgs o(info, "spdSolve");
   SpdSolveParams p;
   p.n = dim(o, "n");
-  const auto a = f32(o, "a");
-  p.a = static_cast<const float*>(a.data);
-  p.a_length = a.length;
+  bind_f32(o, "a", p.a, p.a_length);
   p.inverse = !o.has("b");
   if (!p.inverse) {
-    const auto b = f32(o, "b");
-    p.b = static_cast<const float*>(b.data);
-    p.b_length = b.length;
+    bind_f32(o, "b", p.b, p.b_length);
     p.r = dim(o, "r");
   }
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   p.block = o.integer("block", 0, 4096, true, 0);
   parse_call(o, p, p.n, max_threads);
   return queue_nn(o, "spdSolve", p, &validate_spd_solve, Kernel);
@@ -439,19 +375,13 @@ Napi::Value queue_elementwise(const Napi::CallbackInfo& info, int max_threads) {
   if (op == "axpby") p.op = ElementwiseOp::Axpby;
   else if (op == "mul") p.op = ElementwiseOp::Mul;
   else o.range_error("op must be 'axpby' or 'mul', got '" + op + "'");
-  const auto x = f32(o, "x");
-  p.length = x.length;
-  p.x = static_cast<const float*>(x.data);
-  p.x_length = x.length;
-  const auto y = optional_f32(o, "y", p.length, "x.length");
-  p.y = y.length >= 0 ? static_cast<const float*>(y.data) : nullptr;
-  p.y_length = y.length;
-  if (p.op == ElementwiseOp::Mul && y.length < 0) o.type_error("y must be a Float32Array for op 'mul'");
+  bind_f32(o, "x", p.x, p.x_length);
+  p.length = p.x_length;
+  bind_optional_f32(o, "y", p.length, "x.length", p.y, p.y_length);
+  if (p.op == ElementwiseOp::Mul && p.y_length < 0) o.type_error("y must be a Float32Array for op 'mul'");
   p.alpha = o.number("alpha", 1, true);
   p.beta = o.number("beta", 1, true);
-  const auto out = f32(o, "out");
-  p.out = static_cast<float*>(out.data);
-  p.out_length = out.length;
+  bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.length, max_threads);
   return queue_nn(o, "elementwise", p, &validate_elementwise, Kernel);
 }
