@@ -74,6 +74,7 @@ export class SasrecNet {
   private readonly blocks: TransformerBlock[];
   private readonly norm: LayerNorm;
   private rows = 0;
+  private output: { logits: Float32Array; loss: Float32Array; grad: Float32Array } | null = null;
 
   constructor(private readonly rt: Runtime, arena: ParamArena, nItems: number, private readonly o: SasrecShape) {
     const d = o.hidden;
@@ -158,27 +159,39 @@ export class SasrecNet {
   private async softmaxLoss(Hc: Dense, targets: Int32Array, weights: Float32Array | undefined, outputElements: number): Promise<{ loss: number; dHc: Dense }> {
     const rt = this.rt, E = this.items.table.dense;
     const n = Hc.rows, d = Hc.cols, I = E.rows;
-    const chunk = Math.max(1, Math.floor(outputElements / Math.max(1, I)));
+    const chunk = Math.min(n, Math.max(1, Math.floor(outputElements / Math.max(1, I))));
     const dHc = denseFrom(n, d);
+    const buf = this.outputBuffers(chunk, I);
     let dE: Float32Array | null = null, loss = 0;
     for (let at = 0; at < n; at += chunk) {
       const m = Math.min(chunk, n - at);
       const h = Hc.data.subarray(at * d, (at + m) * d);
-      const logits = await rt.run('gemm', { m, n: I, k: d, a: h, b: E.data, transB: 'T' });
+      // the chunk's logits and loss gradient live in buffers reused chunk after chunk, step after step
+      const logits = await rt.runInto('gemm', { m, n: I, k: d, a: h, b: E.data, transB: 'T' }, { rows: m, cols: I, data: buf.logits.subarray(0, m * I) });
+      const ceOut = { loss: buf.loss.subarray(0, m), grad: buf.grad.subarray(0, m * I) };
       let ce;
       if (weights) {
         const tw = denseFrom(m, I);
         for (let t = 0; t < m; t++) tw.data[t * I + targets[at + t]] = weights[at + t];
-        ce = await rt.run('softmaxCrossEntropy', { logits, targetWeights: tw, gradScale: 1 / n });
+        ce = await rt.runInto('softmaxCrossEntropy', { logits, targetWeights: tw, gradScale: 1 / n }, ceOut);
       } else {
-        ce = await rt.run('softmaxCrossEntropy', { logits, targets: targets.subarray(at, at + m), gradScale: 1 / n });
+        ce = await rt.runInto('softmaxCrossEntropy', { logits, targets: targets.subarray(at, at + m), gradScale: 1 / n }, ceOut);
       }
       for (let t = 0; t < m; t++) loss += ce.loss[t];
-      dHc.data.set((await rt.run('gemm', { m, n: d, k: I, a: ce.grad, b: E.data })).data, at * d);
+      // ∂L/∂Hc of the chunk's rows, written in place
+      await rt.runInto('gemm', { m, n: d, k: I, a: ce.grad, b: E.data }, { rows: m, cols: d, data: dHc.data.subarray(at * d, (at + m) * d) });
       dE = (await rt.run('gemm', { m: I, n: d, k: m, a: ce.grad, transA: 'T', b: h, ...(dE ? { beta: 1, c: dE } : {}) })).data;
     }
     if (dE) await addDenseGrad(rt, this.items.table, dE);
     return { loss: n ? loss / n : 0, dHc };
+  }
+
+  /** The output layer's chunk buffers (logits, loss, loss gradient) for chunks of up to `rows` rows, grown as needed and kept. */
+  private outputBuffers(rows: number, I: number): { logits: Float32Array; loss: Float32Array; grad: Float32Array } {
+    const b = this.output;
+    if (b && b.loss.length >= rows && b.logits.length === b.loss.length * I) return b;
+    this.output = { logits: sharedFloat32(rows * I), loss: sharedFloat32(rows), grad: sharedFloat32(rows * I) };
+    return this.output;
   }
 
   /**
