@@ -28,14 +28,43 @@ export interface Windows {
   users: Int32Array;
 }
 
-/** Training windows: inputs s_1…s_{n−1} and targets s_2…s_n of each user's last maxLen + 1 items. */
-export function trainingWindows(seq: Sequences, users: Int32Array, maxLen: number): Windows {
+export type TrainingWindowsMode = 'last' | 'all';
+
+/** Training examples: window k is user[k]'s sequence cut at end[k] (items [0, end[k]) of it). */
+export interface TrainingExamples {
+  user: Int32Array;
+  end: Int32Array;
+}
+
+/**
+ * The training examples of `users` (each with ≥ 2 items): 'last' — one per user, its whole sequence
+ * (end = its length n); 'all' — also the ends n − maxLen, n − 2·maxLen, … while ≥ 2, so that the
+ * windows (the last maxLen targets before each end) cover every target s_2…s_n exactly once.
+ */
+export function trainingExamples(seq: Sequences, users: ArrayLike<number>, maxLen: number, mode: TrainingWindowsMode): TrainingExamples {
+  const user: number[] = [], end: number[] = [];
+  for (let k = 0; k < users.length; k++) {
+    const u = users[k], n = sequenceLength(seq, u);
+    user.push(u); end.push(n);
+    if (mode === 'all') for (let e = n - maxLen; e >= 2; e -= maxLen) { user.push(u); end.push(e); }
+  }
+  return { user: Int32Array.from(user), end: Int32Array.from(end) };
+}
+
+/**
+ * Training windows: with s = the user's sequence cut at its end (default: the whole sequence, n
+ * items), inputs s_1…s_{n−1} and targets s_2…s_n of its last maxLen + 1 items.
+ */
+export function trainingWindows(seq: Sequences, users: Int32Array, maxLen: number, ends?: Int32Array): Windows {
+  const endOf = (b: number) => (ends ? ends[b] : sequenceLength(seq, users[b]));
   let T = 1;
-  for (const u of users) T = Math.max(T, Math.min(maxLen, sequenceLength(seq, u) - 1));
+  for (let b = 0; b < users.length; b++) T = Math.max(T, Math.min(maxLen, endOf(b) - 1));
   const S = users.length;
   const ids = sharedInt32(S * T).fill(-1), targets = sharedInt32(S * T).fill(-1);
   users.forEach((u, b) => {
-    const s = sequenceOf(seq, u), n = Math.min(T, s.length - 1);
+    const end = endOf(b);
+    if (end > sequenceLength(seq, u)) throw new RangeError(`sasrec: window end ${end} is past user ${u}'s ${sequenceLength(seq, u)} items`);
+    const s = sequenceOf(seq, u).subarray(0, end), n = Math.min(T, s.length - 1);
     for (let j = 0; j < n; j++) {
       ids[b * T + T - n + j] = s[s.length - 1 - n + j];
       targets[b * T + T - n + j] = s[s.length - n + j];
