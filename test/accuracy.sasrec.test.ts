@@ -80,7 +80,8 @@ function runAll(): Promise<Map<string, EvaluateResult>> {
 }
 
 // Issue 19's bar: 1.2 × the best classical model (measured 1.34 ×: sasrec 0.0994, als 0.0739; seeded,
-// identical run to run).
+// identical run to run). Not a robust margin: with seed 1 instead of the default 42 the same settings
+// give 0.0789 = 1.07 × (docs/sequential-study.md (f)), the spread between seeds is as large as the gap.
 withData('ML-100k leave-last:1, full ranking: sasrec NDCG@10 ≥ 1.2 × the best classical model', async () => {
   const r = await runAll();
   const best = BASELINES.map(([m]) => [m, r.get(m)!.mean['ndcg@10']] as const).reduce((a, b) => (b[1] > a[1] ? b : a));
