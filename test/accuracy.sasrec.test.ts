@@ -11,8 +11,7 @@
  * sampled:hit@10 / sampled:ndcg@10).
  *
  * Bars:
- *   sasrec full-ranking NDCG@10 ≥ 1.2 × the best of popularity, item-knn, als, bpr (and ease, once
- *   registered, see BASELINES);
+ *   sasrec full-ranking NDCG@10 ≥ 1.2 × the best of popularity, item-knn, als, bpr and ease;
  *   neumf ≥ bpr on sampled HR@10 (He et al. 2017's protocol).
  * Every model's figures are printed.
  */
@@ -47,8 +46,12 @@ const BASELINES: Array<[string, ModelParams]> = [
   ...(allModels.ease ? [['ease', {}] as [string, ModelParams]] : []),
 ];
 
-/** The neural models as the suite trains them: the paper's architecture; lr 0.005 so that the fit converges in ~10–20 epochs. */
-const SASREC: ModelParams = { loss: 'ce', lr: 0.005, epochs: 30, patience: 5 };
+/**
+ * The neural models as the suite trains them: the paper's architecture; lr 0.005 so that the fit
+ * converges in ~10–20 epochs; SASRec trains on every window of the longer histories (windows
+ * 'all': the best validation NDCG@10 of the settings tried, docs/sequential-study.md).
+ */
+const SASREC: ModelParams = { loss: 'ce', lr: 0.005, epochs: 30, patience: 5, windows: 'all' };
 const NEUMF: ModelParams = { epochs: 20, patience: 3 };
 
 const METRICS = ['hit@10', 'ndcg@10'];
@@ -76,17 +79,16 @@ function runAll(): Promise<Map<string, EvaluateResult>> {
   return results;
 }
 
-// Issue 19's bar is 1.2 × the best classical model; measured here 1.19 × (sasrec 0.0877, als 0.0739,
-// seeded, identical run to run), so the bar is NOT met yet and issue 19 stays open. What this test
-// guards is the level reached, 1.15 ×, so that a regression fails; the line it prints says whether
-// the issue's 1.2 × holds.
-withData('ML-100k leave-last:1, full ranking: sasrec NDCG@10 ≥ 1.15 × the best classical model (issue 19 asks 1.2 ×)', async () => {
+// Issue 19's bar: 1.2 × the best classical model (measured 1.34 ×: sasrec 0.0994, als 0.0739; seeded,
+// identical run to run). Not a robust margin: with seed 1 instead of the default 42 the same settings
+// give 0.0789 = 1.07 × (docs/sequential-study.md (f)), the spread between seeds is as large as the gap.
+withData('ML-100k leave-last:1, full ranking: sasrec NDCG@10 ≥ 1.2 × the best classical model', async () => {
   const r = await runAll();
   const best = BASELINES.map(([m]) => [m, r.get(m)!.mean['ndcg@10']] as const).reduce((a, b) => (b[1] > a[1] ? b : a));
   const sasrec = r.get('sasrec')!.mean['ndcg@10'];
   const ratio = sasrec / best[1];
-  console.log(`  sasrec NDCG@10 ${sasrec.toFixed(4)} = ${ratio.toFixed(3)} × ${best[0]} ${best[1].toFixed(4)}; issue 19's bar 1.2 × is ${ratio >= 1.2 ? 'met' : 'NOT met'}`);
-  assert.ok(ratio >= 1.15, `sasrec NDCG@10 ${sasrec.toFixed(4)} < 1.15 × ${best[0]} ${best[1].toFixed(4)}`);
+  console.log(`  sasrec NDCG@10 ${sasrec.toFixed(4)} = ${ratio.toFixed(3)} × ${best[0]} ${best[1].toFixed(4)}`);
+  assert.ok(ratio >= 1.2, `sasrec NDCG@10 ${sasrec.toFixed(4)} < 1.2 × ${best[0]} ${best[1].toFixed(4)}`);
 });
 
 withData('ML-100k leave-last:1, 100 sampled negatives (the NeuMF paper protocol): neumf HR@10 ≥ bpr', async () => {

@@ -18,7 +18,7 @@ import { leaveLastSplit } from '../src/data/leaveLast.js';
 import { Runtime } from '../src/nn/runtime.js';
 import { ParamArena, type Param } from '../src/nn/params.js';
 import { SASRec } from '../src/models/neural/sasrec.js';
-import { SasrecNet, trainingWindows } from '../src/models/neural/sasrecNet.js';
+import { SasrecNet, trainingExamples, trainingWindows } from '../src/models/neural/sasrecNet.js';
 import { userSequences } from '../src/models/neural/sequences.js';
 import { allModels } from '../src/models/registry.js';
 import type { ModelParams } from '../src/models/types.js';
@@ -83,6 +83,33 @@ test('the batch loss (ce, bce, weighted, chunked) has the gradients of its finit
   }
 });
 
+test("training windows: 'last' is each user's last maxLen targets; 'all' covers every target s_2…s_n exactly once", () => {
+  // user 0: items 0…9 in order (10 items), user 1: 3 items, user 2: 1 item (no example expected from callers; here only 0, 1)
+  const seq = { indptr: Int32Array.from([0, 10, 13, 14]), items: Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21, 22, 30]) };
+  const last = trainingExamples(seq, [0, 1], 4, 'last');
+  assert.equal([...last.user], [0, 1]);
+  assert.equal([...last.end], [10, 3]);
+  const all = trainingExamples(seq, [0, 1], 4, 'all');
+  assert.equal([...all.user], [0, 0, 0, 1]);
+  assert.equal([...all.end], [10, 6, 2, 3]);
+  const w = trainingWindows(seq, all.user, 4, all.end);
+  assert.is(w.T, 4);
+  // row b: left-padded inputs and their next items
+  assert.equal([...w.ids.subarray(0, 4)], [5, 6, 7, 8]);
+  assert.equal([...w.targets!.subarray(0, 4)], [6, 7, 8, 9]);
+  assert.equal([...w.ids.subarray(4, 8)], [1, 2, 3, 4]);
+  assert.equal([...w.targets!.subarray(4, 8)], [2, 3, 4, 5]);
+  assert.equal([...w.ids.subarray(8, 12)], [-1, -1, -1, 0]);
+  assert.equal([...w.targets!.subarray(8, 12)], [-1, -1, -1, 1]);
+  assert.equal([...w.ids.subarray(12, 16)], [-1, -1, 20, 21]);
+  assert.equal([...w.targets!.subarray(12, 16)], [-1, -1, 21, 22]);
+  const user0 = [...w.targets!.subarray(0, 12)].filter((t) => t >= 0).sort((a, b) => a - b);
+  assert.equal(user0, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // without ends: the whole sequence, as 'last'
+  assert.equal([...trainingWindows(seq, Int32Array.from([0]), 4).targets!], [6, 7, 8, 9]);
+  assert.throws(() => trainingWindows(seq, Int32Array.from([1]), 4, Int32Array.from([4])), /window end 4 is past user 1's 3 items/);
+});
+
 test('sasrec learns the walks (next = last + 1) with either loss; the loss falls', async () => {
   const x = walks({ users: 40, items: 20, minLen: 4, maxLen: 8 });
   for (const loss of ['ce', 'bce'] as const) {
@@ -95,6 +122,14 @@ test('sasrec learns the walks (next = last + 1) with either loss; the loss falls
     for (let u = 0; u < 40; u++) if (m.recommend(u, 3).ids.includes(nextItem(x, u))) hits++;
     assert.ok(hits >= 36, `${loss}: the next item is in the top 3 for ${hits} of 40 users`);
   }
+  // windows 'all' with histories longer than maxLen: more windows than users, and it learns too
+  const long = walks({ users: 20, items: 20, minLen: 9, maxLen: 16 });
+  const m = new SASRec({ ...tiny, maxLen: 4, windows: 'all', batchSize: 4 });
+  await m.fit(long, ctx);
+  assert.ok(m.history[0].batches > 20 / 4, `${m.history[0].batches} batches of 4 windows for 20 users`);
+  let hits = 0;
+  for (let u = 0; u < 20; u++) if (m.recommend(u, 3).ids.includes(nextItem(long, u))) hits++;
+  assert.ok(hits >= 18, `windows 'all': the next item is in the top 3 for ${hits} of 20 users`);
 });
 
 test('recommend: seen items excluded, no padding, candidate lists, unknown users; recommendBatch equals recommend', async () => {

@@ -58,6 +58,15 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Run a kernel into a caller-owned output (its shape: the kernel's outputShape for args), for
+   * buffers a layer reuses several times within one step (e.g. the output layer's row chunks), which
+   * named slots cannot do. The caller must be done with what `out` held before.
+   */
+  runInto<K extends KernelName>(kernel: K, args: KernelArgs<K>, out: KernelOutput<K>): Promise<KernelOutput<K>> {
+    return this.ctx.engine.run(kernel, args, { backend: this.ctx.backend, signal: this.ctx.signal, out });
+  }
+
   /** x·W (op(x)·op(W)): the gemm every dense layer uses, on Dense operands. */
   matmul(x: Dense, w: Dense, opts: { transA?: boolean; transB?: boolean } = {}, slot?: string): Promise<Dense> {
     const m = opts.transA ? x.cols : x.rows, k = opts.transA ? x.rows : x.cols;

@@ -335,6 +335,29 @@ void pack_a(const GemmParams& p, Simd simd, int mr, int64_t item, int64_t row0, 
   const int64_t K = p.k;
   const float* a = p.a + item * p.stride_a;
   const int64_t slivers = (rows + mr - 1) / mr;
+  if (p.trans_a == Transpose::T) {
+    // op(A)[i, q] = a[q·lda + i]: for each q, the block's `rows` floats are one contiguous run,
+    // dealt out to the slivers. q outermost: each stored row of A (often a page or more apart, e.g.
+    // the output layer's Gᵀ with lda = items) is visited once per block, not once per sliver; the
+    // run kPrefetchRows rows ahead is prefetched (the hardware prefetchers do not follow a stride
+    // of pages, and each run is a few cache lines: without it every line is a full miss).
+    constexpr int64_t kPrefetchRows = 8;
+    for (int64_t q = 0; q < K; q++) {
+      const float* src = a + q * p.lda + row0;
+      if (q + kPrefetchRows < K) {
+        const char* ahead = reinterpret_cast<const char*>(src + kPrefetchRows * p.lda);
+        for (int64_t byte = 0; byte < rows * static_cast<int64_t>(sizeof(float)) + 63; byte += 64) __builtin_prefetch(ahead + byte);
+      }
+      for (int64_t s = 0; s < slivers; s++) {
+        float* dst = ap + s * mr * K + q * mr;
+        const int valid = static_cast<int>(std::min<int64_t>(mr, rows - s * mr));
+        int i = 0;
+        for (; i < valid; i++) dst[i] = src[s * mr + i];
+        for (; i < mr; i++) dst[i] = 0.0f;
+      }
+    }
+    return;
+  }
   for (int64_t s = 0; s < slivers; s++) {
     float* out = ap + s * mr * K;
     const int64_t i0 = row0 + s * mr;
@@ -346,24 +369,13 @@ void pack_a(const GemmParams& p, Simd simd, int mr, int64_t item, int64_t row0, 
     }
 #endif
     (void)simd;
-    if (p.trans_a == Transpose::T) {
-      // op(A)[i, p] = a[p·lda + i]: each p is a contiguous run of mr floats
-      for (int64_t q = 0; q < K; q++) {
-        const float* src = a + q * p.lda + i0;
-        float* dst = out + q * mr;
-        int i = 0;
-        for (; i < valid; i++) dst[i] = src[i];
-        for (; i < mr; i++) dst[i] = 0.0f;
-      }
-    } else {
-      // op(A)[i, p] = a[i·lda + p]: rows read sequentially, written with stride mr
-      for (int i = 0; i < valid; i++) {
-        const float* src = a + (i0 + i) * p.lda;
-        for (int64_t q = 0; q < K; q++) out[q * mr + i] = src[q];
-      }
-      for (int i = valid; i < mr; i++)
-        for (int64_t q = 0; q < K; q++) out[q * mr + i] = 0.0f;
+    // op(A)[i, p] = a[i·lda + p]: rows read sequentially, written with stride mr
+    for (int i = 0; i < valid; i++) {
+      const float* src = a + (i0 + i) * p.lda;
+      for (int64_t q = 0; q < K; q++) out[q * mr + i] = src[q];
     }
+    for (int i = valid; i < mr; i++)
+      for (int64_t q = 0; q < K; q++) out[q * mr + i] = 0.0f;
   }
 }
 

@@ -10,8 +10,12 @@
  *                                                  with a key-padding mask, ReLU feed-forward)
  *   r_{u,t}(i) = h_t · E[i]                          (tied item embeddings: the next-item score)
  *
- * Training predicts the next item at every position of every training sequence (input s_1…s_{n−1},
- * targets s_2…s_n) with one of two losses, over the real (non-padding) positions:
+ * Training predicts the next item at every position of every training window (input s_1…s_{n−1},
+ * targets s_2…s_n of the window's last maxLen + 1 items) with one of two losses, over the real
+ * (non-padding) positions. The windows (option `windows`): 'last', one per user, its whole sequence
+ * (the paper's code: items before the last maxLen + 1 are never targets); 'all', also the earlier
+ * parts of a longer history, cut backwards into windows of maxLen targets (each target once per
+ * epoch, as the prefix-per-example data loaders of later implementations do). The losses:
  *   'bce' (the paper): −log σ(r(s_{t+1})) − log(1 − σ(r(j_t))), one negative j_t per position,
  *         drawn uniformly from the items the user never interacted with; mean over positions.
  *   'ce'  (Klenitskiy & Vasilev 2023): full softmax cross-entropy over the catalogue,
@@ -51,7 +55,7 @@ import { modelFromSavedParams, readNeural, saveNeural } from '../modelFileTrains
 import { ArenaModel, loadArena } from './arenaModel.js';
 import { heldOutSet, ndcgAt } from './validation.js';
 import { holdOut, lastItems, sequenceLength, sequenceOf, userSequences, type Sequences } from './sequences.js';
-import { inferenceWindows, SasrecNet, trainingWindows, type Windows } from './sasrecNet.js';
+import { inferenceWindows, SasrecNet, trainingExamples, trainingWindows, type TrainingExamples, type TrainingWindowsMode, type Windows } from './sasrecNet.js';
 
 export type SasrecLoss = 'bce' | 'ce';
 export type SequenceCurriculum = 'none' | 'user-activity' | 'item-popularity';
@@ -71,6 +75,12 @@ export interface SasrecOptions {
   /** epochs without a better validation NDCG@10 before stopping; 0: no early stopping */
   patience: number;
   loss: SasrecLoss;
+  /**
+   * 'last' (default, the paper's code): each user's last maxLen + 1 items are its one training
+   * window; 'all': a history longer than that is also cut, backwards, into further windows of maxLen
+   * targets each, so that every item after the first is a target once per epoch
+   */
+  windows: TrainingWindowsMode;
   /** AdamW's decoupled weight decay (default 0) */
   weightDecay: number;
   /** without FitOptions.validation: hold out each user's last item for early stopping (default true) */
@@ -95,6 +105,7 @@ const SASREC_PARAMS: ParamTable = {
   patience: count(['early_stopping_patience'], 10),
   loss: { names: [], type: 'enum', def: 'ce', choices: ['bce', 'ce'] },
   weightDecay: nonNeg(['weight_decay', 'l2_emb'], 0),
+  windows: { names: ['training_windows'], type: 'enum', def: 'last', choices: ['last', 'all'] },
   holdoutLast: { names: ['holdout_last'], type: 'bool', def: true },
   curriculum: { names: [], type: 'enum', def: 'none', choices: ['none', 'user-activity', 'item-popularity'] },
   ...pacingParams(),
@@ -162,13 +173,14 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
     const trainUsers: number[] = [];
     for (let u = 0; u < ts.nUsers; u++) if (sequenceLength(seq, u) >= 2) trainUsers.push(u);
     if (!trainUsers.length) throw new RangeError('sasrec: no user has 2 or more training interactions (a sequence needs an input and a next item)');
-    const ranked = this.rankUsers(trainUsers, seq, ts);
+    const examples = trainingExamples(seq, trainUsers, o.maxLen, o.windows);
+    const ranked = this.rankExamples(examples, seq, ts);
     const itemWeight = this.itemWeights(seq, trainUsers, ts);
     const negRng = new Rng((o.seed ^ 0x7f4a7c15) >>> 0);
     const interacted = new Uint8Array(nItems);
 
-    const step = async (users: Int32Array): Promise<number> => {
-      const w = trainingWindows(seq, users, o.maxLen);
+    const step = async (batch: Int32Array): Promise<number> => {
+      const w = trainingWindows(seq, Int32Array.from(batch, (k) => examples.user[k]), o.maxLen, Int32Array.from(batch, (k) => examples.end[k]));
       const negatives = o.loss === 'bce' ? this.sampleNegatives(w, full, negRng, interacted, nItems) : undefined;
       return (await net.trainStep(w, { loss: o.loss, negatives, itemWeight })).loss;
     };
@@ -191,7 +203,7 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
 
     const result = await trainLoop({
       epochs: o.epochs, runtime: rt, arena, optimizer: adam, seed: o.seed, signal: ctx.signal,
-      batches: (epoch, rng) => this.epochBatches(ranked, seq, epoch, rng),
+      batches: (epoch, rng) => this.epochBatches(ranked, examples, epoch, rng),
       step,
       validate,
       patience: validate ? o.patience : undefined,
@@ -239,14 +251,14 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
     return out;
   }
 
-  /** Training users, easiest first for a curriculum (else as given). */
-  private rankUsers(users: number[], seq: Sequences, ts: Trainset): Int32Array {
+  /** Training examples (their indices), easiest first for a curriculum (else as given); an example ranks as its user's sequence. */
+  private rankExamples(ex: TrainingExamples, seq: Sequences, ts: Trainset): Int32Array {
     const c = this.opts.curriculum;
-    const list = Int32Array.from(users);
+    const list = Int32Array.from(ex.user.keys());
     if (c === 'none') return list;
     const key = new Float64Array(list.length);
-    list.forEach((u, k) => {
-      const s = sequenceOf(seq, u);
+    list.forEach((e, k) => {
+      const s = sequenceOf(seq, ex.user[e]);
       if (c === 'user-activity') key[k] = -s.length;
       else { let p = 0; for (let j = 1; j < s.length; j++) p += ts.itemCount[s[j]]; key[k] = -p / (s.length - 1); }
     });
@@ -255,19 +267,20 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
   }
 
   /**
-   * Epoch e's batches of users: the curriculum's easiest fraction (or all) in a seeded random order,
-   * bucketed by length to spare padding (a window is as long as the longest sequence of its batch):
-   * each run of BUCKET_BATCHES batches of the shuffled order is sorted by sequence length and cut
-   * into batches, and the batches are visited in a seeded random order.
+   * Epoch e's batches of training examples: the curriculum's easiest fraction (or all) in a seeded
+   * random order, bucketed by length to spare padding (a batch's windows are as long as its longest):
+   * each run of BUCKET_BATCHES batches of the shuffled order is sorted by window end (the window
+   * length, min(maxLen, end − 1), grows with it) and cut into batches, and the batches are visited
+   * in a seeded random order.
    */
-  private epochBatches(ranked: Int32Array, seq: Sequences, epoch: number, rng: Rng): Int32Array[] {
+  private epochBatches(ranked: Int32Array, ex: TrainingExamples, epoch: number, rng: Rng): Int32Array[] {
     const o = this.opts;
     const m = o.curriculum === 'none' ? ranked.length : Math.max(1, Math.ceil(curriculumFraction(epoch - 1, o.epochs, o) * ranked.length));
     const [order = new Int32Array(0)] = shuffledBatches(m, Math.max(1, m), rng);
-    const users = Int32Array.from(order, (k) => ranked[k]);
+    const picked = Int32Array.from(order, (k) => ranked[k]);
     const span = o.batchSize * BUCKET_BATCHES, batches: Int32Array[] = [];
-    for (let at = 0; at < users.length; at += span) {
-      const bucket = users.subarray(at, Math.min(users.length, at + span)).sort((a, b) => sequenceLength(seq, b) - sequenceLength(seq, a) || a - b);
+    for (let at = 0; at < picked.length; at += span) {
+      const bucket = picked.subarray(at, Math.min(picked.length, at + span)).sort((a, b) => ex.end[b] - ex.end[a] || a - b);
       for (let b = 0; b < bucket.length; b += o.batchSize) batches.push(bucket.slice(b, b + o.batchSize));
     }
     for (let i = batches.length - 1; i > 0; i--) {

@@ -28,14 +28,43 @@ export interface Windows {
   users: Int32Array;
 }
 
-/** Training windows: inputs s_1…s_{n−1} and targets s_2…s_n of each user's last maxLen + 1 items. */
-export function trainingWindows(seq: Sequences, users: Int32Array, maxLen: number): Windows {
+export type TrainingWindowsMode = 'last' | 'all';
+
+/** Training examples: window k is user[k]'s sequence cut at end[k] (items [0, end[k]) of it). */
+export interface TrainingExamples {
+  user: Int32Array;
+  end: Int32Array;
+}
+
+/**
+ * The training examples of `users` (each with ≥ 2 items): 'last' — one per user, its whole sequence
+ * (end = its length n); 'all' — also the ends n − maxLen, n − 2·maxLen, … while ≥ 2, so that the
+ * windows (the last maxLen targets before each end) cover every target s_2…s_n exactly once.
+ */
+export function trainingExamples(seq: Sequences, users: ArrayLike<number>, maxLen: number, mode: TrainingWindowsMode): TrainingExamples {
+  const user: number[] = [], end: number[] = [];
+  for (let k = 0; k < users.length; k++) {
+    const u = users[k], n = sequenceLength(seq, u);
+    user.push(u); end.push(n);
+    if (mode === 'all') for (let e = n - maxLen; e >= 2; e -= maxLen) { user.push(u); end.push(e); }
+  }
+  return { user: Int32Array.from(user), end: Int32Array.from(end) };
+}
+
+/**
+ * Training windows: with s = the user's sequence cut at its end (default: the whole sequence, n
+ * items), inputs s_1…s_{n−1} and targets s_2…s_n of its last maxLen + 1 items.
+ */
+export function trainingWindows(seq: Sequences, users: Int32Array, maxLen: number, ends?: Int32Array): Windows {
+  const endOf = (b: number) => (ends ? ends[b] : sequenceLength(seq, users[b]));
   let T = 1;
-  for (const u of users) T = Math.max(T, Math.min(maxLen, sequenceLength(seq, u) - 1));
+  for (let b = 0; b < users.length; b++) T = Math.max(T, Math.min(maxLen, endOf(b) - 1));
   const S = users.length;
   const ids = sharedInt32(S * T).fill(-1), targets = sharedInt32(S * T).fill(-1);
   users.forEach((u, b) => {
-    const s = sequenceOf(seq, u), n = Math.min(T, s.length - 1);
+    const end = endOf(b);
+    if (end > sequenceLength(seq, u)) throw new RangeError(`sasrec: window end ${end} is past user ${u}'s ${sequenceLength(seq, u)} items`);
+    const s = sequenceOf(seq, u).subarray(0, end), n = Math.min(T, s.length - 1);
     for (let j = 0; j < n; j++) {
       ids[b * T + T - n + j] = s[s.length - 1 - n + j];
       targets[b * T + T - n + j] = s[s.length - n + j];
@@ -74,6 +103,7 @@ export class SasrecNet {
   private readonly blocks: TransformerBlock[];
   private readonly norm: LayerNorm;
   private rows = 0;
+  private output: { logits: Float32Array; loss: Float32Array; grad: Float32Array } | null = null;
 
   constructor(private readonly rt: Runtime, arena: ParamArena, nItems: number, private readonly o: SasrecShape) {
     const d = o.hidden;
@@ -158,27 +188,39 @@ export class SasrecNet {
   private async softmaxLoss(Hc: Dense, targets: Int32Array, weights: Float32Array | undefined, outputElements: number): Promise<{ loss: number; dHc: Dense }> {
     const rt = this.rt, E = this.items.table.dense;
     const n = Hc.rows, d = Hc.cols, I = E.rows;
-    const chunk = Math.max(1, Math.floor(outputElements / Math.max(1, I)));
+    const chunk = Math.min(n, Math.max(1, Math.floor(outputElements / Math.max(1, I))));
     const dHc = denseFrom(n, d);
+    const buf = this.outputBuffers(chunk, I);
     let dE: Float32Array | null = null, loss = 0;
     for (let at = 0; at < n; at += chunk) {
       const m = Math.min(chunk, n - at);
       const h = Hc.data.subarray(at * d, (at + m) * d);
-      const logits = await rt.run('gemm', { m, n: I, k: d, a: h, b: E.data, transB: 'T' });
+      // the chunk's logits and loss gradient live in buffers reused chunk after chunk, step after step
+      const logits = await rt.runInto('gemm', { m, n: I, k: d, a: h, b: E.data, transB: 'T' }, { rows: m, cols: I, data: buf.logits.subarray(0, m * I) });
+      const ceOut = { loss: buf.loss.subarray(0, m), grad: buf.grad.subarray(0, m * I) };
       let ce;
       if (weights) {
         const tw = denseFrom(m, I);
         for (let t = 0; t < m; t++) tw.data[t * I + targets[at + t]] = weights[at + t];
-        ce = await rt.run('softmaxCrossEntropy', { logits, targetWeights: tw, gradScale: 1 / n });
+        ce = await rt.runInto('softmaxCrossEntropy', { logits, targetWeights: tw, gradScale: 1 / n }, ceOut);
       } else {
-        ce = await rt.run('softmaxCrossEntropy', { logits, targets: targets.subarray(at, at + m), gradScale: 1 / n });
+        ce = await rt.runInto('softmaxCrossEntropy', { logits, targets: targets.subarray(at, at + m), gradScale: 1 / n }, ceOut);
       }
       for (let t = 0; t < m; t++) loss += ce.loss[t];
-      dHc.data.set((await rt.run('gemm', { m, n: d, k: I, a: ce.grad, b: E.data })).data, at * d);
+      // ∂L/∂Hc of the chunk's rows, written in place
+      await rt.runInto('gemm', { m, n: d, k: I, a: ce.grad, b: E.data }, { rows: m, cols: d, data: dHc.data.subarray(at * d, (at + m) * d) });
       dE = (await rt.run('gemm', { m: I, n: d, k: m, a: ce.grad, transA: 'T', b: h, ...(dE ? { beta: 1, c: dE } : {}) })).data;
     }
     if (dE) await addDenseGrad(rt, this.items.table, dE);
     return { loss: n ? loss / n : 0, dHc };
+  }
+
+  /** The output layer's chunk buffers (logits, loss, loss gradient) for chunks of up to `rows` rows, grown as needed and kept. */
+  private outputBuffers(rows: number, I: number): { logits: Float32Array; loss: Float32Array; grad: Float32Array } {
+    const b = this.output;
+    if (b && b.loss.length >= rows && b.logits.length === b.loss.length * I) return b;
+    this.output = { logits: sharedFloat32(rows * I), loss: sharedFloat32(rows), grad: sharedFloat32(rows * I) };
+    return this.output;
   }
 
   /**
