@@ -19,7 +19,7 @@ import { Runtime } from '../src/nn/runtime.js';
 import { ParamArena, type Param } from '../src/nn/params.js';
 import { SASRec } from '../src/models/neural/sasrec.js';
 import { SasrecNet, trainingExamples, trainingWindows } from '../src/models/neural/sasrecNet.js';
-import { userSequences } from '../src/models/neural/sequences.js';
+import { holdOut, seenExceptHeld, userSequences } from '../src/models/neural/sequences.js';
 import { allModels } from '../src/models/registry.js';
 import type { ModelParams } from '../src/models/types.js';
 import { nextItem, walks } from './helpers/sequences.js';
@@ -208,6 +208,17 @@ test('a seed makes fits bit-identical (dropout, batches, negatives); another see
   const a = await fit(4), b = await fit(4), c = await fit(5);
   assert.ok(a.equals(b));
   assert.not.ok(a.equals(c));
+});
+
+test('validation excludes a user\'s training items but not the held-out item, even when it was consumed before (a repeat)', () => {
+  // user 0: 1 2 1 3 1 (the last 1 held out); user 1: 0 2 (the last 2 held out); user 2: 3
+  const seq = { indptr: Int32Array.from([0, 5, 7, 8]), items: Int32Array.from([1, 2, 1, 3, 1, 0, 2, 3]) };
+  const held = holdOut(seq, [0, 1], [1, 2]);
+  const ex = seenExceptHeld(held.train, 3, 4, held.items);
+  const row = (u: number) => Array.from(ex.indices.subarray(ex.indptr[u], ex.indptr[u + 1]));
+  assert.equal(row(0), [2, 3]); // 1 is user 0's held-out item: still a candidate
+  assert.equal(row(1), [0]);
+  assert.equal(row(2), [3]);
 });
 
 test('early stopping on a validation set: the held-out items are scored, the best epoch kept', async () => {

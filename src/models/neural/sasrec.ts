@@ -39,8 +39,8 @@
  * Every heavy operation is a kernel call on the fit's engine context (gemm, attention softmax,
  * layer norm, losses, embeddings, Adam); training is deterministic for a seed.
  */
-import type { Csr, Dense } from '../../data/matrix.js';
-import { csrFromTriplets, denseFrom, sharedInt32 } from '../../data/matrix.js';
+import type { Dense } from '../../data/matrix.js';
+import { denseFrom, sharedInt32 } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import { Rng } from '../../data/random.js';
 import { resolveContext, type RunContext } from '../../engine/context.js';
@@ -54,7 +54,7 @@ import { recommendBatchByDot, recommendByDot, similarItemsByCosine, type DotScor
 import { modelFromSavedParams, readNeural, saveNeural } from '../modelFileTrainset.js';
 import { ArenaModel, loadArena } from './arenaModel.js';
 import { heldOutSet, ndcgAt } from './validation.js';
-import { holdOut, lastItems, sequenceLength, sequenceOf, userSequences, type Sequences } from './sequences.js';
+import { holdOut, lastItems, seenExceptHeld, sequenceLength, sequenceOf, userSequences, type Sequences } from './sequences.js';
 import { inferenceWindows, SasrecNet, trainingExamples, trainingWindows, type TrainingExamples, type TrainingWindowsMode, type Windows } from './sasrecNet.js';
 
 export type SasrecLoss = 'bce' | 'ce';
@@ -189,7 +189,7 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
     // by length, so that each inference batch pads little
     const byLength = (s: Sequences) => (a: number, b: number) => sequenceLength(s, a) - sequenceLength(s, b) || a - b;
     const validUsers = held ? Int32Array.from([...held.items.keys()].sort(byLength(seq))) : new Int32Array(0);
-    const seenTrain = held ? sequenceCsr(seq, ts.nUsers, nItems) : null;
+    const seenTrain = held ? seenExceptHeld(seq, ts.nUsers, nItems, held.items) : null;
     const validate = held && validUsers.length > 0 ? async (): Promise<number> => {
       let sum = 0;
       for (let at = 0; at < validUsers.length; at += INFERENCE_BATCH) {
@@ -380,9 +380,3 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
   }
 }
 
-/** users × items CSR of the sequences' items (sorted, duplicates merged): the seen items of validation. */
-function sequenceCsr(seq: Sequences, nUsers: number, nItems: number): Csr {
-  const n = seq.items.length, user = new Int32Array(n);
-  for (let u = 0; u < nUsers; u++) user.fill(u, seq.indptr[u], seq.indptr[u + 1]);
-  return csrFromTriplets(nUsers, nItems, user, seq.items, new Float32Array(n).fill(1));
-}

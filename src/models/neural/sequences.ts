@@ -11,6 +11,7 @@
  * of the final user representations.
  */
 import type { Interactions } from '../../data/interactions.js';
+import { csrFromTriplets, type Csr } from '../../data/matrix.js';
 
 /** Row u = user u's items in time order: items[indptr[u] … indptr[u+1]). */
 export interface Sequences {
@@ -87,4 +88,25 @@ export function lastItems(s: Sequences, minLength: number): { user: Int32Array; 
     if (s.indptr[u + 1] - s.indptr[u] >= minLength) { user.push(u); item.push(s.items[s.indptr[u + 1] - 1]); }
   }
   return { user: Int32Array.from(user), item: Int32Array.from(item) };
+}
+
+/**
+ * users × items CSR (sorted, duplicates merged) of the items in each user's training sequence,
+ * less the user's held-out items: the items validation excludes from a user's ranking. An item the
+ * user also consumed before the held-out one (a repeat) stays a candidate, as in the evaluation
+ * protocols; excluded, its target could never be ranked and would score 0.
+ */
+export function seenExceptHeld(seq: Sequences, nUsers: number, nItems: number, held: ReadonlyMap<number, ArrayLike<number>>): Csr {
+  const n = seq.items.length;
+  const user = new Int32Array(n), item = new Int32Array(n);
+  let w = 0;
+  for (let u = 0; u < nUsers; u++) {
+    const h = held.get(u);
+    for (let p = seq.indptr[u]; p < seq.indptr[u + 1]; p++) {
+      const i = seq.items[p];
+      if (h && Array.prototype.includes.call(h, i)) continue;
+      user[w] = u; item[w] = i; w++;
+    }
+  }
+  return csrFromTriplets(nUsers, nItems, user.subarray(0, w), item.subarray(0, w), new Float32Array(w).fill(1));
 }
