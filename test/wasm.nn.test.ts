@@ -244,6 +244,9 @@ if (status instanceof Error) {
       ['n = 1100 (two column blocks), transB', { m: 9, n: 1100, k: 33, transB: 'T', a: rand(9 * 33, 37), b: rand(1100 * 33, 38) }],
       ['batch 3 with strideC and β', { m: 6, n: 10, k: 4, batch: 3, a: rand(3 * 24, 39), b: rand(3 * 40, 40), beta: 2, c: rand(3 * 70, 41), strideC: 70 }],
       ['ldb > n, lda > k (N, N)', { m: 13, n: 11, k: 9, lda: 20, ldb: 15, a: rand(13 * 20, 42), b: rand(9 * 15, 43) }],
+      // transA: all columns of the stored rows (one contiguous copy per batch entry), and a column block (lda > m)
+      ['batch 3, transA', { m: 11, n: 6, k: 9, batch: 3, transA: 'T', a: rand(3 * 9 * 11, 44), b: rand(3 * 9 * 6, 45) }],
+      ['batch 2, transA, lda > m', { m: 10, n: 7, k: 12, batch: 2, transA: 'T', lda: 14, a: rand(2 * 12 * 14, 46), b: rand(2 * 12 * 7, 47) }],
     ];
     for (const [label, g] of cases) {
       getKernel('gemm').validate(g);

@@ -107,6 +107,9 @@ export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: 
       if (!tA) {
         if (lda === k) heap.set(a.subarray(aBase + i * lda, aBase + (i + rows) * lda), aStage / 4);
         else for (let t = 0; t < rows; t++) heap.set(a.subarray(aBase + (i + t) * lda, aBase + (i + t) * lda + k), aStage / 4 + t * k);
+      } else if (rows === lda) {
+        // the chunk is every stored column (i = 0, m = lda): the k stored rows are one contiguous block
+        heap.set(a.subarray(aBase, aBase + k * lda), aStage / 4);
       } else {
         for (let p = 0; p < k; p++) heap.set(a.subarray(aBase + p * lda + i, aBase + p * lda + i + rows), aStage / 4 + p * rows);
       }
