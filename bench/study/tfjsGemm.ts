@@ -16,11 +16,13 @@
  * matMul kernel alone (the output tensor disposed, never read back), while affinity's includes
  * copying A and B into linear memory and C out (its contract: JS arrays in, a JS array out), so the
  * comparison is, if anything, tilted toward tfjs. After one warm-up call per side, the two sides
- * alternate call by call (ABAB…), so that load from other processes falls on both alike.
+ * alternate sample by sample (ABAB…), so that load from other processes falls on both alike; a
+ * sample times enough calls to last about 20 ms (one call for all but the smallest shapes).
  *
  * Each line gives the median wall time [min–max] and the median process CPU time of a call, and the
  * GFLOP/s of each (2·batch·m·n·k FLOP). On a machine shared with other processes the wall figure
- * swings and the CPU one hardly: the ratio is taken on CPU time (and given on wall time too).
+ * swings and the CPU one less (though a busy sibling hyperthread slows a core down, so the ceiling
+ * below is measured in the same run): the ratio is taken on CPU time (and given on wall time too).
  *
  * It also measures the ceiling: the f32x4 mul + add throughput of one core in this V8 (no relaxed
  * SIMD FMA in Node 20 by default), from a register-only loop of 10 independent accumulators compiled
@@ -92,11 +94,12 @@ function cpuSeconds(): number {
 
 interface Timing { wall: number[]; cpu: number[] }
 
-function timeOnce(t: Timing, fn: () => void): void {
+/** Times fn (`calls` calls of the case) and records the time of one call. */
+function timeOnce(t: Timing, fn: () => void, calls = 1): void {
   const c0 = cpuSeconds(), t0 = performance.now();
   fn();
-  t.wall.push((performance.now() - t0) / 1000);
-  t.cpu.push(cpuSeconds() - c0);
+  t.wall.push((performance.now() - t0) / 1000 / calls);
+  t.cpu.push((cpuSeconds() - c0) / calls);
 }
 
 interface Summary { wallGflops: number; cpuGflops: number; text: string }
@@ -175,7 +178,7 @@ async function main(): Promise<void> {
 
   console.log(`tfjs-core ${tf.version_core ?? '?'}, tfjs-backend-wasm ${wasm.version_wasm ?? '?'}: backend ${tf.getBackend()}, SIMD ${simd}, `
     + `multithread build ${threaded}, threads ${wasm.getThreadsCount()}; affinity build/wasm/affinity.wasm on the calling thread; `
-    + `Node ${process.version}; median of ${repeats} alternating calls per side after one warm-up each`);
+    + `Node ${process.version}; median of ${repeats} alternating samples per side after one warm-up call each`);
   const ceiling = await simdCeiling();
   const ceilingCpu = typeof ceiling === 'string' ? undefined : ceiling.cpu;
   console.log(typeof ceiling === 'string'
@@ -195,12 +198,15 @@ async function main(): Promise<void> {
     const ta = tf.tensor(a, dims(aRows, aCols), 'float32'), tb = tf.tensor(b, dims(bRows, bCols), 'float32');
     const runTf = () => tf.matMul(ta, tb, transA === 'T', transB === 'T').dispose();
     const runMine = () => mine.gemm(args, out, 0, batch * m);
+    // warm-up; a sample is `calls` calls of ≥ 20 ms together (small shapes run in a fraction of a millisecond)
+    const w0 = performance.now();
     runTf();
     runMine();
+    const calls = Math.max(1, Math.ceil(0.04 / ((performance.now() - w0) / 1000)));
     const tT: Timing = { wall: [], cpu: [] }, tM: Timing = { wall: [], cpu: [] };
     for (let r = 0; r < repeats; r++) {
-      timeOnce(tT, runTf);
-      timeOnce(tM, runMine);
+      timeOnce(tT, () => { for (let c = 0; c < calls; c++) runTf(); }, calls);
+      timeOnce(tM, () => { for (let c = 0; c < calls; c++) runMine(); }, calls);
     }
     ta.dispose();
     tb.dispose();

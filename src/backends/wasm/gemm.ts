@@ -33,7 +33,8 @@ export type GemmOutput = Pick<Dense, 'data'>;
  * keep the staged A and C in L2; a larger B is read fewer times with large chunks. Measured (GFLOP/s per busy
  * core, one thread, 2-core Xeon under load, 8 MiB → 512 KiB chunks): 25600×64·64×64 23.0 → 27.1,
  * 4096×256·256×256 34.8 → 37.5, 4096×3706·3706×64 28.5 → 31.6, 8192×64·64×3400 28.0 → 28.8; but
- * 256×4096ᵀ·4096×256 (packed B 4 MiB) 31.0 → 24.9, so it keeps 8 MiB chunks.
+ * 256×4096ᵀ·4096×256 (packed B 4 MiB) 31.0 → 24.9, so it keeps 8 MiB chunks. transA keeps 8 MiB chunks too:
+ * its staging copies one piece per row of k per chunk ((4096×3706)ᵀ·4096×64 in 64-row chunks: 21.7 → 9.2).
  */
 const SMALL_CHUNK_BYTES = 512 * 1024;
 const LARGE_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -79,7 +80,7 @@ export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: 
   const nPad = Math.ceil(n / nr) * nr;
   // rows per chunk: A (rows × k) and C (rows × n) staged within the chunk bytes, a multiple of MR, and at least
   // MIN_CHUNK_ROWS (each chunk streams all of packed B once: with few rows, a wide B would come from memory)
-  const chunkBytes = k * nPad * 4 <= B_IN_L2 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES;
+  const chunkBytes = !tA && k * nPad * 4 <= B_IN_L2 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES;
   const fit = Math.max(MIN_CHUNK_ROWS, Math.floor(chunkBytes / ((k + n) * 4) / mr) * mr);
   // chunks of about equal size (no small last chunk running over all of B)
   const span = Math.min(rowEnd - rowStart, m);
