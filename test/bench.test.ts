@@ -117,6 +117,20 @@ test('annotate: ratios vs js in the same run and vs the anchor and target', () =
   assert.match(table, /implicit 12\.5 s \| ≤ 6 s \| not run/);
 });
 
+test('annotate: a per-thread anchor (gemm vs tfjs-wasm on one thread) compares GFLOP/s per thread', () => {
+  const rs = annotate([
+    rec('gemm', 'wasm', '4096x256·256x256, reused out', 0.01, { gflops: 58, throughput: 58, throughputUnit: 'GFLOP/s', anchor: 'gemm-4096x256' }),
+    rec('gemm', 'native', '4096x256·256x256, reused out', 0.005, { gflops: 116, throughput: 116, throughputUnit: 'GFLOP/s', anchor: 'gemm-4096x256' }),
+  ]);
+  const [wasm, native] = rs;
+  assert.is(wasm.vsAnchor, 58 / 2 / 29, 'wasm: 29 GFLOP/s per thread = the anchor');
+  assert.is(wasm.vsTarget, 58 / 2 / 87, 'wasm target: 3× the anchor per thread');
+  assert.is(native.vsAnchor, 116 / 2 / 29);
+  assert.is(native.vsTarget, 116 / 160, 'native target: total GFLOP/s');
+  const table = anchorsMarkdown(rs);
+  assert.match(table, /tfjs-backend-wasm matMul, 1 thread: 29 GFLOP\/s \| native ≥ 160 GFLOP\/s, wasm ≥ 87 GFLOP\/s\/thread \| 58 GFLOP\/s per thread \(native, 2 threads\) \| 2×/);
+});
+
 test('bar chart: well-formed SVG with one bar per record', () => {
   const svg = barChart(sample);
   assert.ok(svg.startsWith('<svg'), 'starts with <svg');
