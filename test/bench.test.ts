@@ -285,6 +285,19 @@ test('affinity bench --json prints one parsable JSON array with the required key
   assert.ok(backends.has('js'), 'the js backend is always there');
 });
 
+test('affinity bench prints each anchored case against its anchor and target (gemm: also per busy core)', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--suite', 'quick', '--kernel', 'gemm', '--backend', 'js', '--repeats', '1'], { encoding: 'utf8', timeout: 300_000 });
+  assert.is(r.status, 0, r.stderr);
+  const at = r.stdout.indexOf('against the anchors and targets');
+  assert.ok(at > 0, r.stdout);
+  const standing = r.stdout.slice(at).split('\n').filter((l) => l.startsWith('gemm'));
+  // the quick suite's anchored gemm cases: 4096×256 and the attention shape, each with a fresh and a reused output
+  assert.is(standing.length, 4, standing.join('\n'));
+  for (const l of standing) {
+    assert.match(l, /× anchor [\d.e+-]+×, [\d.e+-]+× on GFLOP\/s per busy core, × target —  \(tfjs-backend-wasm/);
+  }
+});
+
 test('affinity bench without ML-100k warns loudly, before and after, that the ML-100k cases ran on the synthetic stand-in', () => {
   const r = spawnSync(process.execPath, [cli, 'bench', '--kernel', 'bprEpoch', '--repeats', '1', '--backend', 'js', '--json'],
     { encoding: 'utf8', timeout: 120_000, env: { ...process.env, AFFINITY_DATA_DIR: path.join(tmpdir(), 'no-such-data-dir') } });

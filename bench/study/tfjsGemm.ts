@@ -55,27 +55,16 @@ const SHAPES: Shape[] = [
   shape('NeuMF MLP layer 1280x32·32x32', 1280, 32, 32),
 ];
 
-/** The parts of tfjs-core and tfjs-backend-wasm this study uses. */
-interface TfTensor { dispose(): void }
-interface TfCore {
-  setBackend(name: string): Promise<boolean>;
-  ready(): Promise<void>;
-  getBackend(): string;
-  version_core?: string;
-  env(): { getAsync(flag: string): Promise<unknown> };
-  tensor(values: Float32Array, shape: number[], dtype: 'float32'): TfTensor;
-  matMul(a: TfTensor, b: TfTensor, transposeA: boolean, transposeB: boolean): TfTensor;
-}
-interface TfWasm { setThreadsCount(n: number): void; getThreadsCount(): number; version_wasm?: string }
+type TfCore = typeof import('@tensorflow/tfjs-core');
+type TfWasm = typeof import('@tensorflow/tfjs-backend-wasm');
 
 const INSTALL = 'npm i --no-save @tensorflow/tfjs-core @tensorflow/tfjs-backend-wasm';
 
 async function loadTfjs(): Promise<{ tf: TfCore; wasm: TfWasm } | string> {
-  // module names in variables: tsc does not resolve them (tfjs is not a dependency)
-  const core = '@tensorflow/tfjs-core', backend = '@tensorflow/tfjs-backend-wasm';
+  // types: ./tfjsModules.d.ts (tfjs is not a dependency)
   try {
-    const tf = (await import(core)) as TfCore;
-    const wasm = (await import(backend)) as TfWasm;
+    const tf = await import('@tensorflow/tfjs-core');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
     return { tf, wasm };
   } catch (e) {
     return e instanceof Error ? e.message.split('\n')[0] : String(e);
@@ -132,18 +121,16 @@ async function simdCeiling(): Promise<{ wall: number; cpu: number } | string> {
   const a = f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), b = f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7));
   return f32x4.extract_lane(f32x4.add(f32x4.add(a, b), f32x4.add(c8, c9)), 0);
 }`;
-  interface Asc { main(argv: string[], opts: object): Promise<{ error: Error | null }> }
-  let asc: Asc;
+  let asc: typeof import('assemblyscript/asc');
   try {
-    const name = 'assemblyscript/asc';
-    asc = ((await import(name)) as { default: Asc }).default;
+    asc = await import('assemblyscript/asc');
   } catch (e) {
     return `no AssemblyScript compiler (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }
   let bin: Uint8Array | null = null, err = '';
   const { error } = await asc.main(['peak.ts', '--outFile', 'peak.wasm', '-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert'], {
     readFile: (f: string) => (f === 'peak.ts' ? src : null),
-    writeFile: (f: string, c: Uint8Array) => { if (f.endsWith('.wasm')) bin = c; },
+    writeFile: (f: string, c: string | Uint8Array) => { if (f.endsWith('.wasm') && typeof c !== 'string') bin = c; },
     listFiles: () => [],
     stderr: { write: (s: string) => { err += s; return true; } },
   });
