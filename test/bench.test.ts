@@ -294,7 +294,7 @@ test('affinity bench prints each anchored case against its anchor and target (ge
   // the quick suite's anchored gemm cases: 4096×256 and the attention shape, each with a fresh and a reused output
   assert.is(standing.length, 4, standing.join('\n'));
   for (const l of standing) {
-    assert.match(l, /× anchor [\d.e+-]+×, [\d.e+-]+× on GFLOP\/s per busy core, × target —  \(tfjs-backend-wasm/);
+    assert.match(l, /× anchor [\d.e+-]+×, [\d.e+-]+× on GFLOP\/s per busy core, × target — {2}\(tfjs-backend-wasm/);
   }
 });
 
