@@ -12,6 +12,11 @@
 //    broadcast loads feed 8 mul + 8 add, so each loaded B vector is used 4 times and each A scalar 8 times,
 //    with 8 + 2 + 1 of V8's 16 xmm registers live (more accumulators spill). Padding rows/columns of the
 //    panels are zero, so the micro-kernel has no edge cases; partial tiles are stored through a scratch tile.
+//    TurboFan (Node 20) compiles its loop to 16 vmulps/vaddps, 6 loads and ~11 integer uops (u32 index
+//    zero-extensions, an lea per offset splat load, the loop's interrupt check, two compares): ≈ 80–87 % of the
+//    f32x4 mul+add ceiling of one core (bench/study/tfjsGemm.ts measures both). Unrolling it twice was 0.8×:
+//    TurboFan hoists the second step's loads and spills accumulators. Reading A's rows in place instead of
+//    packing them (4 row pointers) measured the same within noise.
 //  * loops: jc (NC columns, the B block stays in L2) → k blocks → ic (MC rows of A packed: in L2) → jr (one
 //    B micro-panel, in L1) → ir (A micro-panels from L2). Later k blocks add to C (C += α·acc).
 //

@@ -398,7 +398,7 @@ function easeCase(o: { users: number; items: number; interactions: number; suite
  * into one caller-provided output (`engine.run(kernel, args, { out })`, what the nn Runtime's
  * workspace does from one training step to the next). The FLOP count is the same real one.
  */
-function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?: 'N' | 'T'; sampleRows: number; suites: Suite[]; size: string; output: 'fresh' | 'reused' }): BenchCase {
+function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?: 'N' | 'T'; sampleRows: number; suites: Suite[]; size: string; output: 'fresh' | 'reused'; anchor?: string }): BenchCase {
   const batch = o.batch ?? 1;
   let built: GemmArgs | null = null;
   const build = (): GemmArgs => (built ??= {
@@ -412,7 +412,7 @@ function gemmCase(o: { m: number; n: number; k: number; batch?: number; transB?:
   };
   const outNote = o.output === 'fresh' ? 'a fresh output per call' : 'one caller-provided output reused by every call ({ out })';
   return {
-    kernel: 'gemm', kind: 'kernel', size: `${o.size}, ${o.output} out`, suites: o.suites,
+    kernel: 'gemm', kind: 'kernel', size: `${o.size}, ${o.output} out`, suites: o.suites, anchor: o.anchor,
     async prepare(backend) {
       const full = build();
       const k = getKernel('gemm');
@@ -466,9 +466,9 @@ export function allCases(): BenchCase[] {
     sgdCase({ size: `${L} f100 parallel`, suites: FULL, data: loadLarge, factors: 100, parallel: true, sampleExamples: 500_000, maxRepeats: 3 }),
 
     ...([
-      { m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256' },
-      { m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer' },
-      { m: 200, n: 200, k: 64, batch: 200, transB: 'T' as const, sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention' },
+      { m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256', anchor: 'gemm-4096x256' },
+      { m: 8192, n: 3400, k: 64, sampleRows: 32, suites: FULL, size: '8192x64·64x3400 output layer', anchor: 'gemm-output-8192x3400' },
+      { m: 200, n: 200, k: 64, batch: 200, transB: 'T' as const, sampleRows: 100, suites: QUICK, size: '200 x (200x64·(200x64)ᵀ) attention', anchor: 'gemm-attention-200' },
     ]).flatMap((shape) => (['fresh', 'reused'] as const).map((output) => gemmCase({ ...shape, output }))),
     trainStepCase({ sequences: 16, length: 50, dim: 64, suites: QUICK }),
     trainStepCase({ sequences: 128, length: 200, dim: 64, suites: FULL, maxRepeats: 3 }),

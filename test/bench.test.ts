@@ -117,6 +117,20 @@ test('annotate: ratios vs js in the same run and vs the anchor and target', () =
   assert.match(table, /implicit 12\.5 s \| ≤ 6 s \| not run/);
 });
 
+test('annotate: a per-thread anchor (gemm vs tfjs-wasm on one thread) compares GFLOP/s per thread', () => {
+  const rs = annotate([
+    rec('gemm', 'wasm', '4096x256·256x256, reused out', 0.01, { gflops: 58, throughput: 58, throughputUnit: 'GFLOP/s', anchor: 'gemm-4096x256' }),
+    rec('gemm', 'native', '4096x256·256x256, reused out', 0.005, { gflops: 116, throughput: 116, throughputUnit: 'GFLOP/s', anchor: 'gemm-4096x256' }),
+  ]);
+  const [wasm, native] = rs;
+  assert.is(wasm.vsAnchor, 58 / 2 / 29, 'wasm: 29 GFLOP/s per thread = the anchor');
+  assert.is(wasm.vsTarget, 58 / 2 / 87, 'wasm target: 3× the anchor per thread');
+  assert.is(native.vsAnchor, 116 / 2 / 29);
+  assert.is(native.vsTarget, 116 / 160, 'native target: total GFLOP/s');
+  const table = anchorsMarkdown(rs);
+  assert.match(table, /tfjs-backend-wasm matMul, 1 thread: 29 GFLOP\/s \| native ≥ 160 GFLOP\/s, wasm ≥ 87 GFLOP\/s\/thread \| 58 GFLOP\/s per thread \(native, 2 threads\) \| 2×/);
+});
+
 test('bar chart: well-formed SVG with one bar per record', () => {
   const svg = barChart(sample);
   assert.ok(svg.startsWith('<svg'), 'starts with <svg');
@@ -269,6 +283,19 @@ test('affinity bench --json prints one parsable JSON array with the required key
     backends.add(x.backend);
   }
   assert.ok(backends.has('js'), 'the js backend is always there');
+});
+
+test('affinity bench prints each anchored case against its anchor and target (gemm: also per busy core)', () => {
+  const r = spawnSync(process.execPath, [cli, 'bench', '--suite', 'quick', '--kernel', 'gemm', '--backend', 'js', '--repeats', '1'], { encoding: 'utf8', timeout: 300_000 });
+  assert.is(r.status, 0, r.stderr);
+  const at = r.stdout.indexOf('against the anchors and targets');
+  assert.ok(at > 0, r.stdout);
+  const standing = r.stdout.slice(at).split('\n').filter((l) => l.startsWith('gemm'));
+  // the quick suite's anchored gemm cases: 4096×256 and the attention shape, each with a fresh and a reused output
+  assert.is(standing.length, 4, standing.join('\n'));
+  for (const l of standing) {
+    assert.match(l, /× anchor [\d.e+-]+×, [\d.e+-]+× on GFLOP\/s per busy core, × target — {2}\(tfjs-backend-wasm/);
+  }
 });
 
 test('affinity bench without ML-100k warns loudly, before and after, that the ML-100k cases ran on the synthetic stand-in', () => {

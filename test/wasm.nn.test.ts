@@ -5,7 +5,7 @@
  * - row ranges: a call on rows [s, t) writes exactly what the reference writes for [s, t) (outputs start
  *   filled with a sentinel; every entry the reference leaves alone must still hold it) and agrees there within
  *   the case's tolerance (helpers/nnCases.ts); for the in-place Adam, entries outside the range are unchanged;
- * - inputs larger than the module's initial memory (one 64 KiB page) and than one staging chunk (2 MiB; gemm 8 MiB), run in
+ * - inputs larger than the module's initial memory (one 64 KiB page) and than one staging chunk (2 MiB; gemm 512 KiB or 8 MiB), run in
  *   one call on a fresh instance: the memory grows and the chunked copies give the reference's result;
  * - gemm with column blocks (lda/ldb), broadcast A, k over one packed block (KC = 256), n over one column block
  *   (NC = 1024), row ranges across batch entries, β ≠ 0, NaN in C with β = 0 — against a float64 oracle within
@@ -201,14 +201,17 @@ if (status instanceof Error) {
       const want = judged(nc, argsRef, outRef), got = judged(nc, argsW, outW);
       for (const [path, a] of want) within(`${c.kernel} ${path}`, got.get(path)!, a, c.atol, c.rtol);
     }
-    // gemm: two chunks of 1500 rows (8 MiB of A and C each), three k blocks, β ≠ 0
-    const ga: GemmArgs = { m: 3000, n: 300, k: 600, a: rand(3000 * 600, 20), b: rand(600 * 300, 21), beta: -0.5, c: rand(3000 * 300, 22), alpha: 2 };
-    const out = sharedFloat32(3000 * 300);
-    w.gemm(ga, { data: out }, 0, 3000);
-    assertGemm('gemm 3000×600·600×300', ga, out);
-    // grown past the first page, but bounded by the chunks: less than gemm's A and C (10.8 MB) alone
+    // gemm, three k blocks, β ≠ 0: packed B of 1.2 MB (over 1 MiB): two chunks of 1500 rows (8 MiB of A and C
+    // each); packed B of 0.7 MB: chunks of 144 rows (512 KiB of A and C each)
+    for (const n of [500, 300]) {
+      const ga: GemmArgs = { m: 3000, n, k: 600, a: rand(3000 * 600, 20), b: rand(600 * n, 21), beta: -0.5, c: rand(3000 * n, 22), alpha: 2 };
+      const out = sharedFloat32(3000 * n);
+      w.gemm(ga, { data: out }, 0, 3000);
+      assertGemm(`gemm 3000×600·600×${n}`, ga, out);
+    }
+    // grown past the first page, but bounded by the chunks: less than the first gemm's A and C (13.2 MB) alone
     const after = w.memoryBytes();
-    assert.ok(before <= 1 << 20 && after > 2 * (1 << 20) && after < (3000 * 600 + 3000 * 300) * 4, `memory grew from ${before} to ${after} bytes`);
+    assert.ok(before <= 1 << 20 && after > 2 * (1 << 20) && after < (3000 * 600 + 3000 * 500) * 4, `memory grew from ${before} to ${after} bytes`);
   });
 
   test('segmentSum over a table larger than 8 MiB with few positions: the rows are gathered (short and long rows)', () => {
@@ -244,6 +247,9 @@ if (status instanceof Error) {
       ['n = 1100 (two column blocks), transB', { m: 9, n: 1100, k: 33, transB: 'T', a: rand(9 * 33, 37), b: rand(1100 * 33, 38) }],
       ['batch 3 with strideC and β', { m: 6, n: 10, k: 4, batch: 3, a: rand(3 * 24, 39), b: rand(3 * 40, 40), beta: 2, c: rand(3 * 70, 41), strideC: 70 }],
       ['ldb > n, lda > k (N, N)', { m: 13, n: 11, k: 9, lda: 20, ldb: 15, a: rand(13 * 20, 42), b: rand(9 * 15, 43) }],
+      // transA: all columns of the stored rows (one contiguous copy per batch entry), and a column block (lda > m)
+      ['batch 3, transA', { m: 11, n: 6, k: 9, batch: 3, transA: 'T', a: rand(3 * 9 * 11, 44), b: rand(3 * 9 * 6, 45) }],
+      ['batch 2, transA, lda > m', { m: 10, n: 7, k: 12, batch: 2, transA: 'T', lda: 14, a: rand(2 * 12 * 14, 46), b: rand(2 * 12 * 7, 47) }],
     ];
     for (const [label, g] of cases) {
       getKernel('gemm').validate(g);

@@ -27,11 +27,18 @@ export type GemmInput = GemmArgs;
 export type GemmOutput = Pick<Dense, 'data'>;
 
 /**
- * Bytes of A and C staged per chunk of rows. Each chunk streams all of packed B through the micro-kernel, so
- * fewer, larger chunks read a B larger than L2 fewer times (256×4096ᵀ·4096×256: 27 GFLOP/s CPU time with 2 MiB
- * chunks, 31.6 with 8 MiB; the bench shapes are the same within noise).
+ * Bytes of A and C staged per chunk of rows. Each chunk streams all of packed B through the micro-kernel, and
+ * its staged A and C pass through the cache twice (copied in, then packed/computed; computed, then copied out).
+ * While packed B fits in L2 with room to spare (≤ B_IN_L2), re-reading it per chunk is cheap and small chunks
+ * keep the staged A and C in L2; a larger B is read fewer times with large chunks. Measured (GFLOP/s per busy
+ * core, one thread, 2-core Xeon under load, 8 MiB → 512 KiB chunks): 25600×64·64×64 23.0 → 27.1,
+ * 4096×256·256×256 34.8 → 37.5, 4096×3706·3706×64 28.5 → 31.6, 8192×64·64×3400 28.0 → 28.8; but
+ * 256×4096ᵀ·4096×256 (packed B 4 MiB) 31.0 → 24.9, so it keeps 8 MiB chunks. transA keeps 8 MiB chunks too:
+ * its staging copies one piece per row of k per chunk ((4096×3706)ᵀ·4096×64 in 64-row chunks: 21.7 → 9.2).
  */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+const SMALL_CHUNK_BYTES = 512 * 1024;
+const LARGE_CHUNK_BYTES = 8 * 1024 * 1024;
+const B_IN_L2 = 1024 * 1024;
 const MIN_CHUNK_ROWS = 64;
 
 /** Rows [rowStart, rowEnd) of gemm into out.data (the same contract as gemmReference, within the fp32 bound). */
@@ -71,9 +78,10 @@ export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: 
 
   const kc = ex.gemmKc(), mc = ex.gemmMc(), mr = ex.gemmMr(), nr = ex.gemmNr();
   const nPad = Math.ceil(n / nr) * nr;
-  // rows per chunk: A (rows × k) and C (rows × n) staged within CHUNK_BYTES, a multiple of MR, and at least
+  // rows per chunk: A (rows × k) and C (rows × n) staged within the chunk bytes, a multiple of MR, and at least
   // MIN_CHUNK_ROWS (each chunk streams all of packed B once: with few rows, a wide B would come from memory)
-  const fit = Math.max(MIN_CHUNK_ROWS, Math.floor(CHUNK_BYTES / ((k + n) * 4) / mr) * mr);
+  const chunkBytes = !tA && k * nPad * 4 <= B_IN_L2 ? SMALL_CHUNK_BYTES : LARGE_CHUNK_BYTES;
+  const fit = Math.max(MIN_CHUNK_ROWS, Math.floor(chunkBytes / ((k + n) * 4) / mr) * mr);
   // chunks of about equal size (no small last chunk running over all of B)
   const span = Math.min(rowEnd - rowStart, m);
   const most = Math.min(span, Math.ceil(span / Math.ceil(span / fit) / mr) * mr);
@@ -107,6 +115,9 @@ export function gemmWasm(ex: GemmExports, mem: LinearMemory, g: GemmInput, out: 
       if (!tA) {
         if (lda === k) heap.set(a.subarray(aBase + i * lda, aBase + (i + rows) * lda), aStage / 4);
         else for (let t = 0; t < rows; t++) heap.set(a.subarray(aBase + (i + t) * lda, aBase + (i + t) * lda + k), aStage / 4 + t * k);
+      } else if (rows === lda) {
+        // the chunk is every stored column (i = 0, m = lda): the k stored rows are one contiguous block
+        heap.set(a.subarray(aBase, aBase + k * lda), aStage / 4);
       } else {
         for (let p = 0; p < k; p++) heap.set(a.subarray(aBase + p * lda + i, aBase + p * lda + i + rows), aStage / 4 + p * rows);
       }

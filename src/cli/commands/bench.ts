@@ -3,7 +3,7 @@ import type { CliEdge } from '../edge.js';
 import path from 'node:path';
 import os from 'node:os';
 import {
-  compareMarkdown, compareRecords, formatThroughput, inputOf, machineDifferences, loadResults, runBench, updateReadme, writeReport,
+  ANCHORS, compareMarkdown, compareRecords, formatThroughput, inputOf, machineDifferences, loadResults, runBench, updateReadme, writeReport,
   type BenchRecord, type BenchResult, type Suite,
 } from '../../../bench/index.js';
 import { ml100kPath, repoRoot } from '../../../bench/data.js';
@@ -25,6 +25,22 @@ function cpuText(r: BenchRecord): string {
 function line(r: BenchRecord): string {
   const tp = formatThroughput(r);
   return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} median ${r.medianSeconds.toFixed(4)} s  [${r.minSeconds.toFixed(4)}–${r.maxSeconds.toFixed(4)}]${tp ? `  ${tp}` : ''}${cpuText(r)}${r.peakRssMiB !== undefined ? `  rss ${r.peakRssMiB} MiB` : ''}${r.note ? `  (${r.note})` : ''}`;
+}
+
+/**
+ * A case's standing against its anchor and target (bench/anchors.ts): × anchor and × target as annotate()
+ * computed them (on the wall-time GFLOP/s), and for a per-thread GFLOP/s anchor also the ratio on GFLOP/s per
+ * busy core (CPU time: the steadier one on a shared machine). null when the case has neither.
+ */
+function anchorLine(r: BenchRecord): string | null {
+  if (r.vsAnchor === undefined && r.vsTarget === undefined) return null;
+  const a = ANCHORS.find((x) => x.id === r.anchor);
+  const x = (v: number | undefined) => (v === undefined ? '—' : `${v.toPrecision(3)}×`);
+  let perCore = '';
+  if (a?.perThread && a.gflops !== undefined && r.gflops !== undefined && r.medianCpuSeconds) {
+    perCore = `, ${x((r.gflops * r.medianSeconds / r.medianCpuSeconds) / a.gflops)} on GFLOP/s per busy core`;
+  }
+  return `${r.kernel.padEnd(20)} ${r.backend.padEnd(7)} ${r.size.padEnd(34)} × anchor ${x(r.vsAnchor)}${perCore}, × target ${x(r.vsTarget)}${a ? `  (${a.reference})` : ''}`;
 }
 
 function compare(files: string[], json: boolean | undefined): void {
@@ -81,6 +97,10 @@ export function register(program: Command, edge: CliEdge): void {
       if (standIn && records.some((r) => /stand-in/.test(inputOf(r)))) process.stderr.write(standIn);
       const wallSeconds = (performance.now() - t0) / 1000;
       if (o.json) process.stdout.write(JSON.stringify(records) + '\n');
+      else {
+        const standing = records.map(anchorLine).filter((l): l is string => l !== null);
+        if (standing.length) log(['against the anchors and targets (bench/anchors.ts):', ...standing].join('\n'));
+      }
       if (o.out) {
         const result: BenchResult = { suite: o.suite, date: new Date().toISOString(), machine: machineInfo(), wallSeconds, loadAverage: { start: loadStart, end: os.loadavg() }, records };
         const written = writeReport(o.out, result);
