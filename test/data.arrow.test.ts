@@ -5,7 +5,8 @@
 // a file that is not Arrow or a column of another type is a clear error.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { testOrSkip } from './helpers/skip.js';
 import {
   Bool, DateDay, Float64, Int32, Int64, LargeUtf8, RecordBatch, Table, TimestampMicrosecond, Utf8, makeData, tableFromArrays, tableToIPC,
   vectorFromArray, type Data,
@@ -117,6 +118,33 @@ test('nulls, blank ids and bad values name the row; skipInvalid skips them; no i
   writeFileSync(empty, tableToIPC(new Table({ user: makeData({ type: new Int64(), length: 0, nullCount: 0, data: new BigInt64Array(0) }) as Data, item: makeData({ type: new Int32(), length: 0, nullCount: 0, data: new Int32Array(0) }) as Data }), 'file'));
   const e6 = await outcome(() => readInteractions(empty, { implicit: true }));
   assert.ok(e6 instanceof Error && /empty\.arrow: no rows/.test(e6.message), String(e6));
+});
+
+/** The paths this process has open (Linux /proc/self/fd). */
+function openFiles(): string[] {
+  return readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
+}
+
+testOrSkip(test, existsSync('/proc/self/fd') ? null : 'no /proc/self/fd to list open files on this system')('writeInteractionsArrow: a batch that throws rejects with the error and leaves no stream open on the file', async () => {
+  const x = generateInteractions({ users: 20, items: 10, interactions: 100, seed: 1 });
+  const rating = x.rating;
+  let calls = 0;
+  // the second record batch's ratings throw while the batch is built
+  const bad = { ...x, rating: Object.assign(Object.create(rating) as Float32Array, { subarray: (a: number, b: number) => { if (++calls === 2) throw new Error('batch 2 broke'); return rating.subarray(a, b); } }) };
+  const out = file('broken.arrow');
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const e = await writeInteractionsArrow(bad, out, 40).then(() => null, (err: unknown) => err);
+    assert.ok(e instanceof Error && e.message === 'batch 2 broke', `rejected with the batch's error: ${String(e)}`);
+    // the stream opens its file asynchronously: look again once it would have
+    await new Promise((r) => setTimeout(r, 200));
+    assert.not.ok(openFiles().includes(out), 'the file stream is closed');
+    assert.equal(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parquetReadObjects } from 'hyparquet';
@@ -264,6 +265,56 @@ test('publishOnce and writeOnce create a final name once and never overwrite it'
   assert.is(writeOnce(path.join(d, 'w'), 'two'), false);
   assert.is(readFileSync(path.join(d, 'w'), 'utf8'), 'one');
   assert.equal(readdirSync(d).filter((n) => n.endsWith('.tmp')), [], 'no temporary files left');
+});
+
+/** A link call that fails as on a file system without hard links (publishOnce's fallback). */
+const noLinks = (): never => { throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' }); };
+
+/** A pid that ran and is gone (a child that exited). */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+}
+
+test('publishOnce without hard links: created once, never overwritten, all or nothing (claim file + rename), nothing left beside it', () => {
+  const d = fresh('once-nolinks');
+  mkdirSync(d);
+  const a = path.join(d, 'a'), b = path.join(d, 'b'), final = path.join(d, 'final');
+  writeFileSync(a, 'first');
+  writeFileSync(b, 'second');
+  assert.is(publishOnce(a, final, { link: noLinks }), true);
+  assert.is(publishOnce(b, final, { link: noLinks }), false);
+  assert.is(readFileSync(final, 'utf8'), 'first');
+  assert.equal(readdirSync(d).sort(), ['a', 'b', 'final'], 'no claim or temporary left');
+  // a copy that fails half-way (here: the staged file cannot be read) leaves no final name behind,
+  // so the next attempt publishes it whole (before: an empty 'wx' file counted as published)
+  const broken = path.join(d, 'staged-dir');
+  mkdirSync(broken);
+  const final2 = path.join(d, 'final2');
+  assert.throws(() => publishOnce(broken, final2, { link: noLinks }));
+  assert.not.ok(existsSync(final2), 'no half-written final after a failed copy');
+  assert.is(publishOnce(a, final2, { link: noLinks }), true);
+  assert.is(readFileSync(final2, 'utf8'), 'first');
+});
+
+test('publishOnce without hard links: a dead attempt\'s claim is taken over; a live one\'s unpublished final stays absent to readers', () => {
+  const d = fresh('once-claims');
+  mkdirSync(d);
+  const a = path.join(d, 'a');
+  writeFileSync(a, 'content');
+  // an attempt killed mid-copy: its claim and half-written temporary
+  const dead = deadPid(), final = path.join(d, '_manifest.json');
+  writeFileSync(path.join(d, '._manifest.json.claim'), JSON.stringify({ pid: dead, host: os.hostname() }));
+  writeFileSync(path.join(d, `._manifest.json.${dead}.0badcafe.tmp`), 'cont');
+  assert.is(publishOnce(a, final, { link: noLinks }), true);
+  assert.is(readFileSync(final, 'utf8'), 'content');
+  assert.equal(readdirSync(d).sort(), ['_manifest.json', 'a'], 'the dead claim and its temporary are gone');
+  // a live attempt's claim (this process): the final is absent to readers until it is renamed into place
+  const d2 = fresh('once-claims-live');
+  mkdirSync(d2);
+  writeFileSync(path.join(d2, '._manifest.json.claim'), JSON.stringify({ pid: process.pid, host: os.hostname() }));
+  assert.is(readManifest(d2), null, 'a claimed final that is not there yet is absent');
+  assert.throws(() => publishOnce(a, path.join(d2, '_manifest.json'), { link: noLinks, claimWaitMs: 300 }), /_manifest\.json was claimed by pid \d+ on .* and has not been published within 0 s; delete .*\.claim if no attempt is running/);
+  assert.not.ok(existsSync(path.join(d2, '_manifest.json')));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Engine } from '../src/engine/engine.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { toCsr, type Interactions } from '../src/data/interactions.js';
+import { historyLists } from '../src/eval/heldoutUsers.js';
 import { EASE } from '../src/models/ease.js';
 import { allModels } from '../src/models/registry.js';
 
@@ -102,6 +103,28 @@ test('recommend excludes seen items; recommendBatch and recommendForHistory agre
   // an explicit candidate list
   const r = m.recommend(0, 3, { engine, items: [1, 2, 3, 4, 5], filterSeen: false });
   for (const i of r.ids) assert.ok([1, 2, 3, 4, 5].includes(i));
+});
+
+test('a history listing an item twice scores as the training user with it once (duplicates merged as in Trainset), also for held-out fold-in rows', async () => {
+  const x = data(5);
+  const ur = toCsr(x);
+  for (const binary of [true, false]) {
+    const m = new EASE({ lambda: 20, binary });
+    await m.fit(x, { engine });
+    const u = 3, seen = Array.from(ur.indices.subarray(ur.indptr[u], ur.indptr[u + 1])), values = Array.from(ur.data.subarray(ur.indptr[u], ur.indptr[u + 1]));
+    const r = m.recommend(u, 25, { engine, filterSeen: false });
+    // the first item twice, its value split in two halves (sum = the training value)
+    const h = m.recommendForHistory({ items: [seen[0], ...seen], values: [values[0] / 2, values[0] / 2, ...values.slice(1)] }, 25, { engine, filterSeen: false });
+    assert.equal(Array.from(h.ids), Array.from(r.ids), `binary ${binary}`);
+    for (let t = 0; t < r.scores.length; t++) assert.ok(Math.abs(h.scores[t] - r.scores[t]) <= 1e-5 * (1 + Math.abs(r.scores[t])), `binary ${binary}: ${h.scores[t]} vs ${r.scores[t]}`);
+    // held-out users' fold-in rows (heldoutUsers.ts) merge a repeated (user, item) pair the same way
+    const foldIn: Interactions = {
+      ...x, timestamp: undefined, user: new Int32Array(seen.length + 1).fill(u), item: Int32Array.from([seen[0], ...seen]),
+      rating: Float32Array.from([values[0] / 2, values[0] / 2, ...values.slice(1)]),
+    };
+    const lists = await historyLists(m, { users: Int32Array.of(u), foldIn, train: x, dropped: 0 }, x.items.size, 25, false, { engine });
+    assert.equal(Array.from(lists.top.get(u)!), Array.from(m.recommend(u, 25, { engine }).ids), `binary ${binary}: fold-in row`);
+  }
 });
 
 test('save/load round-trips exactly', async () => {

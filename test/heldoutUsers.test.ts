@@ -9,8 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Engine } from '../src/engine/engine.js';
 import { generateInteractions } from '../src/data/synthetic.js';
-import type { Interactions } from '../src/data/interactions.js';
+import { fromTriplets, interactionCount as interactionCountOf, type Interactions } from '../src/data/interactions.js';
 import { heldoutUsersSplit } from '../src/eval/heldoutUsers.js';
+import { sampleNegatives } from '../src/eval/sampledNegatives.js';
 import { evaluate, formatProtocol, makeSplits, parseProtocol } from '../src/eval/evaluate.js';
 import { cappedRecallAtK } from '../src/eval/rankingMetrics.js';
 import { ndcgAtK } from '../src/eval/metrics.js';
@@ -29,6 +30,7 @@ function pairs(d: Interactions, user?: number): string[] {
 test('held-out users are disjoint from training users; fold-in ∪ test is each one\'s data; ⌊0.2·n⌋ to test', () => {
   const s = heldoutUsersSplit(x, { users: 10, seed: 1 });
   assert.is(s.heldout.users.length, 10);
+  assert.is(s.heldout.dropped, 0, 'every item of x has training users');
   const held = new Set(s.heldout.users);
   for (let p = 0; p < s.heldout.train.user.length; p++) assert.not.ok(held.has(s.heldout.train.user[p]));
   for (let p = 0; p < s.test.user.length; p++) assert.ok(held.has(s.test.user[p]));
@@ -41,6 +43,40 @@ test('held-out users are disjoint from training users; fold-in ∪ test is each 
     assert.is(nt, n >= 5 ? Math.floor(0.2 * n) : Math.max(1, Math.floor(0.2 * n)));
     assert.equal([...pairs(s.heldout.foldIn, u), ...pairs(s.test, u)].sort(), pairs(x, u));
   }
+});
+
+test('a held-out user\'s interactions with items no training user has are dropped (Liang et al.\'s unique_sid), counted, on neither side', async () => {
+  // x plus, for users 0..29, one item only they have ('solo'), and an item users 0 and 1 share
+  const rows: Array<[string, string, number]> = [];
+  for (let p = 0; p < x.user.length; p++) rows.push([`u${x.user[p]}`, `i${x.item[p]}`, x.rating[p]]);
+  for (let u = 0; u < 30; u++) rows.push([`u${u}`, `solo${u}`, 5]);
+  rows.push(['u0', 'pair', 4], ['u1', 'pair', 4]);
+  const d = fromTriplets(rows);
+  const label = (i: number) => String(d.items.external(i));
+  for (const seed of [1, 2, 3]) {
+    const s = heldoutUsersSplit(d, { users: 20, seed });
+    const held = new Set(s.heldout.users);
+    const trained = new Set<number>();
+    for (let p = 0; p < s.heldout.train.user.length; p++) trained.add(s.heldout.train.item[p]);
+    let expectDropped = 0;
+    for (let p = 0; p < d.user.length; p++) if (held.has(d.user[p]) && !trained.has(d.item[p])) expectDropped++;
+    const soloHeld = s.heldout.users.filter((u) => Number(String(d.users.external(u)).slice(1)) < 30).length;
+    assert.ok(expectDropped >= soloHeld && soloHeld > 0, `seed ${seed}: ${soloHeld} held-out users with a solo item`);
+    assert.is(s.heldout.dropped, expectDropped);
+    // fold-in and test items are all training users' items; nothing else is lost
+    for (const part of [s.heldout.foldIn, s.test]) for (let p = 0; p < part.user.length; p++) assert.ok(trained.has(part.item[p]), `seed ${seed}: ${label(part.item[p])} reached a held-out side`);
+    assert.is(interactionCountOf(s.train) + interactionCountOf(s.test) + s.heldout.dropped, d.user.length);
+    for (const u of s.heldout.users) {
+      let n = 0;
+      for (let p = 0; p < d.user.length; p++) if (d.user[p] === u && trained.has(d.item[p])) n++;
+      const nt = pairs(s.test, u).length;
+      assert.is(nt, n >= 5 ? Math.floor(0.2 * n) : n >= 2 ? Math.max(1, Math.floor(0.2 * n)) : 0);
+      assert.is(pairs(s.heldout.foldIn, u).length + nt, n);
+    }
+  }
+  const protocol = parseProtocol('heldout-users:20');
+  const r = await evaluate({ data: d, protocol, seed: 1, metrics: ['ndcg@10'], models: allModels, engine, modelName: 'popularity' });
+  assert.is(r.splits[0].heldoutDropped, heldoutUsersSplit(d, { users: 20, seed: 1 }).heldout.dropped);
 });
 
 test('the split is seeded: same seed, same split; another seed, other users; a fraction counts users', () => {
@@ -87,6 +123,32 @@ test('evaluate: history-ranking models fit without the held-out users, others wi
     sum += ndcgAtK(model.recommendForHistory({ items }, 10, { engine }).ids, relevant, 10);
   }
   assert.ok(Math.abs(ease.mean['ndcg@10'] - sum / 12) < 1e-12, `${ease.mean['ndcg@10']} vs ${sum / 12}`);
+});
+
+test('sampled metrics: a history-ranking model ranks each held-out user\'s test items and negatives from the fold-in items', async () => {
+  const protocol = parseProtocol('heldout-users:12');
+  const splits = makeSplits(x, protocol, 4);
+  const r = await evaluate({ data: x, protocol, seed: 4, splits, metrics: ['hit@5', 'ndcg@5'], models: allModels, engine, modelName: 'ease', params: { lambda: 5 }, sampledNegatives: 8 });
+  assert.is(r.splits[0].foldIn, 'history');
+  // by hand: EASE fitted on the training users, each held-out user's candidates (test ∪ 8 negatives) ranked from the fold-in items
+  const s = splits[0], h = s.heldout!;
+  const negatives = sampleNegatives(s.train, s.test, 8, s.seed);
+  const model = new EASE({ lambda: 5 });
+  await model.fit(h.train, { engine });
+  let hits = 0, ndcg = 0;
+  for (const u of h.users) {
+    const items: number[] = [], relevant = new Set<number>();
+    for (let p = 0; p < h.foldIn.user.length; p++) if (h.foldIn.user[p] === u) items.push(h.foldIn.item[p]);
+    for (let p = 0; p < s.test.user.length; p++) if (s.test.user[p] === u) relevant.add(s.test.item[p]);
+    const candidates = Int32Array.from(new Set([...relevant, ...negatives.byUser.get(u)!])).sort();
+    const list = model.recommendForHistory({ items }, candidates.length, { engine, items: candidates }).ids;
+    assert.is(list.length, candidates.length);
+    hits += Array.from(list.slice(0, 5)).some((i) => relevant.has(i)) ? 1 : 0;
+    ndcg += ndcgAtK(list, relevant, 5);
+  }
+  assert.ok(hits > 0, 'the synthetic data gives some hits');
+  assert.ok(Math.abs(r.mean['sampled:hit@5'] - hits / 12) < 1e-12, `${r.mean['sampled:hit@5']} vs ${hits / 12}`);
+  assert.ok(Math.abs(r.mean['sampled:ndcg@5'] - ndcg / 12) < 1e-12, `${r.mean['sampled:ndcg@5']} vs ${ndcg / 12}`);
 });
 
 test('recall-capped@k = hits / min(k, |relevant|)', () => {

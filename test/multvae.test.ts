@@ -15,7 +15,14 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine/engine.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { toCsr, type Interactions } from '../src/data/interactions.js';
-import { MultVAE } from '../src/models/neural/multVae.js';
+import { annealedBeta, elboLossAndGrads, MultVAE, MultVaeNet } from '../src/models/neural/multVae.js';
+import { Rng } from '../src/data/random.js';
+import { Runtime } from '../src/nn/runtime.js';
+import type { Param } from '../src/nn/params.js';
+import { denseFrom, type Csr } from '../src/data/matrix.js';
+import { gridValues } from './helpers/nnCheck.js';
+import { Trainset } from '../src/models/trainset.js';
+import { meanNdcg, splitValidationUsers } from '../src/models/neural/validation.js';
 import { allModels } from '../src/models/registry.js';
 import type { EpochInfo, ModelParams } from '../src/models/types.js';
 
@@ -34,6 +41,68 @@ async function fitted(params: ModelParams = small, x = data()): Promise<MultVAE>
   await m.fit(x, { engine });
   return m;
 }
+
+function gradOf(p: Param): Float64Array {
+  const g = new Float64Array(p.size);
+  if (p.grad) g.set(p.grad);
+  for (const sp of p.sparse) sp.rows.forEach((row, r) => { for (let j = 0; j < p.cols; j++) g[row * p.cols + j] += sp.values[r * p.cols + j]; });
+  return g;
+}
+
+test('one step\'s β-ELBO (β > 0, fixed ε, no dropout) has the gradients of its finite differences on every encoder and decoder weight', async () => {
+  const I = 7, H = 5, L = 3, B = 3, step = 2 ** -8;
+  const rt = new Runtime({ engine }, 1);
+  const net = new MultVaeNet(rt, I, H, L);
+  net.arena.allocate(new Rng(3));
+  for (const p of net.arena.params) p.value.set(gridValues(p.size, p.offset + 11, -0.6, 0.6, 0.02));
+  // three normalized input rows, their multinomial targets, and fixed noise ε
+  const rows = [[0, 2, 5], [1, 3], [2, 4, 5, 6]];
+  const indptr = Int32Array.from([0, 3, 5, 9]), indices = Int32Array.from(rows.flat());
+  const x: Csr = { rows: B, cols: I, indptr, indices, data: Float32Array.from(rows.flatMap((r) => r.map(() => 1 / Math.sqrt(r.length)))) };
+  const targets = denseFrom(B, I);
+  rows.forEach((r, t) => r.forEach((i) => { targets.data[t * I + i] = 1; }));
+  const eps = Float64Array.from(gridValues(B * L, 5, -1.5, 1.5));
+  const gradsAt = async (beta: number): Promise<Float64Array[]> => {
+    net.arena.clearGrads();
+    await elboLossAndGrads(rt, net, x, targets, eps, beta);
+    return net.arena.params.map(gradOf);
+  };
+  const beta = 0.7;
+  const analytic = await gradsAt(beta);
+  const loss = async () => elboLossAndGrads(rt, net, x, targets, eps, beta);
+  let checked = 0;
+  for (let k = 0; k < net.arena.params.length; k++) {
+    const p = net.arena.params[k];
+    for (let i = 0; i < p.size; i++) {
+      const v0 = p.value[i];
+      p.value[i] = v0 + step; const up = await loss();
+      p.value[i] = v0 - step; const down = await loss();
+      p.value[i] = v0;
+      const num = (up - down) / (2 * step), ana = analytic[k][i];
+      if (!(Math.abs(num - ana) <= 3e-3 * (1 + Math.abs(ana)))) assert.unreachable(`∂L/∂${p.name}[${i}] analytic ${ana}, finite difference ${num}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100, `${checked} weights checked`);
+  // the KL term matters here: the encoder's gradients at β = 0.7 differ from those at β = 0
+  const atZero = await gradsAt(0);
+  const enc2 = net.arena.params.findIndex((p) => p.name.startsWith('encoder.2'));
+  assert.ok(analytic[enc2].some((g, i) => Math.abs(g - atZero[enc2][i]) > 1e-2), 'β changes the encoder gradients');
+});
+
+test('β schedules: anneal_steps ramps to the cap; total_anneal_steps is Liang et al.\'s min(anneal_cap, t/T); no lam alias', () => {
+  const ours = new MultVAE({ beta: 0.2, anneal_steps: 100 }).params;
+  assert.is(annealedBeta(ours, 100, 50), 0.1);
+  assert.is(annealedBeta(ours, 100, 100), 0.2);
+  assert.is(annealedBeta(ours, 100, 500), 0.2);
+  const liang = new MultVAE({ anneal_cap: 0.2, total_anneal_steps: 200000 }).params;
+  assert.is(liang.totalAnnealSteps, 200000);
+  assert.is(annealedBeta(liang, 999, 20000), 0.1);
+  assert.is(annealedBeta(liang, 999, 40000), 0.2);
+  assert.is(annealedBeta(liang, 999, 100000), 0.2);
+  assert.throws(() => new MultVAE({ anneal_steps: 10, total_anneal_steps: 10 }), /not both/);
+  assert.throws(() => new MultVAE({ lam: 0.01 }), /unknown parameter 'lam'/);
+});
 
 test('fit lowers the loss (β-ELBO per user)', async () => {
   const losses: number[] = [];
@@ -66,6 +135,18 @@ test('recommend excludes seen items; recommendBatch and recommendForHistory agre
   const only = m.recommend(0, 3, { engine, items: [2, 4, 6, 8], filterSeen: false });
   for (const i of only.ids) assert.ok([2, 4, 6, 8].includes(i));
   assert.equal(Array.from(m.recommendForHistory({ items: [] }, 5, { engine }).ids), []);
+});
+
+test('a history listing an item twice ranks as the training user with it once (duplicates merged as in Trainset)', async () => {
+  const x = data(5), m = await fitted(small, x);
+  const ur = toCsr(x);
+  for (const u of [0, 7, 19]) {
+    const seen = Array.from(ur.indices.subarray(ur.indptr[u], ur.indptr[u + 1]));
+    const r = m.recommend(u, 30, { engine });
+    const h = m.recommendForHistory({ items: [...seen, seen[0], seen[seen.length - 1]] }, 30, { engine });
+    assert.equal(Array.from(h.ids), Array.from(r.ids));
+    assert.equal(Array.from(h.scores), Array.from(r.scores));
+  }
 });
 
 test('save/load round-trips exactly, and a corrupt file is a clear error', async () => {
@@ -115,6 +196,31 @@ for (const extra of [{ curriculum: 'user-activity' }, { curriculum: 'item-popula
     assert.ok(losses[24] < losses[5], `loss ${losses[5]} → ${losses[24]}`);
   });
 }
+
+test('early stopping keeps the parameters of the best validation epoch', async () => {
+  // with anneal_steps fixed, a fit of exactly best-epoch epochs follows the same trajectory
+  const params = { ...small, epochs: 40, validation: 8, patience: 3, anneal_steps: 50, lr: 0.03 };
+  const a = await fitted(params);
+  const metrics = a.history.map((h) => h.metric!);
+  const best = metrics.indexOf(Math.max(...metrics)) + 1;
+  assert.ok(a.history.length > best, `stopped at epoch ${a.history.length}, best ${best}: training went on past the best epoch`);
+  const b = await fitted({ ...params, epochs: best, patience: 1000 });
+  for (const u of [0, 5, 17, 33]) {
+    const sa = a.recommend(u, 30, { engine, filterSeen: false }), sb = b.recommend(u, 30, { engine, filterSeen: false });
+    assert.equal(Array.from(sa.scores), Array.from(sb.scores), `user ${u}: the kept parameters are those after epoch ${best}`);
+  }
+  // the kept parameters score the validation users (the same seeded split as fit's) at the best epoch's NDCG@100, not the last epoch's
+  const ts = Trainset.of(data(), 'multvae');
+  const users = Int32Array.from({ length: ts.nUsers }, (_, u) => u).filter((u) => ts.userCount[u] > 0);
+  const { validation } = splitValidationUsers(ts.ur, users, 8, 0.2, new Rng(small.seed as number + 2));
+  const lists = Array.from(validation.users, (_, r) => {
+    const at = validation.foldIn.indptr[r], end = validation.foldIn.indptr[r + 1];
+    return a.recommendForHistory({ items: validation.foldIn.indices.subarray(at, end) }, 100, { engine });
+  });
+  const kept = meanNdcg(lists, validation.targets, 100);
+  assert.ok(Math.abs(kept - metrics[best - 1]) < 1e-12, `kept ${kept}, best epoch ${metrics[best - 1]}`);
+  assert.ok(Math.abs(kept - metrics[metrics.length - 1]) > 1e-9, `kept ${kept}, last epoch ${metrics[metrics.length - 1]}`);
+});
 
 test('bad params are clear errors', () => {
   assert.throws(() => new MultVAE({ dropout: 1 }), /multvae: dropout must be in \[0, 1\)/);

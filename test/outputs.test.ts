@@ -50,6 +50,24 @@ test('generate killed while writing leaves nothing at --out; the next run comple
   assert.equal(readdirSync(d), ['big.csv'], 'the dead run\'s temporary and the lock are gone');
 });
 
+test('generate to Parquet or Arrow killed while writing leaves nothing at --out (temporary + rename, as the CSV)', () => {
+  const helper = path.join(root, 'dist', 'test', 'helpers', 'killMidWrite.js');
+  for (const name of ['g.parquet', 'g.arrow']) {
+    const d = dir(`generate-kill-${name}`);
+    const out = path.join(d, name);
+    const args = ['generate', '--users', '300', '--items', '100', '--interactions', '2000', '--out', out];
+    const killed = spawnSync(process.execPath, [helper, ...args], { encoding: 'utf8', timeout: 120_000 });
+    assert.is(killed.signal, 'SIGKILL', `${name}: killed at its first write (${killed.stdout}${killed.stderr})`);
+    assert.not.ok(existsSync(out), `${name}: no (truncated) file at --out after the kill`);
+    assert.is(tmpFiles(d, name).length, 1, `${name}: the killed run left its temporary`);
+    const r = affinity(...args);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(readdirSync(d), [name], `${name}: the dead run's temporary and the lock are gone`);
+    const read = affinity('eval', '--input', out, '--model', 'popularity', '--protocol', 'holdout:0.2', '--metrics', 'ndcg@10', '--json', '--quiet');
+    assert.is(read.code, 0, `${name} reads back: ${read.stderr}`);
+  }
+});
+
 test('a model save killed halfway leaves the previous model file whole (temporary + rename); the next save removes the dead temporary', () => {
   const d = dir('model-save-kill');
   const file = path.join(d, 'als.affm');

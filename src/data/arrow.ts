@@ -207,19 +207,30 @@ export async function writeInteractionsArrow(x: Interactions, path: string, batc
   const userIds = ids(x.users), itemIds = ids(x.items);
   const userType = new Dictionary(new Utf8(), new Int32(), 0), itemType = new Dictionary(new Utf8(), new Int32(), 1);
   const writer = new RecordBatchFileWriter();
-  const done = pipeline(writer.toNodeStream(), createWriteStream(path));
-  const n = x.user.length;
-  for (let at = 0; at < n || at === 0; at += batchSize) {
-    const end = Math.min(n, at + batchSize), length = end - at;
-    const columns: Record<string, Data> = {
-      user: makeData({ type: userType, length, nullCount: 0, data: x.user.subarray(at, end), dictionary: userIds }),
-      item: makeData({ type: itemType, length, nullCount: 0, data: x.item.subarray(at, end), dictionary: itemIds }),
-      rating: makeData({ type: new Float32(), length, nullCount: 0, data: x.rating.subarray(at, end) }),
-    };
-    if (x.timestamp) columns.timestamp = makeData({ type: new Float64(), length, nullCount: 0, data: x.timestamp.subarray(at, end) });
-    writer.write(new RecordBatch(columns));
-    if (n === 0) break;
+  const sink = createWriteStream(path);
+  const done = pipeline(writer.toNodeStream(), sink);
+  try {
+    const n = x.user.length;
+    for (let at = 0; at < n || at === 0; at += batchSize) {
+      const end = Math.min(n, at + batchSize), length = end - at;
+      const columns: Record<string, Data> = {
+        user: makeData({ type: userType, length, nullCount: 0, data: x.user.subarray(at, end), dictionary: userIds }),
+        item: makeData({ type: itemType, length, nullCount: 0, data: x.item.subarray(at, end), dictionary: itemIds }),
+        rating: makeData({ type: new Float32(), length, nullCount: 0, data: x.rating.subarray(at, end) }),
+      };
+      if (x.timestamp) columns.timestamp = makeData({ type: new Float64(), length, nullCount: 0, data: x.timestamp.subarray(at, end) });
+      writer.write(new RecordBatch(columns));
+      if (n === 0) break;
+    }
+    writer.finish();
+  } catch (e) {
+    // a batch that fails synchronously: close the file stream and settle the pipeline before
+    // rethrowing, so no stream stays open and no rejection goes unhandled
+    const closed = sink.closed ? Promise.resolve() : new Promise<void>((resolve) => sink.once('close', () => resolve()));
+    writer.close(); // ends the writer's own queue: destroying the pipeline alone leaves it an unhandled rejection
+    sink.destroy(e instanceof Error ? e : new Error(String(e)));
+    await Promise.all([done.catch(() => undefined), closed]);
+    throw e;
   }
-  writer.finish();
   await done;
 }

@@ -24,8 +24,9 @@
  *                      (usersWithoutTest), users with ≤ 2K no validation (usersWithoutValidation).
  *                                                                            {kind:'leave-last', k}
  *   heldout-users:N[:R] Liang et al. 2018's held-out users (heldoutUsers.ts): N users (a count, or
- *                      a fraction when < 1) are held out; each keeps 80 % of their interactions as
- *                      fold-in and a random R (default 0.2) to test. A model that ranks histories
+ *                      a fraction when < 1) are held out; their interactions with items no training
+ *                      user has are dropped (the paper's code; SplitInfo.heldoutDropped counts them);
+ *                      each keeps 80 % of the rest as fold-in and a random R (default 0.2) to test. A model that ranks histories
  *                      (EASE, Mult-VAE) is fitted on the other users only and ranks each held-out
  *                      user from the fold-in part (SplitInfo.foldIn 'history'); any other model is
  *                      fitted with the fold-in parts in its training data ('fit')
@@ -81,8 +82,8 @@ import { aucAtK, averagePrecisionAtK, cappedRecallAtK, f1AtK, hitRateAtK, hitsAt
 import { activeUsers, interactionCosine, intraListDiversity, itemPopularity, novelty, popularityBias, popularityPercentiles, type ItemSimilarity } from './beyondAccuracy.js';
 import { bucketOf, COLD_START_BUCKETS, historyLengths, removeUsersProtocol, type BucketName } from './coldStart.js';
 import { leaveLastSplit } from '../data/leaveLast.js';
-import { sampledKey, sampledLists, sampleNegatives } from './sampledNegatives.js';
-import { heldoutUsersSplit, historyLists, type HeldoutUsers } from './heldoutUsers.js';
+import { sampledKey, sampledLists, sampledListsBy, sampleNegatives } from './sampledNegatives.js';
+import { heldoutUsersSplit, historyLists, historyRanker, type HeldoutUsers } from './heldoutUsers.js';
 import { recommendsForHistory } from '../models/history.js';
 
 export type Protocol =
@@ -144,6 +145,8 @@ export interface SplitInfo {
   sampledShort?: number;
   /** heldout-users: how the held-out users were ranked ('history': fitted without them, ranked from their fold-in items; 'fit': fold-in items in the training data) */
   foldIn?: 'history' | 'fit';
+  /** heldout-users: held-out users' interactions dropped as their item has no training user (neither train nor test) */
+  heldoutDropped?: number;
 }
 
 export interface ColdStartSummaryRow {
@@ -373,7 +376,11 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
     let sampled: Record<string, number> = {}, sampledShort: number | undefined;
     if (sampledSpecs.length) {
       const negatives = sampleNegatives(train, test, o.sampledNegatives!, splits[f].seed);
-      const values = scoreLists(sampledLists(model, negatives, test, contextOf(o)), test, sampledSpecs, ctx).values;
+      // held-out users of a history-ranking model are ranked from their fold-in items, as in the full ranking
+      const lists = byHistory && recommendsForHistory(model)
+        ? sampledListsBy(historyRanker(model, heldout, train.items.size, contextOf(o)), negatives, test)
+        : sampledLists(model, negatives, test, contextOf(o));
+      const values = scoreLists(lists, test, sampledSpecs, ctx).values;
       sampled = Object.fromEntries(sampledSpecs.map((s) => [sampledKey(s.key), values[s.key]]));
       sampledShort = negatives.short;
     }
@@ -384,7 +391,7 @@ export async function evaluate(o: EvaluateOptions): Promise<EvaluateResult> {
       seed: splits[f].seed, fold: splits[f].fold, train: interactionCount(train), test: interactionCount(test), usersEvaluated: scored.usersEvaluated, usersWithoutTest: usersWithoutTest(train, test),
       ...(validation ? { validation: interactionCount(validation), usersWithoutValidation: splits[f].usersWithoutValidation } : {}),
       ...(sampledShort !== undefined ? { sampledShort } : {}),
-      ...(heldout ? { foldIn: byHistory ? 'history' as const : 'fit' as const } : {}),
+      ...(heldout ? { foldIn: byHistory ? 'history' as const : 'fit' as const, heldoutDropped: heldout.dropped } : {}),
     });
     o.onFold?.(f, result);
   }

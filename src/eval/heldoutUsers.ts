@@ -7,11 +7,18 @@
  *
  *   held-out users: `users` of them (a count ≥ 1, or a fraction of the users when < 1), drawn
  *                   (seeded) among the users with ≥ 2 interactions
- *   per held-out user with n interactions: ⌊testRatio·n⌋ random interactions to test when n ≥ 5
- *                   (the paper's code; a user with fewer keeps all as fold-in and has no test
- *                   side), at least 1 for 2 ≤ n < 5 so small data keeps a test side
+ *   items:          a held-out user's interactions with an item no training user interacted
+ *                   with are dropped before the split (the paper's code keeps only the held-out
+ *                   users' items in `unique_sid`, the training users' items): such an item cannot
+ *                   be learned, so it would only count as relevant while no model can rank it.
+ *                   They go to neither side; `dropped` counts them
+ *   per held-out user with n interactions left: ⌊testRatio·n⌋ random interactions to test when
+ *                   n ≥ 5 (the paper's code; a user with fewer keeps all as fold-in and has no
+ *                   test side), at least 1 for 2 ≤ n < 5 so small data keeps a test side, none
+ *                   for n < 2
  *
- * The split's `train` is every interaction but the test ones (training users + fold-in parts),
+ * The split's `train` is every interaction but the test and dropped ones (training users +
+ * fold-in parts),
  * so every model can be scored: a model that ranks histories (HistoryRecommender: EASE,
  * Mult-VAE) is fitted on `heldout.train` (training users only) and ranks each held-out user's
  * fold-in history — the paper's protocol; any other model is fitted on `train`, the fold-in
@@ -21,7 +28,7 @@
 import { interactionCount, subset, type Interactions } from '../data/interactions.js';
 import { Rng } from '../data/random.js';
 import { groupByUser, type Split } from '../data/splits.js';
-import type { Csr } from '../data/matrix.js';
+import { csrFromTriplets, type Csr } from '../data/matrix.js';
 import type { RunContext } from '../engine/context.js';
 import type { Model } from '../models/types.js';
 import type { HistoryRecommender } from '../models/history.js';
@@ -33,6 +40,8 @@ export interface HeldoutUsers {
   foldIn: Interactions;
   /** the training users' interactions only: what a history-ranking model is fitted on */
   train: Interactions;
+  /** held-out users' interactions dropped because no training user has the item (neither side) */
+  dropped: number;
 }
 
 export interface HeldoutUsersOptions {
@@ -58,43 +67,48 @@ export function heldoutUsersSplit(x: Interactions, o: HeldoutUsersOptions): Spli
   const rng = new Rng(o.seed);
   rng.shuffle(eligible);
   const users = Int32Array.from(eligible.slice(0, count)).sort();
-  const isTest = new Uint8Array(interactionCount(x)), isHeld = new Uint8Array(U);
+  const isHeld = new Uint8Array(U);
+  for (const u of users) isHeld[u] = 1;
+  // the training users' items (Liang et al.'s unique_sid)
+  const trainedItem = new Uint8Array(x.items.size);
+  for (let p = 0; p < x.user.length; p++) if (!isHeld[x.user[p]]) trainedItem[x.item[p]] = 1;
+  // per interaction: 0 training side (training user or fold-in), TEST, or DROP
+  const TEST = 1, DROP = 2;
+  const fate = new Uint8Array(interactionCount(x));
+  let dropped = 0;
   for (const u of users) {
-    isHeld[u] = 1;
-    const pos = Array.from(order.subarray(start[u], start[u + 1]));
+    const pos: number[] = [];
+    for (const p of order.subarray(start[u], start[u + 1])) {
+      if (trainedItem[x.item[p]]) pos.push(p);
+      else { fate[p] = DROP; dropped++; }
+    }
     const n = pos.length;
-    const nt = n >= 5 ? Math.floor(ratio * n) : Math.max(1, Math.floor(ratio * n));
+    const nt = n >= 5 ? Math.floor(ratio * n) : n >= 2 ? Math.max(1, Math.floor(ratio * n)) : 0;
     rng.shuffle(pos);
-    for (let t = 0; t < nt; t++) isTest[pos[t]] = 1;
+    for (let t = 0; t < nt; t++) fate[pos[t]] = TEST;
   }
   const trainPos: number[] = [], testPos: number[] = [], foldPos: number[] = [], onlyPos: number[] = [];
-  for (let p = 0; p < isTest.length; p++) {
-    if (isTest[p]) { testPos.push(p); continue; }
+  for (let p = 0; p < fate.length; p++) {
+    if (fate[p] === DROP) continue;
+    if (fate[p] === TEST) { testPos.push(p); continue; }
     trainPos.push(p);
     (isHeld[x.user[p]] ? foldPos : onlyPos).push(p);
   }
   return {
     train: subset(x, trainPos), test: subset(x, testPos),
-    heldout: { users, foldIn: subset(x, foldPos), train: subset(x, onlyPos) },
+    heldout: { users, foldIn: subset(x, foldPos), train: subset(x, onlyPos), dropped },
   };
 }
 
-/** The held-out users' fold-in histories as rows of a Csr (row t = users[t]; values = the ratings). */
+/**
+ * The held-out users' fold-in histories as rows of a Csr (row t = users[t]; values = the ratings;
+ * columns ascending; a repeated (user, item) pair merged by summing, as Trainset merges training
+ * pairs, so a fold-in row looks like a training user's row).
+ */
 function foldInRows(h: HeldoutUsers, nItems: number): Csr {
   const f = h.foldIn, rowOf = new Map<number, number>();
   h.users.forEach((u, t) => rowOf.set(u, t));
-  const counts = new Int32Array(h.users.length + 1);
-  for (let p = 0; p < f.user.length; p++) counts[rowOf.get(f.user[p])! + 1]++;
-  for (let t = 0; t < h.users.length; t++) counts[t + 1] += counts[t];
-  const cursor = counts.slice(0, h.users.length), indices = new Int32Array(f.user.length), data = new Float32Array(f.user.length);
-  for (let p = 0; p < f.user.length; p++) { const w = cursor[rowOf.get(f.user[p])!]++; indices[w] = f.item[p]; data[w] = f.rating[p]; }
-  // columns ascending within each row
-  for (let t = 0; t < h.users.length; t++) {
-    const a = counts[t], b = counts[t + 1];
-    const pairs = Array.from({ length: b - a }, (_, j) => [indices[a + j], data[a + j]] as const).sort((x, y) => x[0] - y[0]);
-    pairs.forEach(([i, v], j) => { indices[a + j] = i; data[a + j] = v; });
-  }
-  return { rows: h.users.length, cols: nItems, indptr: counts, indices, data };
+  return csrFromTriplets(h.users.length, nItems, Int32Array.from(f.user, (u) => rowOf.get(u)!), f.item, f.rating);
 }
 
 /**
@@ -108,4 +122,21 @@ export async function historyLists(model: Model & HistoryRecommender, h: Heldout
     return new Map(Array.from(h.users, (u, t) => [u, lists[t].ids]));
   };
   return { top: await rank(k), ...(full ? { full: await rank(Math.max(1, nItems)) } : {}) };
+}
+
+/**
+ * A held-out user's ranking of given candidate items from their fold-in history
+ * (recommendForHistory on the calling thread, the history's items filtered): what the sampled
+ * metrics rank under this protocol (sampledNegatives.ts). Users outside the held-out set get none.
+ */
+export function historyRanker(model: Model & HistoryRecommender, h: HeldoutUsers, nItems: number, ctx: RunContext): (user: number, candidates: Int32Array) => Int32Array {
+  const rows = foldInRows(h, nItems), rowOf = new Map<number, number>();
+  h.users.forEach((u, t) => rowOf.set(u, t));
+  return (u, candidates) => {
+    const t = rowOf.get(u);
+    if (t === undefined || candidates.length === 0) return new Int32Array(0);
+    const a = rows.indptr[t], b = rows.indptr[t + 1];
+    const history = { items: rows.indices.subarray(a, b), values: rows.data.subarray(a, b) };
+    return model.recommendForHistory(history, candidates.length, { ...ctx, items: candidates, filterSeen: true }).ids;
+  };
 }

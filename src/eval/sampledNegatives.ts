@@ -5,7 +5,9 @@
  *   negatives(u) = N items drawn uniformly without replacement from the catalogue minus every
  *                  item u interacted with (training and test side)
  *   list(u)      = the model's ranking of test(u) ∪ negatives(u) (recommend with that candidate
- *                  list, training items filtered as in the full ranking)
+ *                  list, training items filtered as in the full ranking; under heldout-users, a
+ *                  model that ranks histories ranks them from u's fold-in items, as the full
+ *                  ranking does: sampledListsBy with heldoutUsers.ts's historyRanker)
  *
  * and every ranking metric is computed on that short list (HR@10 / NDCG@10 in the papers).
  * Krichene & Rendle 2020 show sampled metrics can rank models differently from the full ranking,
@@ -65,15 +67,26 @@ export function sampleNegatives(train: Interactions, test: Interactions, n: numb
   return { byUser, n, short };
 }
 
+/** Ranks the candidate items for a user, best first (at most the candidates). */
+export type CandidateRanker = (user: number, candidates: Int32Array) => ArrayLike<number>;
+
 /** The model's lists over each test user's test items and negatives (see the module comment). */
 export function sampledLists(model: Model, negatives: SampledNegatives, test: Interactions, ctx: RunContext = {}): { top(user: number): ArrayLike<number> } {
+  return sampledListsBy((u, items) => model.recommend(u, items.length, { ...ctx, items, filterSeen: true }).ids, negatives, test);
+}
+
+/**
+ * The lists over each test user's test items and negatives, ranked by `rank` (e.g. a
+ * history-ranking model from the user's fold-in items, heldoutUsers.ts's historyRanker).
+ */
+export function sampledListsBy(rank: CandidateRanker, negatives: SampledNegatives, test: Interactions): { top(user: number): ArrayLike<number> } {
   const testItems = new Map<number, number[]>();
   for (let t = 0; t < test.user.length; t++) {
     const u = test.user[t];
     if (!testItems.has(u)) testItems.set(u, []);
     testItems.get(u)!.push(test.item[t]);
   }
-  const cache = new Map<number, Int32Array>();
+  const cache = new Map<number, ArrayLike<number>>();
   return {
     top(u) {
       let l = cache.get(u);
@@ -81,7 +94,7 @@ export function sampledLists(model: Model, negatives: SampledNegatives, test: In
         const candidates = new Set<number>(testItems.get(u) ?? []);
         for (const i of negatives.byUser.get(u) ?? []) candidates.add(i);
         const items = Int32Array.from([...candidates].sort((a, b) => a - b));
-        l = items.length ? model.recommend(u, items.length, { ...ctx, items, filterSeen: true }).ids : new Int32Array(0);
+        l = items.length ? rank(u, items) : new Int32Array(0);
         cache.set(u, l);
       }
       return l;

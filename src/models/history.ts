@@ -7,9 +7,9 @@
  *
  * A history is a list of item indices (the model's, i.e. the training data's id maps) with
  * optional values (ratings or counts; default 1). Item indices outside the model's catalogue are
- * ignored. With `filterSeen` (default true) the history's items are not recommended.
+ * ignored; an item listed twice is one entry with the values summed, as in training. With `filterSeen` (default true) the history's items are not recommended.
  */
-import type { Csr } from '../data/matrix.js';
+import { csrFromTriplets, type Csr } from '../data/matrix.js';
 import type { RecommendOptions, Recommendations } from './types.js';
 
 export interface History {
@@ -34,20 +34,19 @@ export function recommendsForHistory(m: unknown): m is HistoryRecommender {
     && typeof (m as Partial<HistoryRecommender>).recommendForHistoryBatch === 'function';
 }
 
-/** The histories as one Csr (rows × nItems), values default 1, items outside [0, nItems) dropped, columns sorted. */
+/**
+ * The histories as one Csr (rows × nItems), values default 1, items outside [0, nItems) dropped,
+ * columns sorted, and an item repeated in a history merged into one entry whose value is the sum
+ * (csrFromTriplets, as Trainset merges repeated training pairs; a binary model reads any value as
+ * 1), so a history scores as a training user with the same items.
+ */
 export function historiesToCsr(histories: readonly History[], nItems: number): Csr {
-  const rows = histories.length;
-  const indptr = new Int32Array(rows + 1);
-  const cols: number[] = [], vals: number[] = [];
+  const rows: number[] = [], cols: number[] = [], vals: number[] = [];
   histories.forEach((h, r) => {
-    const pairs: Array<[number, number]> = [];
     for (let t = 0; t < h.items.length; t++) {
       const i = h.items[t];
-      if (Number.isInteger(i) && i >= 0 && i < nItems) pairs.push([i, h.values ? h.values[t] : 1]);
+      if (Number.isInteger(i) && i >= 0 && i < nItems) { rows.push(r); cols.push(i); vals.push(h.values ? h.values[t] : 1); }
     }
-    pairs.sort((a, b) => a[0] - b[0]);
-    for (const [i, v] of pairs) { cols.push(i); vals.push(v); }
-    indptr[r + 1] = cols.length;
   });
-  return { rows, cols: nItems, indptr, indices: Int32Array.from(cols), data: Float32Array.from(vals) };
+  return csrFromTriplets(histories.length, nItems, rows, cols, Float32Array.from(vals));
 }

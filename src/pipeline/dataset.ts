@@ -12,7 +12,8 @@
  * Every final name is created at most once: a part, a receipt, the manifest and _SUCCESS are
  * written under a temporary name and then hard-linked to their final name, which fails if the
  * name exists (an attempt that lost a race to another attempt of the same shard keeps the
- * winner's file). A reader that sees `_SUCCESS` sees a complete dataset; `verifyDataset`
+ * winner's file); on a file system without hard links, an exclusive claim file and a rename
+ * keep the same promises (publishOnce). A reader that sees `_SUCCESS` sees a complete dataset; `verifyDataset`
  * checks every part against the manifest.
  *
  * Concatenating the parts gives exactly the lines (rows) of the single-machine precompute,
@@ -24,7 +25,10 @@
  * queue uses it to name its shard jobs, so enqueueing the same job twice adds nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, linkSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync, copyFileSync, createReadStream, existsSync, fdatasyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { jobHash } from './checkpoint.js';
 import { similarItemsPath, type OutputFormat } from './writers.js';
@@ -144,34 +148,119 @@ function errnoOf(e: unknown): string | undefined {
 /** Link errors of file systems without hard links (some FUSE object-store mounts). */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
+/** How publishOnce links, and how long it waits for another attempt's claim (tests inject both). */
+export interface PublishOptions {
+  /** the hard-link call (default fs.linkSync) */
+  link?: (existing: string, created: string) => void;
+  /** how long to wait for a live attempt that claimed `final` to publish it (default 10 minutes) */
+  claimWaitMs?: number;
+}
+
 /**
  * Give the complete file `staged` the name `final` unless `final` exists: true when this call
- * created it. A hard link is atomic (readers see all of the file or no file); where the file
- * system has no hard links, the bytes are copied into a file created exclusively ('wx').
+ * created it. A hard link is atomic (readers see all of the file or no file). Where the file
+ * system has no hard links, publishByClaim keeps both promises: one creator, and all or nothing.
  */
-export function publishOnce(staged: string, final: string): boolean {
+export function publishOnce(staged: string, final: string, o: PublishOptions = {}): boolean {
   try {
-    linkSync(staged, final);
+    (o.link ?? linkSync)(staged, final);
     return true;
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') return false;
     if (!NO_LINKS.has(errnoOf(e) ?? '')) throw e;
   }
-  let fd: number;
+  return publishByClaim(staged, final, o.claimWaitMs ?? 10 * 60_000);
+}
+
+/** A hidden name beside `final` (dot-prefixed, so listings of parts and receipts skip it). */
+function besideFinal(final: string, suffix: string): string {
+  return path.join(path.dirname(final), `.${path.basename(final)}.${suffix}`);
+}
+
+interface ClaimOwner { pid: number; host: string }
+
+function readClaim(claim: string): ClaimOwner | null {
   try {
-    fd = openSync(final, 'wx');
+    const o = JSON.parse(readFileSync(claim, 'utf8')) as Partial<ClaimOwner>;
+    return typeof o.pid === 'number' && typeof o.host === 'string' ? { pid: o.pid, host: o.host } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the claim's owner is known to be gone: a process of this host that no longer runs. */
+function claimOwnerGone(owner: ClaimOwner | null): boolean {
+  if (owner === null || owner.host !== os.hostname()) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return false;
   } catch (e) {
-    if (errnoOf(e) === 'EEXIST') return false;
-    throw e;
+    return errnoOf(e) !== 'EPERM';
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * publishOnce without hard links. The right to create `final` is claimed by creating the marker
+ * `.FINAL.claim` exclusively ('wx'; it names the claiming process); the claimant copies `staged`
+ * to a temporary `.FINAL.PID.RANDOM.tmp`, flushes it and renames it to `final` — so a reader sees
+ * no `final` or all of it, never a half-written one (a claimed `final` that is not there yet is
+ * simply absent) — then removes the claim. Another attempt that finds the claim waits for `final`
+ * to appear; a claim whose process is gone (killed mid-copy, on this host) is taken over, and its
+ * temporary is removed; a claim from another host that stays unpublished for `waitMs` is an error
+ * naming the claim file.
+ */
+function publishByClaim(staged: string, final: string, waitMs: number): boolean {
+  const claim = besideFinal(final, 'claim');
+  const me: ClaimOwner = { pid: process.pid, host: os.hostname() };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (existsSync(final)) return false;
+    let fd: number | null = null;
+    try {
+      fd = openSync(claim, 'wx');
+    } catch (e) {
+      if (errnoOf(e) !== 'EEXIST') throw e;
+    }
+    if (fd !== null) {
+      try { writeSync(fd, JSON.stringify(me)); } finally { closeSync(fd); }
+      break;
+    }
+    const owner = readClaim(claim);
+    if (claimOwnerGone(owner)) {
+      // moved aside first, so that of two attempts taking over only one removes it
+      const aside = besideFinal(final, `claim.${process.pid}.stale`);
+      try { renameSync(claim, aside); } catch { continue; }
+      rmSync(aside, { force: true });
+      for (const name of readdirSync(path.dirname(final))) {
+        if (name.startsWith(`.${path.basename(final)}.${owner!.pid}.`) && name.endsWith('.tmp')) rmSync(path.join(path.dirname(final), name), { force: true });
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = owner ? `pid ${owner.pid} on ${owner.host}` : 'another attempt';
+      throw new Error(`${final} was claimed by ${who} (${claim}) and has not been published within ${Math.round(waitMs / 1000)} s; delete ${claim} if no attempt is running`);
+    }
+    sleepSync(100);
   }
   try {
-    const data = readFileSync(staged);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if (existsSync(final)) return false; // published by the claimant just before ours
+    const tmp = besideFinal(final, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      copyFileSync(staged, tmp);
+      const fd = openSync(tmp, 'r+');
+      try { fdatasyncSync(fd); } finally { closeSync(fd); }
+      renameSync(tmp, final);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    return true;
   } finally {
-    closeSync(fd);
+    rmSync(claim, { force: true });
   }
-  return true;
 }
 
 /** Write `text` to `final` unless it exists (through a temporary file next to it): true when this call created it. */

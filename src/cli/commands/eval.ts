@@ -314,8 +314,9 @@ Protocols: kfold:N, holdout:R, user-holdout:R (per user), loo, leave:K, temporal
          leave-last:K (per user by time: the last K to test, the K before them as the validation
          set of models that early-stop; needs timestamps)
          heldout-users:N[:R] (Liang et al. 2018: N users, or a fraction when < 1, held out of
-         training; R (0.2) of each one's interactions to test, the rest folded in: ease and
-         multvae rank them from those items, other models train with them)
+         training; their interactions with items no training user has are dropped; R (0.2)
+         of the rest to test, the others folded in: ease and multvae rank them from those
+         items, other models train with them)
 --params: 'factors=50,epochs=10' applies to every model; 'svd:factors=50;als:factors=64' or
          repeated --params svd:factors=50 --params als:factors=64 gives each model its own.
 Given splits: --train A1,A2,… --test B1,B2,… scores each (train, test) pair of files as one fold,
@@ -410,6 +411,8 @@ Examples:
       data = await readInteractions(o.input!, { implicit: o.implicit === true, ...readOptionsOf(o), progress: false });
       splits = makeSplits(data, protocol, o.seed, o.repeat);
       say(`${formatProtocol(protocol)}: ${splits.length} split(s) of ${data.user.length} interactions, ${data.users.size} users, ${data.items.size} items\n`);
+      const dropped = splits.filter((sp) => sp.heldout).map((sp) => sp.heldout!.dropped);
+      if (dropped.length) say(`held-out users: ${dropped.join(', ')} interaction(s) with items no training user has dropped (Liang et al.'s protocol), per split\n`);
     }
     const results: EvaluateResult[] = [];
     // progress: a bar over every (model, fold) on a terminal; one line per fold otherwise (logs)

@@ -4,6 +4,7 @@ import { writeInteractionsParquet } from '../../data/parquet.js';
 import { writeInteractionsArrow } from '../../data/arrow.js';
 import { checkOutputPath, nonNegativeNumber, positiveInt, UsageError } from '../args.js';
 import { decimalNumber } from '../../data/decimal.js';
+import { writeFileAtomically } from '../../data/outputFile.js';
 
 export function register(program: Command): void {
   program
@@ -27,10 +28,12 @@ export function register(program: Command): void {
       checkOutputPath(o.out);
       const t0 = performance.now();
       const spec = { users: o.users, items: o.items, interactions: o.interactions, zipf: o.zipf, explicit: !o.implicit, seed: o.seed };
-      // the same table either way (the Parquet and Arrow files read back as the CSV does)
+      // the same table either way (the Parquet and Arrow files read back as the CSV does); every
+      // format goes through a temporary file renamed into place, so a killed run leaves no
+      // truncated file at --out (writeSyntheticCsv does so itself)
       const out = o.out.toLowerCase();
-      if (out.endsWith('.parquet')) await writeInteractionsParquet(generateInteractions(spec), o.out);
-      else if (out.endsWith('.arrow') || out.endsWith('.feather')) await writeInteractionsArrow(generateInteractions(spec), o.out);
+      if (out.endsWith('.parquet')) await writeFileAtomically(o.out, (tmp) => writeInteractionsParquet(generateInteractions(spec), tmp));
+      else if (out.endsWith('.arrow') || out.endsWith('.feather')) await writeFileAtomically(o.out, (tmp) => writeInteractionsArrow(generateInteractions(spec), tmp));
       else await writeSyntheticCsv({ ...spec, out: o.out });
       process.stderr.write(`wrote ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     });

@@ -16,7 +16,8 @@
  * x_ui·w_i with popularity balancing); its gradient comes from the kernel, the KL's in closed
  * form: ∂KL/∂μ = μ, ∂KL/∂log σ² = ½(σ² − 1); through z: ∂z/∂μ = 1, ∂z/∂log σ² = ½·ε·σ.
  * β is annealed linearly from 0 to beta (0.2) over anneal_steps updates, then kept (the paper
- * anneals to 0.2 over ~40k updates on ML-20M). Adam, lr 1e-3, batches of 500 users; weights
+ * anneals to 0.2 over ~40k updates on ML-20M); with total_anneal_steps T instead, β follows the
+ * paper's code under its names: min(anneal_cap, t/T) (annealedBeta). Adam, lr 1e-3, batches of 500 users; weights
  * Glorot-uniform, biases 0.
  *
  * Every dense product is a gemm, the sparse input layer a segmentSum, dropout/activations/loss
@@ -34,10 +35,13 @@
  * users with more items first, 'item-popularity' users whose items are more popular on average
  * first, 'loss' users with the lowest current per-item negative log-likelihood first.
  *
- * Params: hidden (600), latent (200), epochs (100), batch_size (500), lr (1e-3), beta (0.2),
- * anneal_steps (0: 80 % of the planned updates), dropout (0.5), weight_decay (0; AdamW's
- * decoupled decay), binary (true), validation (0), patience (10), seed (42), and the curriculum
- * parameters (curriculum.ts).
+ * Params: hidden (600), latent (200), epochs (100), batch_size (500), lr (1e-3), beta (0.2;
+ * alias anneal_cap), anneal_steps (0: 80 % of the planned updates; β = beta·min(1, t/anneal_steps)),
+ * total_anneal_steps (0; when set, β = min(beta, t/total_anneal_steps) as in Liang et al.'s code;
+ * not with anneal_steps), dropout (0.5), weight_decay (0; AdamW's decoupled decay, applied to
+ * every parameter — NOT the paper code's `lam`, an L2 penalty λ·Σ‖W‖² on the weights added to the
+ * loss, which is not offered, so there is no `lam` alias), binary (true), validation (0),
+ * patience (10), seed (42), and the curriculum parameters (curriculum.ts).
  */
 import type { Csr, Dense } from '../../data/matrix.js';
 import { denseFrom, sharedFloat32, sharedInt32 } from '../../data/matrix.js';
@@ -71,6 +75,8 @@ export interface MultVaeParams extends CurriculumParams {
   lr: number;
   beta: number;
   annealSteps: number;
+  /** Liang et al.'s schedule min(beta, t/total_anneal_steps) when > 0 (annealedBeta) */
+  totalAnnealSteps: number;
   dropout: number;
   weightDecay: number;
   binary: boolean;
@@ -79,8 +85,8 @@ export interface MultVaeParams extends CurriculumParams {
   seed: number;
 }
 
-/** The network: parameters in one arena, layers for training. */
-class Network {
+/** The network: parameters in one arena, layers for training (exported for the gradient tests). */
+export class MultVaeNet {
   readonly arena = new ParamArena();
   readonly enc1: SparseLinear;
   readonly enc2: Linear;
@@ -119,6 +125,56 @@ function normalizedRows(m: Csr, rows: ArrayLike<number>, binary: boolean): Csr {
   return { rows: rows.length, cols: m.cols, indptr, indices, data };
 }
 
+/**
+ * β after t updates: beta·min(1, t/T) with T = anneal_steps (0: 80 % of the planned updates) —
+ * the cap reached at the end of the ramp; with total_anneal_steps T instead, Liang et al.'s code's
+ * min(beta, t/T) — a ramp of slope 1/T cut at the cap (their anneal_cap 0.2, total_anneal_steps
+ * 200000: the cap is reached after 40000 updates).
+ */
+export function annealedBeta(p: Pick<MultVaeParams, 'beta' | 'totalAnnealSteps'>, annealSteps: number, t: number): number {
+  return p.totalAnnealSteps > 0 ? Math.min(p.beta, t / p.totalAnnealSteps) : p.beta * Math.min(1, t / annealSteps);
+}
+
+/**
+ * One batch's β-ELBO per user, averaged over the batch (the module comment's loss), with its
+ * gradients accumulated into the network's parameters: x the batch's input rows (normalized,
+ * after dropout), targets the multinomial weights (batch × items), eps the reparameterisation
+ * noise ε (batch × latent), beta the KL weight. Exported for the finite-difference test.
+ */
+export async function elboLossAndGrads(rt: Runtime, net: MultVaeNet, x: Csr, targets: Dense, eps: Float64Array, beta: number): Promise<number> {
+  const B = x.rows, L = net.latent, I = net.items;
+  const h = await net.enc1.forward(x);
+  const e = await net.enc2.forward(h);
+  const z = denseFrom(B, L);
+  let kl = 0;
+  for (let r = 0; r < B; r++) {
+    for (let d = 0; d < L; d++) {
+      const mu = e.data[r * 2 * L + d], lv = e.data[r * 2 * L + L + d];
+      z.data[r * L + d] = mu + eps[r * L + d] * Math.exp(0.5 * lv);
+      kl += 0.5 * (-lv + Math.exp(lv) + mu * mu - 1);
+    }
+  }
+  kl /= B;
+  const g = await net.dec1.forward(z);
+  const logits = await net.dec2.forward(g);
+  const ce = await rt.run('softmaxCrossEntropy', { logits, targetWeights: targets, gradScale: 1 / B });
+  let nll = 0;
+  for (let r = 0; r < B; r++) nll += ce.loss[r];
+  nll /= B;
+  const dz = (await net.dec1.backward((await net.dec2.backward({ rows: B, cols: I, data: ce.grad }))!))!;
+  // ∂/∂μ = ∂z + β·μ/B;  ∂/∂log σ² = ∂z·ε·½σ + β·½(σ² − 1)/B  (reparameterisation + closed-form KL)
+  const de = denseFrom(B, 2 * L);
+  for (let r = 0; r < B; r++) {
+    for (let d = 0; d < L; d++) {
+      const mu = e.data[r * 2 * L + d], lv = e.data[r * 2 * L + L + d], sd = Math.exp(0.5 * lv), gz = dz.data[r * L + d];
+      de.data[r * 2 * L + d] = gz + beta * mu / B;
+      de.data[r * 2 * L + L + d] = gz * eps[r * L + d] * 0.5 * sd + beta * 0.5 * (sd * sd - 1) / B;
+    }
+  }
+  await net.enc1.backward((await net.enc2.backward(de))!);
+  return nll + beta * kl;
+}
+
 const PARAMS: ParamTable = {
   hidden: { names: ['hidden_units', 'p_dims_hidden'], type: 'int', def: 600, above: 0, must: 'must be a positive integer' },
   latent: { names: ['latent_dim', 'factors', 'n_factors'], type: 'int', def: 200, above: 0, must: 'must be a positive integer' },
@@ -126,9 +182,10 @@ const PARAMS: ParamTable = {
   batchSize: { names: ['batch_size', 'batch'], type: 'int', def: 500, above: 0, must: 'must be a positive integer' },
   lr: { names: ['learning_rate'], type: 'number', def: 1e-3, above: 0, must: 'must be > 0' },
   beta: { names: ['anneal_cap', 'beta_cap'], type: 'number', def: 0.2, min: 0, must: 'must be ≥ 0' },
-  annealSteps: { names: ['anneal_steps', 'total_anneal_steps'], type: 'int', def: 0, min: 0, must: 'must be a non-negative integer (0: 80 % of the planned updates)' },
+  annealSteps: { names: ['anneal_steps'], type: 'int', def: 0, min: 0, must: 'must be a non-negative integer (0: 80 % of the planned updates)' },
+  totalAnnealSteps: { names: ['total_anneal_steps'], type: 'int', def: 0, min: 0, must: 'must be a non-negative integer (0: use anneal_steps)' },
   dropout: { names: ['input_dropout', 'dropout_rate'], type: 'number', def: 0.5, min: 0, must: 'must be in [0, 1)' },
-  weightDecay: { names: ['weight_decay', 'lam'], type: 'number', def: 0, min: 0, must: 'must be ≥ 0' },
+  weightDecay: { names: ['weight_decay'], type: 'number', def: 0, min: 0, must: 'must be ≥ 0' },
   binary: { names: [], type: 'bool', def: true },
   validation: { names: ['validation_users'], type: 'number', def: 0, min: 0, must: 'must be ≥ 0 (a count, or a fraction of the training users when < 1)' },
   patience: { names: [], type: 'int', def: 10, above: 0, must: 'must be a positive integer' },
@@ -140,7 +197,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   readonly name = 'multvae';
   readonly predictsRatings = false;
   readonly params: MultVaeParams;
-  private net: Network | null = null;
+  private net: MultVaeNet | null = null;
   private keys: Dense | null = null;
   /** per epoch: loss, validation NDCG@100 when there is a validation set, seconds */
   history: Array<{ epoch: number; loss: number; metric?: number; seconds: number }> = [];
@@ -148,6 +205,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   constructor(params: ModelParams | Partial<MultVaeParams> = {}) {
     super();
     this.params = readParams<MultVaeParams>('multvae', params as Record<string, unknown>, PARAMS);
+    if (this.params.annealSteps > 0 && this.params.totalAnnealSteps > 0) throw new RangeError('multvae: give anneal_steps (β = beta·min(1, t/anneal_steps)) or total_anneal_steps (Liang et al.\'s β = min(beta, t/total_anneal_steps)), not both');
     if (this.params.dropout >= 1) throw new RangeError(`multvae: dropout must be in [0, 1), got ${this.params.dropout}`);
     checkCurriculum('multvae', this.params);
   }
@@ -160,7 +218,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
     const p = this.params, ctx = resolveContext(opts);
     const ts = Trainset.of(train, this.name);
     const rt = new Runtime(ctx, p.seed);
-    const net = new Network(rt, ts.nItems, p.hidden, p.latent);
+    const net = new MultVaeNet(rt, ts.nItems, p.hidden, p.latent);
     net.arena.allocate(new Rng(p.seed));
     const noise = new Rng(p.seed + 1);
     const users = Int32Array.from({ length: ts.nUsers }, (_, u) => u).filter((u) => ts.userCount[u] > 0);
@@ -184,42 +242,13 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
       const B = batch.length;
       const x = normalizedRows(ur, batch, p.binary);
       if (p.dropout > 0) x.data = await rt.run('dropout', { x: x.data, rate: p.dropout, seed: rt.rng.nextU32() });
-      const h = await net.enc1.forward(x);
-      const e = await net.enc2.forward(h);
       const eps = new Float64Array(B * L);
       for (let t = 0; t < eps.length; t++) eps[t] = noise.normal();
-      const z = denseFrom(B, L);
-      let kl = 0;
-      for (let r = 0; r < B; r++) {
-        for (let d = 0; d < L; d++) {
-          const mu = e.data[r * 2 * L + d], lv = e.data[r * 2 * L + L + d];
-          z.data[r * L + d] = mu + eps[r * L + d] * Math.exp(0.5 * lv);
-          kl += 0.5 * (-lv + Math.exp(lv) + mu * mu - 1);
-        }
-      }
-      kl /= B;
-      const g = await net.dec1.forward(z);
-      const logits = await net.dec2.forward(g);
       const targets = denseFrom(B, I);
       batch.forEach((u, r) => {
         for (let q = ur.indptr[u]; q < ur.indptr[u + 1]; q++) targets.data[r * I + ur.indices[q]] = (p.binary ? 1 : ur.data[q]) * (balance ? balance[q] : 1);
       });
-      const ce = await rt.run('softmaxCrossEntropy', { logits, targetWeights: targets, gradScale: 1 / B });
-      let nll = 0;
-      for (let r = 0; r < B; r++) nll += ce.loss[r];
-      nll /= B;
-      const beta = p.beta * Math.min(1, adam.steps / annealSteps);
-      const dz = (await net.dec1.backward((await net.dec2.backward({ rows: B, cols: I, data: ce.grad }))!))!;
-      const de = denseFrom(B, 2 * L);
-      for (let r = 0; r < B; r++) {
-        for (let d = 0; d < L; d++) {
-          const mu = e.data[r * 2 * L + d], lv = e.data[r * 2 * L + L + d], sd = Math.exp(0.5 * lv), gz = dz.data[r * L + d];
-          de.data[r * 2 * L + d] = gz + beta * mu / B;
-          de.data[r * 2 * L + L + d] = gz * eps[r * L + d] * 0.5 * sd + beta * 0.5 * (sd * sd - 1) / B;
-        }
-      }
-      await net.enc1.backward((await net.enc2.backward(de))!);
-      return nll + beta * kl;
+      return elboLossAndGrads(rt, net, x, targets, eps, annealedBeta(p, annealSteps, adam.steps));
     };
 
     this.history = [];
@@ -265,7 +294,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   }
 
   /** Users by their current per-item negative log-likelihood (z = μ, no dropout), lowest first. */
-  private async rankUsersByLoss(net: Network, engine: Engine, backend: string, ts: Trainset, users: Int32Array, signal?: AbortSignal): Promise<Int32Array> {
+  private async rankUsersByLoss(net: MultVaeNet, engine: Engine, backend: string, ts: Trainset, users: Int32Array, signal?: AbortSignal): Promise<Int32Array> {
     const key = new Float64Array(users.length), I = ts.nItems, block = 512;
     for (let at = 0; at < users.length; at += block) {
       const part = users.subarray(at, Math.min(users.length, at + block));
@@ -281,7 +310,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   }
 
   /** g = tanh(μ·W3 + b3) of normalized input rows, through the engine (no dropout, z = μ). */
-  private async decoderInput(net: Network, engine: Engine, backend: string, x: Csr, signal?: AbortSignal): Promise<Dense> {
+  private async decoderInput(net: MultVaeNet, engine: Engine, backend: string, x: Csr, signal?: AbortSignal): Promise<Dense> {
     const o = { backend, signal }, H = net.hidden, L = net.latent, B = x.rows;
     const e1 = await engine.run('segmentSum', { src: net.enc1.weight.dense, offsets: x.indptr as Int32Array, positions: x.indices, weights: x.data }, o);
     const h = await engine.run('biasActivation', { x: e1, bias: net.enc1.bias!.value, activation: 'tanh' }, o);
@@ -292,7 +321,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   }
 
   /** decoderInput on the calling thread (engine.runSync), for one history. */
-  private decoderInputSync(net: Network, engine: Engine, x: Csr, signal?: AbortSignal): Dense {
+  private decoderInputSync(net: MultVaeNet, engine: Engine, x: Csr, signal?: AbortSignal): Dense {
     const o = { signal }, H = net.hidden, L = net.latent, B = x.rows;
     const e1 = engine.runSync('segmentSum', { src: net.enc1.weight.dense, offsets: x.indptr as Int32Array, positions: x.indices, weights: x.data }, o);
     const h = engine.runSync('biasActivation', { x: e1, bias: net.enc1.bias!.value, activation: 'tanh' }, o);
@@ -310,7 +339,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
   }
 
   /** Rows `rows` of m folded in and ranked through the engine, in blocks of users (seen = the row's items). */
-  private async rankRows(net: Network, keys: Dense, m: Csr, rows: Int32Array, k: number, opts: RecommendOptions): Promise<Recommendations[]> {
+  private async rankRows(net: MultVaeNet, keys: Dense, m: Csr, rows: Int32Array, k: number, opts: RecommendOptions): Promise<Recommendations[]> {
     const ctx = resolveContext(opts), out: Recommendations[] = [], block = 1024;
     for (let at = 0; at < rows.length; at += block) {
       const part = rows.subarray(at, Math.min(rows.length, at + block));
@@ -320,7 +349,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
     return out;
   }
 
-  private fitted(what: string): { ts: Trainset; net: Network; keys: Dense } {
+  private fitted(what: string): { ts: Trainset; net: MultVaeNet; keys: Dense } {
     const ts = this.trainset(what);
     const net = this.net!;
     this.keys ??= net.outputKeys();
@@ -393,7 +422,7 @@ export class MultVAE extends ModelBase implements HistoryRecommender {
     const s = readModelWithTrainset(path, 'multvae');
     const model = modelFromSavedParams(path, s.params, (p) => new MultVAE(p));
     const p = model.params;
-    const net = new Network(new Runtime({}, p.seed), s.ts.nItems, p.hidden, p.latent);
+    const net = new MultVaeNet(new Runtime({}, p.seed), s.ts.nItems, p.hidden, p.latent);
     net.arena.allocate(new Rng(p.seed));
     try {
       net.arena.load(s.meta.layout as ArenaLayout[], s.need('parameters', net.arena.size, 'f32') as Float32Array);
