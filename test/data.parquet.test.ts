@@ -10,7 +10,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { snappyUncompress } from 'hyparquet';
 import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
-import { writeInteractionsParquet } from '../src/data/parquet.js';
+import { readParquetRows, writeInteractionsParquet } from '../src/data/parquet.js';
 import { nativeSnappy } from '../src/data/fastReader.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { mulberry32 } from './helpers/random.js';
@@ -83,6 +83,62 @@ test('nulls, blank ids and bad values name the row; skipInvalid skips them; no i
   writeFileSync(notParquet, 'user,item\n');
   const e3 = await outcome(() => readInteractions(notParquet));
   assert.ok(e3 instanceof Error && /not a readable Parquet file/.test(e3.message), String(e3));
+});
+
+/** readParquetRows on two threads and on one: the same rows, ids, counts, or the same error. */
+async function bothWays(f: string, o: Parameters<typeof readParquetRows>[2] = {}): Promise<unknown> {
+  const settle = (parallel: boolean) => readParquetRows(f, 'p.parquet', { ...o, parallel }).then(
+    (r) => ({ n: r.n, rows: r.rows, skipped: r.skipped, users: r.users.ids(), items: r.items.ids(), user: Array.from(r.user), item: Array.from(r.item), rating: Array.from(r.rating), timestamp: r.timestamp ? Array.from(r.timestamp) : null, line: Array.from(r.line) }),
+    (e: Error) => ({ error: e.name, message: e.message, line: (e as { line?: number }).line }));
+  const one = await settle(false), two = await settle(true);
+  assert.equal(two, one);
+  return one;
+}
+
+test('two threads (the second half of the row groups in a worker) read what one reads: ids in first-seen order, values, row numbers', async () => {
+  const x = generateInteractions({ users: 500, items: 150, interactions: 9000, explicit: true, seed: 9 });
+  const pq = file('par.parquet');
+  await writeInteractionsParquet(x, pq, 1000); // 9 row groups
+  const r = await bothWays(pq) as { n: number; users: string[] };
+  assert.is(r.n, 9000);
+  assert.is(r.users.length, x.users.size);
+  await bothWays(pq, { implicit: true, timestamp: false });
+  // numeric ids (INT64, INT32), PLAIN string pages, a DOUBLE rating; ids new in the second half and ids seen in both
+  const n = 4000, rnd = mulberry32(5);
+  const users = Array.from({ length: n }, (_, k) => BigInt(1 + Math.floor(rnd() * (k < n / 2 ? 100 : 300))));
+  const items = Array.from({ length: n }, () => 1 + Math.floor(rnd() * 90));
+  const f = writeParquet('par-typed.parquet', [
+    { name: 'user', data: users, type: 'INT64' }, { name: 'item', data: items, type: 'INT32' },
+    { name: 'rating', data: items.map((i) => i / 7), type: 'DOUBLE' },
+  ], 500);
+  await bothWays(f);
+  const g = writeParquet('par-plain.parquet', [
+    { name: 'user', data: users.map((u) => `u${u}`), type: 'STRING', encoding: 'PLAIN' }, { name: 'item', data: items.map(String), type: 'STRING' },
+  ], 700);
+  await bothWays(g, { implicit: true });
+});
+
+test('two threads: a bad row in either half is the error a sequential read gives; skipInvalid skips the same rows', async () => {
+  const n = 3000;
+  const users: Array<string | null> = Array.from({ length: n }, (_, k) => `u${k % 97}`);
+  const ratings = Array.from({ length: n }, (_, k) => 1 + (k % 5));
+  users[2600] = null; // second half
+  ratings[2900] = NaN;
+  const f = writeParquet('par-bad.parquet', [
+    { name: 'user', data: users, type: 'STRING', nullable: true }, { name: 'item', data: users.map((_, k) => `i${k % 13}`), type: 'STRING' },
+    { name: 'rating', data: ratings, type: 'DOUBLE' },
+  ], 500);
+  const second = await bothWays(f) as { message: string; line: number };
+  assert.match(second.message, /p\.parquet: row 2601: missing or empty user id null/);
+  assert.is(second.line, 2601);
+  const skipped = await bothWays(f, { skipInvalid: true }) as { n: number; skipped: number };
+  assert.equal([skipped.n, skipped.skipped], [n - 2, 2]);
+  users[10] = ' '; // and one in the first half: that one is the file's first
+  const g = writeParquet('par-bad2.parquet', [
+    { name: 'user', data: users, type: 'STRING', nullable: true }, { name: 'item', data: users.map((_, k) => `i${k % 13}`), type: 'STRING' },
+  ], 500);
+  const first = await bothWays(g, { implicit: true }) as { message: string };
+  assert.match(first.message, /p\.parquet: row 11: missing or empty user id " "/);
 });
 
 const snappy = nativeSnappy();

@@ -593,6 +593,32 @@ test('predict: unknown users/items fall back and say so; explicit models clip to
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
+test('ALS hands the kernel its confidences and factors on shared memory (the native backend reads them in place, no copy per half step)', async () => {
+  const { Engine } = await import('../src/engine/engine.js');
+  const x = fromTriplets([['u0', 'a', 4], ['u0', 'b', 3], ['u1', 'a', 2], ['u2', 'c', 5], ['u2', 'b', 1]]);
+  const engine = new Engine({ backend: 'js' });
+  const notShared: string[] = [];
+  const spy = Object.create(engine) as typeof engine;
+  spy.run = ((kernel: string, args: { matrix: Csr; other: Dense; initial?: Dense }, o: unknown) => {
+    if (kernel === 'alsHalfStep') {
+      const arrays: Array<[string, ArrayBufferView | undefined]> = [['matrix.data', args.matrix.data], ['other', args.other.data], ['initial', args.initial?.data]];
+      for (const [name, a] of arrays) if (a && !(a.buffer instanceof SharedArrayBuffer)) notShared.push(name);
+    }
+    return (engine.run as (k: string, a: unknown, o: unknown) => Promise<unknown>)(kernel, args, o);
+  }) as typeof engine.run;
+  try {
+    const m = new ALS({ factors: 3, iterations: 2 });
+    await m.fit(x, { engine: spy });
+    assert.equal(notShared, []);
+    // the same factors as a fit on the plain engine
+    const plain = new ALS({ factors: 3, iterations: 2 });
+    await plain.fit(x, { engine });
+    assert.equal(Array.from(m.userFactors.data), Array.from(plain.userFactors.data));
+  } finally {
+    await engine.close();
+  }
+});
+
 test.run();
 
 test("svd order 'surprise' visits ratings as Surprise's trainset.all_ratings(): users by first appearance, each user's ratings in input order, every epoch", async () => {

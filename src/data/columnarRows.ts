@@ -235,6 +235,24 @@ export interface ColumnSegment {
   data: ArrayLike<unknown>;
 }
 
+/**
+ * The rows a reader took from part of a file (a worker's row groups), with ids of its own: user[k]
+ * indexes userIds (first-seen order within the part). ColumnarRowsBuilder.append() takes it.
+ */
+export interface ColumnarPart {
+  n: number;
+  user: Int32Array;
+  item: Int32Array;
+  rating: Float32Array;
+  timestamp: Float64Array | null;
+  line: Uint32Array;
+  userIds: string[];
+  itemIds: string[];
+  /** rows looked at: the 1-based file row reached (0 when none) */
+  rows: number;
+  skipped: number;
+}
+
 /** Which columns a file has and whether each holds strings (tokens) or numbers. */
 export interface ColumnKinds {
   user: boolean;
@@ -370,6 +388,39 @@ export class ColumnarRowsBuilder {
       this.n++;
     }
     return k;
+  }
+
+  /** The rows taken so far as a part of a file (none is not an error here: see result()). */
+  part(): ColumnarPart {
+    const n = this.n;
+    return {
+      n, user: this.user.subarray(0, n), item: this.item.subarray(0, n), rating: this.rating.subarray(0, n),
+      timestamp: this.timestamp ? this.timestamp.subarray(0, n) : null, line: this.line.subarray(0, n),
+      userIds: this.users.ids.ids().map(String), itemIds: this.items.ids.ids().map(String), rows: this.rows, skipped: this.skipped,
+    };
+  }
+
+  /**
+   * Appends a part read after every row taken here (the next row groups): its ids are added in
+   * their first-seen order, so the ids stay in the file's first-seen order. Nothing may be taken after.
+   */
+  append(p: ColumnarPart): void {
+    const len = Math.min(p.n, this.cap - this.n);
+    this.room(len);
+    const n = this.n;
+    const mapIds = (ids: string[], map: IdMap): Int32Array => {
+      const to = new Int32Array(ids.length);
+      for (let k = 0; k < ids.length; k++) to[k] = map.add(ids[k]);
+      return to;
+    };
+    const users = mapIds(p.userIds, this.users.ids), items = mapIds(p.itemIds, this.items.ids);
+    for (let k = 0; k < len; k++) { this.user[n + k] = users[p.user[k]]; this.item[n + k] = items[p.item[k]]; }
+    this.rating.set(p.rating.subarray(0, len), n);
+    if (this.timestamp && p.timestamp) this.timestamp.set(p.timestamp.subarray(0, len), n);
+    this.line.set(p.line.subarray(0, len), n);
+    this.n += len;
+    this.rows = Math.max(this.rows, p.rows);
+    this.skipped += p.skipped;
   }
 
   /** The rows taken; `total` is the file's row count (for the message when none was valid). */

@@ -15,17 +15,21 @@
  * are read with the text reader's decimal rule. A null or invalid value is a DataFormatError naming
  * the file and the 1-based row (`data.parquet: row 17: …`), or a skipped row with skipInvalid.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { Interactions } from './interactions.js';
 import { DataFormatError } from './errors.js';
-import { ColumnarRowsBuilder, type ColumnarRows } from './columnarRows.js';
+import { ColumnarRowsBuilder, type ColumnarPart, type ColumnarRows, type ColumnKinds } from './columnarRows.js';
 import { resolveNamedColumns, type ColumnOptions, type Field } from './columnNames.js';
 import { nativeSnappy } from './fastReader.js';
 
 export interface ParquetReadOptions extends ColumnOptions {
   skipInvalid?: boolean;
   limit?: number;
+  /** read the second half of the row groups in a worker thread (default: files of ≥ 2^20 rows on a machine with 2 cores or more) */
+  parallel?: boolean;
 }
 
 function isStringColumn(e: SchemaElement): boolean {
@@ -44,8 +48,20 @@ function rowGroups(meta: FileMetaData): Array<[number, number]> {
   return out;
 }
 
-/** Reads the interactions of a Parquet file (see the file comment). `name` is the file as messages show it. */
-export async function readParquetRows(path: string, name: string, o: ParquetReadOptions): Promise<ColumnarRows> {
+/** An opened file: its metadata, the columns read and what they hold. */
+interface OpenedParquet {
+  file: AsyncBuffer;
+  meta: FileMetaData;
+  fields: Field[];
+  column: (f: Field) => string;
+  kinds: ColumnKinds;
+  implicit: boolean;
+  hasTimestamp: boolean;
+  total: number;
+  groups: Array<[number, number]>;
+}
+
+async function openParquet(path: string, name: string, o: ParquetReadOptions): Promise<OpenedParquet> {
   const file = await asyncBufferFromFile(path);
   const meta = await parquetMetadataAsync(file).catch((e: unknown) => {
     throw new Error(`${name}: not a readable Parquet file (${e instanceof Error ? e.message : String(e)})`, { cause: e });
@@ -68,13 +84,17 @@ export async function readParquetRows(path: string, name: string, o: ParquetRead
     const e = top[pos[f]];
     if (e.num_children) throw new Error(`${name}: the ${f} column '${e.name}' is a nested group, not a value column`);
   }
-  const column = (f: Field): string => names[pos[f]];
   const strings = (f: Field): boolean => isStringColumn(top[pos[f]]);
-  const total = Number(meta.num_rows);
-  const b = new ColumnarRowsBuilder(name, {
-    user: strings('user'), item: strings('item'),
-    rating: implicit ? null : strings('rating'), timestamp: pos.timestamp >= 0 ? strings('timestamp') : null,
-  }, o, total);
+  return {
+    file, meta, fields, column: (f) => names[pos[f]], implicit, hasTimestamp: pos.timestamp >= 0,
+    kinds: { user: strings('user'), item: strings('item'), rating: implicit ? null : strings('rating'), timestamp: pos.timestamp >= 0 ? strings('timestamp') : null },
+    total: Number(meta.num_rows), groups: rowGroups(meta),
+  };
+}
+
+/** Reads the row groups `groups` of `p` into `b`, in order. */
+async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: Array<[number, number]>, name: string): Promise<void> {
+  const { file, meta, fields, column, implicit } = p;
   const tokens = b.tokens;
   const parsers = {
     stringFromBytes: (bytes: Uint8Array): number => tokens.of(bytes),
@@ -87,7 +107,7 @@ export async function readParquetRows(path: string, name: string, o: ParquetRead
   const snappy = nativeSnappy();
   const compressors = snappy ? { SNAPPY: snappy } : undefined;
 
-  for (const [g0, g1] of rowGroups(meta)) {
+  for (const [g0, g1] of groups) {
     if (b.full) break;
     // a column arrives in chunks of pages; the rows are taken segment by segment, where every column's chunk is one
     const chunks = new Map<string, Array<{ start: number; end: number; data: ArrayLike<unknown> }>>();
@@ -122,10 +142,91 @@ export async function readParquetRows(path: string, name: string, o: ParquetRead
         r1 = Math.min(r1, ch.end);
         return ch;
       });
-      r0 = b.take(r0, r1, seg[0], seg[1], implicit ? null : seg[fields.indexOf('rating')], pos.timestamp >= 0 ? seg[fields.indexOf('timestamp')] : null);
+      r0 = b.take(r0, r1, seg[0], seg[1], implicit ? null : seg[fields.indexOf('rating')], p.hasTimestamp ? seg[fields.indexOf('timestamp')] : null);
     }
   }
-  return b.result(total);
+}
+
+/** Files of at least this many rows (and two row groups) are read on two threads (see readParquetRows). */
+const PARALLEL_MIN_ROWS = 1 << 20;
+
+/** Where the row groups are split between this thread and the worker: about half of the rows each; null to read them all here. */
+function parallelSplit(p: OpenedParquet, o: ParquetReadOptions): number | null {
+  const wanted = o.parallel ?? (p.total >= PARALLEL_MIN_ROWS && availableParallelism() > 1);
+  // a limit reads a prefix: sequentially
+  if (!wanted || o.limit !== undefined || p.groups.length < 2) return null;
+  let h = 1;
+  while (h < p.groups.length - 1 && p.groups[h][1] <= p.total / 2) h++;
+  return h;
+}
+
+/**
+ * Reads the interactions of a Parquet file (see the file comment). `name` is the file as messages show it.
+ *
+ * A large file (≥ 2^20 rows, two row groups or more, no limit; `parallel` forces either way) is read
+ * on two threads: the second half of the row groups in a worker (./parquetWorker.ts, the same
+ * reader with ids of its own), the first half here; then the worker's rows are appended, its ids
+ * mapped in their first-seen order after this half's, which is the file's first-seen order. An
+ * error of the first half is the file's first; one of the second half is reported when the first
+ * half has none, so the message names the same row as a sequential read.
+ */
+export async function readParquetRows(path: string, name: string, o: ParquetReadOptions): Promise<ColumnarRows> {
+  const p = await openParquet(path, name, o);
+  const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
+  const h = parallelSplit(p, o);
+  if (h === null) {
+    await readGroupsInto(p, b, p.groups, name);
+    return b.result(p.total);
+  }
+  const second = readPartInWorker(path, name, o, h, p.groups.length);
+  try {
+    await readGroupsInto(p, b, p.groups.slice(0, h), name);
+  } catch (e) {
+    second.cancel();
+    throw e;
+  }
+  b.append(await second.part);
+  return b.result(p.total);
+}
+
+/** The options a worker needs (the others do not cross threads: functions, the progress bar). */
+export interface ParquetPartRequest {
+  path: string;
+  name: string;
+  options: ParquetReadOptions;
+  /** row groups [from, to) */
+  from: number;
+  to: number;
+}
+
+/** The rows of row groups [from, to) with ids of their own (the worker's side of readParquetRows). */
+export async function readParquetPart(r: ParquetPartRequest): Promise<ColumnarPart> {
+  const p = await openParquet(r.path, r.name, r.options);
+  const groups = p.groups.slice(r.from, r.to);
+  const rows = groups.reduce((s, [g0, g1]) => s + g1 - g0, 0);
+  const b = new ColumnarRowsBuilder(r.name, p.kinds, r.options, rows);
+  await readGroupsInto(p, b, groups, r.name);
+  return b.part();
+}
+
+function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; cancel: () => void } {
+  const options: ParquetReadOptions = {
+    user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid,
+  };
+  const request: ParquetPartRequest = { path, name, options, from, to };
+  const worker = new Worker(new URL('./parquetWorker.js', import.meta.url), { workerData: request });
+  const part = new Promise<ColumnarPart>((resolve, reject) => {
+    worker.once('message', (m: { part?: ColumnarPart; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
+      if (m.part) resolve(m.part);
+      else if (m.error?.dataFormat) reject(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
+      else reject(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
+    });
+    worker.once('error', (e) => reject(new Error(`${name}: the Parquet reader's worker failed (${e.message})`, { cause: e })));
+    worker.once('exit', (code) => reject(new Error(`${name}: the Parquet reader's worker exited (code ${code}) before it sent its rows`)));
+  });
+  const done = part.finally(() => void worker.terminate());
+  done.catch(() => undefined); // awaited only when the first half succeeds
+  return { part: done, cancel: () => void worker.terminate() };
 }
 
 /**

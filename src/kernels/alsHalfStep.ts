@@ -113,9 +113,10 @@ export function validateAlsHalfStep(a: AlsHalfStepArgs): void {
   if (m.indptr.length !== m.rows + 1) throw new RangeError('alsHalfStep: matrix.indptr has the wrong length');
   const total = m.indptr[m.rows];
   if (m.indices.length < total || m.data.length < total) throw new RangeError('alsHalfStep: matrix indices/data shorter than nnz');
+  // one unsigned compare per entry (a negative index is ≥ 2^31 as unsigned): this runs before every half step
+  const indices = m.indices, cols = m.cols;
   for (let p = 0; p < total; p++) {
-    const j = m.indices[p];
-    if (!(j >= 0 && j < m.cols)) throw new RangeError(`alsHalfStep: column index ${j} at ${p} out of range [0, ${m.cols})`);
+    if ((indices[p] >>> 0) >= cols) throw new RangeError(`alsHalfStep: column index ${indices[p]} at ${p} out of range [0, ${cols})`);
   }
   if (a.initial && (a.initial.rows !== m.rows || a.initial.cols !== y.cols || a.initial.data.length !== m.rows * y.cols)) {
     throw new RangeError(`alsHalfStep: initial is ${a.initial.rows}×${a.initial.cols}, expected ${m.rows}×${y.cols}`);

@@ -21,7 +21,7 @@
  * (alsHalfStep `loss`): iteration t is reported during the user step of t + 1, the last after it.
  */
 import type { Csr, Dense } from '../../data/matrix.js';
-import { transpose } from '../../data/matrix.js';
+import { denseFrom, sharedFloat32, transpose } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { alsLoss, alsLossFromRows, gramian, totalConfidence, type AlsHalfStepOutput, type AlsMode } from '../../kernels/alsHalfStep.js';
@@ -103,7 +103,8 @@ abstract class AlsBase extends FactorizationModel {
     const { alpha, confidence } = this.opts;
     const w = this.itemWeights(itemCount);
     const nz = seen.indptr[seen.rows];
-    const data = new Float32Array(nz);
+    // on shared memory: the native backend reads it in place (an ordinary buffer is copied for every call: pinnedCalls.ts)
+    const data = sharedFloat32(nz);
     for (let row = 0; row < seen.rows; row++) {
       for (let p = seen.indptr[row], end = seen.indptr[row + 1]; p < end; p++) {
         const r = seen.data[p] * (w ? w[byItem ? row : seen.indices[p]] : 1);
@@ -126,8 +127,8 @@ abstract class AlsBase extends FactorizationModel {
     // the trainset's items × users matrix is ur's transpose already: the same confidences, no transpose
     const Ciu = this.toSolverMatrix(prep.ir, prep.itemCount, true);
     const rng = new Rng(this.opts.seed);
-    let X: Dense = { rows: prep.nUsers, cols: F, data: new Float32Array(prep.nUsers * F) };
-    let Y: Dense = { rows: prep.nItems, cols: F, data: new Float32Array(prep.nItems * F) };
+    let X: Dense = denseFrom(prep.nUsers, F);
+    let Y: Dense = denseFrom(prep.nItems, F);
     const ctx = resolveContext(opts);
     const runOpts = { backend: ctx.backend, signal: ctx.signal };
     for (let k = 0; k < X.data.length; k++) X.data[k] = rng.next() * 0.01;
