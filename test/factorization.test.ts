@@ -619,8 +619,6 @@ test('ALS hands the kernel its confidences and factors on shared memory (the nat
   }
 });
 
-test.run();
-
 test("svd order 'surprise' visits ratings as Surprise's trainset.all_ratings(): users by first appearance, each user's ratings in input order, every epoch", async () => {
   const { Engine } = await import('../src/engine/engine.js');
   // input order: u2 a, u0 b, u2 c, u1 a, u0 a, u2 b
@@ -644,3 +642,5 @@ test("svd order 'surprise' visits ratings as Surprise's trainset.all_ratings(): 
     await engine.close();
   }
 });
+
+test.run();
