@@ -148,7 +148,7 @@ test('summary over users from training popularity', () => {
   close(r.popularityBias, 37.5);
 });
 
-test.run();
+
 
 test('capped-precision@k is implicit\'s precision_at_k: Σ hits / Σ min(k, |held-out|) over users; precision@k divides by k', async () => {
   const { parseMetrics, scoreLists } = await import('../src/eval/evaluate.js');
@@ -167,3 +167,4 @@ test('capped-precision@k is implicit\'s precision_at_k: Σ hits / Σ min(k, |hel
   close(cappedPrecisionAtK([1, 5, 2, 7], new Set([1, 2]), 4), 1);
   close(cappedPrecisionAtK([3, 9, 10, 11], new Set([3, 4, 5, 6, 7, 8]), 4), 0.25);
 });
+test.run();
