@@ -83,7 +83,7 @@ interface SvdTask {
   biased: number; globalMean: number; lr: [number, number, number, number]; reg: [number, number, number, number];
 }
 
-export type HogwildTask = BprTask | SvdTask;
+type HogwildTask = BprTask | SvdTask;
 
 function threadsApi(): ThreadsApi | null {
   const api = (globalThis as { WebAssembly?: ThreadsApi }).WebAssembly;
@@ -335,7 +335,7 @@ export function hogwildTasksRunHere(): number {
 }
 
 /** Runs one worker's share (in a pool worker, or on the calling thread). */
-export function runHogwildTask(task: unknown): void {
+function runHogwildTask(task: unknown): void {
   const t = task as HogwildTask;
   tasksHere++;
   if (t.kind === 'bpr') runBpr(t);

@@ -47,7 +47,7 @@ export function wasmPath(): string {
 }
 
 /** build/wasm/affinity-hogwild.wasm: beside affinity.wasm (AFFINITY_WASM_HOGWILD overrides the path). */
-export function hogwildWasmPath(): string {
+function hogwildWasmPath(): string {
   if (process.env.AFFINITY_WASM_HOGWILD) return process.env.AFFINITY_WASM_HOGWILD;
   return fileURLToPath(new URL('../../../../build/wasm/affinity-hogwild.wasm', import.meta.url));
 }
