@@ -32,12 +32,21 @@ async function importBackend(url: string, name: string): Promise<void> {
   imported.add(url);
 }
 
-/** Bytes of the distinct buffers under the typed arrays of v (top level and one object level down, as the engine shares them). */
+/**
+ * Bytes of the distinct buffers under the typed arrays of v (top level and one object level down, as the engine
+ * shares them), and under a shared WebAssembly.Memory (a parallel task's, Backend.poolParallel).
+ */
 function sharedBytes(v: unknown, depth = 2, seen = new Set<ArrayBufferLike>()): number {
   if (ArrayBuffer.isView(v)) {
     if (seen.has(v.buffer)) return 0;
     seen.add(v.buffer);
     return v.buffer.byteLength;
+  }
+  const memoryBuffer = v && typeof v === 'object' ? (v as { buffer?: unknown }).buffer : undefined;
+  if (typeof SharedArrayBuffer === 'function' && memoryBuffer instanceof SharedArrayBuffer) {
+    if (seen.has(memoryBuffer)) return 0;
+    seen.add(memoryBuffer);
+    return memoryBuffer.byteLength;
   }
   if (depth === 0 || !v || typeof v !== 'object' || Array.isArray(v)) return 0;
   let n = 0;

@@ -106,7 +106,7 @@ export function compileHogwild(bytes: ArrayBuffer | ArrayBufferView): HogwildMod
   try {
     const module = new api.Module(bytes);
     // a throwaway instance on a one-page memory tells where the module's own data ends
-    const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const memory = new api.Memory({ initial: 1, maximum: 1, shared: true });
     const ex = new api.Instance(module, imports(memory)).exports as HogwildExports;
     return { module, base: ex.heapBase() };
   } catch (e) {
