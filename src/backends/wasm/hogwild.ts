@@ -12,7 +12,7 @@
  *      and runs its share of the steps; all update the factors in place, without locks;
  *   3. `finish` copies the factors back into the caller's arrays and sums the workers' counters into `out`.
  * The memory is kept (idle) for the next call of the same or a smaller size — the epochs of one fit — and
- * dropped IDLE_MS after the last call.
+ * dropped IDLE_MS (10 s) after the last call.
  *
  * What each worker computes (the native core's rules, native/core/src/hogwild.cpp):
  *   bprEpoch  steps split as evenly as possible (the first steps % n workers take one more), worker k drawing
@@ -62,8 +62,8 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** one worker's result slot: a cache line of its own (no false sharing between the workers' counters) */
 const SLOT = 64;
-/** an idle memory is dropped this long after the last call (the epochs of one fit follow each other closely) */
-const IDLE_MS = 2000;
+/** an idle memory is dropped this long after the last call (the epochs of one fit follow each other within it, even on a loaded machine) */
+const IDLE_MS = 10_000;
 
 /** A BPR share: worker k's rng state (4 × u32) at `slot`, its [correct, skipped, lossSum] (f64) written at slot + 16. */
 interface BprTask {
