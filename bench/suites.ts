@@ -236,8 +236,8 @@ function sgdCase(o: {
 
 function bprCase(o: {
   size: string; suites: Suite[]; data: () => Promise<BenchData>; factors: number; anchor?: string;
-  /** Hogwild (bprEpoch parallel) over the engine's threads */
-  parallel?: boolean;
+  /** Hogwild (bprEpoch parallel) over `threads` (default: the engine's) */
+  parallel?: boolean; threads?: number;
   /** slow backends time this many steps */
   sampleSteps?: number; maxRepeats?: number;
 }): BenchCase {
@@ -259,10 +259,11 @@ function bprCase(o: {
       const sample = isSlow(backend) && o.sampleSteps !== undefined && o.sampleSteps < nz;
       if (sample) args.samples = o.sampleSteps!;
       return {
-        run: run('bprEpoch', args, backend),
+        run: o.threads ? () => getEngine().run('bprEpoch', args, { backend, threads: o.threads }) : run('bprEpoch', args, backend),
         before: () => { args.userFactors.set(u0); args.itemFactors.set(i0); args.rng.set(xoshiroState(42)); },
         flops: getKernel('bprEpoch').flops!(args), units: { count: args.samples, unit: 'samples/s' },
         ...(sample ? { fullScale: nz / args.samples } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
         note: `${F} factors, nnz samples, popularity negatives, verified${o.parallel ? ', Hogwild (parallel)' : ''}; ${d.source}${sample ? `; ${args.samples} of ${nz} steps timed` : ''}`,
       };
     },
@@ -464,6 +465,18 @@ export function allCases(): BenchCase[] {
     // Hogwild scaling: the same parallel epoch on one thread and on all of them
     sgdCase({ size: `${L} f100 parallel 1 thread`, suites: FULL, data: loadLarge, factors: 100, parallel: true, threads: 1, sampleExamples: 500_000, maxRepeats: 3 }),
     sgdCase({ size: `${L} f100 parallel`, suites: FULL, data: loadLarge, factors: 100, parallel: true, sampleExamples: 500_000, maxRepeats: 3 }),
+    sgdCase({ size: `${L} f100 sequential`, suites: FULL, data: loadLarge, factors: 100, sampleExamples: 500_000, maxRepeats: 1 }),
+    // Hogwild against the sequential epoch at ML-1M's shape (quick enough for every backend): sequential,
+    // the parallel kernel on one thread, on all of them (wasm: one task per pool worker on a shared memory)
+    ...([false, 1, undefined] as const).flatMap((threads) => {
+      const parallel = threads !== false;
+      const label = !parallel ? 'sequential' : threads === 1 ? 'parallel 1 thread' : 'parallel';
+      const t = threads === false ? {} : threads === undefined ? { parallel } : { parallel, threads };
+      return [
+        bprCase({ size: `ml1m-shaped f64 ${label}`, suites: FULL, data: ml1mShaped, factors: 64, sampleSteps: 200_000, maxRepeats: 5, ...t }),
+        sgdCase({ size: `ml1m-shaped f100 ${label}`, suites: FULL, data: ml1mShaped, factors: 100, sampleExamples: 200_000, maxRepeats: 5, ...t }),
+      ];
+    }),
 
     ...([
       { m: 4096, n: 256, k: 256, sampleRows: 64, suites: QUICK, size: '4096x256·256x256', anchor: 'gemm-4096x256' },

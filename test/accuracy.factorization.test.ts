@@ -17,7 +17,9 @@
  *   implicit 0.7: ALS(factors=64, iterations=15) 0.350, BPR (defaults) 0.283. Bar: ≥ each − 0.01.
  *
  *   Hogwild: SVD and BPR again with deterministic: false (their epochs in parallel over the
- *   engine's threads, float32, where the backend has the parallel kernel), against the same bars.
+ *   engine's threads, float32, where the backend has the parallel kernel), against the same bars;
+ *   and once more pinned to the wasm backend (its epochs as one task per pool worker on a shared
+ *   WebAssembly.Memory, src/backends/wasm/hogwild.ts), skipped when that module cannot run here.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,6 +32,7 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { factorizationModels } from '../src/models/factorization/index.js';
 import type { ModelParams } from '../src/models/types.js';
 import { testOrSkip } from './helpers/skip.js';
+import { loadHogwildWasm } from '../src/backends/wasm/index.js';
 
 // compiled to dist/test/: the repo root is two levels up
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,21 +46,21 @@ async function ml100k(): Promise<Interactions> {
   return data;
 }
 
-async function cvRmse(model: string, seeds: number[], params: ModelParams = {}): Promise<number> {
+async function cvRmse(model: string, seeds: number[], params: ModelParams = {}, backend?: string): Promise<number> {
   const x = await ml100k();
   const means: number[] = [];
   for (const seed of seeds) {
-    const r = await evaluate({ data: x, modelName: model, params: { ...params, seed }, protocol: { kind: 'kfold', folds: 5 }, seed: 0, metrics: ['rmse'], models: factorizationModels });
+    const r = await evaluate({ data: x, modelName: model, params: { ...params, seed }, protocol: { kind: 'kfold', folds: 5 }, seed: 0, metrics: ['rmse'], models: factorizationModels, backend });
     means.push(r.mean.rmse);
     console.log(`  ${model} seed ${seed}: 5-fold RMSE ${r.mean.rmse.toFixed(4)} (folds ${r.folds.map((f) => f.rmse.toFixed(4)).join(' ')}; fit ${r.mean.fitSeconds.toFixed(2)} s/fold)`);
   }
   return means.reduce((a, b) => a + b, 0) / means.length;
 }
 
-async function holdoutNdcg(model: string, params: ModelParams = {}): Promise<number> {
+async function holdoutNdcg(model: string, params: ModelParams = {}, backend?: string): Promise<number> {
   const x = await ml100k();
-  const r = await evaluate({ data: x, modelName: model, params, protocol: { kind: 'holdout', ratio: 0.2 }, seed: 0, metrics: ['ndcg@10'], models: factorizationModels });
-  console.log(`  ${model} ${JSON.stringify(params)}: NDCG@10 ${r.mean['ndcg@10'].toFixed(4)} (fit ${r.mean.fitSeconds.toFixed(2)} s, recommend for all test users ${r.mean.testSeconds.toFixed(2)} s)`);
+  const r = await evaluate({ data: x, modelName: model, params, protocol: { kind: 'holdout', ratio: 0.2 }, seed: 0, metrics: ['ndcg@10'], models: factorizationModels, backend });
+  console.log(`  ${model} ${JSON.stringify(params)}${backend ? ` on ${backend}` : ''}: NDCG@10 ${r.mean['ndcg@10'].toFixed(4)} (fit ${r.mean.fitSeconds.toFixed(2)} s, recommend for all test users ${r.mean.testSeconds.toFixed(2)} s)`);
   return r.mean['ndcg@10'];
 }
 
@@ -90,6 +93,21 @@ withData('ML-100k 5-fold RMSE: svd with Hogwild epochs ≤ Surprise 0.9344 + 0.0
 withData('ML-100k 80/20 NDCG@10: bpr with Hogwild epochs ≥ implicit 0.283 − 0.01', async () => {
   const ndcg = await holdoutNdcg('bpr', { deterministic: false });
   assert.ok(ndcg >= 0.283 - 0.01, `bpr (Hogwild) NDCG@10 ${ndcg.toFixed(4)} < 0.273`);
+});
+
+// the same on the wasm backend's Hogwild (one task per pool worker over a shared memory)
+const hogwildWasm = loadHogwildWasm();
+const withWasmHogwild = testOrSkip(test, !existsSync(file) ? `${file} not found (set AFFINITY_DATA_DIR)` : hogwildWasm instanceof Error ? `wasm Hogwild unavailable: ${hogwildWasm.message}` : null);
+
+withWasmHogwild('ML-100k 5-fold RMSE: svd with Hogwild epochs on wasm ≤ Surprise 0.9344 + 0.003', async () => {
+  const rmse = await cvRmse('svd', SEEDS, { deterministic: false }, 'wasm');
+  console.log(`  svd (Hogwild, wasm): mean over seeds ${rmse.toFixed(4)} (bar 0.9374)`);
+  assert.ok(rmse <= 0.9344 + 0.003, `svd (Hogwild, wasm) RMSE ${rmse.toFixed(4)} > 0.9374`);
+});
+
+withWasmHogwild('ML-100k 80/20 NDCG@10: bpr with Hogwild epochs on wasm ≥ implicit 0.283 − 0.01', async () => {
+  const ndcg = await holdoutNdcg('bpr', { deterministic: false }, 'wasm');
+  assert.ok(ndcg >= 0.283 - 0.01, `bpr (Hogwild, wasm) NDCG@10 ${ndcg.toFixed(4)} < 0.273`);
 });
 
 test.run();

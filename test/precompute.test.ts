@@ -359,6 +359,8 @@ test('bad arguments: unknown model, bad shard, bad format, missing input', () =>
     [['--model', 'popularity', '--format', 'xml', '--out', path.join(d, 'a.jsonl')], /--format/],
     // each shard fits its own model: a Hogwild (non-reproducible) fit would give each shard another one
     [['--model', 'bpr', '--params', 'deterministic=false,iterations=2', '--shard', '0/2', '--out', path.join(d, 'a.jsonl')], /training must be reproducible/],
+    // whatever the backend: wasm runs those epochs as Hogwild over its pool workers too
+    [['--model', 'svd', '--params', 'deterministic=false,n_epochs=2', '--backend', 'wasm', '--shard', '1/2', '--out', path.join(d, 'a.jsonl')], /training must be reproducible/],
   ];
   for (const [args, re] of cases) {
     const r = affinity('precompute', '--input', input, '--k', '3', ...args);

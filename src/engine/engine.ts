@@ -13,6 +13,7 @@ import { Piscina } from 'piscina';
 import { getKernel, type KernelArgs, type KernelDef, type KernelName, type KernelOutput } from '../kernels/contract.js';
 import { outputMismatch } from '../kernels/kernelDef.js';
 import { backendModule, backendNames, loadBackend, probeBackend, type BackendStatus } from '../backends/registry.js';
+import type { PoolParallelKernel, PoolParallelPlan } from '../backends/types.js';
 import { isShared, shareArgs } from './sharedArgs.js';
 import type { WorkerTask } from './worker.js';
 
@@ -201,6 +202,16 @@ export class Engine {
     const threads = Math.max(1, Math.min(opts.threads ?? this.threads, this.threads));
     // a backend registered from code without a module URL cannot be loaded by the workers: it runs inline
     const poolable = backend.threading === 'pool' && st.loadableInWorkers;
+    // a parallel call the backend runs as cooperating tasks over shared memory (Hogwild on wasm)
+    const parallel = backend.poolParallel?.[kernelName] as PoolParallelKernel<KernelArgs<K>, KernelOutput<K>> | undefined;
+    if (parallel) {
+      const pooled = poolable && opts.pool !== false && threads > 1;
+      const plan = parallel.plan(args, out, 0, rows, pooled ? threads : 1);
+      if (plan) {
+        await this.runPlan(st.name, kernelName, parallel, plan, pooled, opts.signal);
+        return;
+      }
+    }
     const inline = !poolable || opts.pool === false || threads === 1 || rows < 2 || work < INLINE_WORK || kernel.splittable === false;
     if (inline) {
       await impl(args, out, 0, rows, { threads, signal: opts.signal });
@@ -218,6 +229,27 @@ export class Engine {
       tasks.push({ backend: st.name, backendModule: module, kernel: kernelName, args: shared, out, rowStart: r, rowEnd: Math.min(rows, r + step) });
     }
     await this.runTasks(tasks, opts.signal);
+  }
+
+  /**
+   * Run the tasks of a parallel call (Backend.poolParallel): on the pool, one per worker, or one after another on
+   * the calling thread (one task, or no pool); then the plan's finish, and its release whatever happened.
+   */
+  private async runPlan<A, O>(backend: string, kernel: KernelName, parallel: PoolParallelKernel<A, O>, plan: PoolParallelPlan, pooled: boolean, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      if (!pooled || plan.tasks.length <= 1) {
+        for (const t of plan.tasks) {
+          signal?.throwIfAborted();
+          await parallel.runTask(t.task);
+        }
+      } else {
+        const module = backendModule(backend);
+        await this.runTasks(plan.tasks.map((t) => ({ backend, backendModule: module, kernel, args: null, out: null, part: t.task, rowStart: t.rowStart, rowEnd: t.rowEnd })), signal);
+      }
+      plan.finish();
+    } finally {
+      plan.release();
+    }
   }
 
   /**

@@ -18,6 +18,8 @@ export interface WorkerTask {
   out: unknown;
   rowStart: number;
   rowEnd: number;
+  /** a task of a parallel call (Backend.poolParallel): run by the backend's runTask instead of the kernel; args and out unused */
+  part?: unknown;
 }
 
 const imported = new Set<string>();
@@ -30,12 +32,21 @@ async function importBackend(url: string, name: string): Promise<void> {
   imported.add(url);
 }
 
-/** Bytes of the distinct buffers under the typed arrays of v (top level and one object level down, as the engine shares them). */
+/**
+ * Bytes of the distinct buffers under the typed arrays of v (top level and one object level down, as the engine
+ * shares them), and under a shared WebAssembly.Memory (a parallel task's, Backend.poolParallel).
+ */
 function sharedBytes(v: unknown, depth = 2, seen = new Set<ArrayBufferLike>()): number {
   if (ArrayBuffer.isView(v)) {
     if (seen.has(v.buffer)) return 0;
     seen.add(v.buffer);
     return v.buffer.byteLength;
+  }
+  const memoryBuffer = v && typeof v === 'object' ? (v as { buffer?: unknown }).buffer : undefined;
+  if (typeof SharedArrayBuffer === 'function' && memoryBuffer instanceof SharedArrayBuffer) {
+    if (seen.has(memoryBuffer)) return 0;
+    seen.add(memoryBuffer);
+    return memoryBuffer.byteLength;
   }
   if (depth === 0 || !v || typeof v !== 'object' || Array.isArray(v)) return 0;
   let n = 0;
@@ -47,9 +58,19 @@ export default async function runTask(task: WorkerTask): Promise<{ seconds: numb
   if (task.backendModule) await importBackend(task.backendModule, task.backend);
   const b = await loadBackend(task.backend);
   if (b instanceof Error) throw b;
+  const t0 = performance.now();
+  if (task.part !== undefined) {
+    const parallel = b.poolParallel?.[task.kernel];
+    if (!parallel) throw new Error(`backend '${task.backend}' has no parallel form of kernel '${task.kernel}'`);
+    try {
+      await parallel.runTask(task.part);
+    } finally {
+      releaseReceivedMemory(sharedBytes(task.part));
+    }
+    return { seconds: (performance.now() - t0) / 1000 };
+  }
   const impl = b.kernels[task.kernel] as KernelImpl<unknown, unknown> | undefined;
   if (!impl) throw new Error(`backend '${task.backend}' has no kernel '${task.kernel}'`);
-  const t0 = performance.now();
   try {
     await impl(task.args, task.out, task.rowStart, task.rowEnd);
   } finally {

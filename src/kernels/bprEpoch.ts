@@ -24,8 +24,10 @@
  * implicit's bpr_update does): the steps split over its threads, each drawing from its own stream
  * seeded from `rng`, all updating the shared factors without locks, in float32 — the same
  * sampling and update rules, not the same draws or arithmetic, and with more than one thread not
- * reproducible run to run. The native backend does (native/core hogwild.cpp); the reference (and a
- * backend without threads) runs the steps sequentially, which is one valid Hogwild schedule.
+ * reproducible run to run. The native backend does (native/core hogwild.cpp), and the wasm backend over
+ * the engine's pool workers on a shared memory (src/backends/wasm/hogwild.ts, the same streams, f64 step
+ * arithmetic); the reference (and a backend without threads) runs the steps sequentially, which is one
+ * valid Hogwild schedule.
  *
  * out: [correct (x_uij > 0 before the step), skipped, Σ −ln σ(x_uij)] accumulated.
  * Returns the mean −ln σ(x_uij) over the non-skipped steps of this call.

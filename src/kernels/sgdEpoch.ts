@@ -41,8 +41,9 @@
  * `parallel: true` ('svd' only) lets a backend with threads run the pass as Hogwild (Recht et al.
  * 2011): the order cut into one contiguous part per thread, all updating the shared parameters
  * without locks, in float32 — the same update rules, not bit-exact, and with more than one thread
- * not reproducible run to run. The native backend does (native/core hogwild.cpp); the reference runs
- * the pass sequentially (one valid Hogwild schedule).
+ * not reproducible run to run. The native backend does (native/core hogwild.cpp), and the wasm backend over
+ * the engine's pool workers on a shared memory (src/backends/wasm/hogwild.ts; with one worker it is the
+ * sequential pass, bit for bit); the reference runs the pass sequentially (one valid Hogwild schedule).
  */
 import type { Csr } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';

@@ -77,7 +77,7 @@ export const count = (names: string[], def: number): ParamSpec => ({ names, type
 /**
  * deterministic: true (default) trains sequentially, bit-identical run to run and across backends;
  * false lets the SGD/BPR epochs run as Hogwild over the engine's threads where the backend has a
- * parallel kernel (native: bpr and svd; kernel option `parallel`), several times faster on large
+ * parallel kernel (native and wasm: bpr and svd; kernel option `parallel`), several times faster on large
  * data and not reproducible. Sharded and resumed precompute jobs refit in every process, so they
  * need the default.
  */

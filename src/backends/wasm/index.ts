@@ -14,6 +14,11 @@
  * no gain. The copy + key packing costs ≈ 1.1 ms per task at 20000×64 (the work of ~20 query rows), i.e.
  * under 1% for the engine's usual tasks of hundreds or thousands of rows.
  *
+ * The exception: `parallel` calls of bprEpoch and sgdEpoch 'svd' (Hogwild) run as one task per pool worker on one
+ * SHARED WebAssembly.Memory with build/wasm/affinity-hogwild.wasm (./hogwild.ts: the engine reaches them through
+ * `poolParallel`). There the factors must be shared — the workers update them in place — so the copy cannot be
+ * avoided anyway, and it is made once per call, not per task.
+ *
  * Node-only loading (fs, the package path) lives here; the browser-usable core is ./core.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +33,7 @@ import type { Dense, TopK } from '../../data/matrix.js';
 import type { GemmArgs } from '../../kernels/gemm.js';
 import type { KernelImpls } from '../../kernels/contract.js';
 import { instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm } from './core.js';
+import { compileHogwild, hogwildKernels, type HogwildModule } from './hogwild.js';
 
 export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported, type AffinityWasm, type WasmCopyStats } from './core.js';
 
@@ -38,6 +44,28 @@ export { instantiateAffinityWasm, instantiateAffinityWasmSync, wasmSimdSupported
 export function wasmPath(): string {
   if (process.env.AFFINITY_WASM) return process.env.AFFINITY_WASM;
   return fileURLToPath(new URL('../../../../build/wasm/affinity.wasm', import.meta.url));
+}
+
+/** build/wasm/affinity-hogwild.wasm: beside affinity.wasm (AFFINITY_WASM_HOGWILD overrides the path). */
+function hogwildWasmPath(): string {
+  if (process.env.AFFINITY_WASM_HOGWILD) return process.env.AFFINITY_WASM_HOGWILD;
+  return fileURLToPath(new URL('../../../../build/wasm/affinity-hogwild.wasm', import.meta.url));
+}
+
+let hogwild: HogwildModule | Error | null = null;
+
+/** The Hogwild module, compiled on first use on this thread (the calling thread: the workers get it in their tasks). */
+export function loadHogwildWasm(): HogwildModule | Error {
+  if (hogwild) return hogwild;
+  const file = hogwildWasmPath();
+  try {
+    if (!existsSync(file)) hogwild = new Error(`${file} is missing; build it with \`npm run build:wasm\``);
+    else if (!wasmSimdSupported()) hogwild = new Error(`this Node (${process.version}) does not support WebAssembly SIMD`);
+    else hogwild = compileHogwild(readFileSync(file));
+  } catch (e) {
+    hogwild = new Error(`cannot compile ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return hogwild;
 }
 
 let cached: AffinityWasm | Error | null = null;
@@ -84,10 +112,14 @@ export const wasmBackend: Backend = {
   probe(): BackendProbe {
     const w = loadAffinityWasm();
     if (w instanceof Error) return { available: false, reason: w.message };
+    const h = loadHogwildWasm();
     return {
       available: true,
       reason: `AssemblyScript SIMD kernels (${wasmPath()})`,
-      details: { simd: 'wasm-simd128', memory: 'copy-in/copy-out' },
+      details: {
+        simd: 'wasm-simd128', memory: 'copy-in/copy-out',
+        hogwild: h instanceof Error ? `sequential (${h.message})` : 'bprEpoch, sgdEpoch svd over the pool workers on a shared memory',
+      },
     };
   },
   kernels: {
@@ -103,7 +135,8 @@ export const wasmBackend: Backend = {
       instance().alsHalfStep(withGram(args), out, rowStart, rowEnd);
     },
     // sgdEpoch and bprEpoch are registered splittable: false, so the engine calls them once, on the calling
-    // thread; the module copies the parameters in, runs the pass and copies them back.
+    // thread; the module copies the parameters in, runs the pass and copies them back. Their `parallel` calls
+    // reach poolParallel below through the engine; called here directly, they run sequentially.
     sgdEpoch(args: SgdEpochArgs, out: Float64Array, rowStart: number, rowEnd: number): void {
       instance().sgdEpoch(args, out, rowStart, rowEnd);
     },
@@ -115,6 +148,7 @@ export const wasmBackend: Backend = {
     },
     ...nnKernels(),
   },
+  poolParallel: hogwildKernels(loadHogwildWasm),
 };
 
 /**
