@@ -9,12 +9,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "affinity/huge_pages.h"
 #include "affinity/platform.h"
 #include "thread_pool.h"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace affinity {
 namespace {
@@ -28,40 +26,6 @@ constexpr int kMaxCsrThreads = 16;           // each thread holds a histogram of
 
 /** Contiguous shares of [0, n): share t is [n·t/T, n·(t+1)/T). */
 inline int64_t share_start(int64_t n, int64_t t, int64_t T) { return n * t / T; }
-
-/**
- * Memory for a large scratch array: on Linux an anonymous mapping advised to use transparent huge
- * pages (the scatter passes write all over it; with 4 KB pages nearly every write is a TLB miss,
- * which under virtualization costs a two-level page walk), elsewhere plain new[].
- */
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t count) : bytes_(static_cast<size_t>(std::max<int64_t>(1, count)) * sizeof(T)) {
-#if defined(__linux__)
-    void* m = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) throw std::bad_alloc();
-    madvise(m, bytes_, MADV_HUGEPAGE);  // a hint: refused (or THP off) means ordinary pages
-    p_ = static_cast<T*>(m);
-#else
-    p_ = new T[bytes_ / sizeof(T)];
-#endif
-  }
-  ~Scratch() {
-#if defined(__linux__)
-    munmap(p_, bytes_);
-#else
-    delete[] p_;
-#endif
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* get() const { return p_; }
-
- private:
-  size_t bytes_;
-  T* p_ = nullptr;
-};
 
 /**
  * Turns per-thread counts (counts[t·B + b], T threads × B buckets) into per-thread start cursors in
@@ -179,11 +143,13 @@ int64_t blocked_build(const Source& src, int64_t T, int64_t n, int64_t R, int64_
   std::vector<uint32_t> ends;
   prefix_cursors(cursor.data(), T, B, blockStart.data(), &ends);
   // 2. scatter into the blocks, checking again (the arrays are the caller's)
-  Scratch<Entry<V>> entries(n);
+  // the partition: random writes all over it, so on huge pages (affinity/huge_pages.h)
+  HugePageBuffer entryMemory(static_cast<size_t>(n) * sizeof(Entry<V>));
+  Entry<V>* const entryArray = entryMemory.as<Entry<V>>();
   std::vector<char> ok(static_cast<size_t>(T), 1);
   parallel_for(T, static_cast<int>(T), [&](int64_t t, int) {
     uint32_t* cur = cursor.data() + t * B;
-    Entry<V>* e = entries.get();
+    Entry<V>* e = entryArray;
     src.each(t, [&](int64_t, uint32_t r, uint32_t c, V v) {
       if (r >= urows || c >= ucols || cur[r >> shift] >= static_cast<uint32_t>(n)) {
         ok[static_cast<size_t>(t)] = 0;
@@ -220,7 +186,7 @@ int64_t blocked_build(const Source& src, int64_t T, int64_t n, int64_t R, int64_
       blockNnz[static_cast<size_t>(b)] = 0;
       return;
     }
-    const Entry<V>* in = entries.get() + s;
+    const Entry<V>* in = entryArray + s;
     if (!cols_sorted) {
       fit(buf.byCol, m);
       Entry<V>* byCol = buf.byCol.data();

@@ -15,7 +15,8 @@
 // cache-sized buffers and written to its part of the output. The partition is split over threads
 // (each counts its contiguous share of the input into its own histogram; the prefix sums give
 // each (block, thread) its own range, thread t's entries after those of threads < t, so it stays
-// stable); the blocks are shared out dynamically.
+// stable); the blocks are shared out dynamically. The partition is on huge pages
+// (affinity/huge_pages.h).
 //
 // Index checks: the counting pass checks every row and column index before it addresses memory
 // with it; a bad one stops the call before any output is written. The scatter pass reads the
