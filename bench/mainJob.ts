@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { readInteractions, type ReadResult } from '../src/data/readers.js';
 import { toCsr } from '../src/data/interactions.js';
-import { transpose } from '../src/data/matrix.js';
+import { transposeCsr } from '../src/data/csrBuild.js';
 import { nativeCsrUnavailable } from '../src/data/nativeCsr.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
@@ -126,9 +126,9 @@ function transposeCase(): BenchCase {
     async prepare(): Promise<Prepared> {
       const m = toCsr(await syntheticTriplets(), 'user');
       return {
-        run: async () => transpose(m),
+        run: async () => transposeCsr(m),
         units: { count: m.indptr[m.rows], unit: 'entries/s' },
-        note: `transpose (users × items → items × users) of the CSR of the 20M triplets read from syn20m.csv (${csrBuiltBy()})`,
+        note: `transposeCsr (users × items → items × users) of the CSR of the 20M triplets read from syn20m.csv (${csrBuiltBy()})`,
       };
     },
   };

@@ -1,6 +1,6 @@
 /**
- * The native CSR builders (src/data/nativeCsr.ts → native/core/src/csr_build.cpp) against the
- * TypeScript references (csrFromTripletsReference, transposeReference in src/data/matrix.ts): the
+ * The native CSR builders (src/data/csrBuild.ts, src/data/nativeCsr.ts → native/core/src/csr_build.cpp)
+ * against the TypeScript references (csrFromTriplets, transpose in src/data/matrix.ts): the
  * same output bit for bit — indptr, indices, data (Object.is) and the arrays' lengths — on random
  * triplets (float32 and float64 values, with and without duplicates), edge cases (empty, no rows,
  * one row, all duplicates, reverse-sorted, rows and columns with no entries, one heavy row), on 1,
@@ -15,7 +15,8 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { csrFromTriplets, csrFromTripletsReference, transpose, transposeReference, sharedInt32, sharedFloat32, type Csr } from '../src/data/matrix.js';
+import { csrFromTriplets as csrFromTripletsReference, transpose as transposeReference, sharedInt32, sharedFloat32, type Csr } from '../src/data/matrix.js';
+import { buildCsr, transposeCsr } from '../src/data/csrBuild.js';
 import { nativeCsrFromTriplets, nativeCsrUnavailable, nativeTranspose } from '../src/data/nativeCsr.js';
 import { toCsr } from '../src/data/interactions.js';
 import { readInteractions } from '../src/data/readers.js';
@@ -78,8 +79,8 @@ function checkThreads(t: Triplets, threads: number, label: string): void {
 /** csrFromTriplets and transpose (the public entry points, native where they can be) against the references, and on 1–3 threads. */
 function check(t: Triplets, label: string): void {
   const want = csrFromTripletsReference(t.rows, t.cols, t.r, t.c, t.v);
-  sameCsr(csrFromTriplets(t.rows, t.cols, t.r, t.c, t.v), want, label);
-  sameCsr(transpose(want), transposeReference(want), `${label} transposed`);
+  sameCsr(buildCsr(t.rows, t.cols, t.r, t.c, t.v), want, label);
+  sameCsr(transposeCsr(want), transposeReference(want), `${label} transposed`);
   for (const threads of [1, 2, 3]) checkThreads(t, threads, label);
 }
 
@@ -133,7 +134,7 @@ if (unavailable) {
     };
     const both = (label: string): void => {
       const want = message(() => csrFromTripletsReference(t.rows, t.cols, t.r, t.c, t.v));
-      assert.is(message(() => csrFromTriplets(t.rows, t.cols, t.r, t.c, t.v)), want, label);
+      assert.is(message(() => buildCsr(t.rows, t.cols, t.r, t.c, t.v)), want, label);
       for (const threads of [1, 2, 3]) {
         const got = message(() => nativeCsrFromTriplets(t.rows, t.cols, t.r, t.c, t.v, () => ({ indptr: sharedInt32(11), indices: sharedInt32(t.r.length), data: sharedFloat32(t.r.length) }), threads));
         assert.is(got, want, `${label}, ${threads} threads`);
@@ -149,15 +150,15 @@ if (unavailable) {
 
   test('arrays of other types go to the reference; transpose of a malformed CSR is a RangeError', () => {
     const t = randomTriplets(14, 20, 20, 300);
-    const plain = csrFromTriplets(t.rows, t.cols, Array.from(t.r), Array.from(t.c), Array.from(t.v));
+    const plain = buildCsr(t.rows, t.cols, Array.from(t.r), Array.from(t.c), Array.from(t.v));
     sameCsr(plain, csrFromTripletsReference(t.rows, t.cols, Array.from(t.r), Array.from(t.c), Array.from(t.v)), 'plain arrays');
-    const m = csrFromTriplets(t.rows, t.cols, t.r, t.c, t.v);
+    const m = buildCsr(t.rows, t.cols, t.r, t.c, t.v);
     const decreasing = { ...m, indptr: Int32Array.from(m.indptr) };
     decreasing.indptr[5] = decreasing.indptr[6] + 1;
-    assert.throws(() => transpose(decreasing), (e: Error) => e instanceof RangeError && /indptr decreases at row 5/.test(e.message));
+    assert.throws(() => transposeCsr(decreasing), (e: Error) => e instanceof RangeError && /indptr decreases at row 5/.test(e.message));
     const badColumn = { ...m, indices: Int32Array.from(m.indices) };
     badColumn.indices[7] = 20;
-    assert.throws(() => transpose(badColumn), (e: Error) => e instanceof RangeError && /column index 20 at position 7 out of range \[0, 20\)/.test(e.message));
+    assert.throws(() => transposeCsr(badColumn), (e: Error) => e instanceof RangeError && /column index 20 at position 7 out of range \[0, 20\)/.test(e.message));
   });
 }
 
@@ -170,7 +171,7 @@ onMl100k('ML-100k: toCsr by user and by item, and their transposes, equal the re
       ? csrFromTripletsReference(x.users.size, x.items.size, x.user, x.item, x.rating)
       : csrFromTripletsReference(x.items.size, x.users.size, x.item, x.user, x.rating);
     sameCsr(m, want, `ML-100k by ${by}`);
-    sameCsr(transpose(m), transposeReference(want), `ML-100k by ${by}, transposed`);
+    sameCsr(transposeCsr(m), transposeReference(want), `ML-100k by ${by}, transposed`);
     for (const threads of [1, 2]) checkThreads({ rows: want.rows, cols: want.cols, r: by === 'user' ? x.user : x.item, c: by === 'user' ? x.item : x.user, v: x.rating }, threads, `ML-100k by ${by}`);
   }
 });

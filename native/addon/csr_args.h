@@ -1,5 +1,5 @@
-// The CSR builders (affinity/csr_build.h), synchronous (toCsr and transpose are synchronous calls in
-// src/data/matrix.ts; the kernel fans out to the core's pool, the calling thread taking part):
+// The CSR builders (affinity/csr_build.h), synchronous (buildCsr and transposeCsr are synchronous calls in
+// src/data/csrBuild.ts; the kernel fans out to the core's pool, the calling thread taking part):
 //
 //   csrFromTriplets({ rows, cols, row: Int32Array(n), col: Int32Array(n),
 //                     value: Float32Array(n) | Float64Array(n),

@@ -2,7 +2,6 @@
  * Matrices on typed arrays. Large buffers live on SharedArrayBuffer so pool
  * workers and the native addon read them without copies.
  */
-import { nativeCsrFromTriplets, nativeTranspose } from './nativeCsr.js';
 
 /** Compressed sparse rows: row r owns entries indptr[r] .. indptr[r+1]-1. */
 export interface Csr {
@@ -77,35 +76,13 @@ export function nnz(m: Csr): number {
  * Build a Csr from (row, col, value) triplets. Entries are sorted by column within each row;
  * duplicate (row, col) pairs are summed (in float32, in input order).
  *
- * Runs in the native addon where it is built and the arrays are Int32Array rows and columns with
- * Float32Array or Float64Array values (./nativeCsr.ts: the same counting sorts over threads, the
- * same output bit for bit, the same error for an index out of range); otherwise
- * csrFromTripletsReference.
- */
-export function csrFromTriplets(rows: number, cols: number, r: ArrayLike<number>, c: ArrayLike<number>, v: ArrayLike<number>): Csr {
-  const n = r.length;
-  if (c.length !== n || v.length !== n) throw new RangeError('triplet arrays differ in length');
-  const built = nativeCsrFromTriplets(rows, cols, r, c, v, () => ({ indptr: sharedInt32(rows + 1), indices: sharedInt32(n), data: sharedFloat32(n) }));
-  if (!built) return csrFromTripletsReference(rows, cols, r, c, v);
-  const { nnz: w, out } = built;
-  // the reference's shapes: its scatter arrays when nothing was merged from float32 input, else copies of nnz entries
-  if (w === n && v instanceof Float32Array) return { rows, cols, ...out };
-  const indices = sharedInt32(w); indices.set(out.indices.subarray(0, w));
-  const data = sharedFloat32(w); data.set(out.data.subarray(0, w));
-  return { rows, cols, indptr: out.indptr, indices, data };
-}
-
-/**
- * csrFromTriplets in TypeScript: the reference the native build is tested against, and the
- * fallback without the addon.
- *
  * O(n + rows + cols): a stable counting sort by column, then a stable one by row (LSD radix),
  * leaves each row's entries in column order with duplicates adjacent and in input order. Each
  * pass scatters the values themselves (row and value by column, then column and value by row),
  * so both read their input in order and only the writes jump: on 20M triplets this is several
  * times faster than sorting positions and gathering through them.
  */
-export function csrFromTripletsReference(rows: number, cols: number, r: ArrayLike<number>, c: ArrayLike<number>, v: ArrayLike<number>): Csr {
+export function csrFromTriplets(rows: number, cols: number, r: ArrayLike<number>, c: ArrayLike<number>, v: ArrayLike<number>): Csr {
   const n = r.length;
   if (c.length !== n || v.length !== n) throw new RangeError('triplet arrays differ in length');
   const rowStart = new Int32Array(rows + 1), colStart = new Int32Array(cols + 1);
@@ -156,19 +133,8 @@ export function csrFromTripletsReference(rows: number, cols: number, r: ArrayLik
   return { rows, cols, indptr, indices, data };
 }
 
-/**
- * Transpose (the CSC view of m, as a Csr of m's columns). Indices stay sorted. In the native addon
- * where it is built and m.indptr is an Int32Array (./nativeCsr.ts: the same output bit for bit; a
- * malformed m is a RangeError there), else transposeReference.
- */
+/** Transpose (the CSC view of m, as a Csr of m's columns). Indices stay sorted. The reference of ./csrBuild.ts's transposeCsr. */
 export function transpose(m: Csr): Csr {
-  const total = nnz(m);
-  const out = nativeTranspose(m.rows, m.cols, m.indptr, m.indices, m.data, () => ({ outIndptr: sharedInt32(m.cols + 1), outIndices: sharedInt32(total), outData: sharedFloat32(total) }));
-  return out ? { rows: m.cols, cols: m.rows, indptr: out.outIndptr, indices: out.outIndices, data: out.outData } : transposeReference(m);
-}
-
-/** transpose in TypeScript: one counting sort by column (the reference of the native one, and the fallback). */
-export function transposeReference(m: Csr): Csr {
   const total = nnz(m);
   const indptr = sharedInt32(m.cols + 1);
   for (let p = 0; p < total; p++) indptr[m.indices[p] + 1]++;

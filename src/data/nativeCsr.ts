@@ -1,10 +1,10 @@
 /**
  * The native CSR builders: the addon's csrFromTriplets and transposeCsr (native/core/src/csr_build.cpp,
  * bound in native/addon/csr_args.h), counting sorts split over the core's threads, with the same
- * output bit for bit as the references in ./matrix.ts (which call these when they can, and are the
- * fallback when the addon is absent or the arrays are not the types it takes).
+ * output bit for bit as the references in ./matrix.ts (./csrBuild.ts calls these when it can; the
+ * references are the fallback when the addon is absent or the arrays are not the types it takes).
  *
- * The caller allocates the outputs (so that this module needs nothing from ./matrix.ts); the
+ * The caller allocates the outputs; the
  * functions return null when the addon cannot run the call, and let its errors (bad index, bad
  * structure) through.
  *
@@ -51,7 +51,7 @@ export interface CsrOut {
 }
 
 /**
- * Fills `out` with the CSR of the triplets (see csrFromTripletsReference) and returns nnz, or null
+ * Fills `out` with the CSR of the triplets (see csrFromTriplets in ./matrix.ts) and returns nnz, or null
  * when the addon is absent or the arrays are of other types (row/col: Int32Array; value:
  * Float32Array or Float64Array). `threads`: how many threads (tests; default: the machine's,
  * one below 65,536 triplets).
@@ -76,7 +76,7 @@ export interface TransposeOut {
 
 /**
  * Fills `out()` with the transpose of the CSR given by indptr/indices/data (see
- * transposeReference) and returns it, or null when the addon is absent or indptr is not an
+ * transpose in ./matrix.ts) and returns it, or null when the addon is absent or indptr is not an
  * Int32Array.
  */
 export function nativeTranspose(

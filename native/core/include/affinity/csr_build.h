@@ -1,6 +1,6 @@
 // affinity native core: building a CSR matrix from (row, column, value) triplets, and transposing
-// one. Plain C++17, no Node. The contract is src/data/matrix.ts (csrFromTripletsReference,
-// transposeReference): the same output bit for bit.
+// one. Plain C++17, no Node. The contract is src/data/matrix.ts (csrFromTriplets, transpose, the
+// references of src/data/csrBuild.ts): the same output bit for bit.
 //
 //   csr_from_triplets  entries sorted by column within each row; duplicate (row, column) pairs
 //                      summed in float32 in input order (sum = float(double(sum) + v) for float64
