@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { readInteractions } from '../src/data/readers.js';
 import { generateInteractions } from '../src/data/synthetic.js';
 import { toCsr, type Interactions } from '../src/data/interactions.js';
-import { transpose, type Csr } from '../src/data/matrix.js';
+import type { Csr } from '../src/data/matrix.js';
+import { transposeCsr } from '../src/data/csrBuild.js';
 
 export interface BenchData {
   x: Interactions;
@@ -36,7 +37,7 @@ export function ml100kPath(): string {
 
 function withMatrices(x: Interactions, source: string): BenchData {
   const userItems = toCsr(x, 'user');
-  return { x, userItems, itemUsers: transpose(userItems), source };
+  return { x, userItems, itemUsers: transposeCsr(userItems), source };
 }
 
 let ml100k: Promise<BenchData> | null = null;

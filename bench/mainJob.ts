@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { readInteractions, type ReadResult } from '../src/data/readers.js';
 import { toCsr } from '../src/data/interactions.js';
-import { transpose } from '../src/data/matrix.js';
+import { transposeCsr } from '../src/data/csrBuild.js';
+import { nativeCsrUnavailable } from '../src/data/nativeCsr.js';
 import { writeSyntheticCsv } from '../src/data/synthetic.js';
 import { writeInteractionsParquet } from '../src/data/parquet.js';
 import { writeInteractionsArrow } from '../src/data/arrow.js';
@@ -99,6 +100,12 @@ function readCase(kind: 'csv' | 'csv.gz' | 'parquet' | 'arrow', file: () => Prom
   };
 }
 
+/** Which code builds and transposes CSRs here (src/data/matrix.ts: the addon's when it is built). */
+function csrBuiltBy(): string {
+  const why = nativeCsrUnavailable();
+  return why ? `TypeScript reference, counting sorts; no native build: ${why}` : 'native addon: rows partitioned into cache-sized blocks over threads, each block counting-sorted in cache';
+}
+
 function csrCase(): BenchCase {
   return {
     kernel: 'csr:build', kind: 'job', size: SIZE, suites: FULL, anchor: 'csr-20m', maxRepeats: 3,
@@ -107,7 +114,7 @@ function csrCase(): BenchCase {
       return {
         run: async () => toCsr(x, 'user'),
         units: { count: x.user.length, unit: 'triplets/s' },
-        note: 'toCsr(users × items) of the 20M triplets read from syn20m.csv (two counting sorts, values scattered)',
+        note: `toCsr(users × items) of the 20M triplets read from syn20m.csv (${csrBuiltBy()})`,
       };
     },
   };
@@ -119,9 +126,9 @@ function transposeCase(): BenchCase {
     async prepare(): Promise<Prepared> {
       const m = toCsr(await syntheticTriplets(), 'user');
       return {
-        run: async () => transpose(m),
+        run: async () => transposeCsr(m),
         units: { count: m.indptr[m.rows], unit: 'entries/s' },
-        note: 'transpose (users × items → items × users, one counting sort) of the CSR of the 20M triplets read from syn20m.csv',
+        note: `transposeCsr (users × items → items × users) of the CSR of the 20M triplets read from syn20m.csv (${csrBuiltBy()})`,
       };
     },
   };

@@ -8,6 +8,7 @@
 //   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
 //   new DelimitedReader({...})   (delimited_reader_args.h; the fast path of src/data/readers.ts)
 //   snappyUncompress(input, output) → bytes   (snappy_args.h; the Parquet reader's SNAPPY codec)
+//   csrFromTriplets({...}) → nnz, transposeCsr({...})   (csr_args.h; synchronous, src/data/nativeCsr.ts)
 //   biasActivation, activationBackward, columnSums, layerNorm, layerNormBackward, layerNormParamGrad,
 //   maskedSoftmax, softmaxBackward, softmaxCrossEntropy, sigmoidCrossEntropy, embeddingGather,
 //   segmentSum, dropout, adamUpdate, spdSolve, elementwise ({...}) → Promise<void>   (nn_args.h)
@@ -18,6 +19,7 @@
 
 #include "affinity/platform.h"
 #include "als_args.h"
+#include "csr_args.h"
 #include "delimited_reader_args.h"
 #include "dense_args.h"
 #include "epoch_args.h"
@@ -72,6 +74,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bprEpoch", Napi::Function::New(env, BprEpoch, "bprEpoch"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
+  exports.Set("csrFromTriplets", Napi::Function::New(env, affinity::addon::CsrFromTriplets, "csrFromTriplets"));
+  exports.Set("transposeCsr", Napi::Function::New(env, affinity::addon::TransposeCsr, "transposeCsr"));
   exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
   AFFINITY_NN_KERNELS(AFFINITY_NN_EXPORT)
   Napi::Object limits = affinity::addon::base_limits(env);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "affinity/cancel.h"
+#include "affinity/huge_pages.h"
 #include "affinity/platform.h"
 
 namespace affinity {
@@ -38,7 +39,7 @@ constexpr int64_t kMaxIndex = 2147483647;
 /** What a queued call keeps alive until it settles: the caller's typed arrays and the addon's own copies of index arrays. */
 struct CallRefs {
   std::vector<Napi::ObjectReference> arrays;
-  std::vector<std::unique_ptr<int32_t[]>> copies;
+  std::vector<HugePageBuffer> copies;
 };
 
 /** Reads the properties of one call's options object; keeps the typed arrays alive. */
@@ -177,9 +178,11 @@ class ObjectArgs {
    */
   const int32_t* own_indices(const Array& a) {
     if (!a.data || a.length == 0) return nullptr;
-    std::unique_ptr<int32_t[]> copy(new int32_t[static_cast<size_t>(a.length)]);
-    std::memcpy(copy.get(), a.data, static_cast<size_t>(a.length) * sizeof(int32_t));
-    const int32_t* p = copy.get();
+    // kernels read index arrays at random positions (a sampled entry, a user's row): large copies
+    // go on huge pages (affinity/huge_pages.h)
+    HugePageBuffer copy(static_cast<size_t>(a.length) * sizeof(int32_t));
+    std::memcpy(copy.data(), a.data, copy.size());
+    const int32_t* p = copy.as<int32_t>();
     copies_.push_back(std::move(copy));
     return p;
   }
@@ -204,7 +207,7 @@ class ObjectArgs {
   const char* kernel_;
   Napi::Object obj_;
   std::vector<Napi::ObjectReference> refs_;
-  std::vector<std::unique_ptr<int32_t[]>> copies_;
+  std::vector<HugePageBuffer> copies_;
   std::vector<std::pair<const char*, Array>> arrays_;
 };
 

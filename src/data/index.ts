@@ -1,5 +1,6 @@
 /** The data layer: matrices, id maps, interaction tables, readers/writers, splits, synthetic data, seeded randomness. */
 export * from './matrix.js';
+export { buildCsr, transposeCsr } from './csrBuild.js';
 export * from './idMap.js';
 export * from './interactions.js';
 export * from './readers.js';

@@ -3,7 +3,8 @@
  * with the IdMaps that turn them back into external ids.
  */
 import { IdMap } from './idMap.js';
-import { csrFromTriplets, type Csr } from './matrix.js';
+import type { Csr } from './matrix.js';
+import { buildCsr } from './csrBuild.js';
 
 export interface Interactions {
   users: IdMap;
@@ -27,8 +28,8 @@ export function interactionCount(x: Interactions): number {
 /** users × items (by 'user') or items × users (by 'item') Csr of ratings. Duplicate pairs are summed. */
 export function toCsr(x: Interactions, by: 'user' | 'item' = 'user'): Csr {
   return by === 'user'
-    ? csrFromTriplets(x.users.size, x.items.size, x.user, x.item, x.rating)
-    : csrFromTriplets(x.items.size, x.users.size, x.item, x.user, x.rating);
+    ? buildCsr(x.users.size, x.items.size, x.user, x.item, x.rating)
+    : buildCsr(x.items.size, x.users.size, x.item, x.user, x.rating);
 }
 
 /** A subset of x by interaction positions, sharing x's id maps (so indices stay comparable across splits). */

@@ -133,7 +133,7 @@ export function csrFromTriplets(rows: number, cols: number, r: ArrayLike<number>
   return { rows, cols, indptr, indices, data };
 }
 
-/** Transpose (the CSC view of m, as a Csr of m's columns). Indices stay sorted. */
+/** Transpose (the CSC view of m, as a Csr of m's columns). Indices stay sorted. The reference of ./csrBuild.ts's transposeCsr. */
 export function transpose(m: Csr): Csr {
   const total = nnz(m);
   const indptr = sharedInt32(m.cols + 1);

@@ -12,7 +12,8 @@
  */
 import type { Interactions } from '../data/interactions.js';
 import type { IdMap } from '../data/idMap.js';
-import { csrFromTriplets, transpose, type Csr } from '../data/matrix.js';
+import type { Csr } from '../data/matrix.js';
+import { buildCsr, transposeCsr } from '../data/csrBuild.js';
 
 export class Trainset {
   readonly nUsers: number;
@@ -33,7 +34,7 @@ export class Trainset {
   /** `ur` as given; the other fields are derived from it */
   constructor(ur: Csr, readonly users: IdMap, readonly items: IdMap, readonly implicit = false) {
     this.ur = ur;
-    this.ir = transpose(ur);
+    this.ir = transposeCsr(ur);
     this.nUsers = ur.rows;
     this.nItems = ur.cols;
     this.userCount = rowLengths(ur);
@@ -60,7 +61,7 @@ export class Trainset {
     if (x.user.length === 0) throw new RangeError(`${model}: the training data is empty`);
     const users = o.copyIds ? x.users.clone() : x.users;
     const items = o.copyIds ? x.items.clone() : x.items;
-    return new Trainset(csrFromTriplets(users.size, items.size, x.user, x.item, x.rating), users, items, x.implicit);
+    return new Trainset(buildCsr(users.size, items.size, x.user, x.item, x.rating), users, items, x.implicit);
   }
 
   knowsUser(u: number): boolean {

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "affinity/huge_pages.h"
 #include "bpr_sampling.h"
 #include "isa_variant.h"
 #include "thread_pool.h"
@@ -45,6 +47,37 @@ inline uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
+/**
+ * A factor table the threads update at random rows: for the epoch, a copy on huge pages
+ * (affinity/huge_pages.h), copied back when the epoch ends (also when it throws); a table under
+ * HugePageBuffer::kHugePageMin bytes is used in place (its pages fit the TLB anyway). The caller's
+ * table is the kernel's output, which nothing else reads while the call runs.
+ */
+class WorkingTable {
+ public:
+  /** `written`: whether the epoch updates the table (else it is not copied back). */
+  WorkingTable(float* table, int64_t count, bool written)
+      : caller_(table), bytes_(static_cast<size_t>(count) * sizeof(float)), written_(written), table_(table) {
+    if (!table || bytes_ < HugePageBuffer::kHugePageMin) return;
+    copy_ = HugePageBuffer(bytes_);
+    std::memcpy(copy_.data(), table, bytes_);
+    table_ = copy_.as<float>();
+  }
+  ~WorkingTable() {
+    if (table_ != caller_ && written_) std::memcpy(caller_, table_, bytes_);
+  }
+  WorkingTable(const WorkingTable&) = delete;
+  WorkingTable& operator=(const WorkingTable&) = delete;
+  float* get() const { return table_; }
+
+ private:
+  float* caller_;
+  size_t bytes_;
+  bool written_;
+  float* table_;
+  HugePageBuffer copy_;
+};
+
 }  // namespace hogwild
 }  // namespace detail
 
@@ -70,11 +103,18 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
   for (int k = 0; k < 4; k++) detail::next(p.rng);  // the next call seeds other streams
   const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
   std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
-  parallel_for(n, n, [&](int64_t k, int) {
-    const int64_t share = p.steps / n + (k < p.steps % n ? 1 : 0);
-    double* r = &sums[static_cast<size_t>(3 * k)];
-    steps(p, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
-  });
+  {
+    const hw::WorkingTable x(p.x, p.users * (p.factors + 1), p.update != BprUpdate::Positive);
+    const hw::WorkingTable y(p.y, p.items * (p.factors + 1), p.update != BprUpdate::Users);
+    BprEpochParams q = p;
+    q.x = x.get();
+    q.y = y.get();
+    parallel_for(n, n, [&](int64_t k, int) {
+      const int64_t share = q.steps / n + (k < q.steps % n ? 1 : 0);
+      double* r = &sums[static_cast<size_t>(3 * k)];
+      steps(q, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
+    });
+  }
   BprEpochResult out;
   for (int k = 0; k < n; k++) {
     out.correct += sums[static_cast<size_t>(3 * k)];
@@ -93,10 +133,16 @@ double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd) {
   const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, len)})));
   const hw::SvdStepsFn steps = hw::svd_for(hw::resolve(simd));
   std::vector<double> sse(static_cast<size_t>(n), 0.0);
-  parallel_for(n, n, [&](int64_t k, int) {
-    const int64_t t0 = p.row_start + len * k / n, t1 = p.row_start + len * (k + 1) / n;
-    sse[static_cast<size_t>(k)] = steps(p, t0, t1);
-  });
+  {
+    const hw::WorkingTable pu(p.pu, p.users * p.factors, true), qi(p.qi, p.items * p.factors, p.update_items);
+    SgdEpochParams q = p;
+    q.pu = pu.get();
+    q.qi = qi.get();
+    parallel_for(n, n, [&](int64_t k, int) {
+      const int64_t t0 = q.row_start + len * k / n, t1 = q.row_start + len * (k + 1) / n;
+      sse[static_cast<size_t>(k)] = steps(q, t0, t1);
+    });
+  }
   double total = 0;
   for (double s : sse) total += s;
   return total;

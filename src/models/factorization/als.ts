@@ -21,7 +21,8 @@
  * (alsHalfStep `loss`): iteration t is reported during the user step of t + 1, the last after it.
  */
 import type { Csr, Dense } from '../../data/matrix.js';
-import { denseFrom, sharedFloat32, transpose } from '../../data/matrix.js';
+import { denseFrom, sharedFloat32 } from '../../data/matrix.js';
+import { transposeCsr } from '../../data/csrBuild.js';
 import type { Interactions } from '../../data/interactions.js';
 import type { FitOptions, ModelParams, Prediction } from '../types.js';
 import { alsLoss, alsLossFromRows, gramian, totalConfidence, type AlsHalfStepOutput, type AlsMode } from '../../kernels/alsHalfStep.js';
@@ -218,7 +219,7 @@ abstract class AlsBase extends FactorizationModel {
   protected refitRows(side: Side, rows: number[], ctx: Context): void {
     const C = this.toSolverMatrix(this.seen, this.trainset().itemCount);
     if (side === 'user') this.solveRows(C, rows, this.itemFactors, this.P, ctx);
-    else this.solveRows(transpose(C), rows, this.userFactors, this.Q, ctx);
+    else this.solveRows(transposeCsr(C), rows, this.userFactors, this.Q, ctx);
   }
 }
 

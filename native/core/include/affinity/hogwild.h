@@ -16,8 +16,13 @@
 //
 // Arithmetic in float32 with SIMD (AVX-512/AVX2 chosen at run time; bias and loss terms in
 // float64), where the sequential kernels reproduce the reference's float64 expressions bit for
-// bit; the memory reads of the coming steps are prefetched in batches (the rows a step needs are
-// random accesses into arrays much larger than the caches). With one thread the result is
+// bit. The steps are memory-latency bound (a step reads a random entry, a random user row, two
+// item rows and a binary search in the user's seen row, in arrays much larger than the caches), so
+// the step loops are software-pipelined: each step's draws are made several steps ahead and its
+// memory fetched in stages, the binary search a probe pair at a time (hogwild_steps.inc); and the
+// factor tables are worked on in copies on huge pages (affinity/huge_pages.h; the addon's copies of
+// the index arrays are on huge pages too), which take the TLB misses, a quarter of the time on a
+// 20M-entry matrix under virtualization, out of the steps. With one thread the result is
 // reproducible run to run (the same stream, the same order); with more it depends on the
 // interleaving. Validation is the sequential kernels' (validate_bpr_epoch, validate_sgd_epoch).
 #pragma once
