@@ -14,7 +14,7 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { Dense, TopK } from '../../data/matrix.js';
-import { align16, Layout, type LinearMemory } from './linearMemory.js';
+import { align16, layBprEpoch, Layout, type LinearMemory } from './linearMemory.js';
 import { GEMM_EXPORTS, gemmWasm, type GemmExports, type GemmInput, type GemmOutput } from './gemm.js';
 import { NN_EXPORTS, NnWasm, type NnExports, type WasmNnKernels } from './nn.js';
 
@@ -593,12 +593,7 @@ class Instance implements AffinityWasm {
     const pop = a.popularityItems;
     const npop = pop ? pop.length : nz;
     const lay = new Layout(this.base);
-    const indptr = lay.take((m.rows + 1) * 4), indices = lay.take(nz * 4), entryUser = lay.take(nz * 4);
-    const ownSeen = a.verifyNegative && seen !== m;
-    const sIndptr = ownSeen ? lay.take((seen.rows + 1) * 4) : indptr, sIndices = ownSeen ? lay.take(sNz * 4) : indices;
-    const popAt = pop ? lay.take(npop * 4) : indices;
-    const cdf = table ? lay.take(m.cols * 8) : 0;
-    const x = lay.take(m.rows * D * 4), y = lay.take(m.cols * D * 4);
+    const { indptr, indices, entryUser, ownSeen, sIndptr, sIndices, popAt, cdf, x, y } = layBprEpoch(lay, a, pop);
     const state = lay.take(16 + 24);
     const buf = this.ensure(lay.at, name);
     this.put(buf, indptr, m.indptr, Int32Array, m.rows + 1);

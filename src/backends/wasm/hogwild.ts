@@ -31,7 +31,7 @@ import { validateBprEpoch, type BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { validateSgdEpoch, type SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import { hogwildStreams } from '../../data/xoshiro128.js';
 import type { PoolParallelKernel, PoolParallelPlan } from '../types.js';
-import { Layout } from './linearMemory.js';
+import { Layout, layBprEpoch } from './linearMemory.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
 interface SharedWasmMemory { readonly buffer: SharedArrayBuffer }
@@ -185,12 +185,7 @@ function planBpr(hw: HogwildModule, a: BprEpochArgs, out: Float64Array, rowStart
   const n = Math.max(1, Math.min(Math.floor(workers), steps));
 
   const lay = new Layout(hw.base);
-  const indptr = lay.take((m.rows + 1) * 4), indices = lay.take(nz * 4), entryUser = lay.take(nz * 4);
-  const ownSeen = a.verifyNegative && seen !== m;
-  const sIndptr = ownSeen ? lay.take((seen.rows + 1) * 4) : indptr, sIndices = ownSeen ? lay.take(sNz * 4) : indices;
-  const popAt = pop ? lay.take(npop * 4) : indices;
-  const cdf = table ? lay.take(m.cols * 8) : 0;
-  const x = lay.take(m.rows * D * 4), y = lay.take(m.cols * D * 4);
+  const { indptr, indices, entryUser, ownSeen, sIndptr, sIndices, popAt, cdf, x, y } = layBprEpoch(lay, a, pop);
   const slots = lay.take(n * SLOT);
   const mem = acquireMemory(lay.at, name);
   try {

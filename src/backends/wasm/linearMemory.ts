@@ -10,6 +10,7 @@
 /** 16-byte alignment of a byte offset (offsets may exceed 2^31, so no bit operators). */
 export const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
+import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 /** Bump allocator over linear memory from `at` (16-byte aligned blocks). */
 export class Layout {
   constructor(public at: number) {}
@@ -30,4 +31,27 @@ export interface LinearMemory {
   ensure(bytes: number, kernel: string): ArrayBuffer;
   /** count bytes copied in (WasmCopyStats.bytesIn) */
   countIn(bytes: number): void;
+}
+
+/** The blocks of a bprEpoch call, in the order both wasm modules lay them out (./core.ts sequential, ./hogwild.ts parallel). */
+export interface BprEpochBlocks {
+  indptr: number; indices: number; entryUser: number;
+  /** whether `seen` has blocks of its own (verifyNegative with a seen matrix other than userItems); else sIndptr/sIndices alias indptr/indices */
+  ownSeen: boolean; sIndptr: number; sIndices: number;
+  /** the popularity items (aliases indices when `pop` is absent), and the negatives CDF (0 unless negatives 'table') */
+  popAt: number; cdf: number;
+  x: number; y: number;
+}
+
+/** Lays out bprEpoch's inputs and factors (a validated call; `pop`: the popularity items the module reads, if any). */
+export function layBprEpoch(lay: Layout, a: BprEpochArgs, pop: Int32Array | undefined): BprEpochBlocks {
+  const m = a.userItems, D = a.factors + 1, nz = m.indptr[m.rows];
+  const seen = a.seen ?? m;
+  const indptr = lay.take((m.rows + 1) * 4), indices = lay.take(nz * 4), entryUser = lay.take(nz * 4);
+  const ownSeen = a.verifyNegative && seen !== m;
+  const sIndptr = ownSeen ? lay.take((seen.rows + 1) * 4) : indptr, sIndices = ownSeen ? lay.take(seen.indptr[seen.rows] * 4) : indices;
+  const popAt = pop ? lay.take(pop.length * 4) : indices;
+  const cdf = a.negatives === 'table' ? lay.take(m.cols * 8) : 0;
+  const x = lay.take(m.rows * D * 4), y = lay.take(m.cols * D * 4);
+  return { indptr, indices, entryUser, ownSeen, sIndptr, sIndices, popAt, cdf, x, y };
 }
