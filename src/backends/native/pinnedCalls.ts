@@ -85,6 +85,8 @@ export function pinnedCalls<T extends object>(addon: T): T {
       // not one options object, or an output overlapping another array: the addon's own error
       if (rest.length > 0 || options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options) ||
         overlappingOutput(options, written)) return direct();
+      // run on this thread (`inline`): the call is over before anything could take the memory away
+      if ((options as { inline?: unknown }).inline === true) return direct();
       const args: Record<string, unknown> = { ...options };
       const back: Array<[string, Typed, Typed]> = [];
       for (const [name, v] of Object.entries(options)) {
