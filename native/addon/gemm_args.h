@@ -72,7 +72,8 @@ Napi::Value queue_gemm(const Napi::CallbackInfo& info, int max_threads) {
   ObjectArgs o(info, "gemm");
   const GemmParams p = parse_gemm(o, max_threads);
   const int32_t* cancel = o.cancel_flag();
-  return queue_kernel(o.env(), "gemm", [p]() { Kernel(p); }, o.take_refs(), cancel);
+  const bool on_calling_thread = o.on_calling_thread();
+  return queue_kernel(o.env(), "gemm", [p]() { Kernel(p); }, o.take_refs(), cancel, on_calling_thread);
 }
 
 }  // namespace addon

@@ -195,6 +195,11 @@ class ObjectArgs {
     if (a.present() && a.length < 1) range_error("cancel must have at least one element");
     return static_cast<const int32_t*>(a.data);
   }
+  /**
+   * The optional `inline` property: true runs the kernel on the calling thread (queue_kernel), for
+   * calls whose work is below what a thread hand-off costs; the caller decides by size.
+   */
+  bool on_calling_thread() const { return boolean("inline", false); }
   Napi::Env env() const { return env_; }
 
  private:
@@ -253,8 +258,40 @@ class KernelWorker : public Napi::AsyncWorker {
   const int32_t* cancel_;
 };
 
+/**
+ * Runs `run` on the calling (JS) thread and returns a settled promise, for calls too small to
+ * repay the worker's two thread hand-offs (tens of microseconds, most of a small call's time).
+ * Nothing can detach or resize the caller's arrays while it runs, and `refs` (the index copies)
+ * outlive it. Errors become the same rejections as a queued call's.
+ */
+inline Napi::Value run_on_calling_thread(Napi::Env env, const char* name, const std::function<void()>& run, CallRefs refs,
+                                         const int32_t* cancel) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  std::string error;
+  try {
+    CancelScope scope(cancel);
+    run();
+  } catch (const Cancelled&) {
+    error = std::string(name) + ": cancelled";
+  } catch (const std::bad_alloc&) {
+    error = std::string(name) + ": out of memory for the kernel's scratch buffers";
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = std::string(name) + ": unknown native error";
+  }
+  if (error.empty()) deferred.Resolve(env.Undefined());
+  else deferred.Reject(Napi::Error::New(env, error).Value());
+  return deferred.Promise();
+}
+
+/**
+ * Queues `run` on a libuv pool thread (KernelWorker), or with on_calling_thread (the call's
+ * `inline: true`, ObjectArgs::on_calling_thread) runs it before returning.
+ */
 inline Napi::Value queue_kernel(Napi::Env env, const char* name, std::function<void()> run, CallRefs refs,
-                                const int32_t* cancel = nullptr) {
+                                const int32_t* cancel = nullptr, bool on_calling_thread = false) {
+  if (on_calling_thread) return run_on_calling_thread(env, name, run, std::move(refs), cancel);
   auto* w = new KernelWorker(env, name, std::move(run), std::move(refs), cancel);
   Napi::Promise p = w->Promise();
   w->Queue();

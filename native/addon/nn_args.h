@@ -94,14 +94,15 @@ inline void parse_call(ObjectArgs& o, NnCall& p, int64_t total, int max_threads)
   p.threads = o.threads(max_threads);
 }
 
-/** Validates p with the core (on this thread), then queues Kernel(p) on a worker; `keep` holds index copies. */
+/** Validates p with the core (on this thread), then queues Kernel(p) on a worker (or runs it here: `inline`); `keep` holds index copies. */
 template <class P>
 Napi::Value queue_nn(ObjectArgs& o, const char* name, const P& p, std::string (*validate)(const P&), void (*kernel)(const P&),
                      std::vector<IndexCopy> keep = {}) {
   const std::string problem = validate(p);
   if (!problem.empty()) o.range_error(problem);
   const int32_t* cancel = o.cancel_flag();
-  return queue_kernel(o.env(), name, [p, kernel, keep = std::move(keep)]() { kernel(p); }, o.take_refs(), cancel);
+  const bool on_calling_thread = o.on_calling_thread();
+  return queue_kernel(o.env(), name, [p, kernel, keep = std::move(keep)]() { kernel(p); }, o.take_refs(), cancel, on_calling_thread);
 }
 
 // ------------------------------------------------------------------ activation

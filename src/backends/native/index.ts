@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Backend, BackendProbe } from '../types.js';
 import { pinnedCalls } from './pinnedCalls.js';
-import { isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelOutput } from '../../kernels/contract.js';
+import { getKernel, isKernelName, type KernelArgs, type KernelCallOptions, type KernelImpl, type KernelName, type KernelOutput } from '../../kernels/contract.js';
 import type { DenseScoreTopKArgs } from '../../kernels/denseScoreTopK.js';
 import type { Dense, TopK } from '../../data/matrix.js';
 import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs } from '../../kernels/sparseSimilarityTopK.js';
@@ -141,7 +141,7 @@ export interface NativeGemmCall {
   a: Float32Array; lda: number; strideA: number;
   b: Float32Array; ldb: number; strideB: number;
   c: Float32Array; ldc: number; strideC: number;
-  rowStart: number; rowEnd: number; threads: number; cancel: Int32Array | null;
+  rowStart: number; rowEnd: number; threads: number; cancel: Int32Array | null; inline?: boolean;
 }
 
 /**
@@ -375,6 +375,7 @@ export function probeNativeAddon(r: AddonLoad<NativeAddon>, kernels: Backend['ke
  */
 export async function callGemm(
   addon: Pick<NativeAddon, 'gemm'>, g: GemmArgs, out: Dense, rowStart: number, rowEnd: number, threads: number, signal?: AbortSignal,
+  inline = false,
 ): Promise<void> {
   if (!addon.gemm) throw new Error('this affinity module has no gemm; rebuild it (`npx affinity build`)');
   const { m, n, k } = g;
@@ -394,8 +395,24 @@ export async function callGemm(
     a: g.a, lda, strideA: g.strideA ?? (transA === 'T' ? k : m) * lda,
     b: g.b, ldb, strideB: g.strideB ?? (transB === 'T' ? n : k) * ldb,
     c: out.data, ldc: n, strideC: m * n,
-    rowStart, rowEnd, threads, cancel,
+    rowStart, rowEnd, threads, cancel, ...(inline ? { inline } : {}),
   }));
+}
+
+/**
+ * Calls with less work than this (the kernel's flops over the rows asked for) run on the calling
+ * thread (the addon's `inline`): a call queued on a worker costs two thread hand-offs, tens of
+ * microseconds, more than such a kernel computes in (a small model's training step is mostly
+ * such calls: NeuMF's batches of 1,280 rows × 16–64 columns).
+ */
+export const NATIVE_INLINE_FLOPS = 1e6;
+
+/** Whether this call of `kernel` is small enough to run on the calling thread (NATIVE_INLINE_FLOPS). */
+export function runsInline<K extends KernelName>(kernel: K, args: KernelArgs<K>, rowStart: number, rowEnd: number): boolean {
+  const def = getKernel(kernel);
+  if (!def.flops) return false;
+  const rows = def.rows(args);
+  return rows <= 0 || (def.flops(args) * (rowEnd - rowStart)) / rows < NATIVE_INLINE_FLOPS;
 }
 
 /** A neural-network kernel (nnCalls.ts, native/addon/nn_args.h) as the backend's implementation. */
@@ -403,7 +420,9 @@ function nnKernel<K extends NnKernelName>(kernel: K): KernelImpl<KernelArgs<K>, 
   // async: a missing addon or a bad argument rejects the promise rather than throwing
   return async (args, out, rowStart, rowEnd, opts) => {
     const addon = requireAddon();
-    return callNnKernel(addon, kernel, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+    // a small call runs on this thread alone: waking the addon's thread pool would cost more than it saves
+    const inline = runsInline(kernel, args, rowStart, rowEnd);
+    return callNnKernel(addon, kernel, args, out, rowStart, rowEnd, inline ? 1 : threadsFor(addon, opts), opts?.signal, inline);
   };
 }
 
@@ -438,7 +457,8 @@ export const nativeBackend: Backend = {
     },
     gemm: async (args: GemmArgs, out: Dense, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {
       const addon = requireAddon();
-      return callGemm(addon, args, out, rowStart, rowEnd, threadsFor(addon, opts), opts?.signal);
+      const inline = runsInline('gemm', args, rowStart, rowEnd);
+      return callGemm(addon, args, out, rowStart, rowEnd, inline ? 1 : threadsFor(addon, opts), opts?.signal, inline);
     },
     // the neural-network kernels (src/kernels/nn)
     biasActivation: nnKernel('biasActivation'),

@@ -30,6 +30,8 @@ export interface NativeNnCallBase {
   threads: number;
   /** cancellation flag (withCancelFlag) */
   cancel: Int32Array | null;
+  /** run on the calling thread, not a worker (small calls: native/addon/kernel_args.h queue_kernel) */
+  inline?: boolean;
 }
 
 // The options object of each kernel (native/addon/nn_args.h), without NativeNnCallBase's fields.
@@ -181,13 +183,13 @@ function nnCallOptions<K extends NnKernelName>(kernel: K, args: KernelArgs<K>, o
  */
 export async function callNnKernel<K extends NnKernelName>(
   addon: NativeNnAddon, kernel: K, args: KernelArgs<K>, out: KernelOutput<K>, rowStart: number, rowEnd: number, threads: number,
-  signal?: AbortSignal,
+  signal?: AbortSignal, inline = false,
 ): Promise<void> {
   const fn = addon[kernel] as ((call: NativeNnCalls[K] & NativeNnCallBase) => Promise<void>) | undefined;
   if (typeof fn !== 'function') throw new Error(`this affinity module has no ${kernel}; rebuild it (\`npm run build:native\`)`);
   const options = nnCallOptions(kernel, args, out);
   try {
-    await withCancelFlag(signal, (cancel) => fn({ ...options, rowStart, rowEnd, threads, cancel }));
+    await withCancelFlag(signal, (cancel) => fn({ ...options, rowStart, rowEnd, threads, cancel, ...(inline ? { inline } : {}) }));
   } catch (e) {
     // the worker rejects with a plain Error; the reference throws a RangeError for this one
     if (kernel === 'spdSolve' && e instanceof Error && !(e instanceof RangeError) && /is not positive definite/.test(e.message)) {

@@ -82,9 +82,10 @@ export function pinnedCalls<T extends object>(addon: T): T {
     // not async: a bad call still throws synchronously (the addon validates on the JS thread)
     guarded[kernel] = (options: Record<string, unknown>, ...rest: unknown[]): Promise<unknown> => {
       const direct = (): Promise<unknown> => (call as (...a: unknown[]) => Promise<unknown>).call(addon, options, ...rest);
-      // not one options object, or an output overlapping another array: the addon's own error
+      // not one options object, or an output overlapping another array: the addon's own error;
+      // run on this thread (`inline`): the call is over before anything could take the memory away
       if (rest.length > 0 || options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options) ||
-        overlappingOutput(options, written)) return direct();
+        (options as { inline?: unknown }).inline === true || overlappingOutput(options, written)) return direct();
       const args: Record<string, unknown> = { ...options };
       const back: Array<[string, Typed, Typed]> = [];
       for (const [name, v] of Object.entries(options)) {
