@@ -6,8 +6,13 @@
  *
  *   x_t = √d · E[s_t] + P[t + maxLen − T]          (E: items × d, P: maxLen × d learned positions;
  *                                                  the last item always sits at position maxLen − 1)
- *   h   = LN(Block_b(… Block_1(Dropout(x))))        (pre-LN Transformer blocks, causal self-attention
+ *   h   = LN(Block_b(… Block_1(Dropout(x))))        (Transformer blocks, causal self-attention
  *                                                  with a key-padding mask, ReLU feed-forward)
+ *
+ * The blocks' layout (option blockLayout, transformer.ts): 'pre-ln' (default), the paper's
+ * equations, h = x + Dropout(Attn(LN(x))), out = h + Dropout(FFN(LN(h))); or 'sasrec-code', the
+ * authors' TensorFlow code (and pmixer/SASRec.pytorch): q = LN(x), h = q + Dropout(Attn(queries q,
+ * keys/values x)), u = LN(h), out = u + Dropout(FFN(u)).
  *   r_{u,t}(i) = h_t · E[i]                          (tied item embeddings: the next-item score)
  *
  * Training predicts the next item at every position of every training window (input s_1…s_{n−1},
@@ -44,7 +49,7 @@ import { denseFrom, sharedInt32 } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import { Rng } from '../../data/random.js';
 import { resolveContext, type RunContext } from '../../engine/context.js';
-import { Adam, ParamArena, Runtime, shuffledBatches, trainLoop } from '../../nn/index.js';
+import { Adam, ParamArena, Runtime, shuffledBatches, TRANSFORMER_LAYOUTS, trainLoop, type TransformerLayout } from '../../nn/index.js';
 import { checkPacing, curriculumFraction, pacingParams, sortByKey, type CurriculumPacing } from '../curriculum.js';
 import { checkIndex, checkK, excludeRows } from '../ranking.js';
 import { count, nonNeg, positive, readParams, seedSpec, type ParamTable } from '../params.js';
@@ -68,6 +73,8 @@ export interface SasrecOptions {
   blocks: number;
   heads: number;
   dropout: number;
+  /** the Transformer blocks' layout: 'pre-ln' (default, the paper's equations) or 'sasrec-code' (the authors' code) */
+  blockLayout: TransformerLayout;
   lr: number;
   batchSize: number;
   /** the most epochs (early stopping may stop sooner) */
@@ -99,6 +106,7 @@ const SASREC_PARAMS: ParamTable = {
   blocks: { names: ['num_blocks', 'n_blocks'], type: 'int', def: 2, min: 1, must: 'must be an integer ≥ 1' },
   heads: { names: ['num_heads', 'n_heads'], type: 'int', def: 1, min: 1, must: 'must be an integer ≥ 1' },
   dropout: nonNeg(['dropout_rate'], 0.2),
+  blockLayout: { names: ['block_layout', 'layout'], type: 'enum', def: 'pre-ln', choices: [...TRANSFORMER_LAYOUTS] },
   lr: positive(['learning_rate', 'lr_all'], 0.001),
   batchSize: { names: ['batch_size'], type: 'int', def: 128, min: 1, must: 'must be an integer ≥ 1' },
   epochs: count(['num_epochs', 'n_epochs', 'iterations'], 200),
