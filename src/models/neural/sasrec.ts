@@ -8,12 +8,12 @@
  *                                                  the last item always sits at position maxLen − 1)
  *   h   = LN(Block_b(… Block_1(Dropout(x))))        (Transformer blocks, causal self-attention
  *                                                  with a key-padding mask, ReLU feed-forward)
+ *   r_{u,t}(i) = h_t · E[i]                          (tied item embeddings: the next-item score)
  *
  * The blocks' layout (option blockLayout, transformer.ts): 'pre-ln' (default), the paper's
  * equations, h = x + Dropout(Attn(LN(x))), out = h + Dropout(FFN(LN(h))); or 'sasrec-code', the
  * authors' TensorFlow code (and pmixer/SASRec.pytorch): q = LN(x), h = q + Dropout(Attn(queries q,
  * keys/values x)), u = LN(h), out = u + Dropout(FFN(u)).
- *   r_{u,t}(i) = h_t · E[i]                          (tied item embeddings: the next-item score)
  *
  * Training predicts the next item at every position of every training window (input s_1…s_{n−1},
  * targets s_2…s_n of the window's last maxLen + 1 items) with one of two losses, over the real
