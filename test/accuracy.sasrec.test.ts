@@ -11,7 +11,8 @@
  * sampled:hit@10 / sampled:ndcg@10).
  *
  * Bars:
- *   sasrec full-ranking NDCG@10 ≥ 1.2 × the best of popularity, item-knn, als, bpr and ease;
+ *   sasrec full-ranking NDCG@10, mean over three seeds, ≥ 1.2 × the best of popularity, item-knn,
+ *   als, bpr and ease;
  *   neumf ≥ bpr on sampled HR@10 (He et al. 2017's protocol).
  * Every model's figures are printed.
  */
@@ -47,31 +48,44 @@ const BASELINES: Array<[string, ModelParams]> = [
 ];
 
 /**
- * The neural models as the suite trains them: the paper's architecture; lr 0.005 so that the fit
- * converges in ~10–20 epochs; SASRec trains on every window of the longer histories (windows
- * 'all': the best validation NDCG@10 of the settings tried, docs/sequential-study.md).
+ * The neural models as the suite trains them. SASRec: the paper's architecture with the blocks
+ * laid out as the authors' code does them (blockLayout 'sasrec-code'), full softmax CE, lr 0.003
+ * for up to 40 epochs (patience 8), every window of the longer histories (windows 'all'): the best
+ * mean validation NDCG@10 over seeds 42, 1, 2 of the settings tried (docs/sequential-study.md (f):
+ * 0.1100, against 0.1078 for the same layout at lr 0.005 and 0.1035 for the pre-LN layout at
+ * lr 0.005, the suite's settings before). It is fitted once per seed of SASREC_SEEDS
+ * (initialisation, dropout, batch order; the split is the same): one seed's test NDCG@10 moves by
+ * as much as the bar's margin (0.087–0.107 here; 0.079–0.099 with the earlier settings), so the bar
+ * is asserted on the mean over the seeds.
  */
-const SASREC: ModelParams = { loss: 'ce', lr: 0.005, epochs: 30, patience: 5, windows: 'all' };
+const SASREC: ModelParams = { loss: 'ce', lr: 0.003, epochs: 40, patience: 8, windows: 'all', blockLayout: 'sasrec-code' };
+const SASREC_SEEDS = [42, 1, 2];
 const NEUMF: ModelParams = { epochs: 20, patience: 3 };
 
 const METRICS = ['hit@10', 'ndcg@10'];
 let results: Promise<Map<string, EvaluateResult>> | null = null;
 
+/** The runs: every baseline, 'sasrec seed=N' for each seed, and neumf. */
 function runAll(): Promise<Map<string, EvaluateResult>> {
   results ??= (async () => {
     const data = await readInteractions(file);
     const protocol = { kind: 'leave-last' as const, k: 1 };
     const splits = makeSplits(data, protocol, 0);
     const out = new Map<string, EvaluateResult>();
-    for (const [model, params] of [...BASELINES, ['sasrec', SASREC], ['neumf', NEUMF]] as Array<[string, ModelParams]>) {
+    const runs: Array<[string, string, ModelParams]> = [
+      ...BASELINES.map(([m, p]) => [m, m, p] as [string, string, ModelParams]),
+      ...SASREC_SEEDS.map((seed) => [`sasrec seed=${seed}`, 'sasrec', { ...SASREC, seed }] as [string, string, ModelParams]),
+      ['neumf', 'neumf', NEUMF],
+    ];
+    for (const [label, model, params] of runs) {
       const epochs: string[] = [];
       const r = await evaluate({
         data, modelName: model, params, protocol, seed: 0, metrics: METRICS, models: allModels, splits, sampledNegatives: 100,
         onEpoch: (e, loss, info) => { if (info?.metric !== undefined) epochs.push(`${e}:${loss.toFixed(3)}/${info.metric.toFixed(4)}`); },
       });
-      out.set(model, r);
+      out.set(label, r);
       const m = r.mean;
-      console.log(`  ${model.padEnd(10)} HR@10 ${m['hit@10'].toFixed(4)}  NDCG@10 ${m['ndcg@10'].toFixed(4)}  sampled-100 HR@10 ${m['sampled:hit@10'].toFixed(4)}  NDCG@10 ${m['sampled:ndcg@10'].toFixed(4)}  (fit ${m.fitSeconds.toFixed(1)} s${epochs.length ? `; epoch:loss/validation NDCG@10 ${epochs.join(' ')}` : ''})`);
+      console.log(`  ${label.padEnd(16)} HR@10 ${m['hit@10'].toFixed(4)}  NDCG@10 ${m['ndcg@10'].toFixed(4)}  sampled-100 HR@10 ${m['sampled:hit@10'].toFixed(4)}  NDCG@10 ${m['sampled:ndcg@10'].toFixed(4)}  (fit ${m.fitSeconds.toFixed(1)} s${epochs.length ? `; epoch:loss/validation NDCG@10 ${epochs.join(' ')}` : ''})`);
     }
     if (!allModels.ease) console.log('  ease: pending (not registered yet; it joins the bar when it is)');
     return out;
@@ -79,16 +93,17 @@ function runAll(): Promise<Map<string, EvaluateResult>> {
   return results;
 }
 
-// Issue 19's bar: 1.2 × the best classical model (measured 1.34 ×: sasrec 0.0994, als 0.0739; seeded,
-// identical run to run). Not a robust margin: with seed 1 instead of the default 42 the same settings
-// give 0.0789 = 1.07 × (docs/sequential-study.md (f)), the spread between seeds is as large as the gap.
-withData('ML-100k leave-last:1, full ranking: sasrec NDCG@10 ≥ 1.2 × the best classical model', async () => {
+// Issue 19's bar: 1.2 × the best classical model, on SASRec's mean NDCG@10 over the seeds. Measured
+// (seeded, identical run to run): seeds 42, 1, 2 → 0.0884, 0.1068, 0.0869, mean 0.0940 = 1.27 × ALS
+// 0.0739; the lowest seed alone is 1.18 ×, so a single-seed bar would not hold for every seed.
+withData(`ML-100k leave-last:1, full ranking: sasrec NDCG@10 (mean over seeds ${SASREC_SEEDS.join(', ')}) ≥ 1.2 × the best classical model`, async () => {
   const r = await runAll();
   const best = BASELINES.map(([m]) => [m, r.get(m)!.mean['ndcg@10']] as const).reduce((a, b) => (b[1] > a[1] ? b : a));
-  const sasrec = r.get('sasrec')!.mean['ndcg@10'];
-  const ratio = sasrec / best[1];
-  console.log(`  sasrec NDCG@10 ${sasrec.toFixed(4)} = ${ratio.toFixed(3)} × ${best[0]} ${best[1].toFixed(4)}`);
-  assert.ok(ratio >= 1.2, `sasrec NDCG@10 ${sasrec.toFixed(4)} < 1.2 × ${best[0]} ${best[1].toFixed(4)}`);
+  const perSeed = SASREC_SEEDS.map((seed) => r.get(`sasrec seed=${seed}`)!.mean['ndcg@10']);
+  const mean = perSeed.reduce((a, b) => a + b, 0) / perSeed.length;
+  const ratio = mean / best[1];
+  console.log(`  sasrec NDCG@10 per seed ${perSeed.map((v, k) => `${SASREC_SEEDS[k]}: ${v.toFixed(4)} (${(v / best[1]).toFixed(3)} ×)`).join(', ')}; mean ${mean.toFixed(4)} = ${ratio.toFixed(3)} × ${best[0]} ${best[1].toFixed(4)}; min ${(Math.min(...perSeed) / best[1]).toFixed(3)} ×`);
+  assert.ok(ratio >= 1.2, `sasrec mean NDCG@10 ${mean.toFixed(4)} < 1.2 × ${best[0]} ${best[1].toFixed(4)}`);
 });
 
 withData('ML-100k leave-last:1, 100 sampled negatives (the NeuMF paper protocol): neumf HR@10 ≥ bpr', async () => {

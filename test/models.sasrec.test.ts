@@ -198,6 +198,46 @@ test('save/load round-trips exactly; a corrupt file or another kind is a clear e
   }
 });
 
+test('learning-rate schedule: warm-up over warmupEpochs epochs, then linear decay to 0 at the last step of the budget; constant by default', async () => {
+  const x = walks({ users: 20, items: 12, minLen: 3, maxLen: 6 });
+  const lr = 0.02;
+  const m = new SASRec({ ...tiny, batchSize: 4, epochs: 4, lr, warmupEpochs: 1, lrDecay: 'linear' });
+  await m.fit(x, ctx);
+  const b = m.history[0].batches!;
+  assert.ok(b > 1 && m.history.every((h) => h.batches === b), `batches per epoch ${m.history.map((h) => h.batches)}`);
+  // the lr of each epoch's last step t = e·b: t/b during the warm-up (b steps), then (4b − t)/(4b − b)
+  const want = [1, 2 / 3, 1 / 3, 0].map((f) => lr * f);
+  m.history.forEach((h, e) => assert.ok(Math.abs(h.lr! - want[e]) < 1e-9, `epoch ${e + 1}: lr ${h.lr}, expected ${want[e]}`));
+  const warm = new SASRec({ ...tiny, batchSize: 4, epochs: 3, lr, warmupEpochs: 2 });
+  await warm.fit(x, ctx);
+  assert.equal(warm.history.map((h) => h.lr), [lr / 2, lr, lr]);
+  const plain = new SASRec({ ...tiny, batchSize: 4, epochs: 2, lr });
+  await plain.fit(x, ctx);
+  assert.equal(plain.history.map((h) => h.lr), [lr, lr]);
+});
+
+test("blockLayout 'sasrec-code': fits, learns, is saved and loaded with the model's parameters", async () => {
+  const x = walks({ users: 10, items: 12, minLen: 3, maxLen: 6 });
+  const m = new SASRec({ ...tiny, blocks: 2, epochs: 3, blockLayout: 'sasrec-code' });
+  await m.fit(x, ctx);
+  assert.ok(m.history[2].loss < m.history[0].loss, `loss ${m.history[0].loss} → ${m.history[2].loss}`);
+  const pre = new SASRec({ ...tiny, blocks: 2, epochs: 3 });
+  await pre.fit(x, ctx);
+  assert.not.equal([...pre.userVectors.data], [...m.userVectors.data]);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'affinity-sasrec-'));
+  try {
+    const file = path.join(dir, 'm.affm');
+    m.save(file);
+    const back = SASRec.load(file);
+    assert.is(back.opts.blockLayout, 'sasrec-code');
+    assert.equal(back.params, m.params);
+    assert.equal([...back.itemVectors.data], [...m.itemVectors.data]);
+    for (let u = 0; u < 10; u++) assert.equal([...back.recommend(u, 5, ctx).ids], [...m.recommend(u, 5, ctx).ids]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a seed makes fits bit-identical (dropout, batches, negatives); another seed differs', async () => {
   const x = walks({ users: 16, items: 12, minLen: 3, maxLen: 7 });
   const fit = async (seed: number) => {
@@ -263,6 +303,9 @@ test('bad parameters and input are clear errors', async () => {
   assert.throws(() => new SASRec({ hidden: 10, heads: 3 }), /hidden \(10\) must be a multiple of heads \(3\)/);
   assert.throws(() => new SASRec({ dropout: 1 }), /dropout must be in \[0, 1\)/);
   assert.throws(() => new SASRec({ loss: 'hinge' } as never), /loss must be one of bce\|ce/);
+  assert.throws(() => new SASRec({ blockLayout: 'post-ln' } as never), /blockLayout must be one of pre-ln\|sasrec-code/);
+  assert.throws(() => new SASRec({ lrDecay: 'cosine' } as never), /lrDecay must be one of none\|linear/);
+  assert.throws(() => new SASRec({ warmupEpochs: -1 }), /warmupEpochs must be ≥ 0/);
   assert.throws(() => new SASRec({ maxlen: 0 }), /maxlen must be a positive integer/);
   assert.throws(() => new SASRec({ curriculum: 'loss' } as never), /curriculum must be one of/);
   assert.throws(() => new SASRec({ nope: 1 } as never), /unknown parameter 'nope'/);

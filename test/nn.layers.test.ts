@@ -2,8 +2,10 @@
  * The nn layers' backward passes against central finite differences of their forward passes
  * (loss L = Σ g ⊙ forward(x) in float64), for the input and every parameter, on the js backend:
  * Linear (each activation, with and without bias), Embedding (sparse rows, padding ids),
- * LayerNorm, Dropout, multi-head self-attention (1 and 2 heads, causal and padding masks) and a
- * Transformer block with dropout. Also the optimizer's merging of sparse gradients.
+ * LayerNorm, Dropout, multi-head self-attention (1 and 2 heads, causal and padding masks; with a
+ * separate keys/values input) and a Transformer block with dropout in both layouts ('pre-ln' and
+ * 'sasrec-code', the latter also against its formula composed from the separate layers). Also the
+ * optimizer's merging of sparse gradients.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -121,6 +123,73 @@ test('multi-head self-attention: gradients with 1 and 2 heads, causal and paddin
       await checkLayer(`attention heads=${heads} causal=${causal}`, rt, arena, x.data, () => att.forward(x, batch), (g) => att.backward(g), 5e-3);
     }
   }
+});
+
+test('attention with a separate keys/values input: gradients of the queries input and of the keys/values input', async () => {
+  for (const heads of [1, 2]) {
+    const batch = { sequences: 2, length: 3, keyValid: new Uint8Array([0, 1, 1, 1, 1, 1]) };
+    const x = gridDense(2 * 3, 4, 16), kv = gridDense(2 * 3, 4, 17);
+    for (const which of ['queries', 'keysValues'] as const) {
+      const rt = runtime(), arena = new ParamArena();
+      const att = new MultiHeadSelfAttention(rt, arena, 'att', 4, { heads, causal: true });
+      arena.allocate(new Rng(5));
+      await checkLayer(`attention heads=${heads} (${which})`, rt, arena, which === 'queries' ? x.data : kv.data, () => att.forward(x, batch, kv), async (g) => (await att.backwardInputs(g))[which], 5e-3);
+    }
+  }
+  // without a keys/values input, backwardInputs' two parts sum to backward's ∂L/∂x
+  const rt = runtime(), arena = new ParamArena();
+  const att = new MultiHeadSelfAttention(rt, arena, 'att', 4, { heads: 2 });
+  arena.allocate(new Rng(5));
+  const x = gridDense(2 * 3, 4, 18), g = gridDense(2 * 3, 4, 19), batch = { sequences: 2, length: 3 };
+  await att.forward(x, batch);
+  const split = await att.backwardInputs(g);
+  await att.forward(x, batch);
+  const whole = await att.backward(g);
+  whole.data.forEach((v, i) => assert.ok(Math.abs(v - (split.queries.data[i] + split.keysValues.data[i])) < 1e-5, `∂L/∂x[${i}]`));
+});
+
+test("Transformer block, layout 'sasrec-code' (GELU, dropout while training): input and every parameter gradient", async () => {
+  const rt = runtime(), arena = new ParamArena();
+  const block = new TransformerBlock(rt, arena, 'block', 4, { heads: 2, hidden: 6, activation: 'gelu', dropout: 0.2, layout: 'sasrec-code' });
+  arena.allocate(new Rng(6));
+  rt.training = true;
+  const x = gridDense(2 * 3, 4, 7);
+  await checkLayer('transformer sasrec-code', rt, arena, x.data, () => block.forward(x, { sequences: 2, length: 3, keyValid: new Uint8Array([0, 1, 1, 1, 1, 1]) }), (g) => block.backward(g), 5e-3);
+});
+
+test("Transformer block, layout 'sasrec-code': the forward is q = LN₁(x), h = q + Attn(q; x), u = LN₂(h), u + FFN(u), unlike 'pre-ln'", async () => {
+  const batch = { sequences: 2, length: 3, keyValid: new Uint8Array([0, 1, 1, 1, 1, 1]) };
+  const x = gridDense(2 * 3, 4, 8, -2, 2);
+  const make = (layout: 'pre-ln' | 'sasrec-code') => {
+    const rt = runtime(), arena = new ParamArena();
+    const block = new TransformerBlock(rt, arena, 'block', 4, { heads: 2, hidden: 6, activation: 'relu', layout });
+    arena.allocate(new Rng(6));
+    // non-trivial layer norm parameters, so that LN(x) and x differ in scale and shift
+    for (const p of arena.params) if (p.name.endsWith('.gamma') || p.name.endsWith('.beta')) p.value.set(gridDense(1, 4, p.name.length).data);
+    return { block, arena };
+  };
+  const code = make('sasrec-code');
+  const y = await code.block.forward(x, batch);
+  // the same parameters in separate layers (declared in the block's order), composed by the formula
+  const rt = runtime(), arena = new ParamArena();
+  const ln1 = new LayerNorm(rt, arena, 'ln1', 4);
+  const att = new MultiHeadSelfAttention(rt, arena, 'att', 4, { heads: 2 });
+  const ln2 = new LayerNorm(rt, arena, 'ln2', 4);
+  const ff1 = new Linear(rt, arena, 'ff1', 4, 6, { activation: 'relu' });
+  const ff2 = new Linear(rt, arena, 'ff2', 6, 4);
+  arena.allocate(new Rng(0));
+  assert.is(arena.data!.length, code.arena.data!.length);
+  arena.data!.set(code.arena.data!);
+  const add = (a: Dense, b: Dense): Float64Array => Float64Array.from(a.data, (v, i) => v + b.data[i]);
+  const q = await ln1.forward(x);
+  const h = add(q, await att.forward(q, batch, x));
+  const u = await ln2.forward({ rows: 6, cols: 4, data: Float32Array.from(h) });
+  const want = add(u, await ff2.forward(await ff1.forward(u)));
+  y.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `out[${i}] ${v} ≠ ${want[i]}`));
+  const pre = make('pre-ln');
+  const yPre = await pre.block.forward(x, batch);
+  assert.ok(yPre.data.some((v, i) => Math.abs(v - y.data[i]) > 1e-3), 'the two layouts give different outputs');
+  assert.throws(() => new TransformerBlock(runtime(), new ParamArena(), 'b', 4, { layout: 'post-ln' as never }), /layout must be one of pre-ln, sasrec-code, got 'post-ln'/);
 });
 
 test('Transformer block (pre-LN, GELU, dropout while training): input and every parameter gradient', async () => {

@@ -11,6 +11,6 @@ export { SparseLinear, type SparseLinearOptions } from './layers/sparseLinear.js
 export { LayerNorm } from './layers/layerNorm.js';
 export { Dropout } from './layers/dropout.js';
 export { MultiHeadSelfAttention, type SequenceBatch, type AttentionOptions } from './layers/attention.js';
-export { TransformerBlock, type TransformerBlockOptions } from './layers/transformer.js';
+export { TRANSFORMER_LAYOUTS, TransformerBlock, type TransformerBlockOptions, type TransformerLayout } from './layers/transformer.js';
 export { Adam, NonFiniteGradientError, warmupLinearDecay, type AdamOptions, type StepReport } from './optimizer.js';
 export { trainLoop, shuffledBatches, TrainingError, type TrainLoopOptions, type TrainResult, type EpochReport } from './train.js';

@@ -6,9 +6,14 @@
  *
  *   x_t = √d · E[s_t] + P[t + maxLen − T]          (E: items × d, P: maxLen × d learned positions;
  *                                                  the last item always sits at position maxLen − 1)
- *   h   = LN(Block_b(… Block_1(Dropout(x))))        (pre-LN Transformer blocks, causal self-attention
+ *   h   = LN(Block_b(… Block_1(Dropout(x))))        (Transformer blocks, causal self-attention
  *                                                  with a key-padding mask, ReLU feed-forward)
  *   r_{u,t}(i) = h_t · E[i]                          (tied item embeddings: the next-item score)
+ *
+ * The blocks' layout (option blockLayout, transformer.ts): 'pre-ln' (default), the paper's
+ * equations, h = x + Dropout(Attn(LN(x))), out = h + Dropout(FFN(LN(h))); or 'sasrec-code', the
+ * authors' TensorFlow code (and pmixer/SASRec.pytorch): q = LN(x), h = q + Dropout(Attn(queries q,
+ * keys/values x)), u = LN(h), out = u + Dropout(FFN(u)).
  *
  * Training predicts the next item at every position of every training window (input s_1…s_{n−1},
  * targets s_2…s_n of the window's last maxLen + 1 items) with one of two losses, over the real
@@ -21,7 +26,10 @@
  *   'ce'  (Klenitskiy & Vasilev 2023): full softmax cross-entropy over the catalogue,
  *         log Σ_i e^{r(i)} − r(s_{t+1}); mean over positions.
  * Adam (β = 0.9, 0.98 as the paper's code), lr 0.001, batches of 128 users, dropout 0.2, hidden 50,
- * 2 blocks, 1 head, maxLen 200 (the paper's MovieLens-1M settings).
+ * 2 blocks, 1 head, maxLen 200 (the paper's MovieLens-1M settings). The learning rate is constant
+ * by default (the paper); options: a linear warm-up from 0 over the first `warmupEpochs` epochs'
+ * steps, and `lrDecay` 'linear', a linear decay after the warm-up to 0 at the last step of the
+ * `epochs` budget (BERT's schedule, warmupLinearDecay; early stopping may end the fit before).
  *
  * Early stopping: with a validation set (FitOptions.validation, e.g. leave-last's second-last item
  * per user), or else each user's last training item (holdoutLast, users with ≥ 3 items), the
@@ -44,7 +52,7 @@ import { denseFrom, sharedInt32 } from '../../data/matrix.js';
 import type { Interactions } from '../../data/interactions.js';
 import { Rng } from '../../data/random.js';
 import { resolveContext, type RunContext } from '../../engine/context.js';
-import { Adam, ParamArena, Runtime, shuffledBatches, trainLoop } from '../../nn/index.js';
+import { Adam, ParamArena, Runtime, shuffledBatches, TRANSFORMER_LAYOUTS, trainLoop, warmupLinearDecay, type TransformerLayout } from '../../nn/index.js';
 import { checkPacing, curriculumFraction, pacingParams, sortByKey, type CurriculumPacing } from '../curriculum.js';
 import { checkIndex, checkK, excludeRows } from '../ranking.js';
 import { count, nonNeg, positive, readParams, seedSpec, type ParamTable } from '../params.js';
@@ -68,7 +76,13 @@ export interface SasrecOptions {
   blocks: number;
   heads: number;
   dropout: number;
+  /** the Transformer blocks' layout: 'pre-ln' (default, the paper's equations) or 'sasrec-code' (the authors' code) */
+  blockLayout: TransformerLayout;
   lr: number;
+  /** linear learning-rate warm-up over this many epochs' steps (default 0: none) */
+  warmupEpochs: number;
+  /** 'none' (default): constant after the warm-up; 'linear': linear decay to 0 at the end of the epoch budget */
+  lrDecay: 'none' | 'linear';
   batchSize: number;
   /** the most epochs (early stopping may stop sooner) */
   epochs: number;
@@ -99,7 +113,10 @@ const SASREC_PARAMS: ParamTable = {
   blocks: { names: ['num_blocks', 'n_blocks'], type: 'int', def: 2, min: 1, must: 'must be an integer ≥ 1' },
   heads: { names: ['num_heads', 'n_heads'], type: 'int', def: 1, min: 1, must: 'must be an integer ≥ 1' },
   dropout: nonNeg(['dropout_rate'], 0.2),
+  blockLayout: { names: ['block_layout', 'layout'], type: 'enum', def: 'pre-ln', choices: [...TRANSFORMER_LAYOUTS] },
   lr: positive(['learning_rate', 'lr_all'], 0.001),
+  warmupEpochs: nonNeg(['warmup_epochs', 'warmup'], 0),
+  lrDecay: { names: ['lr_decay'], type: 'enum', def: 'none', choices: ['none', 'linear'] },
   batchSize: { names: ['batch_size'], type: 'int', def: 128, min: 1, must: 'must be an integer ≥ 1' },
   epochs: count(['num_epochs', 'n_epochs', 'iterations'], 200),
   patience: count(['early_stopping_patience'], 10),
@@ -167,13 +184,12 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
     const arena = new ParamArena();
     const net = new SasrecNet(rt, arena, nItems, o);
     arena.allocate(new Rng(o.seed));
-    const adam = new Adam(rt, arena, { lr: o.lr, beta1: 0.9, beta2: 0.98, weightDecay: o.weightDecay, decoupled: true });
-    const table = net.items.table;
-
     const trainUsers: number[] = [];
     for (let u = 0; u < ts.nUsers; u++) if (sequenceLength(seq, u) >= 2) trainUsers.push(u);
     if (!trainUsers.length) throw new RangeError('sasrec: no user has 2 or more training interactions (a sequence needs an input and a next item)');
     const examples = trainingExamples(seq, trainUsers, o.maxLen, o.windows);
+    const adam = new Adam(rt, arena, { lr: o.lr, beta1: 0.9, beta2: 0.98, weightDecay: o.weightDecay, decoupled: true, schedule: this.lrSchedule(examples.user.length) });
+    const table = net.items.table;
     const ranked = this.rankExamples(examples, seq, ts);
     const itemWeight = this.itemWeights(seq, trainUsers, ts);
     const negRng = new Rng((o.seed ^ 0x7f4a7c15) >>> 0);
@@ -221,6 +237,28 @@ export class SASRec extends ArenaModel<SasrecOptions, Fitted> {
     this.history = result.history;
     this.ts = ts;
     this.fitted = { ts, arena, itemVectors: table.dense, userVectors, sequences: full };
+  }
+
+  /**
+   * The learning-rate multiplier per Adam step (undefined: constant): warm-up over warmupEpochs
+   * epochs' steps, then constant or (lrDecay 'linear') linear decay to 0 at the budget's last step.
+   * Steps are counted as epochBatches makes them.
+   */
+  private lrSchedule(examples: number): ((step: number) => number) | undefined {
+    const o = this.opts;
+    if (o.warmupEpochs === 0 && o.lrDecay === 'none') return undefined;
+    const perEpoch = (e: number) => this.batchCount(o.curriculum === 'none' ? examples : Math.max(1, Math.ceil(curriculumFraction(e - 1, o.epochs, o) * examples)));
+    let total = 0;
+    for (let e = 1; e <= o.epochs; e++) total += perEpoch(e);
+    const warmup = Math.round(o.warmupEpochs * perEpoch(1));
+    if (o.lrDecay === 'linear') return warmupLinearDecay(warmup, total);
+    return (t) => (t < warmup ? t / warmup : 1);
+  }
+
+  /** The number of batches epochBatches cuts m examples into. */
+  private batchCount(m: number): number {
+    const span = this.opts.batchSize * BUCKET_BATCHES, rest = m % span;
+    return Math.floor(m / span) * BUCKET_BATCHES + Math.ceil(rest / this.opts.batchSize);
   }
 
   /** The last position's hidden state of each user's window (users × d). */

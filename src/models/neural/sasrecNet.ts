@@ -1,13 +1,14 @@
 /**
  * SASRec's network and its training loss on one batch (the model, sasrec.ts, has the formulas and
- * the training procedure): item and position embeddings, pre-LN Transformer blocks with causal
+ * the training procedure): item and position embeddings, Transformer blocks (pre-LN, or the
+ * authors' code's layout: option blockLayout) with causal
  * self-attention over left-padded windows, a last layer norm, and the next-item scores against the
  * tied item embeddings, with the full softmax cross-entropy or the sampled binary cross-entropy.
  */
 import type { Dense } from '../../data/matrix.js';
 import { denseFrom, sharedFloat32, sharedInt32 } from '../../data/matrix.js';
 import { groupByIndex } from '../../kernels/nn/embedding.js';
-import { Dropout, Embedding, LayerNorm, TransformerBlock, addDenseGrad, type ParamArena, type Runtime } from '../../nn/index.js';
+import { Dropout, Embedding, LayerNorm, TransformerBlock, addDenseGrad, type ParamArena, type Runtime, type TransformerLayout } from '../../nn/index.js';
 import { sequenceLength, sequenceOf, type Sequences } from './sequences.js';
 
 export interface SasrecShape {
@@ -16,6 +17,8 @@ export interface SasrecShape {
   blocks: number;
   heads: number;
   dropout: number;
+  /** the blocks' layout (transformer.ts): 'pre-ln' (the paper's equations) or 'sasrec-code' (the authors' code); default 'pre-ln' */
+  blockLayout?: TransformerLayout;
 }
 
 /** Left-padded windows: ids (S × T, −1 padding) and, for training, the next item at each position (−1: none). */
@@ -111,7 +114,7 @@ export class SasrecNet {
     this.items = new Embedding(rt, arena, 'item', nItems, d, { init: { kind: 'glorot' }, lazy: false });
     this.positions = new Embedding(rt, arena, 'position', o.maxLen, d, { init: { kind: 'glorot' }, lazy: false });
     this.dropout = new Dropout(rt, o.dropout);
-    this.blocks = Array.from({ length: o.blocks }, (_, b) => new TransformerBlock(rt, arena, `block${b + 1}`, d, { heads: o.heads, hidden: d, activation: 'relu', dropout: o.dropout, causal: true }));
+    this.blocks = Array.from({ length: o.blocks }, (_, b) => new TransformerBlock(rt, arena, `block${b + 1}`, d, { heads: o.heads, hidden: d, activation: 'relu', dropout: o.dropout, causal: true, layout: o.blockLayout }));
     this.norm = new LayerNorm(rt, arena, 'norm', d);
   }
 

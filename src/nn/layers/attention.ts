@@ -2,7 +2,10 @@
  * Multi-head scaled dot-product self-attention (Vaswani et al. 2017), composed from the gemm,
  * maskedSoftmax and softmaxBackward kernels:
  *
- *   Q = x·Wq + bq,  K = x·Wk + bk,  V = x·Wv + bv               (x: sequences·T rows × d)
+ *   Q = x·Wq + bq,  K = z·Wk + bk,  V = z·Wv + bv               (x: sequences·T rows × d;
+ *                                                                z = x, or the keys/values input
+ *                                                                when one is given, as SASRec's
+ *                                                                official code attends LN(x) to x)
  *   per head h (columns [h·dₕ, (h+1)·dₕ), dₕ = d/heads), per sequence:
  *     P_h = softmax_masked(Q_h·K_hᵀ / √dₕ)                       (causal and key-padding masks)
  *     O_h = dropout(P_h)·V_h
@@ -65,10 +68,16 @@ export class MultiHeadSelfAttention {
     this.attentionDropout = Array.from({ length: this.heads }, (_, h) => new Dropout(rt, opts.dropout ?? 0, `${name}.head${h}.dropout`));
   }
 
-  async forward(x: Dense, batch: SequenceBatch): Promise<Dense> {
+  /**
+   * The attention of the queries' rows x to the keys' and values' rows `keysValues` (default x:
+   * self-attention); both are sequences·T rows × d in the same layout.
+   */
+  async forward(x: Dense, batch: SequenceBatch, keysValues: Dense = x): Promise<Dense> {
     const { sequences: S, length: T } = batch;
-    if (x.rows !== S * T || x.cols !== this.dim) throw new RangeError(`attention: input is ${x.rows}×${x.cols}, expected ${S * T}×${this.dim}`);
-    const Q = await this.q.forward(x), K = await this.k.forward(x), V = await this.v.forward(x);
+    for (const [what, m] of [['input', x], ['keys/values input', keysValues]] as const) {
+      if (m.rows !== S * T || m.cols !== this.dim) throw new RangeError(`attention: ${what} is ${m.rows}×${m.cols}, expected ${S * T}×${this.dim}`);
+    }
+    const Q = await this.q.forward(x), K = await this.k.forward(keysValues), V = await this.v.forward(keysValues);
     const d = this.dim, dh = this.headDim, seq = T * d;
     const heads: HeadState[] = [];
     const outputs: Dense[] = [];
@@ -86,7 +95,21 @@ export class MultiHeadSelfAttention {
     return this.o.forward(mergeHeads(outputs, S * T, d));
   }
 
+  /** ∂L/∂x of self-attention (forward without a separate keys/values input): the three inputs' gradients summed. */
   async backward(dy: Dense): Promise<Dense> {
+    const g = await this.projectionGrads(dy);
+    const sum = await this.rt.add(g.q.data, g.k.data, `${this.name}.dxQK`);
+    return { rows: g.q.rows, cols: this.dim, data: await this.rt.add(sum, g.v.data, `${this.name}.dx`) };
+  }
+
+  /** The gradients of the queries' input x and of the keys/values input, apart (for a forward with a keys/values input). */
+  async backwardInputs(dy: Dense): Promise<{ queries: Dense; keysValues: Dense }> {
+    const g = await this.projectionGrads(dy);
+    return { queries: g.q, keysValues: { rows: g.k.rows, cols: this.dim, data: await this.rt.add(g.k.data, g.v.data, `${this.name}.dxKV`) } };
+  }
+
+  /** ∂L/∂(input) through each of the query, key and value projections. */
+  private async projectionGrads(dy: Dense): Promise<{ q: Dense; k: Dense; v: Dense }> {
     const s = this.saved;
     if (!s) throw new Error('attention: backward before forward');
     const { sequences: S, length: T } = s.batch;
@@ -109,8 +132,7 @@ export class MultiHeadSelfAttention {
     const dx = (await this.q.backward(mergeHeads(dQs, rows, d)))!;
     const dxK = (await this.k.backward(mergeHeads(dKs, rows, d)))!;
     const dxV = (await this.v.backward(mergeHeads(dVs, rows, d)))!;
-    const sum = await this.rt.add(dx.data, dxK.data, `${this.name}.dxQK`);
-    return { rows, cols: d, data: await this.rt.add(sum, dxV.data, `${this.name}.dx`) };
+    return { q: dx, k: dxK, v: dxV };
   }
 }
 

@@ -1,9 +1,18 @@
 /**
- * A pre-norm Transformer block (Vaswani et al. 2017 with the LayerNorm moved before each
- * sub-layer, as SASRec's implementation and most later models do):
+ * A Transformer block (Vaswani et al. 2017) with the LayerNorm before each sub-layer, in one of two
+ * layouts (option `layout`):
  *
- *   h   = x + Dropout(Attention(LN₁(x)))
- *   out = h + Dropout(FFN(LN₂(h))),   FFN(u) = act(u·W₁ + b₁)·W₂ + b₂
+ *   'pre-ln' (default; the SASRec paper's equations, and most later models):
+ *     h   = x + Dropout(Attention(LN₁(x)))
+ *     out = h + Dropout(FFN(LN₂(h))),                 FFN(u) = act(u·W₁ + b₁)·W₂ + b₂
+ *
+ *   'sasrec-code' (the SASRec authors' TensorFlow code, Kang & McAuley 2018, and its PyTorch port
+ *   pmixer/SASRec.pytorch): the queries are normalised, the keys and values are not, and both
+ *   residuals start from the normalised input of their sub-layer:
+ *     q   = LN₁(x)
+ *     h   = q + Dropout(Attention(queries q, keys/values x))
+ *     u   = LN₂(h)
+ *     out = u + Dropout(FFN(u))
  *
  * Backward runs the same graph in reverse; the residual branches add their gradients.
  */
@@ -24,7 +33,12 @@ export interface TransformerBlockOptions {
   activation?: Activation;
   dropout?: number;
   causal?: boolean;
+  /** 'pre-ln' (default) or 'sasrec-code' (see above) */
+  layout?: TransformerLayout;
 }
+
+export type TransformerLayout = 'pre-ln' | 'sasrec-code';
+export const TRANSFORMER_LAYOUTS: readonly TransformerLayout[] = ['pre-ln', 'sasrec-code'];
 
 export class TransformerBlock {
   private readonly ln1: LayerNorm;
@@ -34,9 +48,12 @@ export class TransformerBlock {
   private readonly ff1: Linear;
   private readonly ff2: Linear;
   private readonly drop2: Dropout;
+  readonly layout: TransformerLayout;
 
   constructor(private readonly rt: Runtime, arena: ParamArena, readonly name: string, readonly dim: number, opts: TransformerBlockOptions = {}) {
     const rate = opts.dropout ?? 0;
+    this.layout = opts.layout ?? 'pre-ln';
+    if (!TRANSFORMER_LAYOUTS.includes(this.layout)) throw new RangeError(`${name}: layout must be one of ${TRANSFORMER_LAYOUTS.join(', ')}, got '${String(this.layout)}'`);
     this.ln1 = new LayerNorm(rt, arena, `${name}.norm1`, dim);
     this.attention = new MultiHeadSelfAttention(rt, arena, `${name}.attention`, dim, { heads: opts.heads, causal: opts.causal, dropout: rate });
     this.drop1 = new Dropout(rt, rate, `${name}.dropout1`);
@@ -47,6 +64,7 @@ export class TransformerBlock {
   }
 
   async forward(x: Dense, batch: SequenceBatch): Promise<Dense> {
+    if (this.layout === 'sasrec-code') return this.forwardCodeLayout(x, batch);
     const a = await this.drop1.forward(await this.attention.forward(await this.ln1.forward(x), batch));
     const h: Dense = { rows: x.rows, cols: x.cols, data: await this.rt.add(x.data, a.data, `${this.name}.h`) };
     const f = await this.drop2.forward(await this.ff2.forward(await this.ff1.forward(await this.ln2.forward(h))));
@@ -54,10 +72,35 @@ export class TransformerBlock {
   }
 
   async backward(dy: Dense): Promise<Dense> {
+    if (this.layout === 'sasrec-code') return this.backwardCodeLayout(dy);
     const df = await this.drop2.backward(dy);
     const dFfnIn = (await this.ff1.backward((await this.ff2.backward(df))!))!;
     const dh: Dense = { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dy.data, (await this.ln2.backward(dFfnIn)).data, `${this.name}.dh`) };
     const da = await this.attention.backward(await this.drop1.backward(dh));
     return { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dh.data, (await this.ln1.backward(da)).data, `${this.name}.dx`) };
+  }
+
+  /** 'sasrec-code': q = LN₁(x), h = q + Dropout(Attention(q; x)), u = LN₂(h), out = u + Dropout(FFN(u)). */
+  private async forwardCodeLayout(x: Dense, batch: SequenceBatch): Promise<Dense> {
+    const q = await this.ln1.forward(x);
+    const a = await this.drop1.forward(await this.attention.forward(q, batch, x));
+    const h: Dense = { rows: x.rows, cols: x.cols, data: await this.rt.add(q.data, a.data, `${this.name}.h`) };
+    const u = await this.ln2.forward(h);
+    const f = await this.drop2.forward(await this.ff2.forward(await this.ff1.forward(u)));
+    return { rows: x.rows, cols: x.cols, data: await this.rt.add(u.data, f.data, `${this.name}.out`) };
+  }
+
+  /**
+   * Reverse of forwardCodeLayout: ∂u = ∂out + FFN'ᵀ∂out, ∂h = LN₂'ᵀ∂u, ∂q = ∂h + (attention's
+   * query gradient of ∂h), ∂x = LN₁'ᵀ∂q + (attention's keys/values gradient of ∂h).
+   */
+  private async backwardCodeLayout(dy: Dense): Promise<Dense> {
+    const df = await this.drop2.backward(dy);
+    const dFfnIn = (await this.ff1.backward((await this.ff2.backward(df))!))!;
+    const du: Dense = { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dy.data, dFfnIn.data, `${this.name}.du`) };
+    const dh = await this.ln2.backward(du);
+    const g = await this.attention.backwardInputs(await this.drop1.backward(dh));
+    const dq: Dense = { rows: dy.rows, cols: dy.cols, data: await this.rt.add(dh.data, g.queries.data, `${this.name}.dq`) };
+    return { rows: dy.rows, cols: dy.cols, data: await this.rt.add((await this.ln1.backward(dq)).data, g.keysValues.data, `${this.name}.dx`) };
   }
 }
