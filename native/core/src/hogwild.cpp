@@ -241,6 +241,7 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
 }
 
 double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd) {
+  if (p.algorithm != SgdAlgorithm::Svd) throw std::invalid_argument("sgdEpoch: only 'svd' has a parallel (Hogwild) form");
   const std::string problem = validate_sgd_epoch(p);
   if (!problem.empty()) throw std::invalid_argument("sgdEpoch: " + problem);
   return sgd_epoch_hogwild_validated(p, threads, simd);
