@@ -25,18 +25,8 @@ namespace affinity {
 namespace detail {
 namespace hogwild {
 
-/**
- * One column of Walker's alias table (Vose's construction, 1991): draw a column k uniformly and a
- * 32-bit coin c; the draw is k when c < threshold, else alias. Over the items it takes the place
- * of the popularity array (a random read in an nnz-long array, a cache miss per step) with a table
- * of 8 bytes per item that stays in L2.
- */
-struct AliasEntry {
-  uint32_t threshold;  // P(keep k) · 2^32, saturated at 2^32 − 1 (then alias = k)
-  int32_t alias;
-};
+using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
 
-using BprStepsFn = void (*)(const BprEpochParams&, const AliasEntry*, uint32_t*, int64_t, double*, double*, double*);
 /**
  * The item side of the SVD epoch as the threads work on it: row i is qi's row and then bi[i], padded
  * to a whole number of 64-byte lines (stride a multiple of 16 floats, rows line-aligned). Under a
@@ -73,51 +63,6 @@ inline uint64_t splitmix64(uint64_t& x) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
-}
-
-/**
- * The alias table of the popularity negatives: P(j) = (count of j in pop) / |pop|, the distribution
- * of pop[uniform position] that the sequential kernel draws from (pop = popularityItems, or
- * userItems.indices). The counts are made over the epoch's threads, a slice of pop each.
- */
-std::vector<AliasEntry> popularity_alias(const BprEpochParams& p, int n) {
-  const int32_t* pop = p.popularity ? p.popularity : p.indices;
-  const int64_t npop = p.popularity ? p.popularity_length : p.indptr[p.users];
-  const int64_t items = p.items;
-  std::vector<std::vector<int64_t>> counts(static_cast<size_t>(n));
-  parallel_for(n, n, [&](int64_t k, int) {
-    std::vector<int64_t>& c = counts[static_cast<size_t>(k)];
-    c.assign(static_cast<size_t>(items), 0);
-    for (int64_t q = npop * k / n, e = npop * (k + 1) / n; q < e; q++) c[static_cast<size_t>(pop[q])]++;
-  });
-  for (int k = 1; k < n; k++)
-    for (int64_t j = 0; j < items; j++) counts[0][static_cast<size_t>(j)] += counts[static_cast<size_t>(k)][static_cast<size_t>(j)];
-  // Vose: scaled probabilities items·P(j); a column under 1 is topped up from one over 1
-  std::vector<double> scaled(static_cast<size_t>(items));
-  std::vector<int64_t> small, large;
-  for (int64_t j = 0; j < items; j++) {
-    scaled[static_cast<size_t>(j)] = static_cast<double>(counts[0][static_cast<size_t>(j)]) * static_cast<double>(items) / static_cast<double>(npop);
-    (scaled[static_cast<size_t>(j)] < 1.0 ? small : large).push_back(j);
-  }
-  std::vector<AliasEntry> table(static_cast<size_t>(items));
-  const auto threshold = [](double prob) {
-    const double t = std::floor(prob * 4294967296.0);
-    return t >= 4294967295.0 ? 4294967295u : static_cast<uint32_t>(t);
-  };
-  while (!small.empty() && !large.empty()) {
-    const int64_t s = small.back(), l = large.back();
-    small.pop_back();
-    table[static_cast<size_t>(s)] = {threshold(scaled[static_cast<size_t>(s)]), static_cast<int32_t>(l)};
-    scaled[static_cast<size_t>(l)] -= 1.0 - scaled[static_cast<size_t>(s)];
-    if (scaled[static_cast<size_t>(l)] < 1.0) {
-      large.pop_back();
-      small.push_back(l);
-    }
-  }
-  // what is left is 1 up to rounding: kept always
-  for (int64_t j : large) table[static_cast<size_t>(j)] = {4294967295u, static_cast<int32_t>(j)};
-  for (int64_t j : small) table[static_cast<size_t>(j)] = {4294967295u, static_cast<int32_t>(j)};
-  return table;
 }
 
 /**
@@ -215,7 +160,6 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
   }
   for (int k = 0; k < 4; k++) detail::next(p.rng);  // the next call seeds other streams
   const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
-  const std::vector<hw::AliasEntry> alias = p.cdf ? std::vector<hw::AliasEntry>() : hw::popularity_alias(p, n);
   std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
   {
     hw::WorkingTable x(p.x, p.users * (p.factors + 1), p.update != BprUpdate::Positive);
@@ -227,7 +171,7 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
     parallel_for(n, n, [&](int64_t k, int) {
       const int64_t share = q.steps / n + (k < q.steps % n ? 1 : 0);
       double* r = &sums[static_cast<size_t>(3 * k)];
-      steps(q, alias.data(), &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
+      steps(q, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
     });
     hw::WorkingTable::store_all({&x, &y}, n);
   }

@@ -7,9 +7,7 @@
 //
 //   bpr_epoch_hogwild  the steps of bpr_epoch (affinity/bpr_epoch.h: the same sampling of the
 //                      positive and the negative, the same skips, the same update of every
-//                      mode; popularity negatives are drawn from an alias table of the same
-//                      distribution, built per call, where bpr_epoch reads a random position
-//                      of the popularity array), `steps` split over the threads, each drawing from its own
+//                      mode), `steps` split over the threads, each drawing from its own
 //                      xoshiro128** stream seeded from the caller's state (splitmix64 of the
 //                      state and the thread's number), which is then advanced by four draws;
 //   sgd_epoch_hogwild  the 'svd' pass of sgd_epoch (affinity/sgd_epoch.h) over order[row_start,
