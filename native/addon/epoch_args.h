@@ -132,7 +132,7 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
   return queue_kernel(o.env(), "sgdEpoch", [p, res, parallel, threads]() {
-    const double sse = parallel ? sgd_epoch_hogwild(p, threads) : sgd_epoch(p);
+    const double sse = parallel ? sgd_epoch_hogwild_validated(p, threads) : sgd_epoch_validated(p);
     res[0] += sse;
     res[1] += static_cast<double>(p.row_end - p.row_start);
   }, o.take_refs());
@@ -212,7 +212,7 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
   return queue_kernel(o.env(), "bprEpoch", [p, res, parallel, threads]() {
-    const BprEpochResult r = parallel ? bpr_epoch_hogwild(p, threads) : bpr_epoch(p);
+    const BprEpochResult r = parallel ? bpr_epoch_hogwild_validated(p, threads) : bpr_epoch_validated(p);
     res[0] += r.correct;
     res[1] += r.skipped;
     res[2] += r.loss_sum;

@@ -150,6 +150,46 @@ struct SvdProblem {
   }
 };
 
+/**
+ * The Hogwild kernel draws popularity negatives from an alias table, the sequential one reads a
+ * random position of the popularity array: the same distribution. With nothing learned (learning
+ * rate 0) the share of steps skipped (the negative is among the user's items) depends on that
+ * distribution only, and must agree within sampling error.
+ */
+void test_bpr_negative_distribution() {
+  // every user has items 0..9 and every fifth of the rest; popular items are those 0..9, so the
+  // skipped share is far from what a uniform (or otherwise wrong) negative draw would give
+  BprProblem pr(300, 120, 4, 11);
+  pr.indptr.assign(1, 0);
+  pr.indices.clear();
+  pr.entry_user.clear();
+  for (int32_t u = 0; u < 300; u++) {
+    for (int32_t c = 0; c < 120; c++)
+      if (c < 10 || (u + c) % 5 == 0) {
+        pr.indices.push_back(c);
+        pr.entry_user.push_back(u);
+      }
+    pr.indptr.push_back(static_cast<int32_t>(pr.indices.size()));
+  }
+  std::vector<int32_t> pop;  // item c listed (c % 7 + 1)² times, 0..9 forty times more
+  for (int32_t c = 0; c < 120; c++)
+    for (int k = 0; k < (c % 7 + 1) * (c % 7 + 1) * (c < 10 ? 40 : 1); k++) pop.push_back(c);
+  for (const bool explicit_pop : {false, true}) {
+    BprEpochParams p = pr.params();
+    p.learning_rate = 0;
+    p.steps = 400000;
+    if (explicit_pop) {
+      p.popularity = pop.data();
+      p.popularity_length = static_cast<int64_t>(pop.size());
+    }
+    const double n = static_cast<double>(p.steps);
+    const double seq = bpr_epoch(p).skipped / n, two = bpr_epoch_hogwild(p, 2).skipped / n;
+    const double se = std::sqrt(2 * seq * (1 - seq) / n);  // of the difference of two shares
+    CHECK(std::fabs(two - seq) <= 5 * se, "%s: skipped share %g (Hogwild) vs %g (sequential), 5 s.e. = %g",
+          explicit_pop ? "popularityItems" : "userItems popularity", two, seq, 5 * se);
+  }
+}
+
 void test_svd() {
   for (Simd simd : simd_levels()) {
     SvdProblem a(11), b(11), c(11);
@@ -178,6 +218,7 @@ void test_svd() {
 
 int main() {
   test_bpr();
+  test_bpr_negative_distribution();
   test_svd();
   return report("test_hogwild");
 }

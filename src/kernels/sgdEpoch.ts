@@ -84,6 +84,12 @@ export interface SgdEpochArgs {
   parallel?: boolean;
 }
 
+/** Whether every v[k] is in [0, limit). */
+function allInRange(v: Int32Array, limit: number): boolean {
+  for (let k = 0; k < v.length; k++) if (!(v[k] >= 0 && v[k] < limit)) return false;
+  return true;
+}
+
 export function validateSgdEpoch(a: SgdEpochArgs): void {
   const F = a.factors;
   if (a.algorithm !== 'svd' && a.algorithm !== 'svdpp' && a.algorithm !== 'nmf') throw new RangeError(`sgdEpoch: unknown algorithm '${a.algorithm}' (svd|svdpp|nmf)`);
@@ -95,12 +101,18 @@ export function validateSgdEpoch(a: SgdEpochArgs): void {
   const n = a.user.length;
   if (a.item.length !== n || a.rating.length !== n) throw new RangeError('sgdEpoch: user/item/rating differ in length');
   if (a.weight && a.weight.length !== n) throw new RangeError(`sgdEpoch: weight has length ${a.weight.length}, expected ${n}`);
-  for (let t = 0; t < a.order.length; t++) {
-    const p = a.order[t];
-    if (!(p >= 0 && p < n)) throw new RangeError(`sgdEpoch: order[${t}] = ${p} out of range [0, ${n})`);
-    const u = a.user[p], i = a.item[p];
-    if (!(u >= 0 && u < nu)) throw new RangeError(`sgdEpoch: user index ${u} at position ${p} out of range [0, ${nu})`);
-    if (!(i >= 0 && i < ni)) throw new RangeError(`sgdEpoch: item index ${i} at position ${p} out of range [0, ${ni})`);
+  // Sequential passes first: walking user/item in the (shuffled) order costs a cache miss per read, about a
+  // second of serial time on a 20M-example epoch. Only when one finds an index out of range (or the order is
+  // short), the walk names the first bad index a step reads (an index no step reads is not an error).
+  const surelyValid = a.order.length >= n / 8 && allInRange(a.order, n) && allInRange(a.user, nu) && allInRange(a.item, ni);
+  if (!surelyValid) {
+    for (let t = 0; t < a.order.length; t++) {
+      const p = a.order[t];
+      if (!(p >= 0 && p < n)) throw new RangeError(`sgdEpoch: order[${t}] = ${p} out of range [0, ${n})`);
+      const u = a.user[p], i = a.item[p];
+      if (!(u >= 0 && u < nu)) throw new RangeError(`sgdEpoch: user index ${u} at position ${p} out of range [0, ${nu})`);
+      if (!(i >= 0 && i < ni)) throw new RangeError(`sgdEpoch: item index ${i} at position ${p} out of range [0, ${ni})`);
+    }
   }
   if (a.algorithm === 'svdpp') {
     if (!a.yj || a.yj.length !== ni * F) throw new RangeError(`sgdEpoch: svdpp needs yj of length ${ni}×${F}`);

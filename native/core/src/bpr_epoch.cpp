@@ -57,6 +57,10 @@ std::string validate_bpr_epoch(const BprEpochParams& p) {
 BprEpochResult bpr_epoch(const BprEpochParams& p) {
   const std::string problem = validate_bpr_epoch(p);
   if (!problem.empty()) throw std::invalid_argument("bprEpoch: " + problem);
+  return bpr_epoch_validated(p);
+}
+
+BprEpochResult bpr_epoch_validated(const BprEpochParams& p) {
   const int64_t F = p.factors, D = F + 1;
   const int64_t nz = p.indptr[p.users];
   const int32_t* indices = p.indices;

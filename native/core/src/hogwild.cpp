@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,7 +26,23 @@ namespace detail {
 namespace hogwild {
 
 using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
-using SvdStepsFn = double (*)(const SgdEpochParams&, int64_t, int64_t);
+
+/**
+ * The item side of the SVD epoch as the threads work on it: row i is qi's row and then bi[i], padded
+ * to a whole number of 64-byte lines (stride a multiple of 16 floats, rows line-aligned). Under a
+ * Zipf skew a few items take a large share of the steps (the top one about 9 % at Zipf 1 over
+ * 27k items), so with bi a separate array the hottest items' biases share a line, and two threads
+ * updating different hot items fight over it (false sharing), as they do over the line two
+ * unaligned neighbouring rows share. With the bias in its own row, a step's item writes go to its
+ * item's own lines only; what two threads still share is a row they both update (Hogwild's
+ * true sharing).
+ */
+struct ItemRows {
+  float* rows;
+  int64_t stride;  // floats
+};
+
+using SvdStepsFn = double (*)(const SgdEpochParams&, ItemRows, int64_t, int64_t);
 
 #define AFFINITY_ISA_SOURCE "hogwild_steps.inc"
 #include "isa_copies.inc"
@@ -51,7 +69,10 @@ inline uint64_t splitmix64(uint64_t& x) {
  * A factor table the threads update at random rows: for the epoch, a copy on huge pages
  * (affinity/huge_pages.h), copied back when the epoch ends (also when it throws); a table under
  * HugePageBuffer::kHugePageMin bytes is used in place (its pages fit the TLB anyway). The caller's
- * table is the kernel's output, which nothing else reads while the call runs.
+ * table is the kernel's output, which nothing else reads while the call runs. The copies in and
+ * out are made by the epoch's threads, a slice each (load / store): copying (and first touching,
+ * which zeroes the fresh pages) 66 MB of SVD factors serially was a tenth of a second of serial
+ * time around a parallel epoch.
  */
 class WorkingTable {
  public:
@@ -60,31 +81,68 @@ class WorkingTable {
       : caller_(table), bytes_(static_cast<size_t>(count) * sizeof(float)), written_(written), table_(table) {
     if (!table || bytes_ < HugePageBuffer::kHugePageMin) return;
     copy_ = HugePageBuffer(bytes_);
-    std::memcpy(copy_.data(), table, bytes_);
     table_ = copy_.as<float>();
   }
   ~WorkingTable() {
-    if (table_ != caller_ && written_) std::memcpy(caller_, table_, bytes_);
+    if (loaded_ && !stored_ && written_) std::memcpy(caller_, table_, bytes_);  // the epoch threw
   }
   WorkingTable(const WorkingTable&) = delete;
   WorkingTable& operator=(const WorkingTable&) = delete;
   float* get() const { return table_; }
+  /** Copies slice k of n of the caller's table in (every slice must be loaded before the steps). */
+  void load(int64_t k, int64_t n) {
+    if (table_ == caller_) return;
+    const auto [a, b] = slice(k, n);
+    std::memcpy(reinterpret_cast<char*>(table_) + a, reinterpret_cast<const char*>(caller_) + a, b - a);
+  }
+  /** Copies slice k of n back (after the steps). */
+  void store(int64_t k, int64_t n) {
+    if (table_ == caller_ || !written_) return;
+    const auto [a, b] = slice(k, n);
+    std::memcpy(reinterpret_cast<char*>(caller_) + a, reinterpret_cast<const char*>(table_) + a, b - a);
+  }
+  /** Loads the tables over n threads. */
+  static void load_all(std::initializer_list<WorkingTable*> tables, int n) {
+    parallel_for(n, n, [&](int64_t k, int) {
+      for (WorkingTable* t : tables) t->load(k, n);
+    });
+    for (WorkingTable* t : tables) t->loaded_ = true;
+  }
+  /** Stores the tables back over n threads. */
+  static void store_all(std::initializer_list<WorkingTable*> tables, int n) {
+    parallel_for(n, n, [&](int64_t k, int) {
+      for (WorkingTable* t : tables) t->store(k, n);
+    });
+    for (WorkingTable* t : tables) t->stored_ = true;
+  }
 
  private:
+  /** Byte range of slice k of n, cut at 2 MB pages. */
+  std::pair<size_t, size_t> slice(int64_t k, int64_t n) const {
+    const size_t pages = (bytes_ + HugePageBuffer::kHugePage - 1) / HugePageBuffer::kHugePage;
+    const size_t a = std::min(bytes_, pages * static_cast<size_t>(k) / static_cast<size_t>(n) * HugePageBuffer::kHugePage);
+    const size_t b = std::min(bytes_, pages * static_cast<size_t>(k + 1) / static_cast<size_t>(n) * HugePageBuffer::kHugePage);
+    return {a, b};
+  }
   float* caller_;
   size_t bytes_;
   bool written_;
   float* table_;
   HugePageBuffer copy_;
+  bool loaded_ = false, stored_ = false;
 };
 
 }  // namespace hogwild
 }  // namespace detail
 
 BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd) {
-  namespace hw = detail::hogwild;
   const std::string problem = validate_bpr_epoch(p);
   if (!problem.empty()) throw std::invalid_argument("bprEpoch: " + problem);
+  return bpr_epoch_hogwild_validated(p, threads, simd);
+}
+
+BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads, Simd simd) {
+  namespace hw = detail::hogwild;
   const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, p.steps)})));
   // the threads' streams: splitmix64 of the caller's state and the thread's number
   std::vector<uint32_t> states(static_cast<size_t>(4 * n));
@@ -104,8 +162,9 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
   const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
   std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
   {
-    const hw::WorkingTable x(p.x, p.users * (p.factors + 1), p.update != BprUpdate::Positive);
-    const hw::WorkingTable y(p.y, p.items * (p.factors + 1), p.update != BprUpdate::Users);
+    hw::WorkingTable x(p.x, p.users * (p.factors + 1), p.update != BprUpdate::Positive);
+    hw::WorkingTable y(p.y, p.items * (p.factors + 1), p.update != BprUpdate::Users);
+    hw::WorkingTable::load_all({&x, &y}, n);
     BprEpochParams q = p;
     q.x = x.get();
     q.y = y.get();
@@ -114,6 +173,7 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
       double* r = &sums[static_cast<size_t>(3 * k)];
       steps(q, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
     });
+    hw::WorkingTable::store_all({&x, &y}, n);
   }
   BprEpochResult out;
   for (int k = 0; k < n; k++) {
@@ -125,22 +185,53 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
 }
 
 double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd) {
-  namespace hw = detail::hogwild;
   if (p.algorithm != SgdAlgorithm::Svd) throw std::invalid_argument("sgdEpoch: only 'svd' has a parallel (Hogwild) form");
   const std::string problem = validate_sgd_epoch(p);
   if (!problem.empty()) throw std::invalid_argument("sgdEpoch: " + problem);
+  return sgd_epoch_hogwild_validated(p, threads, simd);
+}
+
+double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd simd) {
+  namespace hw = detail::hogwild;
+  if (p.algorithm != SgdAlgorithm::Svd) throw std::invalid_argument("sgdEpoch: only 'svd' has a parallel (Hogwild) form");
   const int64_t len = p.row_end - p.row_start;
   const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, len)})));
   const hw::SvdStepsFn steps = hw::svd_for(hw::resolve(simd));
   std::vector<double> sse(static_cast<size_t>(n), 0.0);
+  const int64_t F = p.factors, stride = (F + 1 + 15) / 16 * 16;
+  // the item rows (hw::ItemRows), line-aligned: on huge pages when large
+  HugePageBuffer rows_buffer(static_cast<size_t>(p.items * stride) * sizeof(float) + 64);
+  const hw::ItemRows items{reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(rows_buffer.data()) + 63) & ~static_cast<uintptr_t>(63)), stride};
+  const auto item_slice = [&](int64_t k) { return std::pair<int64_t, int64_t>{p.items * k / n, p.items * (k + 1) / n}; };
   {
-    const hw::WorkingTable pu(p.pu, p.users * p.factors, true), qi(p.qi, p.items * p.factors, p.update_items);
+    hw::WorkingTable pu(p.pu, p.users * F, true);
+    hw::WorkingTable::load_all({&pu}, n);
+    parallel_for(n, n, [&](int64_t k, int) {
+      const auto [a, b] = item_slice(k);
+      for (int64_t i = a; i < b; i++) {
+        float* row = items.rows + i * stride;
+        std::memcpy(row, p.qi + i * F, static_cast<size_t>(F) * sizeof(float));
+        row[F] = p.bi[i];
+        for (int64_t c = F + 1; c < stride; c++) row[c] = 0;
+      }
+    });
     SgdEpochParams q = p;
     q.pu = pu.get();
-    q.qi = qi.get();
     parallel_for(n, n, [&](int64_t k, int) {
       const int64_t t0 = q.row_start + len * k / n, t1 = q.row_start + len * (k + 1) / n;
-      sse[static_cast<size_t>(k)] = steps(q, t0, t1);
+      sse[static_cast<size_t>(k)] = steps(q, items, t0, t1);
+    });
+    hw::WorkingTable::store_all({&pu}, n);
+  }
+  // the item side back (it is written only with update 'all'; a throw above leaves qi and bi as they were)
+  if (p.update_items) {
+    parallel_for(n, n, [&](int64_t k, int) {
+      const auto [a, b] = item_slice(k);
+      for (int64_t i = a; i < b; i++) {
+        const float* row = items.rows + i * stride;
+        std::memcpy(p.qi + i * F, row, static_cast<size_t>(F) * sizeof(float));
+        p.bi[i] = row[F];
+      }
     });
   }
   double total = 0;

@@ -52,4 +52,7 @@ std::string validate_bpr_epoch(const BprEpochParams& p);
 /** Runs the steps. Throws std::invalid_argument when validation fails (nothing touched). */
 BprEpochResult bpr_epoch(const BprEpochParams& p);
 
+/** bpr_epoch without its validation, for a caller that has just had validate_bpr_epoch(p) return "" (the addon). */
+BprEpochResult bpr_epoch_validated(const BprEpochParams& p);
+
 }  // namespace affinity

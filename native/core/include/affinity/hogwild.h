@@ -41,4 +41,12 @@ BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd
 /** 'svd' only (svdpp and nmf have no parallel form here). Returns Σ e² as sgd_epoch does. */
 double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd = Simd::Auto);
 
+/**
+ * The two without their validation, for a caller that has just had validate_bpr_epoch /
+ * validate_sgd_epoch return "" on these very arrays (the addon validates before it queues the
+ * call): a second pass would be serial time in an epoch whose steps run in parallel.
+ */
+BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads, Simd simd = Simd::Auto);
+double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd simd = Simd::Auto);
+
 }  // namespace affinity
