@@ -48,7 +48,12 @@ export class Tokens {
   private arena = new Uint8Array(1 << 16);
   private offsets = new Int32Array(1 << 10);  // token → start in arena; length from the next
   private used = 0;
+  /** per token: 1 when its text is blank (not an id) */
+  private blanks = new Uint8Array(1 << 10);
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  /** Whether token t's text is blank (empty or whitespace only). */
+  blank(t: number): boolean { return this.blanks[t] === 1; }
 
   of(bytes: Uint8Array): number {
     const n = bytes.length;
@@ -76,6 +81,12 @@ export class Tokens {
     }
     const t = this.text.length;
     this.text.push(s);
+    if (t >= this.blanks.length) {
+      const b = new Uint8Array(this.blanks.length * 2);
+      b.set(this.blanks);
+      this.blanks = b;
+    }
+    this.blanks[t] = isBlank(s) ? 1 : 0;
     if (this.used + bytes.length > this.arena.length) {
       const a = new Uint8Array(Math.max(this.arena.length * 2, this.used + bytes.length));
       a.set(this.arena.subarray(0, this.used));
@@ -125,7 +136,8 @@ class IdColumn {
 
   constructor(private readonly tokens: Tokens, readonly strings: boolean) {}
 
-  private room(v: number): void {
+  /** Room for tokens 0..v in the per-token tables. */
+  room(v: number): void {
     if (v < this.byToken.length) return;
     const n = Math.max(v + 1, this.byToken.length * 2);
     const t = new Int32Array(n).fill(UNSEEN); t.set(this.byToken); this.byToken = t;
@@ -388,6 +400,30 @@ export class ColumnarRowsBuilder {
       this.n++;
     }
     return k;
+  }
+
+  /**
+   * File rows [r0, r1) (0-based) already decoded and checked (./parquetPages.ts): id tokens, numbers
+   * valid under the rules of take(). Returns the row reached: r1, or less when the limit is.
+   */
+  takeDecoded(r0: number, r1: number, user: Int32Array, item: Int32Array, rating: Float64Array | null, timestamp: Float64Array | null): number {
+    const r1n = Math.min(r1, r0 + (this.cap - this.n));
+    if (r1n <= r0) return r0;
+    const len = r1n - r0;
+    this.room(len);
+    const n = this.n;
+    const top = this.tokens.text.length - 1;
+    this.users.room(top); this.items.room(top);
+    this.users.indexAll(user, 0, len, this.user, n);
+    this.items.indexAll(item, 0, len, this.item, n);
+    if (rating) this.rating.set(len === rating.length ? rating : rating.subarray(0, len), n);
+    else this.rating.fill(1, n, n + len);
+    if (timestamp && this.timestamp) this.timestamp.set(len === timestamp.length ? timestamp : timestamp.subarray(0, len), n);
+    const line = this.line;
+    for (let k = 0; k < len; k++) line[n + k] = r0 + k + 1;
+    this.n += len;
+    this.rows = r1n;
+    return r1n;
   }
 
   /** The rows taken so far as a part of a file (none is not an error here: see result()). */

@@ -24,12 +24,18 @@ import { DataFormatError } from './errors.js';
 import { ColumnarRowsBuilder, type ColumnarPart, type ColumnarRows, type ColumnKinds } from './columnarRows.js';
 import { resolveNamedColumns, type ColumnOptions, type Field } from './columnNames.js';
 import { nativeSnappy } from './fastReader.js';
+import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from './parquetPages.js';
 
 export interface ParquetReadOptions extends ColumnOptions {
   skipInvalid?: boolean;
   limit?: number;
   /** read the second half of the row groups in a worker thread (default: files of ≥ 2^20 rows on a machine with 2 cores or more) */
   parallel?: boolean;
+  /**
+   * decode clean row groups straight from their pages (./parquetPages.ts; default true); false reads every
+   * group through hyparquet's general reader, the reference the fast path is tested against
+   */
+  pages?: boolean;
 }
 
 function isStringColumn(e: SchemaElement): boolean {
@@ -59,6 +65,16 @@ interface OpenedParquet {
   hasTimestamp: boolean;
   total: number;
   groups: Array<[number, number]>;
+  /** the columns as the fast page decoder (./parquetPages.ts) reads them; null when one of them needs the general reader */
+  pages: { user: PageColumn; item: PageColumn; rating: PageColumn | null; timestamp: PageColumn | null } | null;
+}
+
+/** The fast decoder's view of a top-level column: its leaf index in the row groups, or null when it cannot take the fast path. */
+function pageColumn(meta: FileMetaData, e: SchemaElement, kind: 'id' | 'number', max = 0): PageColumn | null {
+  if (!decodable(e, kind)) return null;
+  const index = meta.row_groups[0]?.columns.findIndex((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === e.name) ?? -1;
+  if (index < 0) return null;
+  return kind === 'id' ? { kind, element: e, index } : { kind, element: e, index, max };
 }
 
 async function openParquet(path: string, name: string, o: ParquetReadOptions): Promise<OpenedParquet> {
@@ -85,7 +101,12 @@ async function openParquet(path: string, name: string, o: ParquetReadOptions): P
     if (e.num_children) throw new Error(`${name}: the ${f} column '${e.name}' is a nested group, not a value column`);
   }
   const strings = (f: Field): boolean => isStringColumn(top[pos[f]]);
+  const user = pageColumn(meta, top[pos.user], 'id'), item = pageColumn(meta, top[pos.item], 'id');
+  const rating = implicit ? null : pageColumn(meta, top[pos.rating], 'number', RATING_MAX);
+  const timestamp = pos.timestamp >= 0 ? pageColumn(meta, top[pos.timestamp], 'number', TIMESTAMP_MAX) : null;
+  const pages = user && item && (implicit || rating) && (pos.timestamp < 0 || timestamp) ? { user, item, rating, timestamp } : null;
   return {
+    pages,
     file, meta, fields, column: (f) => names[pos[f]], implicit, hasTimestamp: pos.timestamp >= 0,
     kinds: { user: strings('user'), item: strings('item'), rating: implicit ? null : strings('rating'), timestamp: pos.timestamp >= 0 ? strings('timestamp') : null },
     total: Number(meta.num_rows), groups: rowGroups(meta),
@@ -93,7 +114,7 @@ async function openParquet(path: string, name: string, o: ParquetReadOptions): P
 }
 
 /** Reads the row groups `groups` of `p` into `b`, in order. */
-async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: Array<[number, number]>, name: string): Promise<void> {
+async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: Array<[number, number]>, name: string, o: ParquetReadOptions): Promise<void> {
   const { file, meta, fields, column, implicit } = p;
   const tokens = b.tokens;
   const parsers = {
@@ -106,9 +127,20 @@ async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: 
   // the addon's Snappy decoder where it is built (pages are mostly Snappy-compressed)
   const snappy = nativeSnappy();
   const compressors = snappy ? { SNAPPY: snappy } : undefined;
+  const pages = o.pages === false ? null : p.pages;
+  const decoder = pages ? new GroupDecoder(file, meta, tokens, compressors) : null;
 
   for (const [g0, g1] of groups) {
     if (b.full) break;
+    if (pages && decoder) {
+      // the fast path: the group's pages straight into typed arrays, when every row is valid (else null: read below)
+      const g = p.groups.findIndex((r) => r[0] === g0 && r[1] === g1);
+      const d = await decoder.group(g, g1 - g0, pages.user, pages.item, pages.rating, pages.timestamp);
+      if (d) {
+        b.takeDecoded(g0, g1, d.user, d.item, d.rating, d.timestamp);
+        continue;
+      }
+    }
     // a column arrives in chunks of pages; the rows are taken segment by segment, where every column's chunk is one
     const chunks = new Map<string, Array<{ start: number; end: number; data: ArrayLike<unknown> }>>();
     try {
@@ -175,12 +207,12 @@ export async function readParquetRows(path: string, name: string, o: ParquetRead
   const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
   const h = parallelSplit(p, o);
   if (h === null) {
-    await readGroupsInto(p, b, p.groups, name);
+    await readGroupsInto(p, b, p.groups, name, o);
     return b.result(p.total);
   }
   const second = readPartInWorker(path, name, o, h, p.groups.length);
   try {
-    await readGroupsInto(p, b, p.groups.slice(0, h), name);
+    await readGroupsInto(p, b, p.groups.slice(0, h), name, o);
   } catch (e) {
     second.cancel();
     throw e;
@@ -205,13 +237,13 @@ export async function readParquetPart(r: ParquetPartRequest): Promise<ColumnarPa
   const groups = p.groups.slice(r.from, r.to);
   const rows = groups.reduce((s, [g0, g1]) => s + g1 - g0, 0);
   const b = new ColumnarRowsBuilder(r.name, p.kinds, r.options, rows);
-  await readGroupsInto(p, b, groups, r.name);
+  await readGroupsInto(p, b, groups, r.name, r.options);
   return b.part();
 }
 
 function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; cancel: () => void } {
   const options: ParquetReadOptions = {
-    user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid,
+    user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid, pages: o.pages,
   };
   const request: ParquetPartRequest = { path, name, options, from, to };
   const worker = new Worker(new URL('./parquetWorker.js', import.meta.url), { workerData: request });
