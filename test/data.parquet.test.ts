@@ -229,6 +229,27 @@ test('the page decoder leaves groups with nulls, blank ids and bad numbers to th
   assert.is(last.user.length, 5);
 });
 
+test('two threads check for repeated (user, item) pairs, half of the users each: a repeat in either half of the users, or across the halves of the file, is found', async () => {
+  // users a..f: the first three of the first-seen order are checked here, the last three in the worker
+  const cases: Array<[string[], string[], boolean]> = [
+    [['a', 'b', 'c', 'd', 'e', 'f', 'a'], ['x', 'x', 'x', 'x', 'x', 'x', 'x'], true], // user a: this thread's half; rows in both halves of the file
+    [['a', 'b', 'c', 'd', 'e', 'f', 'f'], ['x', 'x', 'x', 'x', 'x', 'y', 'y'], true], // user f: the worker's half, both rows in the second half of the file
+    [['a', 'b', 'c', 'd', 'e', 'f', 'e'], ['x', 'x', 'x', 'x', 'x', 'x', 'y'], false],
+  ];
+  for (const [users, items, repeated] of cases) {
+    const f = writeParquet('pairs.parquet', [{ name: 'user', data: users, type: 'STRING' }, { name: 'item', data: items, type: 'STRING' }], 3);
+    const two = await readParquetRows(f, 'pairs.parquet', { implicit: true, parallel: true });
+    assert.is(two.repeatedPairs, repeated, users.join(''));
+    const one = await readParquetRows(f, 'pairs.parquet', { implicit: true, parallel: false });
+    assert.is(one.repeatedPairs, undefined, 'a sequential read leaves the check to the readers');
+    for (const duplicates of ['last', 'sum', 'max', 'error'] as const) {
+      const settle = (parallel: boolean) => readInteractions(f, { implicit: true, duplicates, parallel } as ReadOptions).then(
+        (x) => ({ rows: rows(x), duplicates: x.stats.duplicates }), (e: Error) => e.message);
+      assert.equal(await settle(true), await settle(false), `${users.join('')} ${duplicates}`);
+    }
+  }
+});
+
 const snappy = nativeSnappy();
 if (!snappy) skip(test, 'native snappy', 'the addon is not built');
 else test('the addon\'s Snappy decoder gives what hyparquet\'s gives', () => {

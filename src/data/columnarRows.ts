@@ -12,6 +12,7 @@
  */
 import { IdMap } from './idMap.js';
 import { DataFormatError } from './errors.js';
+import { sharedInt32 } from './matrix.js';
 
 /** What a columnar reader hands the readers: the rows read (in file order) and their ids. */
 export interface ColumnarRows {
@@ -27,6 +28,8 @@ export interface ColumnarRows {
   /** rows looked at, skipped included */
   rows: number;
   skipped: number;
+  /** whether some (user, item) pair occurs twice, when the reader already checked (./repeatedPairs.ts); else absent */
+  repeatedPairs?: boolean;
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -294,16 +297,27 @@ export class ColumnarRowsBuilder {
   private rows = 0;
   private skipped = 0;
 
-  constructor(private readonly name: string, private readonly kinds: ColumnKinds, private readonly o: { skipInvalid?: boolean; limit?: number }, sizeHint: number) {
+  /**
+   * `shared`: the user and item columns on SharedArrayBuffers, so that another thread can read them
+   * without a copy (the two-thread duplicate check of ./parquet.ts)
+   */
+  constructor(private readonly name: string, private readonly kinds: ColumnKinds, private readonly o: { skipInvalid?: boolean; limit?: number }, sizeHint: number, private readonly shared = false) {
     const limit = o.limit ?? Infinity;
     if (!(limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${o.limit}`);
     this.cap = limit;
     this.users = new IdColumn(this.tokens, kinds.user);
     this.items = new IdColumn(this.tokens, kinds.item);
     this.size = Math.max(1, Math.min(sizeHint, limit));
-    this.user = new Int32Array(this.size); this.item = new Int32Array(this.size); this.rating = new Float32Array(this.size);
+    this.user = this.ids(this.size); this.item = this.ids(this.size); this.rating = new Float32Array(this.size);
     this.timestamp = kinds.timestamp !== null ? new Float64Array(this.size) : null;
     this.line = new Uint32Array(this.size);
+  }
+
+  private ids(size: number): Int32Array { return this.shared ? sharedInt32(size) : new Int32Array(size); }
+
+  /** The user and item columns of the rows taken so far (views), and the id counts. */
+  idColumns(): { user: Int32Array; item: Int32Array; n: number; users: number; items: number } {
+    return { user: this.user.subarray(0, this.n), item: this.item.subarray(0, this.n), n: this.n, users: this.users.ids.size, items: this.items.ids.size };
   }
 
   /** Whether the limit is reached (later rows are not wanted). */
@@ -323,7 +337,8 @@ export class ColumnarRowsBuilder {
     const grow = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(size); b.set(a.subarray(0, this.n)); return b;
     };
-    this.user = grow(this.user); this.item = grow(this.item); this.rating = grow(this.rating);
+    const growIds = (a: Int32Array): Int32Array => { const b = this.ids(size); b.set(a.subarray(0, this.n)); return b; };
+    this.user = growIds(this.user); this.item = growIds(this.item); this.rating = grow(this.rating);
     if (this.timestamp) this.timestamp = grow(this.timestamp);
     this.line = grow(this.line);
     this.size = size;
@@ -459,8 +474,11 @@ export class ColumnarRowsBuilder {
     this.skipped += p.skipped;
   }
 
-  /** The rows taken; `total` is the file's row count (for the message when none was valid). */
-  result(total: number): ColumnarRows {
+  /**
+   * The rows taken; `total` is the file's row count (for the message when none was valid);
+   * `repeatedPairs` the answer of a duplicate check already made on them, if any.
+   */
+  result(total: number, repeatedPairs?: boolean): ColumnarRows {
     const { n, skipped, name } = this;
     if (n === 0) {
       const why = total === 0 ? 'no rows' : skipped > 0 ? `all ${skipped} rows invalid` : 'no data rows';
@@ -473,6 +491,7 @@ export class ColumnarRowsBuilder {
     return {
       n, user: exact(this.user), item: exact(this.item), rating: exact(this.rating), timestamp: this.timestamp ? exact(this.timestamp) : null,
       line: exact(this.line), users: this.users.ids, items: this.items.ids, rows: this.rows, skipped,
+      ...(repeatedPairs !== undefined ? { repeatedPairs } : {}),
     };
   }
 }

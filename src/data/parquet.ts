@@ -24,6 +24,7 @@ import { DataFormatError } from './errors.js';
 import { ColumnarRowsBuilder, type ColumnarPart, type ColumnarRows, type ColumnKinds } from './columnarRows.js';
 import { resolveNamedColumns, type ColumnOptions, type Field } from './columnNames.js';
 import { nativeSnappy } from './fastReader.js';
+import { repeatedPairAmongUsers } from './repeatedPairs.js';
 import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from './parquetPages.js';
 
 export interface ParquetReadOptions extends ColumnOptions {
@@ -204,21 +205,46 @@ function parallelSplit(p: OpenedParquet, o: ParquetReadOptions): number | null {
  */
 export async function readParquetRows(path: string, name: string, o: ParquetReadOptions): Promise<ColumnarRows> {
   const p = await openParquet(path, name, o);
-  const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
   const h = parallelSplit(p, o);
   if (h === null) {
+    const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
     await readGroupsInto(p, b, p.groups, name, o);
     return b.result(p.total);
   }
+  // the ids on shared memory: the worker checks half of the users for repeated pairs without a copy
+  const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total, true);
   const second = readPartInWorker(path, name, o, h, p.groups.length);
   try {
     await readGroupsInto(p, b, p.groups.slice(0, h), name, o);
-  } catch (e) {
-    second.cancel();
-    throw e;
+    b.append(await second.part);
+    return b.result(p.total, await repeatedPairsOnTwoThreads(b, second.check));
+  } finally {
+    second.close();
   }
-  b.append(await second.part);
-  return b.result(p.total);
+}
+
+/**
+ * Whether a (user, item) pair repeats (./repeatedPairs.ts), the users split between this thread
+ * and the worker; undefined (the readers then check alone) when the worker cannot answer.
+ */
+async function repeatedPairsOnTwoThreads(b: ColumnarRowsBuilder, check: (c: PairCheck) => Promise<boolean>): Promise<boolean | undefined> {
+  const c = b.idColumns();
+  if (typeof SharedArrayBuffer !== 'function' || !(c.user.buffer instanceof SharedArrayBuffer) || !(c.item.buffer instanceof SharedArrayBuffer)) return undefined;
+  const half = c.users >>> 1;
+  const theirs = check({ user: c.user, item: c.item, n: c.n, items: c.items, from: half, to: c.users });
+  theirs.catch(() => undefined);
+  if (repeatedPairAmongUsers(c.user, c.item, c.n, c.items, 0, half)) return true;
+  return theirs.catch(() => undefined);
+}
+
+/** What the worker checks for repeated pairs: users [from, to) over the n rows (shared memory). */
+export interface PairCheck {
+  user: Int32Array;
+  item: Int32Array;
+  n: number;
+  items: number;
+  from: number;
+  to: number;
 }
 
 /** The options a worker needs (the others do not cross threads: functions, the progress bar). */
@@ -241,24 +267,31 @@ export async function readParquetPart(r: ParquetPartRequest): Promise<ColumnarPa
   return b.part();
 }
 
-function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; cancel: () => void } {
+/** The worker reading row groups [from, to): its part, then (asked once) a repeated-pair check; close() ends it. */
+function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; check: (c: PairCheck) => Promise<boolean>; close: () => void } {
   const options: ParquetReadOptions = {
     user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid, pages: o.pages,
   };
   const request: ParquetPartRequest = { path, name, options, from, to };
   const worker = new Worker(new URL('./parquetWorker.js', import.meta.url), { workerData: request });
+  let checked: { resolve: (v: boolean) => void; reject: (e: Error) => void } | null = null;
   const part = new Promise<ColumnarPart>((resolve, reject) => {
-    worker.once('message', (m: { part?: ColumnarPart; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
+    const fail = (e: Error): void => { reject(e); checked?.reject(e); };
+    worker.on('message', (m: { part?: ColumnarPart; repeated?: boolean; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
       if (m.part) resolve(m.part);
-      else if (m.error?.dataFormat) reject(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
-      else reject(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
+      else if (typeof m.repeated === 'boolean') checked?.resolve(m.repeated);
+      else if (m.error?.dataFormat) fail(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
+      else fail(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
     });
-    worker.once('error', (e) => reject(new Error(`${name}: the Parquet reader's worker failed (${e.message})`, { cause: e })));
-    worker.once('exit', (code) => reject(new Error(`${name}: the Parquet reader's worker exited (code ${code}) before it sent its rows`)));
+    worker.once('error', (e) => fail(new Error(`${name}: the Parquet reader's worker failed (${e.message})`, { cause: e })));
+    worker.once('exit', (code) => fail(new Error(`${name}: the Parquet reader's worker exited (code ${code}) before it answered`)));
   });
-  const done = part.finally(() => void worker.terminate());
-  done.catch(() => undefined); // awaited only when the first half succeeds
-  return { part: done, cancel: () => void worker.terminate() };
+  part.catch(() => undefined); // awaited only when the first half succeeds
+  return {
+    part,
+    check: (c) => new Promise<boolean>((resolve, reject) => { checked = { resolve, reject }; worker.postMessage({ check: c }); }),
+    close: () => void worker.terminate(),
+  };
 }
 
 /**

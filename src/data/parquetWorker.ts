@@ -1,9 +1,11 @@
 /**
  * The worker of readParquetRows (./parquet.ts): reads row groups [from, to) of a Parquet file with
- * ids of its own and posts them back (typed arrays transferred), or the error, as its only message.
+ * ids of its own and posts them back (typed arrays transferred), or the error. Then, when asked,
+ * checks half of the users of the whole file (on shared memory) for a repeated (user, item) pair.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readParquetPart, type ParquetPartRequest } from './parquet.js';
+import { readParquetPart, type PairCheck, type ParquetPartRequest } from './parquet.js';
+import { repeatedPairAmongUsers } from './repeatedPairs.js';
 import { DataFormatError } from './errors.js';
 
 const port = parentPort;
@@ -12,6 +14,10 @@ if (port) {
     (part) => {
       const arrays = [part.user, part.item, part.rating, part.timestamp, part.line].filter((a) => a !== null);
       port.postMessage({ part }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
+      port.once('message', (m: { check?: PairCheck }) => {
+        const c = m.check;
+        if (c) port.postMessage({ repeated: repeatedPairAmongUsers(c.user, c.item, c.n, c.items, c.from, c.to) });
+      });
     },
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
