@@ -55,6 +55,9 @@ export class Tokens {
   private blanks = new Uint8Array(1 << 10);
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
+  /** Token t's bytes (a view of the arena: valid until the next new token). */
+  bytes(t: number): Uint8Array { return this.arena.subarray(this.offsets[t], this.offsets[t + 1]); }
+
   /** Whether token t's text is blank (empty or whitespace only). */
   blank(t: number): boolean { return this.blanks[t] === 1; }
 
@@ -132,6 +135,8 @@ const UNSEEN = -1;
  */
 class IdColumn {
   readonly ids = new IdMap();
+  /** string columns: the token of each id, in id order */
+  private readonly tokenOfId: number[] = [];
   private byToken = new Int32Array(1024).fill(UNSEEN);
   /** per token: 1 blank, 0 not (computed on first sight) */
   private blank = new Int8Array(1024).fill(-1);
@@ -180,12 +185,36 @@ class IdColumn {
       const t = v as number;
       this.room(t);
       const k = this.byToken[t];
-      return k !== UNSEEN ? k : (this.byToken[t] = this.ids.add(this.tokens.text[t]));
+      if (k !== UNSEEN) return k;
+      this.tokenOfId.push(t);
+      return (this.byToken[t] = this.ids.add(this.tokens.text[t]));
     }
     const key = v as number | bigint;
     let k = this.byValue.get(key);
     if (k === undefined) { k = this.ids.add(String(key)); this.byValue.set(key, k); }
     return k;
+  }
+
+  /** A string column's ids as UTF-8, in id order: id k is bytes[ends[k − 1], ends[k]) (ends[−1] = 0). */
+  idBytes(): IdBytes {
+    const ts = this.tokenOfId;
+    const ends = new Int32Array(ts.length);
+    let size = 0;
+    for (let k = 0; k < ts.length; k++) ends[k] = size += this.tokens.bytes(ts[k]).length;
+    const bytes = new Uint8Array(size);
+    for (let k = 0, at = 0; k < ts.length; k++) { const b = this.tokens.bytes(ts[k]); bytes.set(b, at); at += b.length; }
+    return { bytes, ends };
+  }
+
+  /** The index of each id of `b` (another reader's idBytes()), adding the new ones in their order. */
+  indexBytes(b: IdBytes): Int32Array {
+    const to = new Int32Array(b.ends.length);
+    for (let k = 0, at = 0; k < b.ends.length; k++) {
+      const end = b.ends[k];
+      to[k] = this.index(this.tokens.of(b.bytes.subarray(at, end)));
+      at = end;
+    }
+    return to;
   }
 
   /** index() of values[from, to) into out[at, …) — every value already valid(). */
@@ -261,11 +290,20 @@ export interface ColumnarPart {
   rating: Float32Array;
   timestamp: Float64Array | null;
   line: Uint32Array;
+  /** the ids of a numeric id column as text (string columns: empty, their ids are in userBytes / itemBytes) */
   userIds: string[];
   itemIds: string[];
+  userBytes: IdBytes | null;
+  itemBytes: IdBytes | null;
   /** rows looked at: the 1-based file row reached (0 when none) */
   rows: number;
   skipped: number;
+}
+
+/** Ids as UTF-8 bytes, one after the other (see IdColumn.idBytes): a part's string ids cross threads as two typed arrays, and are mapped by their bytes. */
+export interface IdBytes {
+  bytes: Uint8Array;
+  ends: Int32Array;
 }
 
 /** Which columns a file has and whether each holds strings (tokens) or numbers. */
@@ -447,7 +485,9 @@ export class ColumnarRowsBuilder {
     return {
       n, user: this.user.subarray(0, n), item: this.item.subarray(0, n), rating: this.rating.subarray(0, n),
       timestamp: this.timestamp ? this.timestamp.subarray(0, n) : null, line: this.line.subarray(0, n),
-      userIds: this.users.ids.ids().map(String), itemIds: this.items.ids.ids().map(String), rows: this.rows, skipped: this.skipped,
+      userIds: this.users.strings ? [] : this.users.ids.ids().map(String), itemIds: this.items.strings ? [] : this.items.ids.ids().map(String),
+      userBytes: this.users.strings ? this.users.idBytes() : null, itemBytes: this.items.strings ? this.items.idBytes() : null,
+      rows: this.rows, skipped: this.skipped,
     };
   }
 
@@ -464,7 +504,9 @@ export class ColumnarRowsBuilder {
       for (let k = 0; k < ids.length; k++) to[k] = map.add(ids[k]);
       return to;
     };
-    const users = mapIds(p.userIds, this.users.ids), items = mapIds(p.itemIds, this.items.ids);
+    // string ids by their bytes (a token lookup each), numeric ones by their text
+    const users = p.userBytes ? this.users.indexBytes(p.userBytes) : mapIds(p.userIds, this.users.ids);
+    const items = p.itemBytes ? this.items.indexBytes(p.itemBytes) : mapIds(p.itemIds, this.items.ids);
     for (let k = 0; k < len; k++) { this.user[n + k] = users[p.user[k]]; this.item[n + k] = items[p.item[k]]; }
     this.rating.set(p.rating.subarray(0, len), n);
     if (this.timestamp && p.timestamp) this.timestamp.set(p.timestamp.subarray(0, len), n);

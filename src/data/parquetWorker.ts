@@ -12,7 +12,8 @@ const port = parentPort;
 if (port) {
   readParquetPart(workerData as ParquetPartRequest).then(
     (part) => {
-      const arrays = [part.user, part.item, part.rating, part.timestamp, part.line].filter((a) => a !== null);
+      const arrays = [part.user, part.item, part.rating, part.timestamp, part.line, part.userBytes?.bytes, part.userBytes?.ends, part.itemBytes?.bytes, part.itemBytes?.ends]
+        .filter((a) => a !== null && a !== undefined);
       port.postMessage({ part }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
       port.once('message', (m: { check?: PairCheck }) => {
         const c = m.check;
