@@ -23,6 +23,7 @@ import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
 import type { Tokens } from './columnarRows.js';
+import { nativeSnappyInto } from './fastReader.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -61,6 +62,9 @@ class Decline extends Error {}
 /** Scratch arrays reused from group to group (one decoder per thread). */
 export class GroupDecoder {
   private levels = new Int32Array(0);
+  /** decompressed pages, one at a time (each is consumed before the next is decompressed) */
+  private page = new Uint8Array(0);
+  private readonly snappyInto = nativeSnappyInto();
   private readonly out = { user: new Int32Array(0), item: new Int32Array(0), rating: new Float64Array(0), timestamp: new Float64Array(0) };
 
   constructor(
@@ -130,7 +134,7 @@ export class GroupDecoder {
       if (header.type === 'DICTIONARY_PAGE') {
         const d = header.dictionary_page_header;
         if (!d || (d.encoding !== 'PLAIN' && d.encoding !== 'PLAIN_DICTIONARY')) throw new Decline('dictionary encoding');
-        const page = decompressPage(body, Number(header.uncompressed_page_size), m.codec, this.compressors);
+        const page = this.decompress(body, Number(header.uncompressed_page_size), m.codec);
         if (col.kind === 'id') dictIds = this.plainIds(page, d.num_values);
         else dictNumbers = plainNumbers(page, d.num_values, col.element.type!, col.max, new Float64Array(d.num_values));
         continue;
@@ -141,7 +145,7 @@ export class GroupDecoder {
         if (!d) throw new Decline('no data page header');
         n = d.num_values;
         encoding = d.encoding;
-        values = decompressPage(body, Number(header.uncompressed_page_size), m.codec, this.compressors);
+        values = this.decompress(body, Number(header.uncompressed_page_size), m.codec);
         if (optional) {
           if (d.definition_level_encoding !== 'RLE') throw new Decline('definition level encoding');
           const r = { view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0 };
@@ -155,7 +159,7 @@ export class GroupDecoder {
         encoding = d.encoding;
         const levels = d.definition_levels_byte_length;
         const rest = body.subarray(levels);
-        values = d.is_compressed === false ? rest : decompressPage(rest, Number(header.uncompressed_page_size) - levels, m.codec, this.compressors);
+        values = d.is_compressed === false ? rest : this.decompress(rest, Number(header.uncompressed_page_size) - levels, m.codec);
       } else {
         throw new Decline(`page type ${header.type}`);
       }
@@ -172,6 +176,15 @@ export class GroupDecoder {
       }
       at += n;
     }
+  }
+
+  /** A page's bytes decompressed: Snappy by the addon into a reused buffer where it is built, else by hyparquet (a new array). */
+  private decompress(body: Uint8Array, size: number, codec: ColumnMetaData['codec']): Uint8Array {
+    if (codec !== 'SNAPPY' || !this.snappyInto) return decompressPage(body, size, codec, this.compressors);
+    if (this.page.length < size) this.page = new Uint8Array(Math.max(size, this.page.length * 2));
+    const out = this.page.subarray(0, size);
+    if (this.snappyInto(body, out) !== size) throw new Decline('Snappy page of another size than its header says');
+    return out;
   }
 
   /** Reads `n` definition levels (bit width 1: a flat OPTIONAL column) and declines when any is a null. */
