@@ -11,6 +11,7 @@ import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { asyncBufferFromFile, parquetMetadataAsync, snappyUncompress } from 'hyparquet';
 import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from '../src/data/parquetPages.js';
 import { ColumnarRowsBuilder } from '../src/data/columnarRows.js';
+import { rewriteAsDataPageV1 } from './helpers/parquetV1.js';
 import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
 import { readParquetRows, writeInteractionsParquet } from '../src/data/parquet.js';
 import { nativeSnappy } from '../src/data/fastReader.js';
@@ -198,6 +199,14 @@ test('the page decoder reads what the general reader reads: dictionary and PLAIN
   assert.is(await decodedGroups(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }), 4);
   await bothDecoders(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' });
   await bothDecoders(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't', parallel: true });
+  // the same files with data pages v1 (pyarrow's default): levels and values compressed together, a length before the levels
+  for (const [f, cols] of [[pq, { user: 'user', item: 'item', rating: 'rating', timestamp: 'timestamp' }], [one, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }], [plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }]] as const) {
+    const v1 = f.replace(/\.parquet$/, '-v1.parquet');
+    rewriteAsDataPageV1(f, v1);
+    assert.is(await decodedGroups(v1, cols), await decodedGroups(f, cols), `${v1}: every group decoded`);
+    const a = await bothDecoders(v1, cols), b = await bothDecoders(f, cols);
+    assert.equal(a, b, `${v1} reads as ${f}`);
+  }
 });
 
 test('the page decoder leaves groups with nulls, blank ids and bad numbers to the general reader: the same errors and skips', async () => {
@@ -216,6 +225,10 @@ test('the page decoder leaves groups with nulls, blank ids and bad numbers to th
   assert.match(e.message, /row 1201: missing or empty user id null/);
   const s = await bothDecoders(f, { skipInvalid: true }) as { skipped: number };
   assert.is(s.skipped, 3);
+  const v1 = file('dec-bad-v1.parquet');
+  rewriteAsDataPageV1(f, v1);
+  assert.is(await decodedGroups(v1, { user: 'user', item: 'item', rating: 'rating' }), 1, 'v1 pages: groups with a null, a blank id or a NaN are left to the general reader');
+  assert.equal(await bothDecoders(v1, { skipInvalid: true }), s);
   await bothDecoders(f, { skipInvalid: true, parallel: true });
   // a repeated (user, item) pair across the two threads' row groups: the duplicates policy sees it
   const dup = writeParquet('dec-dup.parquet', [
