@@ -81,7 +81,9 @@ export class GroupDecoder {
   async group(g: number, len: number, user: PageColumn, item: PageColumn, rating: PageColumn | null, timestamp: PageColumn | null): Promise<DecodedGroup | null> {
     const rg = this.meta.row_groups[g];
     const cols = [user, item, rating, timestamp];
-    const bytes = await Promise.all(cols.map((c) => (c ? this.chunkBytes(rg.columns[c.index]?.meta_data) : null)));
+    // a read error too is left to the general reader, which reports it
+    const bytes = await Promise.all(cols.map((c) => (c ? this.chunkBytes(rg.columns[c.index]?.meta_data) : null))).catch(() => null);
+    if (!bytes) return null;
     if (this.out.user.length < len) {
       this.out.user = new Int32Array(len); this.out.item = new Int32Array(len);
       this.out.rating = new Float64Array(len); this.out.timestamp = new Float64Array(len);
@@ -121,7 +123,8 @@ export class GroupDecoder {
   private chunk(bytes: Uint8Array, m: ColumnMetaData, col: PageColumn, out: Int32Array | Float64Array, len: number): void {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const reader = { view, offset: 0 };
-    const optional = col.element.repetition_type === 'OPTIONAL';
+    // definition levels unless REQUIRED (as hyparquet's getMaxDefinitionLevel: a missing repetition type counts as optional)
+    const optional = col.element.repetition_type !== 'REQUIRED';
     let dictIds: Int32Array | null = null;
     let dictNumbers: Float64Array | null = null;
     let at = 0;
