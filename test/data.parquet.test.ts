@@ -12,6 +12,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, snappyUncompress } from 'hyp
 import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from '../src/data/parquetPages.js';
 import { ColumnarRowsBuilder } from '../src/data/columnarRows.js';
 import { rewriteAsDataPageV1 } from './helpers/parquetV1.js';
+import { hasRepeatedPair } from '../src/data/repeatedPairs.js';
 import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
 import { readParquetRows, writeInteractionsParquet } from '../src/data/parquet.js';
 import { nativeSnappy } from '../src/data/fastReader.js';
@@ -260,6 +261,24 @@ test('two threads check for repeated (user, item) pairs, half of the users each:
         (x) => ({ rows: rows(x), duplicates: x.stats.duplicates }), (e: Error) => e.message);
       assert.equal(await settle(true), await settle(false), `${users.join('')} ${duplicates}`);
     }
+  }
+  // random tables, a repeat or none, anywhere: the two threads' answer is the one-thread check's
+  const rnd = mulberry32(17);
+  for (let round = 0; round < 12; round++) {
+    const n = 50 + Math.floor(rnd() * 400), U = 2 + Math.floor(rnd() * 40), I = 2 + Math.floor(rnd() * 60);
+    const seen = new Set<string>();
+    const us: string[] = [], is: string[] = [];
+    for (let k = 0; k < n; k++) {
+      let u = Math.floor(rnd() * U), i = Math.floor(rnd() * I);
+      // most rounds without a repeat: redraw a seen pair unless this round keeps them
+      for (let tries = 0; round % 3 !== 0 && seen.has(`${u},${i}`) && tries < 50; tries++) { u = Math.floor(rnd() * U); i = Math.floor(rnd() * I); }
+      if (round % 3 !== 0 && seen.has(`${u},${i}`)) continue;
+      seen.add(`${u},${i}`);
+      us.push(`u${u}`); is.push(`i${i}`);
+    }
+    const f = writeParquet('pairs-random.parquet', [{ name: 'user', data: us, type: 'STRING' }, { name: 'item', data: is, type: 'STRING' }], 1 + Math.floor(us.length / 3));
+    const two = await readParquetRows(f, 'pairs-random.parquet', { implicit: true, parallel: true });
+    assert.is(two.repeatedPairs, hasRepeatedPair(two.user, two.item, two.n, two.users.size, two.items.size), `round ${round}`);
   }
 });
 

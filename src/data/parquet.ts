@@ -8,7 +8,10 @@
  * numbers as their decimal text (an INT64 12345 is the id '12345'), indices in first-seen order.
  * Dictionary-encoded string columns — what Parquet writers produce for ids — are mapped per
  * dictionary entry, not per row: hyparquet's string parser is replaced by one that returns a small
- * integer token per distinct string, so each row costs an array lookup.
+ * integer token per distinct string, so each row costs an array lookup. Row groups whose columns
+ * are plain (flat string ids, plain number values, dictionary or PLAIN pages) and whose rows are all
+ * valid are decoded straight from their pages into typed arrays by ./parquetPages.ts; every other
+ * group goes through hyparquet's parquetRead, which is also the reference the fast path is tested against.
  *
  * Values: a rating must be a finite number within float32's range, a timestamp a number within
  * ±2^53 (TIMESTAMP and DATE columns become seconds since the epoch); string columns holding numbers
@@ -24,7 +27,7 @@ import { DataFormatError } from './errors.js';
 import { ColumnarRowsBuilder, type ColumnarPart, type ColumnarRows, type ColumnKinds } from './columnarRows.js';
 import { resolveNamedColumns, type ColumnOptions, type Field } from './columnNames.js';
 import { nativeSnappy } from './fastReader.js';
-import { repeatedPairAmongUsers } from './repeatedPairs.js';
+import { PAIR_CHECK_TIMEOUT_MS, repeatedPairPart, sharedPairCheck, type SharedPairCheck } from './repeatedPairs.js';
 import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from './parquetPages.js';
 
 export interface ParquetReadOptions extends ColumnOptions {
@@ -201,7 +204,9 @@ function parallelSplit(p: OpenedParquet, o: ParquetReadOptions): number | null {
  * reader with ids of its own), the first half here; then the worker's rows are appended, its ids
  * mapped in their first-seen order after this half's, which is the file's first-seen order. An
  * error of the first half is the file's first; one of the second half is reported when the first
- * half has none, so the message names the same row as a sequential read.
+ * half has none, so the message names the same row as a sequential read. Both threads then check
+ * together for a repeated (user, item) pair (the readers' check before the duplicates policy,
+ * ./repeatedPairs.ts) on the id columns, which are on shared memory for it.
  */
 export async function readParquetRows(path: string, name: string, o: ParquetReadOptions): Promise<ColumnarRows> {
   const p = await openParquet(path, name, o);
@@ -224,27 +229,18 @@ export async function readParquetRows(path: string, name: string, o: ParquetRead
 }
 
 /**
- * Whether a (user, item) pair repeats (./repeatedPairs.ts), the users split between this thread
- * and the worker; undefined (the readers then check alone) when the worker cannot answer.
+ * Whether a (user, item) pair repeats (./repeatedPairs.ts), checked by this thread and the worker
+ * together (repeatedPairPart); undefined (the readers then check alone) when the worker cannot answer.
  */
-async function repeatedPairsOnTwoThreads(b: ColumnarRowsBuilder, check: (c: PairCheck) => Promise<boolean>): Promise<boolean | undefined> {
+async function repeatedPairsOnTwoThreads(b: ColumnarRowsBuilder, check: (c: SharedPairCheck) => Promise<boolean | undefined>): Promise<boolean | undefined> {
   const c = b.idColumns();
-  if (typeof SharedArrayBuffer !== 'function' || !(c.user.buffer instanceof SharedArrayBuffer) || !(c.item.buffer instanceof SharedArrayBuffer)) return undefined;
-  const half = c.users >>> 1;
-  const theirs = check({ user: c.user, item: c.item, n: c.n, items: c.items, from: half, to: c.users });
+  const shared = sharedPairCheck(c.user, c.item, c.n, c.users, c.items);
+  if (!shared) return undefined;
+  const theirs = check(shared);
   theirs.catch(() => undefined);
-  if (repeatedPairAmongUsers(c.user, c.item, c.n, c.items, 0, half)) return true;
-  return theirs.catch(() => undefined);
-}
-
-/** What the worker checks for repeated pairs: users [from, to) over the n rows (shared memory). */
-export interface PairCheck {
-  user: Int32Array;
-  item: Int32Array;
-  n: number;
-  items: number;
-  from: number;
-  to: number;
+  const mine = repeatedPairPart(shared, 0, PAIR_CHECK_TIMEOUT_MS);
+  const other = await theirs.catch(() => undefined);
+  return mine === undefined || other === undefined ? undefined : mine || other;
 }
 
 /** The options a worker needs (the others do not cross threads: functions, the progress bar). */
@@ -268,18 +264,18 @@ export async function readParquetPart(r: ParquetPartRequest): Promise<ColumnarPa
 }
 
 /** The worker reading row groups [from, to): its part, then (asked once) a repeated-pair check; close() ends it. */
-function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; check: (c: PairCheck) => Promise<boolean>; close: () => void } {
+function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; check: (c: SharedPairCheck) => Promise<boolean | undefined>; close: () => void } {
   const options: ParquetReadOptions = {
     user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid, pages: o.pages,
   };
   const request: ParquetPartRequest = { path, name, options, from, to };
   const worker = new Worker(new URL('./parquetWorker.js', import.meta.url), { workerData: request });
-  let checked: { resolve: (v: boolean) => void; reject: (e: Error) => void } | null = null;
+  let checked: { resolve: (v: boolean | undefined) => void; reject: (e: Error) => void } | null = null;
   const part = new Promise<ColumnarPart>((resolve, reject) => {
     const fail = (e: Error): void => { reject(e); checked?.reject(e); };
-    worker.on('message', (m: { part?: ColumnarPart; repeated?: boolean; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
+    worker.on('message', (m: { part?: ColumnarPart; repeated?: boolean | null; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
       if (m.part) resolve(m.part);
-      else if (typeof m.repeated === 'boolean') checked?.resolve(m.repeated);
+      else if ('repeated' in m) checked?.resolve(m.repeated ?? undefined);
       else if (m.error?.dataFormat) fail(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
       else fail(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
     });
@@ -289,7 +285,7 @@ function readPartInWorker(path: string, name: string, o: ParquetReadOptions, fro
   part.catch(() => undefined); // awaited only when the first half succeeds
   return {
     part,
-    check: (c) => new Promise<boolean>((resolve, reject) => { checked = { resolve, reject }; worker.postMessage({ check: c }); }),
+    check: (c) => new Promise<boolean | undefined>((resolve, reject) => { checked = { resolve, reject }; worker.postMessage({ check: c }); }),
     close: () => void worker.terminate(),
   };
 }

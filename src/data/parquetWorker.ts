@@ -4,8 +4,8 @@
  * checks half of the users of the whole file (on shared memory) for a repeated (user, item) pair.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readParquetPart, type PairCheck, type ParquetPartRequest } from './parquet.js';
-import { repeatedPairAmongUsers } from './repeatedPairs.js';
+import { readParquetPart, type ParquetPartRequest } from './parquet.js';
+import { PAIR_CHECK_TIMEOUT_MS, repeatedPairPart, type SharedPairCheck } from './repeatedPairs.js';
 import { DataFormatError } from './errors.js';
 
 const port = parentPort;
@@ -15,9 +15,8 @@ if (port) {
       const arrays = [part.user, part.item, part.rating, part.timestamp, part.line, part.userBytes?.bytes, part.userBytes?.ends, part.itemBytes?.bytes, part.itemBytes?.ends]
         .filter((a) => a !== null && a !== undefined);
       port.postMessage({ part }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
-      port.once('message', (m: { check?: PairCheck }) => {
-        const c = m.check;
-        if (c) port.postMessage({ repeated: repeatedPairAmongUsers(c.user, c.item, c.n, c.items, c.from, c.to) });
+      port.once('message', (m: { check?: SharedPairCheck }) => {
+        if (m.check) port.postMessage({ repeated: repeatedPairPart(m.check, 1, PAIR_CHECK_TIMEOUT_MS) ?? null });
       });
     },
     (e: unknown) => {
