@@ -8,7 +8,11 @@ import { skip } from './helpers/skip.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
-import { snappyUncompress } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, snappyUncompress } from 'hyparquet';
+import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from '../src/data/parquetPages.js';
+import { ColumnarRowsBuilder } from '../src/data/columnarRows.js';
+import { rewriteAsDataPageV1 } from './helpers/parquetV1.js';
+import { hasRepeatedPair } from '../src/data/repeatedPairs.js';
 import { readInteractions, readInteractionsFromString, writeInteractionsCsv, type ReadOptions } from '../src/data/readers.js';
 import { readParquetRows, writeInteractionsParquet } from '../src/data/parquet.js';
 import { nativeSnappy } from '../src/data/fastReader.js';
@@ -139,6 +143,143 @@ test('two threads: a bad row in either half is the error a sequential read gives
   ], 500);
   const first = await bothWays(g, { implicit: true }) as { message: string };
   assert.match(first.message, /p\.parquet: row 11: missing or empty user id " "/);
+});
+
+/** readParquetRows with the page decoder and through the general reader only: the same rows, ids, counts, or the same error. */
+async function bothDecoders(f: string, o: Parameters<typeof readParquetRows>[2] = {}): Promise<unknown> {
+  const settle = (pages: boolean) => readParquetRows(f, 'p.parquet', { ...o, pages }).then(
+    (r) => ({ n: r.n, rows: r.rows, skipped: r.skipped, users: r.users.ids(), items: r.items.ids(), user: Array.from(r.user), item: Array.from(r.item), rating: Array.from(r.rating), timestamp: r.timestamp ? Array.from(r.timestamp) : null, line: Array.from(r.line) }),
+    (e: Error) => ({ error: e.name, message: e.message, line: (e as { line?: number }).line }));
+  const general = await settle(false), pages = await settle(true);
+  assert.equal(pages, general);
+  return general;
+}
+
+/** How many of the file's row groups the page decoder takes (the others go to the general reader). */
+async function decodedGroups(f: string, columns: { user: string; item: string; rating?: string; timestamp?: string }): Promise<number> {
+  const file = await asyncBufferFromFile(f);
+  const meta = await parquetMetadataAsync(file);
+  const col = (name: string, kind: 'id' | 'number', max = 0): PageColumn => {
+    const element = meta.schema.find((e) => e.name === name)!;
+    const index = meta.row_groups[0].columns.findIndex((c) => c.meta_data!.path_in_schema[0] === name);
+    assert.ok(decodable(element, kind), `${name} decodable`);
+    return kind === 'id' ? { kind, element, index } : { kind, element, index, max };
+  };
+  const d = new GroupDecoder(file, meta, new ColumnarRowsBuilder('p', { user: true, item: true, rating: false, timestamp: false }, {}, 1).tokens, undefined);
+  let taken = 0;
+  for (let g = 0; g < meta.row_groups.length; g++) {
+    const r = await d.group(g, Number(meta.row_groups[g].num_rows), col(columns.user, 'id'), col(columns.item, 'id'),
+      columns.rating ? col(columns.rating, 'number', RATING_MAX) : null, columns.timestamp ? col(columns.timestamp, 'number', TIMESTAMP_MAX) : null);
+    if (r) taken++;
+  }
+  return taken;
+}
+
+test('the page decoder reads what the general reader reads: dictionary and PLAIN pages, FLOAT/DOUBLE/INT32/INT64 values, wide dictionaries, nullable columns', async () => {
+  const x = generateInteractions({ users: 3000, items: 700, interactions: 20000, explicit: true, seed: 7 });
+  const pq = file('dec.parquet');
+  await writeInteractionsParquet(x, pq, 6000); // 4 row groups, the last one short
+  assert.is(await decodedGroups(pq, { user: 'user', item: 'item', rating: 'rating', timestamp: 'timestamp' }), 4);
+  for (const o of [{}, { limit: 7777 }, { implicit: true, timestamp: false as const }, { parallel: true }]) await bothDecoders(pq, o);
+  // one row group; ids over 2^16 distinct (17-bit dictionary indices); PLAIN ids; nullable columns without nulls; every number type
+  const n = 90000, rnd = mulberry32(13);
+  const users = Array.from({ length: n }, (_, k) => `user-${k < 70000 ? k : Math.floor(rnd() * 70000)}`);
+  const items = Array.from({ length: n }, () => `é${Math.floor(rnd() * 300)}`);
+  const ratings = Array.from({ length: n }, () => Math.floor(rnd() * 10) / 2);
+  const times = Array.from({ length: n }, (_, k) => 1.6e9 + k * 7);
+  const one = writeParquet('one.parquet', [
+    { name: 'u', data: users, type: 'STRING' }, { name: 'i', data: items, type: 'STRING', nullable: true },
+    { name: 'r', data: ratings, type: 'FLOAT', nullable: true }, { name: 't', data: times.map(BigInt), type: 'INT64' },
+  ], n);
+  assert.is(await decodedGroups(one, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }), 1);
+  await bothDecoders(one, { user: 'u', item: 'i', rating: 'r', timestamp: 't' });
+  const plain = writeParquet('plain-dec.parquet', [
+    { name: 'u', data: users, type: 'STRING', encoding: 'PLAIN' }, { name: 'i', data: items, type: 'STRING', encoding: 'PLAIN' },
+    { name: 'r', data: ratings.map((v) => v * 2), type: 'INT32' }, { name: 't', data: times, type: 'DOUBLE', encoding: 'PLAIN' },
+  ], 25000);
+  assert.is(await decodedGroups(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }), 4);
+  await bothDecoders(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' });
+  await bothDecoders(plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't', parallel: true });
+  // the same files with data pages v1 (pyarrow's default): levels and values compressed together, a length before the levels
+  for (const [f, cols] of [[pq, { user: 'user', item: 'item', rating: 'rating', timestamp: 'timestamp' }], [one, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }], [plain, { user: 'u', item: 'i', rating: 'r', timestamp: 't' }]] as const) {
+    const v1 = f.replace(/\.parquet$/, '-v1.parquet');
+    rewriteAsDataPageV1(f, v1);
+    assert.is(await decodedGroups(v1, cols), await decodedGroups(f, cols), `${v1}: every group decoded`);
+    const a = await bothDecoders(v1, cols), b = await bothDecoders(f, cols);
+    assert.equal(a, b, `${v1} reads as ${f}`);
+  }
+});
+
+test('the page decoder leaves groups with nulls, blank ids and bad numbers to the general reader: the same errors and skips', async () => {
+  const n = 4000;
+  const users: Array<string | null> = Array.from({ length: n }, (_, k) => `u${k % 97}`);
+  const items = Array.from({ length: n }, (_, k) => `i${k % 31}`);
+  const ratings = Array.from({ length: n }, (_, k) => 1 + (k % 5));
+  users[1200] = null; users[2100] = ' '; ratings[3300] = NaN;
+  const columns = [
+    { name: 'user', data: users, type: 'STRING' as const, nullable: true }, { name: 'item', data: items, type: 'STRING' as const },
+    { name: 'rating', data: ratings, type: 'DOUBLE' as const },
+  ];
+  const f = writeParquet('dec-bad.parquet', columns, 1000);
+  assert.is(await decodedGroups(f, { user: 'user', item: 'item', rating: 'rating' }), 1, 'groups 2, 3 and 4 each hold a bad row');
+  const e = await bothDecoders(f) as { message: string };
+  assert.match(e.message, /row 1201: missing or empty user id null/);
+  const s = await bothDecoders(f, { skipInvalid: true }) as { skipped: number };
+  assert.is(s.skipped, 3);
+  const v1 = file('dec-bad-v1.parquet');
+  rewriteAsDataPageV1(f, v1);
+  assert.is(await decodedGroups(v1, { user: 'user', item: 'item', rating: 'rating' }), 1, 'v1 pages: groups with a null, a blank id or a NaN are left to the general reader');
+  assert.equal(await bothDecoders(v1, { skipInvalid: true }), s);
+  await bothDecoders(f, { skipInvalid: true, parallel: true });
+  // a repeated (user, item) pair across the two threads' row groups: the duplicates policy sees it
+  const dup = writeParquet('dec-dup.parquet', [
+    { name: 'user', data: ['a', 'b', 'c', 'd', 'b', 'e'], type: 'STRING' }, { name: 'item', data: ['x', 'y', 'z', 'x', 'y', 'z'], type: 'STRING' },
+  ], 3);
+  await bothDecoders(dup, { implicit: true, parallel: true });
+  const err = await outcome(() => readInteractions(dup, { implicit: true, duplicates: 'error' }));
+  assert.ok(err instanceof Error && /dec-dup\.parquet:5: duplicate interaction user 'b' item 'y' \(first on line 2\)/.test(err.message), String(err));
+  const last = await readInteractions(dup, { implicit: true });
+  assert.is(last.stats.duplicates, 1);
+  assert.is(last.user.length, 5);
+});
+
+test('two threads check for repeated (user, item) pairs, half of the users each: a repeat in either half of the users, or across the halves of the file, is found', async () => {
+  // users a..f: the first three of the first-seen order are checked here, the last three in the worker
+  const cases: Array<[string[], string[], boolean]> = [
+    [['a', 'b', 'c', 'd', 'e', 'f', 'a'], ['x', 'x', 'x', 'x', 'x', 'x', 'x'], true], // user a: this thread's half; rows in both halves of the file
+    [['a', 'b', 'c', 'd', 'e', 'f', 'f'], ['x', 'x', 'x', 'x', 'x', 'y', 'y'], true], // user f: the worker's half, both rows in the second half of the file
+    [['a', 'b', 'c', 'd', 'e', 'f', 'e'], ['x', 'x', 'x', 'x', 'x', 'x', 'y'], false],
+  ];
+  for (const [users, items, repeated] of cases) {
+    const f = writeParquet('pairs.parquet', [{ name: 'user', data: users, type: 'STRING' }, { name: 'item', data: items, type: 'STRING' }], 3);
+    const two = await readParquetRows(f, 'pairs.parquet', { implicit: true, parallel: true });
+    assert.is(two.repeatedPairs, repeated, users.join(''));
+    const one = await readParquetRows(f, 'pairs.parquet', { implicit: true, parallel: false });
+    assert.is(one.repeatedPairs, undefined, 'a sequential read leaves the check to the readers');
+    for (const duplicates of ['last', 'sum', 'max', 'error'] as const) {
+      const settle = (parallel: boolean) => readInteractions(f, { implicit: true, duplicates, parallel } as ReadOptions).then(
+        (x) => ({ rows: rows(x), duplicates: x.stats.duplicates }), (e: Error) => e.message);
+      assert.equal(await settle(true), await settle(false), `${users.join('')} ${duplicates}`);
+    }
+  }
+  // random tables, a repeat or none, anywhere: the two threads' answer is the one-thread check's
+  const rnd = mulberry32(17);
+  for (let round = 0; round < 12; round++) {
+    const n = 50 + Math.floor(rnd() * 400), U = 2 + Math.floor(rnd() * 40), I = 2 + Math.floor(rnd() * 60);
+    const seen = new Set<string>();
+    const us: string[] = [], is: string[] = [];
+    for (let k = 0; k < n; k++) {
+      let u = Math.floor(rnd() * U), i = Math.floor(rnd() * I);
+      // most rounds without a repeat: redraw a seen pair unless this round keeps them
+      for (let tries = 0; round % 3 !== 0 && seen.has(`${u},${i}`) && tries < 50; tries++) { u = Math.floor(rnd() * U); i = Math.floor(rnd() * I); }
+      if (round % 3 !== 0 && seen.has(`${u},${i}`)) continue;
+      seen.add(`${u},${i}`);
+      us.push(`u${u}`); is.push(`i${i}`);
+    }
+    const f = writeParquet('pairs-random.parquet', [{ name: 'user', data: us, type: 'STRING' }, { name: 'item', data: is, type: 'STRING' }], 1 + Math.floor(us.length / 3));
+    const two = await readParquetRows(f, 'pairs-random.parquet', { implicit: true, parallel: true });
+    assert.is(two.repeatedPairs, hasRepeatedPair(two.user, two.item, two.n, two.users.size, two.items.size), `round ${round}`);
+  }
 });
 
 const snappy = nativeSnappy();

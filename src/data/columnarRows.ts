@@ -12,6 +12,7 @@
  */
 import { IdMap } from './idMap.js';
 import { DataFormatError } from './errors.js';
+import { sharedInt32 } from './matrix.js';
 
 /** What a columnar reader hands the readers: the rows read (in file order) and their ids. */
 export interface ColumnarRows {
@@ -27,6 +28,8 @@ export interface ColumnarRows {
   /** rows looked at, skipped included */
   rows: number;
   skipped: number;
+  /** whether some (user, item) pair occurs twice, when the reader already checked (./repeatedPairs.ts); else absent */
+  repeatedPairs?: boolean;
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -48,7 +51,15 @@ export class Tokens {
   private arena = new Uint8Array(1 << 16);
   private offsets = new Int32Array(1 << 10);  // token → start in arena; length from the next
   private used = 0;
+  /** per token: 1 when its text is blank (not an id) */
+  private blanks = new Uint8Array(1 << 10);
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+
+  /** Token t's bytes (a view of the arena: valid until the next new token). */
+  bytes(t: number): Uint8Array { return this.arena.subarray(this.offsets[t], this.offsets[t + 1]); }
+
+  /** Whether token t's text is blank (empty or whitespace only). */
+  blank(t: number): boolean { return this.blanks[t] === 1; }
 
   of(bytes: Uint8Array): number {
     const n = bytes.length;
@@ -76,6 +87,12 @@ export class Tokens {
     }
     const t = this.text.length;
     this.text.push(s);
+    if (t >= this.blanks.length) {
+      const b = new Uint8Array(this.blanks.length * 2);
+      b.set(this.blanks);
+      this.blanks = b;
+    }
+    this.blanks[t] = isBlank(s) ? 1 : 0;
     if (this.used + bytes.length > this.arena.length) {
       const a = new Uint8Array(Math.max(this.arena.length * 2, this.used + bytes.length));
       a.set(this.arena.subarray(0, this.used));
@@ -118,6 +135,8 @@ const UNSEEN = -1;
  */
 class IdColumn {
   readonly ids = new IdMap();
+  /** string columns: the token of each id, in id order */
+  private readonly tokenOfId: number[] = [];
   private byToken = new Int32Array(1024).fill(UNSEEN);
   /** per token: 1 blank, 0 not (computed on first sight) */
   private blank = new Int8Array(1024).fill(-1);
@@ -125,7 +144,8 @@ class IdColumn {
 
   constructor(private readonly tokens: Tokens, readonly strings: boolean) {}
 
-  private room(v: number): void {
+  /** Room for tokens 0..v in the per-token tables. */
+  room(v: number): void {
     if (v < this.byToken.length) return;
     const n = Math.max(v + 1, this.byToken.length * 2);
     const t = new Int32Array(n).fill(UNSEEN); t.set(this.byToken); this.byToken = t;
@@ -165,12 +185,36 @@ class IdColumn {
       const t = v as number;
       this.room(t);
       const k = this.byToken[t];
-      return k !== UNSEEN ? k : (this.byToken[t] = this.ids.add(this.tokens.text[t]));
+      if (k !== UNSEEN) return k;
+      this.tokenOfId.push(t);
+      return (this.byToken[t] = this.ids.add(this.tokens.text[t]));
     }
     const key = v as number | bigint;
     let k = this.byValue.get(key);
     if (k === undefined) { k = this.ids.add(String(key)); this.byValue.set(key, k); }
     return k;
+  }
+
+  /** A string column's ids as UTF-8, in id order: id k is bytes[ends[k − 1], ends[k]) (ends[−1] = 0). */
+  idBytes(): IdBytes {
+    const ts = this.tokenOfId;
+    const ends = new Int32Array(ts.length);
+    let size = 0;
+    for (let k = 0; k < ts.length; k++) ends[k] = size += this.tokens.bytes(ts[k]).length;
+    const bytes = new Uint8Array(size);
+    for (let k = 0, at = 0; k < ts.length; k++) { const b = this.tokens.bytes(ts[k]); bytes.set(b, at); at += b.length; }
+    return { bytes, ends };
+  }
+
+  /** The index of each id of `b` (another reader's idBytes()), adding the new ones in their order. */
+  indexBytes(b: IdBytes): Int32Array {
+    const to = new Int32Array(b.ends.length);
+    for (let k = 0, at = 0; k < b.ends.length; k++) {
+      const end = b.ends[k];
+      to[k] = this.index(this.tokens.of(b.bytes.subarray(at, end)));
+      at = end;
+    }
+    return to;
   }
 
   /** index() of values[from, to) into out[at, …) — every value already valid(). */
@@ -246,11 +290,20 @@ export interface ColumnarPart {
   rating: Float32Array;
   timestamp: Float64Array | null;
   line: Uint32Array;
+  /** the ids of a numeric id column as text (string columns: empty, their ids are in userBytes / itemBytes) */
   userIds: string[];
   itemIds: string[];
+  userBytes: IdBytes | null;
+  itemBytes: IdBytes | null;
   /** rows looked at: the 1-based file row reached (0 when none) */
   rows: number;
   skipped: number;
+}
+
+/** Ids as UTF-8 bytes, one after the other (see IdColumn.idBytes): a part's string ids cross threads as two typed arrays, and are mapped by their bytes. */
+export interface IdBytes {
+  bytes: Uint8Array;
+  ends: Int32Array;
 }
 
 /** Which columns a file has and whether each holds strings (tokens) or numbers. */
@@ -282,16 +335,27 @@ export class ColumnarRowsBuilder {
   private rows = 0;
   private skipped = 0;
 
-  constructor(private readonly name: string, private readonly kinds: ColumnKinds, private readonly o: { skipInvalid?: boolean; limit?: number }, sizeHint: number) {
+  /**
+   * `shared`: the user and item columns on SharedArrayBuffers, so that another thread can read them
+   * without a copy (the two-thread duplicate check of ./parquet.ts)
+   */
+  constructor(private readonly name: string, private readonly kinds: ColumnKinds, private readonly o: { skipInvalid?: boolean; limit?: number }, sizeHint: number, private readonly shared = false) {
     const limit = o.limit ?? Infinity;
     if (!(limit >= 1)) throw new RangeError(`limit must be ≥ 1, got ${o.limit}`);
     this.cap = limit;
     this.users = new IdColumn(this.tokens, kinds.user);
     this.items = new IdColumn(this.tokens, kinds.item);
     this.size = Math.max(1, Math.min(sizeHint, limit));
-    this.user = new Int32Array(this.size); this.item = new Int32Array(this.size); this.rating = new Float32Array(this.size);
+    this.user = this.ids(this.size); this.item = this.ids(this.size); this.rating = new Float32Array(this.size);
     this.timestamp = kinds.timestamp !== null ? new Float64Array(this.size) : null;
     this.line = new Uint32Array(this.size);
+  }
+
+  private ids(size: number): Int32Array { return this.shared ? sharedInt32(size) : new Int32Array(size); }
+
+  /** The user and item columns of the rows taken so far (views), and the id counts. */
+  idColumns(): { user: Int32Array; item: Int32Array; n: number; users: number; items: number } {
+    return { user: this.user.subarray(0, this.n), item: this.item.subarray(0, this.n), n: this.n, users: this.users.ids.size, items: this.items.ids.size };
   }
 
   /** Whether the limit is reached (later rows are not wanted). */
@@ -311,7 +375,8 @@ export class ColumnarRowsBuilder {
     const grow = <T extends Int32Array | Float32Array | Float64Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(size); b.set(a.subarray(0, this.n)); return b;
     };
-    this.user = grow(this.user); this.item = grow(this.item); this.rating = grow(this.rating);
+    const growIds = (a: Int32Array): Int32Array => { const b = this.ids(size); b.set(a.subarray(0, this.n)); return b; };
+    this.user = growIds(this.user); this.item = growIds(this.item); this.rating = grow(this.rating);
     if (this.timestamp) this.timestamp = grow(this.timestamp);
     this.line = grow(this.line);
     this.size = size;
@@ -390,13 +455,39 @@ export class ColumnarRowsBuilder {
     return k;
   }
 
+  /**
+   * File rows [r0, r1) (0-based) already decoded and checked (./parquetPages.ts): id tokens, numbers
+   * valid under the rules of take(). Returns the row reached: r1, or less when the limit is.
+   */
+  takeDecoded(r0: number, r1: number, user: Int32Array, item: Int32Array, rating: Float64Array | null, timestamp: Float64Array | null): number {
+    const r1n = Math.min(r1, r0 + (this.cap - this.n));
+    if (r1n <= r0) return r0;
+    const len = r1n - r0;
+    this.room(len);
+    const n = this.n;
+    const top = this.tokens.text.length - 1;
+    this.users.room(top); this.items.room(top);
+    this.users.indexAll(user, 0, len, this.user, n);
+    this.items.indexAll(item, 0, len, this.item, n);
+    if (rating) this.rating.set(len === rating.length ? rating : rating.subarray(0, len), n);
+    else this.rating.fill(1, n, n + len);
+    if (timestamp && this.timestamp) this.timestamp.set(len === timestamp.length ? timestamp : timestamp.subarray(0, len), n);
+    const line = this.line;
+    for (let k = 0; k < len; k++) line[n + k] = r0 + k + 1;
+    this.n += len;
+    this.rows = r1n;
+    return r1n;
+  }
+
   /** The rows taken so far as a part of a file (none is not an error here: see result()). */
   part(): ColumnarPart {
     const n = this.n;
     return {
       n, user: this.user.subarray(0, n), item: this.item.subarray(0, n), rating: this.rating.subarray(0, n),
       timestamp: this.timestamp ? this.timestamp.subarray(0, n) : null, line: this.line.subarray(0, n),
-      userIds: this.users.ids.ids().map(String), itemIds: this.items.ids.ids().map(String), rows: this.rows, skipped: this.skipped,
+      userIds: this.users.strings ? [] : this.users.ids.ids().map(String), itemIds: this.items.strings ? [] : this.items.ids.ids().map(String),
+      userBytes: this.users.strings ? this.users.idBytes() : null, itemBytes: this.items.strings ? this.items.idBytes() : null,
+      rows: this.rows, skipped: this.skipped,
     };
   }
 
@@ -413,7 +504,9 @@ export class ColumnarRowsBuilder {
       for (let k = 0; k < ids.length; k++) to[k] = map.add(ids[k]);
       return to;
     };
-    const users = mapIds(p.userIds, this.users.ids), items = mapIds(p.itemIds, this.items.ids);
+    // string ids by their bytes (a token lookup each), numeric ones by their text
+    const users = p.userBytes ? this.users.indexBytes(p.userBytes) : mapIds(p.userIds, this.users.ids);
+    const items = p.itemBytes ? this.items.indexBytes(p.itemBytes) : mapIds(p.itemIds, this.items.ids);
     for (let k = 0; k < len; k++) { this.user[n + k] = users[p.user[k]]; this.item[n + k] = items[p.item[k]]; }
     this.rating.set(p.rating.subarray(0, len), n);
     if (this.timestamp && p.timestamp) this.timestamp.set(p.timestamp.subarray(0, len), n);
@@ -423,8 +516,11 @@ export class ColumnarRowsBuilder {
     this.skipped += p.skipped;
   }
 
-  /** The rows taken; `total` is the file's row count (for the message when none was valid). */
-  result(total: number): ColumnarRows {
+  /**
+   * The rows taken; `total` is the file's row count (for the message when none was valid);
+   * `repeatedPairs` the answer of a duplicate check already made on them, if any.
+   */
+  result(total: number, repeatedPairs?: boolean): ColumnarRows {
     const { n, skipped, name } = this;
     if (n === 0) {
       const why = total === 0 ? 'no rows' : skipped > 0 ? `all ${skipped} rows invalid` : 'no data rows';
@@ -437,6 +533,7 @@ export class ColumnarRowsBuilder {
     return {
       n, user: exact(this.user), item: exact(this.item), rating: exact(this.rating), timestamp: this.timestamp ? exact(this.timestamp) : null,
       line: exact(this.line), users: this.users.ids, items: this.items.ids, rows: this.rows, skipped,
+      ...(repeatedPairs !== undefined ? { repeatedPairs } : {}),
     };
   }
 }

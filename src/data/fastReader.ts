@@ -186,6 +186,17 @@ export class FastDelimitedReader {
 }
 
 /**
+ * The addon's Snappy decoder writing into a given buffer: (input, out) → bytes written (the addon
+ * checks that they fit), or null without the addon.
+ */
+export function nativeSnappyInto(): ((input: Uint8Array, out: Uint8Array) => number) | null {
+  const r = loadAddon();
+  if ('error' in r || typeof r.addon.snappyUncompress !== 'function') return null;
+  const addon = r.addon;
+  return (input, out) => addon.snappyUncompress!(input, out);
+}
+
+/**
  * The addon's Snappy decoder as a hyparquet decompressor (input, outputLength) → output, or null
  * without the addon (hyparquet then uses its own, in JavaScript, about 3× slower).
  */

@@ -8,7 +8,10 @@
  * numbers as their decimal text (an INT64 12345 is the id '12345'), indices in first-seen order.
  * Dictionary-encoded string columns — what Parquet writers produce for ids — are mapped per
  * dictionary entry, not per row: hyparquet's string parser is replaced by one that returns a small
- * integer token per distinct string, so each row costs an array lookup.
+ * integer token per distinct string, so each row costs an array lookup. Row groups whose columns
+ * are plain (flat string ids, plain number values, dictionary or PLAIN pages) and whose rows are all
+ * valid are decoded straight from their pages into typed arrays by ./parquetPages.ts; every other
+ * group goes through hyparquet's parquetRead, which is also the reference the fast path is tested against.
  *
  * Values: a rating must be a finite number within float32's range, a timestamp a number within
  * ±2^53 (TIMESTAMP and DATE columns become seconds since the epoch); string columns holding numbers
@@ -24,12 +27,19 @@ import { DataFormatError } from './errors.js';
 import { ColumnarRowsBuilder, type ColumnarPart, type ColumnarRows, type ColumnKinds } from './columnarRows.js';
 import { resolveNamedColumns, type ColumnOptions, type Field } from './columnNames.js';
 import { nativeSnappy } from './fastReader.js';
+import { PAIR_CHECK_TIMEOUT_MS, repeatedPairPart, sharedPairCheck, type SharedPairCheck } from './repeatedPairs.js';
+import { GroupDecoder, decodable, RATING_MAX, TIMESTAMP_MAX, type PageColumn } from './parquetPages.js';
 
 export interface ParquetReadOptions extends ColumnOptions {
   skipInvalid?: boolean;
   limit?: number;
   /** read the second half of the row groups in a worker thread (default: files of ≥ 2^20 rows on a machine with 2 cores or more) */
   parallel?: boolean;
+  /**
+   * decode clean row groups straight from their pages (./parquetPages.ts; default true); false reads every
+   * group through hyparquet's general reader, the reference the fast path is tested against
+   */
+  pages?: boolean;
 }
 
 function isStringColumn(e: SchemaElement): boolean {
@@ -59,6 +69,16 @@ interface OpenedParquet {
   hasTimestamp: boolean;
   total: number;
   groups: Array<[number, number]>;
+  /** the columns as the fast page decoder (./parquetPages.ts) reads them; null when one of them needs the general reader */
+  pages: { user: PageColumn; item: PageColumn; rating: PageColumn | null; timestamp: PageColumn | null } | null;
+}
+
+/** The fast decoder's view of a top-level column: its leaf index in the row groups, or null when it cannot take the fast path. */
+function pageColumn(meta: FileMetaData, e: SchemaElement, kind: 'id' | 'number', max = 0): PageColumn | null {
+  if (!decodable(e, kind)) return null;
+  const index = meta.row_groups[0]?.columns.findIndex((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === e.name) ?? -1;
+  if (index < 0) return null;
+  return kind === 'id' ? { kind, element: e, index } : { kind, element: e, index, max };
 }
 
 async function openParquet(path: string, name: string, o: ParquetReadOptions): Promise<OpenedParquet> {
@@ -85,7 +105,12 @@ async function openParquet(path: string, name: string, o: ParquetReadOptions): P
     if (e.num_children) throw new Error(`${name}: the ${f} column '${e.name}' is a nested group, not a value column`);
   }
   const strings = (f: Field): boolean => isStringColumn(top[pos[f]]);
+  const user = pageColumn(meta, top[pos.user], 'id'), item = pageColumn(meta, top[pos.item], 'id');
+  const rating = implicit ? null : pageColumn(meta, top[pos.rating], 'number', RATING_MAX);
+  const timestamp = pos.timestamp >= 0 ? pageColumn(meta, top[pos.timestamp], 'number', TIMESTAMP_MAX) : null;
+  const pages = user && item && (implicit || rating) && (pos.timestamp < 0 || timestamp) ? { user, item, rating, timestamp } : null;
   return {
+    pages,
     file, meta, fields, column: (f) => names[pos[f]], implicit, hasTimestamp: pos.timestamp >= 0,
     kinds: { user: strings('user'), item: strings('item'), rating: implicit ? null : strings('rating'), timestamp: pos.timestamp >= 0 ? strings('timestamp') : null },
     total: Number(meta.num_rows), groups: rowGroups(meta),
@@ -93,7 +118,7 @@ async function openParquet(path: string, name: string, o: ParquetReadOptions): P
 }
 
 /** Reads the row groups `groups` of `p` into `b`, in order. */
-async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: Array<[number, number]>, name: string): Promise<void> {
+async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: Array<[number, number]>, name: string, o: ParquetReadOptions): Promise<void> {
   const { file, meta, fields, column, implicit } = p;
   const tokens = b.tokens;
   const parsers = {
@@ -106,9 +131,20 @@ async function readGroupsInto(p: OpenedParquet, b: ColumnarRowsBuilder, groups: 
   // the addon's Snappy decoder where it is built (pages are mostly Snappy-compressed)
   const snappy = nativeSnappy();
   const compressors = snappy ? { SNAPPY: snappy } : undefined;
+  const pages = o.pages === false ? null : p.pages;
+  const decoder = pages ? new GroupDecoder(file, meta, tokens, compressors) : null;
 
   for (const [g0, g1] of groups) {
     if (b.full) break;
+    if (pages && decoder) {
+      // the fast path: the group's pages straight into typed arrays, when every row is valid (else null: read below)
+      const g = p.groups.findIndex((r) => r[0] === g0 && r[1] === g1);
+      const d = await decoder.group(g, g1 - g0, pages.user, pages.item, pages.rating, pages.timestamp);
+      if (d) {
+        b.takeDecoded(g0, g1, d.user, d.item, d.rating, d.timestamp);
+        continue;
+      }
+    }
     // a column arrives in chunks of pages; the rows are taken segment by segment, where every column's chunk is one
     const chunks = new Map<string, Array<{ start: number; end: number; data: ArrayLike<unknown> }>>();
     try {
@@ -168,25 +204,43 @@ function parallelSplit(p: OpenedParquet, o: ParquetReadOptions): number | null {
  * reader with ids of its own), the first half here; then the worker's rows are appended, its ids
  * mapped in their first-seen order after this half's, which is the file's first-seen order. An
  * error of the first half is the file's first; one of the second half is reported when the first
- * half has none, so the message names the same row as a sequential read.
+ * half has none, so the message names the same row as a sequential read. Both threads then check
+ * together for a repeated (user, item) pair (the readers' check before the duplicates policy,
+ * ./repeatedPairs.ts) on the id columns, which are on shared memory for it.
  */
 export async function readParquetRows(path: string, name: string, o: ParquetReadOptions): Promise<ColumnarRows> {
   const p = await openParquet(path, name, o);
-  const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
   const h = parallelSplit(p, o);
   if (h === null) {
-    await readGroupsInto(p, b, p.groups, name);
+    const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total);
+    await readGroupsInto(p, b, p.groups, name, o);
     return b.result(p.total);
   }
+  // the ids on shared memory: the worker checks half of the users for repeated pairs without a copy
+  const b = new ColumnarRowsBuilder(name, p.kinds, o, p.total, true);
   const second = readPartInWorker(path, name, o, h, p.groups.length);
   try {
-    await readGroupsInto(p, b, p.groups.slice(0, h), name);
-  } catch (e) {
-    second.cancel();
-    throw e;
+    await readGroupsInto(p, b, p.groups.slice(0, h), name, o);
+    b.append(await second.part);
+    return b.result(p.total, await repeatedPairsOnTwoThreads(b, second.check));
+  } finally {
+    second.close();
   }
-  b.append(await second.part);
-  return b.result(p.total);
+}
+
+/**
+ * Whether a (user, item) pair repeats (./repeatedPairs.ts), checked by this thread and the worker
+ * together (repeatedPairPart); undefined (the readers then check alone) when the worker cannot answer.
+ */
+async function repeatedPairsOnTwoThreads(b: ColumnarRowsBuilder, check: (c: SharedPairCheck) => Promise<boolean | undefined>): Promise<boolean | undefined> {
+  const c = b.idColumns();
+  const shared = sharedPairCheck(c.user, c.item, c.n, c.users, c.items);
+  if (!shared) return undefined;
+  const theirs = check(shared);
+  theirs.catch(() => undefined);
+  const mine = repeatedPairPart(shared, 0, PAIR_CHECK_TIMEOUT_MS);
+  const other = await theirs.catch(() => undefined);
+  return mine === undefined || other === undefined ? undefined : mine || other;
 }
 
 /** The options a worker needs (the others do not cross threads: functions, the progress bar). */
@@ -205,28 +259,35 @@ export async function readParquetPart(r: ParquetPartRequest): Promise<ColumnarPa
   const groups = p.groups.slice(r.from, r.to);
   const rows = groups.reduce((s, [g0, g1]) => s + g1 - g0, 0);
   const b = new ColumnarRowsBuilder(r.name, p.kinds, r.options, rows);
-  await readGroupsInto(p, b, groups, r.name);
+  await readGroupsInto(p, b, groups, r.name, r.options);
   return b.part();
 }
 
-function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; cancel: () => void } {
+/** The worker reading row groups [from, to): its part, then (asked once) a repeated-pair check; close() ends it. */
+function readPartInWorker(path: string, name: string, o: ParquetReadOptions, from: number, to: number): { part: Promise<ColumnarPart>; check: (c: SharedPairCheck) => Promise<boolean | undefined>; close: () => void } {
   const options: ParquetReadOptions = {
-    user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid,
+    user: o.user, item: o.item, rating: o.rating, timestamp: o.timestamp, implicit: o.implicit, skipInvalid: o.skipInvalid, pages: o.pages,
   };
   const request: ParquetPartRequest = { path, name, options, from, to };
   const worker = new Worker(new URL('./parquetWorker.js', import.meta.url), { workerData: request });
+  let checked: { resolve: (v: boolean | undefined) => void; reject: (e: Error) => void } | null = null;
   const part = new Promise<ColumnarPart>((resolve, reject) => {
-    worker.once('message', (m: { part?: ColumnarPart; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
+    const fail = (e: Error): void => { reject(e); checked?.reject(e); };
+    worker.on('message', (m: { part?: ColumnarPart; repeated?: boolean | null; error?: { message: string; dataFormat?: { file: string; line: number; value: string } } }) => {
       if (m.part) resolve(m.part);
-      else if (m.error?.dataFormat) reject(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
-      else reject(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
+      else if ('repeated' in m) checked?.resolve(m.repeated ?? undefined);
+      else if (m.error?.dataFormat) fail(new DataFormatError(m.error.message, m.error.dataFormat.file, m.error.dataFormat.line, m.error.dataFormat.value));
+      else fail(new Error(m.error?.message ?? `${name}: the Parquet reader's worker sent nothing`));
     });
-    worker.once('error', (e) => reject(new Error(`${name}: the Parquet reader's worker failed (${e.message})`, { cause: e })));
-    worker.once('exit', (code) => reject(new Error(`${name}: the Parquet reader's worker exited (code ${code}) before it sent its rows`)));
+    worker.once('error', (e) => fail(new Error(`${name}: the Parquet reader's worker failed (${e.message})`, { cause: e })));
+    worker.once('exit', (code) => fail(new Error(`${name}: the Parquet reader's worker exited (code ${code}) before it answered`)));
   });
-  const done = part.finally(() => void worker.terminate());
-  done.catch(() => undefined); // awaited only when the first half succeeds
-  return { part: done, cancel: () => void worker.terminate() };
+  part.catch(() => undefined); // awaited only when the first half succeeds
+  return {
+    part,
+    check: (c) => new Promise<boolean | undefined>((resolve, reject) => { checked = { resolve, reject }; worker.postMessage({ check: c }); }),
+    close: () => void worker.terminate(),
+  };
 }
 
 /**

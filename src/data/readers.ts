@@ -32,6 +32,7 @@ import { ALIASES, type Column, type Field } from './columnNames.js';
 import { readParquetRows } from './parquet.js';
 import { readArrowRows } from './arrow.js';
 import type { ColumnarRows } from './columnarRows.js';
+import { hasRepeatedPair } from './repeatedPairs.js';
 
 export type { Column } from './columnNames.js';
 
@@ -422,6 +423,7 @@ class Parser {
   /** Takes every row of a columnar file (Parquet, Arrow): rows, ids, counts; `lines` counts the file's rows. */
   adoptColumnar(r: ColumnarRows, source: 'parquet' | 'arrow'): void {
     this.source = source;
+    this.repeatedPairs = r.repeatedPairs;
     this.users = r.users;
     this.items = r.items;
     this.cols = Columns.of(r);
@@ -450,6 +452,9 @@ class Parser {
       }
     }
   }
+
+  /** whether some (user, item) pair repeats, when the reader already checked (columnar input on two threads) */
+  private repeatedPairs: boolean | undefined;
 
   private lastUser = '';
   private lastUserIndex = -1;
@@ -549,7 +554,7 @@ class Parser {
       const why = this.lines === 0 ? 'empty input' : this.skipped > 0 ? `all ${this.skipped} rows invalid` : 'no data rows';
       throw new DataFormatError(`${this.file}:${this.lines}: ${why} (${this.lines} lines read)`, this.file, this.lines, '');
     }
-    const duplicates = resolveDuplicates(c, this.users, this.items, this.o.duplicates ?? 'last', this.file);
+    const duplicates = resolveDuplicates(c, this.users, this.items, this.o.duplicates ?? 'last', this.file, this.repeatedPairs);
     const n = c.n;
     // arrays of exactly n rows (the native reader's) are taken as they are
     const exact = <T extends Int32Array | Float32Array | Float64Array>(a: T): T => (a.length === n ? a : a.slice(0, n) as T);
@@ -582,62 +587,18 @@ function checkPos(p: number, f: string): number {
 }
 
 /**
- * Whether some (user, item) pair occurs twice, in O(n) with one items-sized scratch array: the
- * rows are visited user by user (in file order when the file is grouped by user, as most are;
- * else through a counting sort of the positions by user), and mark[item] holds the last user
- * run that had the item. Most inputs have no repeat, and then the sorts below are not needed.
- */
-function hasRepeatedPair(user: Int32Array, item: Int32Array, n: number, U: number, I: number): boolean {
-  const mark = new Int32Array(I).fill(-1);
-  // grouped: each user's rows contiguous
-  const seen = new Uint8Array(U);
-  let grouped = true;
-  for (let p = 0, prev = -1; p < n; p++) {
-    const u = user[p];
-    if (u === prev) continue;
-    if (seen[u]) { grouped = false; break; }
-    seen[u] = 1;
-    prev = u;
-  }
-  if (grouped) {
-    for (let p = 0, run = -1, prev = -1; p < n; p++) {
-      const u = user[p];
-      if (u !== prev) { run++; prev = u; }
-      const i = item[p];
-      if (mark[i] === run) return true;
-      mark[i] = run;
-    }
-    return false;
-  }
-  // the items themselves are scattered by user (sequential reads, one write per row), not positions
-  const start = new Int32Array(U + 1);
-  for (let p = 0; p < n; p++) start[user[p] + 1]++;
-  for (let k = 0; k < U; k++) start[k + 1] += start[k];
-  const itemsByUser = new Int32Array(n);
-  const cursor = start.slice(0, U);
-  for (let p = 0; p < n; p++) itemsByUser[cursor[user[p]]++] = item[p];
-  for (let u = 0; u < U; u++) {
-    for (let k = start[u], end = start[u + 1]; k < end; k++) {
-      const i = itemsByUser[k];
-      if (mark[i] === u) return true;
-      mark[i] = u;
-    }
-  }
-  return false;
-}
-
-/**
  * Finds repeated (user, item) pairs by two stable counting sorts (by item, then by user) and
  * merges each group into one row kept at the position of its last occurrence:
  * 'last' keeps the last row; 'sum' sums ratings (timestamp: the latest); 'max' keeps the row
  * with the largest rating (ties: the later). Compacts the columns in place; returns rows merged.
+ * `repeated`: whether a pair repeats, when the reader already checked (else checked here).
  */
-function resolveDuplicates(c: Columns, users: IdMap, items: IdMap, policy: DuplicatePolicy, file: string): number {
+function resolveDuplicates(c: Columns, users: IdMap, items: IdMap, policy: DuplicatePolicy, file: string, repeated?: boolean): number {
   if (policy !== 'last' && policy !== 'sum' && policy !== 'max' && policy !== 'error') throw new RangeError(`unknown duplicates policy '${String(policy)}'`);
   const n = c.n, U = users.size, I = items.size;
   const { user, item, rating, line } = c;
   const ts = c.timestamp;
-  if (!hasRepeatedPair(user, item, n, U, I)) return 0;
+  if (!(repeated ?? hasRepeatedPair(user, item, n, U, I))) return 0;
   const byItem = new Int32Array(n);
   {
     const start = new Int32Array(I + 1);
