@@ -5,9 +5,10 @@
  * the same code.
  */
 import * as assert from 'uvu/assert';
+import { NATIVE_ONLY_NN_KERNELS } from '../../src/backends/native/nnCalls.js';
 
 /** Kernels that only the native module binds (not in AFFINITY_NN_KERNELS). */
-const NATIVE_ONLY = new Set(['softmaxOutputLayer']);
+const NATIVE_ONLY = new Set<string>(NATIVE_ONLY_NN_KERNELS);
 
 type NnBadCall = [kernel: string, options: Record<string, unknown>, type: 'TypeError' | 'RangeError', message: RegExp];
 

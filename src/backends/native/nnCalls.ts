@@ -14,13 +14,15 @@ import type { Activation } from '../../kernels/nn/activation.js';
 import type { Dense } from '../../data/matrix.js';
 import { withCancelFlag } from './cancelFlag.js';
 
-/** The kernels of src/kernels/nn that native/addon/nn_args.h binds. */
+/** The kernels of src/kernels/nn that native/addon/nn_args.h binds in both modules (AFFINITY_NN_KERNELS: native and CUDA). */
 export const NN_KERNELS = [
   'biasActivation', 'activationBackward', 'columnSums', 'layerNorm', 'layerNormBackward', 'layerNormParamGrad',
   'maskedSoftmax', 'softmaxBackward', 'softmaxCrossEntropy', 'sigmoidCrossEntropy', 'embeddingGather', 'segmentSum',
-  'dropout', 'adamUpdate', 'spdSolve', 'elementwise', 'softmaxOutputLayer',
+  'dropout', 'adamUpdate', 'spdSolve', 'elementwise',
 ] as const;
-export type NnKernelName = (typeof NN_KERNELS)[number];
+/** Those the native module alone binds (the CUDA backend lacks them; its callers compose the separate kernels). */
+export const NATIVE_ONLY_NN_KERNELS = ['softmaxOutputLayer'] as const;
+export type NnKernelName = (typeof NN_KERNELS)[number] | (typeof NATIVE_ONLY_NN_KERNELS)[number];
 
 /** What every options object takes besides its kernel's fields. */
 export interface NativeNnCallBase {
