@@ -125,6 +125,24 @@ test('softmaxBackward matches finite differences of the masked softmax', () => {
   checkGradient('softmax dx', loss, scores.data, dx.data);
 });
 
+test('softmaxOutputLayer: the loss of softmaxCrossEntropy on H·Eᵀ (weighted rows, ignored rows); ∂H and ∂E are its finite differences', () => {
+  const hidden = gridDense(5, 3, 21), table = gridDense(4, 3, 22, -2, 2);
+  const targets = new Int32Array([3, -1, 0, 2, 3]), weights = new Float32Array([1, 2, 0.5, 0, 1.5]);
+  const out = runReference('softmaxOutputLayer', { hidden, table, targets, weights, gradScale: 0.5 });
+  const logits = denseFrom(5, 4);
+  for (let r = 0; r < 5; r++) for (let j = 0; j < 4; j++) for (let k = 0; k < 3; k++) logits.data[r * 4 + j] += hidden.data[r * 3 + k] * table.data[j * 3 + k];
+  const ce = runReference('softmaxCrossEntropy', { logits, targets });
+  for (let r = 0; r < 5; r++) assert.ok(Math.abs(out.loss[r] - weights[r] * ce.loss[r]) < 1e-5, `loss row ${r}`);
+  assert.ok(out.gradHidden.subarray(3, 6).every((v) => v === 0) && out.gradHidden.subarray(9, 12).every((v) => v === 0), 'ignored and zero-weight rows have no gradient');
+  const loss = () => 0.5 * runReference('softmaxOutputLayer', { hidden, table, targets, weights }).loss.reduce((s, v) => s + v, 0);
+  checkGradient('output layer dH', loss, hidden.data, out.gradHidden);
+  checkGradient('output layer dE', loss, table.data, out.gradTable);
+  assert.throws(() => runReference('softmaxOutputLayer', { hidden, table, targets: new Int32Array([0, 4, 0, 0, 0]) }), /targets\[1\] = 4 is outside \[-1, 4\)/);
+  assert.throws(() => runReference('softmaxOutputLayer', { hidden, table: gridDense(4, 2, 1), targets }), /table has 2 columns, expected 3/);
+  const none = runReference('softmaxOutputLayer', { hidden: denseFrom(0, 3), table, targets: new Int32Array(0) });
+  assert.ok(none.gradTable.every((v) => v === 0), 'no rows: a zero table gradient');
+});
+
 test('softmaxCrossEntropy: loss and gradient for class targets (ignored rows), sampled logits and target weights', () => {
   const logits = gridDense(4, 6, 13, -3, 3);
   const targets = new Int32Array([2, -1, 0, 5]);

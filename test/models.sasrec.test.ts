@@ -4,7 +4,9 @@
  * output layer); it learns the pattern and its loss falls; recommend excludes the seen items and
  * returns no padding; recommendBatch equals recommend; save/load round-trips exactly; a seed makes
  * fits bit-identical; early stopping on a validation set; bad parameters and input are clear
- * errors; an AbortSignal stops the fit and leaves the model as it was.
+ * errors; an AbortSignal stops the fit and leaves the model as it was. On the native backend (skipped
+ * without it): the fused output layer (softmaxOutputLayer) gives the separate kernels' loss and
+ * gradients, and a ce fit is bit-identical for a seed; a backend without the kernel composes them.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,6 +25,8 @@ import { holdOut, seenExceptHeld, userSequences } from '../src/models/neural/seq
 import { allModels } from '../src/models/registry.js';
 import type { ModelParams } from '../src/models/types.js';
 import { nextItem, walks } from './helpers/sequences.js';
+import { probeBackend } from '../src/backends/registry.js';
+import { skip } from './helpers/skip.js';
 
 const engine = new Engine({ threads: 1, backend: 'js' });
 const ctx = { engine };
@@ -330,4 +334,52 @@ test('an AbortSignal stops the fit; the model keeps its previous state', async (
 });
 
 test.after(() => engine.close());
+
+const nativeFused = 'native: the fused output layer gives the separate kernels\' loss and gradients (ce, weighted); a ce fit is bit-identical for a seed';
+const native = await probeBackend('native');
+if (!native.available || !native.kernels.includes('softmaxOutputLayer')) skip(test, nativeFused, native.available ? 'this native module has no softmaxOutputLayer' : native.reason);
+else {
+  test(nativeFused, async () => {
+    const e = new Engine({ threads: 2 });
+    try {
+      const x = walks({ users: 40, items: 300, minLen: 3, maxLen: 30 });
+      const seq = userSequences(x, 40);
+      const w = trainingWindows(seq, Int32Array.from({ length: 40 }, (_, u) => u), 16);
+      const itemWeight = Float32Array.from({ length: 300 }, (_, i) => 0.5 + (i % 7) / 7);
+      for (const o of [{ loss: 'ce' as const }, { loss: 'ce' as const, itemWeight }]) {
+        const step = async (backend: string) => {
+          const rt = new Runtime({ engine: e, backend }, 1), arena = new ParamArena();
+          const net = new SasrecNet(rt, arena, 300, { hidden: 16, maxLen: 16, blocks: 1, heads: 2, dropout: 0 });
+          arena.allocate(new Rng(7));
+          arena.clearGrads();
+          const fused = await rt.implements('softmaxOutputLayer', 1e9);
+          const r = await net.trainStep(w, o);
+          return { fused, loss: r.loss, grads: arena.params.map(gradOf), names: arena.params.map((p) => p.name) };
+        };
+        // native fuses them; the reference backend composes gemm and softmaxCrossEntropy (as CUDA and wasm, which lack the kernel)
+        const a = await step('native'), b = await step('js');
+        assert.ok(a.fused, 'native runs the fused kernel');
+        assert.not.ok(b.fused, 'js composes the separate kernels');
+        assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * (1 + Math.abs(b.loss)), `loss ${a.loss} vs ${b.loss}`);
+        a.grads.forEach((g, k) => {
+          let scale = 0;
+          for (const v of b.grads[k]) scale = Math.max(scale, Math.abs(v));
+          for (let i = 0; i < g.length; i++) {
+            if (!(Math.abs(g[i] - b.grads[k][i]) <= 1e-5 + 1e-3 * scale)) assert.unreachable(`${o.itemWeight ? 'weighted' : 'ce'}: ∂L/∂${a.names[k]}[${i}] fused ${g[i]}, separate ${b.grads[k][i]}`);
+          }
+        });
+      }
+      const fit = async (seed: number) => {
+        const m = new SASRec({ ...tiny, hidden: 16, maxLen: 16, dropout: 0.2, loss: 'ce', epochs: 2, seed });
+        await m.fit(x, { engine: e, backend: 'native' });
+        return Buffer.from(m.userVectors.data.buffer, m.userVectors.data.byteOffset, m.userVectors.data.byteLength);
+      };
+      const f1 = await fit(4), f2 = await fit(4);
+      assert.ok(f1.equals(f2), 'same seed, same bits');
+    } finally {
+      await e.close();
+    }
+  });
+}
+
 test.run();

@@ -111,9 +111,10 @@ if (status instanceof Error) {
     assert.ok(p.reason.trim().length > 0);
   });
 } else {
-  test('every kernel of the contract has a wasm implementation', () => {
+  test('every kernel of the contract but the native module\'s fused output layer has a wasm implementation', () => {
     const missing: string[] = [];
-    for (const c of nnCases(false)) if (!wasmBackend.kernels[c.kernel]) missing.push(c.kernel);
+    // softmaxOutputLayer: SasrecNet composes gemm and softmaxCrossEntropy on wasm (as on CUDA)
+    for (const c of nnCases(false)) if (!wasmBackend.kernels[c.kernel] && c.kernel !== 'softmaxOutputLayer') missing.push(c.kernel);
     if (!wasmBackend.kernels.gemm) missing.push('gemm');
     assert.equal([...new Set(missing)], []);
   });

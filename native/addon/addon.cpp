@@ -65,6 +65,11 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) { return affinity::addon::queue
 AFFINITY_NN_KERNELS(AFFINITY_NN_BINDING)
 #undef AFFINITY_NN_BINDING
 
+// the fused full-softmax output layer: the native module only (a CUDA module lacks it; the TS side then uses the separate kernels)
+Napi::Value SoftmaxOutputLayer(const Napi::CallbackInfo& info) {
+  return affinity::addon::queue_softmax_output_layer<&affinity::softmax_output_layer>(info, kMaxThreads);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("denseScoreTopK", Napi::Function::New(env, DenseScoreTopK, "denseScoreTopK"));
@@ -78,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transposeCsr", Napi::Function::New(env, affinity::addon::TransposeCsr, "transposeCsr"));
   exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
   AFFINITY_NN_KERNELS(AFFINITY_NN_EXPORT)
+  exports.Set("softmaxOutputLayer", Napi::Function::New(env, SoftmaxOutputLayer, "softmaxOutputLayer"));
   Napi::Object limits = affinity::addon::base_limits(env);
   limits.Set("maxThreads", kMaxThreads);
   affinity::addon::export_module_info(exports, limits);

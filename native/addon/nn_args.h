@@ -19,6 +19,8 @@
 //                weightDecay?, decoupled?, gradScale? })     in place; rows = params.length/dim or rowIds
 //   spdSolve({ n, a, b?, r?, out, block? })                  b absent: out = A⁻¹; one call, all n rows
 //   elementwise({ op: 'axpby'|'mul', x, y?, alpha?, beta?, out })                        rows = elements
+//   softmaxOutputLayer({ rows, items, dim, hidden, table, targets, weights?, gradScale?, loss, gradHidden,
+//                        gradTable })     the native module only (not in AFFINITY_NN_KERNELS); one call, all rows
 //
 // and, in every one: rowStart?, rowEnd? (default: all the kernel's rows), threads?, cancel?.
 // Each returns a Promise<void>. Before the worker is queued, on the JS thread: every array's type,
@@ -385,6 +387,30 @@ Napi::Value queue_elementwise(const Napi::CallbackInfo& info, int max_threads) {
   bind_f32(o, "out", p.out, p.out_length);
   parse_call(o, p, p.length, max_threads);
   return queue_nn(o, "elementwise", p, &validate_elementwise, Kernel);
+}
+
+// ------------------------------------------------------------------ softmaxOutputLayer (native module only)
+// softmaxOutputLayer({ rows, items, dim, hidden, table, targets: Int32Array, weights?, gradScale?, loss,
+//                      gradHidden, gradTable })                     one call, all rows
+template <void (*Kernel)(const SoftmaxOutputLayerParams&)>
+Napi::Value queue_softmax_output_layer(const Napi::CallbackInfo& info, int max_threads) {
+  ObjectArgs o(info, "softmaxOutputLayer");
+  SoftmaxOutputLayerParams p;
+  p.rows = dim(o, "rows");
+  p.items = dim(o, "items");
+  p.dim = dim(o, "dim");
+  bind_f32(o, "hidden", p.hidden, p.hidden_length);
+  bind_f32(o, "table", p.table, p.table_length);
+  IndexCopy targets = copy_indices(o.typed("targets", napi_int32_array, "an Int32Array"));
+  p.targets = targets->data();
+  p.targets_length = static_cast<int64_t>(targets->size());
+  bind_optional_f32(o, "weights", p.rows, "rows", p.weights, p.weights_length);
+  p.grad_scale = static_cast<float>(o.number("gradScale", 1.0, true));
+  bind_f32(o, "loss", p.loss, p.loss_length);
+  bind_f32(o, "gradHidden", p.grad_hidden, p.grad_hidden_length);
+  bind_f32(o, "gradTable", p.grad_table, p.grad_table_length);
+  parse_call(o, p, p.rows, max_threads);
+  return queue_nn(o, "softmaxOutputLayer", p, &validate_softmax_output_layer, Kernel, {targets});
 }
 
 }  // namespace addon

@@ -248,6 +248,81 @@ void test_losses() {
     }
 }
 
+// ------------------------------------------------------------------ the fused output layer
+/** loss (rows), grad_hidden (rows × dim), grad_table (items × dim) of the definition, in float64. */
+std::vector<double> output_layer_reference(const std::vector<float>& h, const std::vector<float>& e, const std::vector<int32_t>& t,
+                                           const float* w, int64_t rows, int64_t items, int64_t dim, double s) {
+  std::vector<double> out(static_cast<size_t>(rows + rows * dim + items * dim), 0.0);
+  double* loss = out.data();
+  double* dh = loss + rows;
+  double* de = dh + rows * dim;
+  std::vector<double> z(static_cast<size_t>(items));
+  for (int64_t r = 0; r < rows; r++) {
+    if (t[r] < 0) continue;
+    double mx = -1e300;
+    for (int64_t j = 0; j < items; j++) {
+      double v = 0;
+      for (int64_t k = 0; k < dim; k++) v += double(h[r * dim + k]) * e[j * dim + k];
+      z[j] = v;
+      mx = std::max(mx, v);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < items; j++) sum += std::exp(z[j] - mx);
+    const double lse = mx + std::log(sum), wr = w ? w[r] : 1.0;
+    loss[r] = wr * (lse - z[t[r]]);
+    for (int64_t j = 0; j < items; j++) {
+      const double g = s * wr * (std::exp(z[j] - lse) - (j == t[r] ? 1.0 : 0.0));
+      for (int64_t k = 0; k < dim; k++) {
+        dh[r * dim + k] += g * e[j * dim + k];
+        de[j * dim + k] += g * h[r * dim + k];
+      }
+    }
+  }
+  return out;
+}
+
+void test_output_layer() {
+  // rows past one tile and past the 16 groups (several tiles per group), a single item, no rows
+  const int64_t shapes[][3] = {{0, 4, 3}, {1, 1, 1}, {7, 5, 3}, {300, 37, 50}, {16 * kOutputLayerTileRows + 45, 11, 4}};
+  for (const auto& sh : shapes) {
+    const int64_t rows = sh[0], items = sh[1], dim = sh[2];
+    const std::vector<float> h = uniform(rows * dim, static_cast<uint32_t>(rows + 3), -1, 1), e = uniform(items * dim, static_cast<uint32_t>(items + 5), -0.5f, 0.5f);
+    const std::vector<float> w = uniform(rows, 9, 0, 2);
+    std::vector<int32_t> t(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; r++) t[r] = r % 5 == 2 ? -1 : static_cast<int32_t>((r * 7) % items);
+    for (bool weighted : {false, true}) {
+      const double s = 1.0 / std::max<int64_t>(1, rows);
+      const std::vector<double> want = output_layer_reference(h, e, t, weighted ? w.data() : nullptr, rows, items, dim, s);
+      std::vector<float> first_table;
+      for (const Level& l : levels()) {
+        const std::string label = l.name() + " softmaxOutputLayer " + shape(rows, dim) + " x " + shape(items, dim) + (weighted ? " weighted" : "");
+        std::vector<float> loss(static_cast<size_t>(rows), kSentinel), dh(static_cast<size_t>(rows * dim), kSentinel),
+            de(static_cast<size_t>(items * dim), kSentinel);
+        SoftmaxOutputLayerParams p;
+        set_call(p, l, 0, rows);
+        p.rows = rows;
+        p.items = items;
+        p.dim = dim;
+        p.hidden = h.data();
+        p.table = e.data();
+        p.targets = t.data();
+        p.weights = weighted ? w.data() : nullptr;
+        p.grad_scale = static_cast<float>(s);
+        p.loss = loss.data();
+        p.grad_hidden = dh.data();
+        p.grad_table = de.data();
+        softmax_output_layer(p);
+        close(label + " loss", loss.data(), want.data(), rows, 1e-5, 1e-4);
+        close(label + " gradHidden", dh.data(), want.data() + rows, rows * dim, 1e-6, 1e-3);
+        close(label + " gradTable", de.data(), want.data() + rows + rows * dim, items * dim, 1e-6, 1e-3);
+        // the same bits on 1 and 2 threads (at one SIMD level)
+        if (l.threads == 1) first_table = de;
+        else CHECK(first_table == de, "%s: gradTable differs between 1 and 2 threads", label.c_str());
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------------------ embeddings
 void test_embeddings() {
   for (const Level& l : levels())
@@ -453,6 +528,28 @@ void expect_invalid(const char* kernel, const P& p, std::string (*validate)(cons
 void test_validation() {
   std::vector<float> x(60, 1.0f), y(60), small(4);
   std::vector<int32_t> ids = {0, 3, 10, -1};
+  {
+    SoftmaxOutputLayerParams p;
+    p.rows = 4;
+    p.items = 10;
+    p.dim = 2;
+    p.hidden = x.data();
+    p.table = x.data() + 8;
+    p.targets = ids.data();
+    p.loss = y.data();
+    p.grad_hidden = y.data() + 4;
+    p.grad_table = y.data() + 12;
+    p.row_end = 4;
+    p.items = 3;  // ids[2] = 10
+    expect_invalid("softmaxOutputLayer", p, &validate_softmax_output_layer, &softmax_output_layer, "targets[1] = 3 is outside [-1, 3)");
+    p.items = 11;
+    p.table = x.data() + 8;
+    p.grad_table = y.data() + 10;  // overlaps gradHidden (4..12)
+    expect_invalid("softmaxOutputLayer", p, &validate_softmax_output_layer, &softmax_output_layer, "overlaps gradHidden");
+    p.grad_table = y.data() + 12;
+    p.row_end = 3;
+    expect_invalid("softmaxOutputLayer", p, &validate_softmax_output_layer, &softmax_output_layer, "computes all 4 rows in one call");
+  }
   {
     BiasActivationParams p;
     p.rows = 6;
@@ -662,6 +759,7 @@ int main() {
   test_layer_norm();
   test_softmax();
   test_losses();
+  test_output_layer();
   test_embeddings();
   test_dropout();
   test_adam();

@@ -211,6 +211,7 @@ function nnCases(sizeClass: SizeClass): CalibrationCase[] {
   const vec = (n: number, seed: number) => uniform(n, seed, -1, 1);
   const S = medium ? 128 : 4, T = medium ? 200 : 50;  // sequences × 2 heads of T × T attention scores
   const classes = medium ? 1000 : 100, ceRows = medium ? 4096 : 128;
+  const outRows = medium ? 4096 : 32, outDim = medium ? 64 : 16;  // the output layer: rows × dim hidden states against classes items
   const elements = medium ? 1 << 24 : 1 << 16;
   const vocab = medium ? 50000 : 1000, dim = 64, lookups = medium ? 327680 : 2000;
   const params = medium ? 1 << 21 : 1 << 14, spdN = medium ? 400 : 80;
@@ -253,6 +254,10 @@ function nnCases(sizeClass: SizeClass): CalibrationCase[] {
     nnCase('softmaxCrossEntropy', sizeClass, `${ceRows}x${classes} targets`, () => {
       const z = dense(ceRows, classes, 83), t = ids(ceRows, classes, 84);
       return { args: { logits: z, targets: t }, rows: ceRows, firstRows: (n) => ({ logits: denseFirstRows(z, n), targets: t.subarray(0, n) }) };
+    }),
+    nnCase('softmaxOutputLayer', sizeClass, `${outRows}x${outDim} · (${classes}x${outDim})ᵀ targets`, () => {
+      const h = dense(outRows, outDim, 89), table = dense(classes, outDim, 90), t = ids(outRows, classes, 84);
+      return { args: { hidden: h, table, targets: t }, rows: outRows, firstRows: (n) => ({ hidden: denseFirstRows(h, n), table, targets: t.subarray(0, n) }) };
     }),
     nnCase('sigmoidCrossEntropy', sizeClass, `${elements}`, () => {
       const z = vec(elements, 85), y = uniform(elements, 86, 0, 1);

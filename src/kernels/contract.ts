@@ -17,6 +17,7 @@ import { activationBackwardKernel, biasActivationKernel, columnSumsKernel } from
 import { layerNormBackwardKernel, layerNormKernel, layerNormParamGradKernel } from './nn/layerNorm.js';
 import { maskedSoftmaxKernel, softmaxBackwardKernel } from './nn/softmax.js';
 import { sigmoidCrossEntropyKernel, softmaxCrossEntropyKernel } from './nn/losses.js';
+import { softmaxOutputLayerKernel } from './nn/outputLayer.js';
 import { embeddingGatherKernel, segmentSumKernel } from './nn/embedding.js';
 import { dropoutKernel } from './nn/dropout.js';
 import { adamUpdateKernel } from './nn/adam.js';
@@ -43,6 +44,7 @@ export const kernels = {
   softmaxBackward: softmaxBackwardKernel,
   softmaxCrossEntropy: softmaxCrossEntropyKernel,
   sigmoidCrossEntropy: sigmoidCrossEntropyKernel,
+  softmaxOutputLayer: softmaxOutputLayerKernel,
   embeddingGather: embeddingGatherKernel,
   segmentSum: segmentSumKernel,
   dropout: dropoutKernel,

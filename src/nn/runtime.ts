@@ -16,6 +16,7 @@ import { Rng } from '../data/random.js';
 import { getKernel, type KernelArgs, type KernelName, type KernelOutput } from '../kernels/contract.js';
 import { outputMismatch } from '../kernels/kernelDef.js';
 import { resolveContext, type Context, type RunContext } from '../engine/context.js';
+import { probeBackend } from '../backends/registry.js';
 
 interface Slot {
   out: unknown;
@@ -65,6 +66,24 @@ export class Runtime {
    */
   runInto<K extends KernelName>(kernel: K, args: KernelArgs<K>, out: KernelOutput<K>): Promise<KernelOutput<K>> {
     return this.ctx.engine.run(kernel, args, { backend: this.ctx.backend, signal: this.ctx.signal, out });
+  }
+
+  /**
+   * Whether this context's calls of `kernel` (of about `work` flops) run on a backend's own
+   * implementation of it: false when they would run the reference — the backend pinned is 'js',
+   * or lacks the kernel (the engine then falls back to 'js'), or under 'auto' the reference is the
+   * best candidate. A layer uses it to call a fused kernel (e.g. softmaxOutputLayer) where a
+   * backend has one and to compose the separate kernels (each on the backend) elsewhere.
+   */
+  async implements(kernel: KernelName, work: number): Promise<boolean> {
+    const name = this.ctx.backend;
+    if (name === 'auto') {
+      const best = (await this.ctx.engine.candidates(kernel, work))[0];
+      return best !== undefined && best.name !== 'js';
+    }
+    if (name === 'js') return false;
+    const st = await probeBackend(name);
+    return st.available && st.kernels.includes(kernel);
   }
 
   /** x·W (op(x)·op(W)): the gemm every dense layer uses, on Dense operands. */

@@ -5,6 +5,10 @@
  * the same code.
  */
 import * as assert from 'uvu/assert';
+import { NATIVE_ONLY_NN_KERNELS } from '../../src/backends/native/nnCalls.js';
+
+/** Kernels that only the native module binds (not in AFFINITY_NN_KERNELS). */
+const NATIVE_ONLY = new Set<string>(NATIVE_ONLY_NN_KERNELS);
 
 type NnBadCall = [kernel: string, options: Record<string, unknown>, type: 'TypeError' | 'RangeError', message: RegExp];
 
@@ -52,6 +56,24 @@ function nnBadCalls(): NnBadCall[] {
     ['elementwise', { op: 'div', x: f(4), out: f(4) }, 'RangeError', /op must be 'axpby' or 'mul', got 'div'/],
     ['elementwise', { op: 'mul', x: f(4), out: f(4) }, 'TypeError', /y must be a Float32Array for op 'mul'/],
     ['elementwise', { op: 'axpby', x: f(4), alpha: Number.NaN, out: f(4) }, 'RangeError', /alpha must be a finite number/],
+    ...outputLayerBadCalls(),
+  ];
+}
+
+/** softmaxOutputLayer: the native module only (NATIVE_ONLY). */
+function outputLayerBadCalls(): NnBadCall[] {
+  const f = (n: number) => new Float32Array(n);
+  const base = { rows: 3, items: 5, dim: 4, hidden: f(12), table: f(20), targets: Int32Array.of(0, -1, 4), loss: f(3), gradHidden: f(12), gradTable: f(20) };
+  const shared = f(40);
+  return [
+    ['softmaxOutputLayer', { ...base, targets: Int32Array.of(0, 5, 1) }, 'RangeError', /targets\[1\] = 5 is outside \[-1, 5\)/],
+    ['softmaxOutputLayer', { ...base, targets: new Float32Array(3) }, 'TypeError', /targets must be an Int32Array/],
+    ['softmaxOutputLayer', { ...base, table: f(19) }, 'RangeError', /table has length 19, expected items\*dim = 20/],
+    ['softmaxOutputLayer', { ...base, items: 0, table: f(0), gradTable: f(0) }, 'RangeError', /items must be >= 1/],
+    ['softmaxOutputLayer', { ...base, weights: Float32Array.of(1, -1, 1) }, 'RangeError', /weights\[1\] = -1 is not a finite weight/],
+    ['softmaxOutputLayer', { ...base, weights: f(2) }, 'RangeError', /weights has length 2, expected rows = 3/],
+    ['softmaxOutputLayer', { ...base, gradTable: shared.subarray(0, 20), gradHidden: shared.subarray(10, 22) }, 'RangeError', /overlaps/],
+    ['softmaxOutputLayer', { ...base, rowEnd: 2 }, 'RangeError', /computes all 3 rows in one call, got rows \[0, 2\)/],
   ];
 }
 
@@ -71,6 +93,7 @@ export function thrown(call: () => unknown): Error {
 /** Every bad call of nnBadCalls() on `module` throws its error, naming the kernel; so does a call without an options object. */
 export function expectBadNnCallsRefused(module: Record<string, (o: unknown) => Promise<void>>): void {
   for (const [kernel, options, type, message] of nnBadCalls()) {
+    if (NATIVE_ONLY.has(kernel) && typeof module[kernel] !== 'function') continue;  // a CUDA module lacks it
     const e = thrown(() => module[kernel](options));
     assert.is(e.constructor.name, type, `${kernel} ${message}: ${e.constructor.name}: ${e.message}`);
     assert.match(e.message, message, `${kernel}: ${e.message}`);

@@ -119,6 +119,18 @@ export function nnCases(large = true): NnCase[] {
     const distinct = new Int32Array([...new Set(touched)]);
     cases.push(nnCase('adamUpdate', `${rows}×${dim} lazy ${distinct.length} rows`, { ...make(), grads: gridValues(distinct.length * dim, 18), rowIds: distinct, dim, step: 10, lr: 1e-3 }, 1e-6, 1e-5, ['params', 'm', 'v']));
   }
+  // the fused full-softmax output layer: empty, a single item, off the vector widths, ignored rows,
+  // weights, every row ignored, and (large) several row tiles over several groups of partials
+  const outputShapes: Array<[number, number, number, number]> = [[0, 5, 3, 0], [1, 1, 1, 0], [3, 7, 5, 0.2], [37, 33, 17, 0.2], [300, 129, 50, 0.2]];
+  if (large) outputShapes.push([2500, 1000, 50, 0.1]);
+  for (const [rows, items, dim, padding] of outputShapes) {
+    const tag = `${rows}×${dim} · (${items}×${dim})ᵀ`;
+    const hidden = gridDense(rows, dim, rows + dim, -1, 1), table = gridDense(items, dim, items * 3 + dim, -0.5, 0.5);
+    const targets = ids(rows, items, rows + 17, padding), gradScale = 1 / Math.max(1, rows);
+    cases.push(nnCase('softmaxOutputLayer', `${tag} targets`, { hidden, table, targets, gradScale }, 1e-5, 1e-3));
+    cases.push(nnCase('softmaxOutputLayer', `${tag} weighted`, { hidden, table, targets, weights: gridValues(rows, 19, 0, 2), gradScale }, 1e-5, 1e-3));
+  }
+  cases.push(nnCase('softmaxOutputLayer', 'every row ignored', { hidden: gridDense(4, 3, 2), table: gridDense(6, 3, 3), targets: sharedInt32(4).fill(-1) }));
   // closed-form solve
   for (const n of large ? [1, 5, 33, 200] : [1, 5, 33]) {
     const a = spd(n, n);

@@ -477,5 +477,7 @@ export const nativeBackend: Backend = {
     adamUpdate: nnKernel('adamUpdate'),
     spdSolve: nnKernel('spdSolve'),
     elementwise: nnKernel('elementwise'),
+    // the fused output layer: the native module only (the CUDA backend lacks it; SasrecNet then runs the separate kernels)
+    softmaxOutputLayer: nnKernel('softmaxOutputLayer'),
   },
 };

@@ -14,13 +14,15 @@ import type { Activation } from '../../kernels/nn/activation.js';
 import type { Dense } from '../../data/matrix.js';
 import { withCancelFlag } from './cancelFlag.js';
 
-/** The kernels of src/kernels/nn that native/addon/nn_args.h binds. */
+/** The kernels of src/kernels/nn that native/addon/nn_args.h binds in both modules (AFFINITY_NN_KERNELS: native and CUDA). */
 export const NN_KERNELS = [
   'biasActivation', 'activationBackward', 'columnSums', 'layerNorm', 'layerNormBackward', 'layerNormParamGrad',
   'maskedSoftmax', 'softmaxBackward', 'softmaxCrossEntropy', 'sigmoidCrossEntropy', 'embeddingGather', 'segmentSum',
   'dropout', 'adamUpdate', 'spdSolve', 'elementwise',
 ] as const;
-export type NnKernelName = (typeof NN_KERNELS)[number];
+/** Those the native module alone binds (the CUDA backend lacks them; its callers compose the separate kernels). */
+export const NATIVE_ONLY_NN_KERNELS = ['softmaxOutputLayer'] as const;
+export type NnKernelName = (typeof NN_KERNELS)[number] | (typeof NATIVE_ONLY_NN_KERNELS)[number];
 
 /** What every options object takes besides its kernel's fields. */
 export interface NativeNnCallBase {
@@ -76,6 +78,12 @@ export interface NativeAdamUpdateCall {
 export interface NativeSpdSolveCall { n: number; a: Float32Array; b?: Float32Array; r?: number; out: Float32Array; block?: number }
 export interface NativeElementwiseCall { op: 'axpby' | 'mul'; x: Float32Array; y?: Float32Array; alpha?: number; beta?: number; out: Float32Array }
 
+/** The fused full-softmax output layer (the native module only; one call, all rows). */
+export interface NativeSoftmaxOutputLayerCall {
+  rows: number; items: number; dim: number; hidden: Float32Array; table: Float32Array; targets: Int32Array; weights?: Float32Array;
+  gradScale?: number; loss: Float32Array; gradHidden: Float32Array; gradTable: Float32Array;
+}
+
 /** Each kernel's options object (without NativeNnCallBase). */
 export interface NativeNnCalls {
   biasActivation: NativeBiasActivationCall;
@@ -94,6 +102,7 @@ export interface NativeNnCalls {
   adamUpdate: NativeAdamUpdateCall;
   spdSolve: NativeSpdSolveCall;
   elementwise: NativeElementwiseCall;
+  softmaxOutputLayer: NativeSoftmaxOutputLayerCall;
 }
 
 /** A module's nn kernel functions (each absent in a module built before it was bound). */
@@ -167,6 +176,11 @@ const builders: Builders = {
   }),
   elementwise: (a, out) => ({
     op: a.op, x: a.x, ...(a.y ? { y: a.y } : {}), alpha: a.alpha ?? 1, beta: a.beta ?? 1, out,
+  }),
+  softmaxOutputLayer: (a, out) => ({
+    rows: a.hidden.rows, items: a.table.rows, dim: a.hidden.cols, hidden: a.hidden.data, table: a.table.data, targets: a.targets,
+    ...(a.weights ? { weights: a.weights } : {}), gradScale: a.gradScale ?? 1,
+    loss: out.loss, gradHidden: out.gradHidden, gradTable: out.gradTable,
   }),
 };
 

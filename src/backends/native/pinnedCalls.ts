@@ -41,6 +41,7 @@ const WRITTEN: Record<string, readonly string[]> = {
   adamUpdate: ['params', 'm', 'v'],
   spdSolve: ['out'],
   elementwise: ['out'],
+  softmaxOutputLayer: ['loss', 'gradHidden', 'gradTable'],
 };
 
 /** The kernels whose calls go through pinnedCalls (a test checks that every native kernel does). */

@@ -106,6 +106,8 @@ export class SasrecNet {
   private readonly blocks: TransformerBlock[];
   private readonly norm: LayerNorm;
   private rows = 0;
+  /** whether the backend runs the fused output layer (softmaxOutputLayer); decided on the first ce batch */
+  private fusedOutput: boolean | null = null;
   private output: { logits: Float32Array; loss: Float32Array; grad: Float32Array } | null = null;
 
   constructor(private readonly rt: Runtime, arena: ParamArena, nItems: number, private readonly o: SasrecShape) {
@@ -183,14 +185,23 @@ export class SasrecNet {
   }
 
   /**
-   * Full softmax cross-entropy of the positions' hidden states Hc (n × d) against every item, in
-   * row chunks: logits = Hc·Eᵀ, ∂L/∂Hc = G·E, ∂L/∂E = Gᵀ·Hc (G = the loss's gradient, scaled 1/n;
+   * Full softmax cross-entropy of the positions' hidden states Hc (n × d) against every item: one
+   * softmaxOutputLayer call where the backend implements it (native), else in row chunks: logits = Hc·Eᵀ, ∂L/∂Hc = G·E, ∂L/∂E = Gᵀ·Hc (G = the loss's gradient, scaled 1/n;
    * ∂L/∂E is the item table's dense gradient). With weights, row t's loss is w_t·CE (the kernel's
    * target weights: w_t at the target, 0 elsewhere).
    */
   private async softmaxLoss(Hc: Dense, targets: Int32Array, weights: Float32Array | undefined, outputElements: number): Promise<{ loss: number; dHc: Dense }> {
     const rt = this.rt, E = this.items.table.dense;
     const n = Hc.rows, d = Hc.cols, I = E.rows;
+    this.fusedOutput ??= await rt.implements('softmaxOutputLayer', 6 * n * I * d);
+    if (this.fusedOutput) {
+      // the same three products and loss in one call that never stores the n × I logits (the native module)
+      const out = await rt.run('softmaxOutputLayer', { hidden: Hc, table: E, targets, weights, gradScale: 1 / n });
+      let loss = 0;
+      for (let t = 0; t < n; t++) loss += out.loss[t];
+      await addDenseGrad(rt, this.items.table, out.gradTable);
+      return { loss: n ? loss / n : 0, dHc: { rows: n, cols: d, data: out.gradHidden } };
+    }
     const chunk = Math.min(n, Math.max(1, Math.floor(outputElements / Math.max(1, I))));
     const dHc = denseFrom(n, d);
     const buf = this.outputBuffers(chunk, I);

@@ -353,6 +353,45 @@ struct SpdSolveParams : NnCall {
 std::string validate_spd_solve(const SpdSolveParams& p);
 void spd_solve(const SpdSolveParams& p);
 
+// ------------------------------------------------------------------ outputLayer.ts
+/**
+ * softmaxOutputLayer: the full-softmax output layer of a next-item model with its loss and both
+ * gradients, fused. Hidden states H (rows × dim), item table E (items × dim), targets t (rows,
+ * each in [−1, items)), row weights w (rows, finite ≥ 0; null: 1), s = grad_scale; per row r:
+ *   z_r = E·h_r (the logits over every item),  loss_r = w_r·(lse(z_r) − z_{r,t_r}),
+ *   G_r = s·w_r·(softmax(z_r) − onehot(t_r));  t_r = −1: loss_r = 0, G_r = 0;
+ *   grad_hidden = G·E (rows × dim),  grad_table = Gᵀ·H (items × dim).
+ * The rows × items logits are never in memory: the rows are cut into tiles of
+ * kOutputLayerTileRows, each tile's logits and G live in its thread's scratch (in cache) between
+ * the three products. The tiles are dealt round-robin to a number of groups that depends on the
+ * shape only (never on the threads); each group adds its tiles' Gᵀ·H in order into its own
+ * partial, and the partials are summed in group order: the result is the same on any number of
+ * threads. One call computes every row (row range [0, rows]). grad_table is written whole
+ * (zero when rows = 0).
+ */
+constexpr int64_t kOutputLayerTileRows = 128;
+
+struct SoftmaxOutputLayerParams : NnCall {
+  int64_t rows = 0, items = 0, dim = 0;
+  const float* hidden = nullptr;  // rows × dim
+  int64_t hidden_length = -1;
+  const float* table = nullptr;  // items × dim
+  int64_t table_length = -1;
+  const int32_t* targets = nullptr;  // rows
+  int64_t targets_length = -1;
+  const float* weights = nullptr;  // rows, or null
+  int64_t weights_length = -1;
+  float grad_scale = 1.0f;
+  float* loss = nullptr;  // rows
+  int64_t loss_length = -1;
+  float* grad_hidden = nullptr;  // rows × dim
+  int64_t grad_hidden_length = -1;
+  float* grad_table = nullptr;  // items × dim
+  int64_t grad_table_length = -1;
+};
+std::string validate_softmax_output_layer(const SoftmaxOutputLayerParams& p);
+void softmax_output_layer(const SoftmaxOutputLayerParams& p);
+
 // ------------------------------------------------------------------ elementwise.ts
 enum class ElementwiseOp : int { Axpby = 0, Mul = 1 };
 
