@@ -35,7 +35,7 @@ const row = (r: EvaluateResult, extra: string[] = []) => [label(r), ...METRICS.m
 const HEAD = ['model', 'HR@10', 'NDCG@10', 'sampled HR@10', 'sampled NDCG@10'];
 
 /** The settings the accuracy suite trains with (test/accuracy.sasrec.test.ts). */
-const SASREC = 'loss=ce,lr=0.005,epochs=30,patience=5,windows=all';
+const SASREC = 'loss=ce,lr=0.003,epochs=40,patience=8,windows=all,blockLayout=sasrec-code';
 const NEUMF = 'epochs=20,patience=3';
 const ALS = 'factors=64,iterations=15';
 /** (d)'s budget: every variant of a model trains as long */
