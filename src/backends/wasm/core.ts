@@ -14,13 +14,13 @@ import type { AlsHalfStepArgs } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
 import type { Dense, TopK } from '../../data/matrix.js';
-import { align16, layBprEpoch, Layout, type LinearMemory } from './linearMemory.js';
+import { align16, layBprEpoch, Layout, type EpochExports, type LinearMemory } from './linearMemory.js';
 import { GEMM_EXPORTS, gemmWasm, type GemmExports, type GemmInput, type GemmOutput } from './gemm.js';
 import { NN_EXPORTS, NnWasm, type NnExports, type WasmNnKernels } from './nn.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmExports extends GemmExports, NnExports {
+interface WasmExports extends GemmExports, NnExports, EpochExports {
   memory: WasmMemory;
   heapBase(): number;
   packRows(src: number, dst: number, n: number, d: number, width: number, normalize: number): void;
@@ -46,21 +46,10 @@ interface WasmExports extends GemmExports, NnExports {
   alsRowsCholesky(r0: number, r1: number): number;
   alsRowsCg(r0: number, r1: number): void;
   alsRowsLoss(r0: number, r1: number, out: number): void;
-  sgdSetup(
-    f: number, user: number, item: number, rating: number, weight: number, order: number, bu: number, bi: number, pu: number, qi: number,
-    yj: number, nIndptr: number, nIndices: number, scratch: number, items: number,
-  ): void;
-  sgdSvd(t0: number, t1: number, biased: number, globalMean: number,
-    lrBu: number, lrBi: number, lrPu: number, lrQi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
   sgdSvdpp(t0: number, t1: number, globalMean: number,
     lrBu: number, lrBi: number, lrPu: number, lrQi: number, lrYj: number, regBu: number, regBi: number, regPu: number, regQi: number, regYj: number): number;
   sgdNmf(t0: number, t1: number, nu: number, ni: number, biased: number, globalMean: number,
     lrBu: number, lrBi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
-  bprSetup(
-    indptr: number, indices: number, entryUser: number, sIndptr: number, sIndices: number, pop: number, npop: number, cdf: number,
-    x: number, y: number, f: number, items: number, nz: number, state: number,
-  ): void;
-  bprSteps(t0: number, t1: number, lr: number, reg: number, verify: number, mode: number): void;
 }
 interface WasmApi {
   validate(bytes: ArrayBuffer | ArrayBufferView): boolean;

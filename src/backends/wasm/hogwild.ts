@@ -31,7 +31,7 @@ import { validateBprEpoch, type BprEpochArgs } from '../../kernels/bprEpoch.js';
 import { validateSgdEpoch, type SgdEpochArgs } from '../../kernels/sgdEpoch.js';
 import { hogwildStreams } from '../../data/xoshiro128.js';
 import type { PoolParallelKernel, PoolParallelPlan } from '../types.js';
-import { Layout, layBprEpoch } from './linearMemory.js';
+import { Layout, layBprEpoch, type EpochExports } from './linearMemory.js';
 
 /** The few WebAssembly JS API members used here (the project compiles without DOM typings). */
 interface SharedWasmMemory { readonly buffer: SharedArrayBuffer }
@@ -42,19 +42,8 @@ interface ThreadsApi {
   Instance: new (module: WasmModule, imports: object) => { exports: unknown };
   validate(bytes: ArrayBuffer | ArrayBufferView): boolean;
 }
-interface HogwildExports {
+interface HogwildExports extends EpochExports {
   heapBase(): number;
-  bprSetup(
-    indptr: number, indices: number, entryUser: number, sIndptr: number, sIndices: number, pop: number, npop: number, cdf: number,
-    x: number, y: number, f: number, items: number, nz: number, state: number,
-  ): void;
-  bprSteps(t0: number, t1: number, lr: number, reg: number, verify: number, mode: number): void;
-  sgdSetup(
-    f: number, user: number, item: number, rating: number, weight: number, order: number, bu: number, bi: number, pu: number, qi: number,
-    yj: number, nIndptr: number, nIndices: number, scratch: number, items: number,
-  ): void;
-  sgdSvd(t0: number, t1: number, biased: number, globalMean: number,
-    lrBu: number, lrBi: number, lrPu: number, lrQi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
 }
 
 const PAGE = 65536;

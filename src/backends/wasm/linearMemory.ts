@@ -55,3 +55,21 @@ export function layBprEpoch(lay: Layout, a: BprEpochArgs, pop: Int32Array | unde
   const x = lay.take(m.rows * D * 4), y = lay.take(m.cols * D * 4);
   return { indptr, indices, entryUser, ownSeen, sIndptr, sIndices, popAt, cdf, x, y };
 }
+
+/**
+ * The epoch exports both wasm modules have (assembly/index.ts and assembly/hogwild.ts build them from
+ * the same sources): the sgdEpoch 'svd' steps and the bprEpoch steps, over blocks laid out as above.
+ */
+export interface EpochExports {
+  sgdSetup(
+    f: number, user: number, item: number, rating: number, weight: number, order: number, bu: number, bi: number, pu: number, qi: number,
+    yj: number, nIndptr: number, nIndices: number, scratch: number, items: number,
+  ): void;
+  sgdSvd(t0: number, t1: number, biased: number, globalMean: number,
+    lrBu: number, lrBi: number, lrPu: number, lrQi: number, regBu: number, regBi: number, regPu: number, regQi: number): number;
+  bprSetup(
+    indptr: number, indices: number, entryUser: number, sIndptr: number, sIndices: number, pop: number, npop: number, cdf: number,
+    x: number, y: number, f: number, items: number, nz: number, state: number,
+  ): void;
+  bprSteps(t0: number, t1: number, lr: number, reg: number, verify: number, mode: number): void;
+}
