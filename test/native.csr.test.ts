@@ -106,7 +106,7 @@ if (unavailable) {
     check(randomTriplets(6, 800, 500_000, 30_000), 'far more columns than entries');
   });
 
-  test('edge cases: empty, no rows, one row, one column, all duplicates, reverse-sorted, rows with no entries, one heavy row', () => {
+  test('edge cases: empty, no rows, one row, one column, all duplicates, reverse-sorted, rows with no entries, one heavy row, 2^16-row blocks', () => {
     const empty = { rows: 4, cols: 3, r: new Int32Array(0), c: new Int32Array(0), v: new Float32Array(0) };
     check(empty, 'empty');
     check({ ...empty, rows: 0, cols: 0 }, '0 × 0');
@@ -124,6 +124,12 @@ if (unavailable) {
     const heavy = randomTriplets(12, 30_000, 300, 150_000);
     for (let i = 0; i < heavy.r.length; i += 2) heavy.r[i] = 17;
     check(heavy, 'one heavy row among many blocks');
+    // blocks at their cap of 2^16 rows, with entries (and duplicates) on their first and last rows
+    const tall = randomTriplets(14, 300_000, 40, 3000);
+    const edges = [0, 65_535, 65_536, 131_071, 131_072, 299_999];
+    for (let i = 0; i < 600; i++) { tall.r[i * 5] = edges[i % 6]; tall.c[i * 5] = i % 3; }
+    check(tall, 'far more rows than entries (blocks of 2^16 rows), float32');
+    check({ ...tall, v: Float64Array.from(tall.v, (x) => x * 1.0000001) }, 'far more rows than entries (blocks of 2^16 rows), float64');
   });
 
   test('an index out of range: the reference\'s RangeError, for the first such triplet', () => {

@@ -1,9 +1,10 @@
 // ctest: native/core csr_from_triplets and csr_transpose against a naive reference (a stable sort of
 // the triplets by (row, column), duplicates summed in input order as float(double(sum) + v)), on 1,
 // 2, 3 and 5 threads: random triplets with and without duplicates, float32 and float64 values,
-// empty input, one row, every triplet the same pair, rows and columns with no entries, and bad
-// indices (the first one in input order reported, nothing written). test/native.csr.test.ts checks
-// the addon against the TypeScript reference (src/data/matrix.ts). No Node.
+// empty input, one row, every triplet the same pair, rows and columns with no entries, row blocks
+// at their 2^16-row cap, and bad indices (the first one in input order reported, nothing
+// written). test/native.csr.test.ts checks the addon against the TypeScript reference
+// (src/data/matrix.ts). No Node.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -151,6 +152,15 @@ void test_valid() {
   check_all(random_triplets(g, 300, 700, 50000), "random, larger");
   check_all(random_triplets(g, 20000, 500, 400000), "random, many row blocks");
   check_all(random_triplets(g, 1000, 1000000, 20000), "far more columns than entries (the sorting path)");
+  // blocks at their cap of 2^16 rows (a row's place in its block is a uint16), entries on the
+  // blocks' first and last rows, and duplicates there
+  Triplets tall = random_triplets(g, 300000, 40, 3000);
+  const int32_t edges[] = {0, 65535, 65536, 131071, 131072, 299999};
+  for (size_t i = 0; i < 600; i++) {
+    tall.r[i * 5] = edges[i % 6];
+    tall.c[i * 5] = static_cast<int32_t>(i % 3);
+  }
+  check_all(tall, "far more rows than entries (blocks of 2^16 rows)");
   Triplets skewed = random_triplets(g, 30000, 300, 300000);
   for (size_t i = 0; i < skewed.r.size(); i += 2) skewed.r[i] = 17;  // half of them in one row
   check_all(skewed, "one heavy row among many blocks");
@@ -192,6 +202,7 @@ void test_bad_indices() {
     CHECK(csr_from_triplets(p, threads, &bad) == -1, "bad column: not refused");
     CHECK(bad.position == 700 && bad.column && bad.value == 10, "bad column: got position %lld column %d value %lld", static_cast<long long>(bad.position), bad.column, static_cast<long long>(bad.value));
     CHECK(std::all_of(indptr.begin(), indptr.end(), [](int32_t x) { return x == -7; }), "bad column: indptr written");
+    CHECK(std::all_of(indices.begin(), indices.end(), [](int32_t x) { return x == -7; }) && std::all_of(data.begin(), data.end(), [](float x) { return x == -7.0f; }), "bad column: indices or data written");
     t.c[700] = 3;
     t.r[700] = 12;  // now both a bad row and (at 900) a bad row: the first reported
     t.c[650] = -5;

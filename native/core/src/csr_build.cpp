@@ -9,7 +9,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "affinity/huge_pages.h"
 #include "affinity/platform.h"
 #include "thread_pool.h"
 
@@ -54,7 +53,7 @@ bool cursors_reached(const uint32_t* cursors, const std::vector<uint32_t>& ends)
   return true;
 }
 
-/** One entry on its way: its output row and column, and its value. */
+/** One entry of a block being sorted: its output row within the block, its column, and its value. */
 template <class V>
 struct Entry {
   uint32_t row, col;
@@ -94,8 +93,13 @@ struct TransposeSource {
   }
 };
 
-/** Entries per row block: a block's entries, its two sorted copies and its histograms stay in a core's cache. */
+/**
+ * Entries per row block on average: a block's entries, its column-sorted copy and its histograms
+ * stay in a core's cache while step 3 sorts it.
+ */
 constexpr int64_t kBlockEntries = 65536;
+/** At most 2^16 rows per block: an entry's row within its block travels between steps 2 and 3 as a uint16_t. */
+constexpr int kMaxBlockShift = 16;
 
 /**
  * The build shared by both: entries (row < R, col < C) from `src`, in input order, sorted stably by
@@ -104,21 +108,29 @@ constexpr int64_t kBlockEntries = 65536;
  *
  * 1. Every thread counts the entries of its share per row block (2^shift rows, about kBlockEntries
  *    entries on average), checking their indices; prefix sums give each (block, thread) its range.
+ *    Before merging, block b's entries occupy exactly [blockStart[b], blockStart[b + 1]) of the
+ *    output, so that range is where they wait for step 3.
  * 2. Every thread scatters its share's entries into their blocks' ranges (stable; a few hundred
- *    write streams, not one per row or column as a plain counting sort has).
- * 3. Block by block (the blocks shared out dynamically): a counting sort of the block's entries by
- *    column (unless `cols_sorted`: they already are in column order within each row) and then by
- *    row, in the thread's own cache-sized buffers; duplicates merged; the block's entries written
- *    to its part of the output (which, before merging, is exactly its range of step 2).
+ *    write streams, not one per row or column as a plain counting sort has): the column into
+ *    `indices`, the value into `data` (float64 values into a float64 side array instead: their
+ *    sums are formed from the float64 values), the row within the block into a uint16 side array.
+ *    No n-entry buffer of whole entries: the output has to be written (and its pages faulted in)
+ *    anyway, so only the side arrays (2 bytes an entry for float32 values) are extra memory.
+ * 3. Block by block (the blocks shared out dynamically): the block's range is read into the
+ *    thread's own cache-sized buffer, sorted by column on the way (a counting sort, unless
+ *    `cols_sorted`: they already are in column order within each row); then by row (a counting
+ *    sort) back into the same range of the output, and duplicates merged.
  * 4. Merged duplicates leave gaps: the blocks move down (in order); indptr from the rows' counts.
  */
 template <class V, class Source>
 int64_t blocked_build(const Source& src, int64_t T, int64_t n, int64_t R, int64_t C, bool cols_sorted, bool merge,
                       int32_t* indptr, int32_t* indices, float* data, int64_t* bad_position, const char* what) {
+  constexpr bool kFloat = std::is_same<V, float>::value;
   const uint32_t urows = static_cast<uint32_t>(R), ucols = static_cast<uint32_t>(C);
   int shift = 0;
-  while (shift < 30 && (int64_t{2} << shift) * n <= R * kBlockEntries) shift++;
+  while (shift < kMaxBlockShift && (int64_t{2} << shift) * n <= R * kBlockEntries) shift++;
   const int64_t B = (R + (int64_t{1} << shift) - 1) >> shift;
+  const uint32_t rowMask = (uint32_t{1} << shift) - 1;
   // 1. count per block, checking every index first
   std::vector<uint32_t> cursor(static_cast<size_t>(T * B), 0);
   std::vector<int64_t> firstBad(static_cast<size_t>(T), -1);
@@ -142,26 +154,33 @@ int64_t blocked_build(const Source& src, int64_t T, int64_t n, int64_t R, int64_
   std::vector<int64_t> blockStart(static_cast<size_t>(B + 1));
   std::vector<uint32_t> ends;
   prefix_cursors(cursor.data(), T, B, blockStart.data(), &ends);
-  // 2. scatter into the blocks, checking again (the arrays are the caller's)
-  // the partition: random writes all over it, so on huge pages (affinity/huge_pages.h)
-  HugePageBuffer entryMemory(static_cast<size_t>(n) * sizeof(Entry<V>));
-  Entry<V>* const entryArray = entryMemory.as<Entry<V>>();
+  // 2. scatter into the blocks' ranges, checking again (the arrays are the caller's)
+  std::unique_ptr<uint16_t[]> rowInBlockMemory(new uint16_t[static_cast<size_t>(n)]);
+  uint16_t* const rowInBlock = rowInBlockMemory.get();
+  // float64 values wait in a side array (float32 ones in `data`)
+  std::unique_ptr<V[]> wideMemory(kFloat ? nullptr : new V[static_cast<size_t>(n)]);
+  V* values;
+  if constexpr (kFloat) values = data;
+  else values = wideMemory.get();
   std::vector<char> ok(static_cast<size_t>(T), 1);
   parallel_for(T, static_cast<int>(T), [&](int64_t t, int) {
     uint32_t* cur = cursor.data() + t * B;
-    Entry<V>* e = entryArray;
     src.each(t, [&](int64_t, uint32_t r, uint32_t c, V v) {
       if (r >= urows || c >= ucols || cur[r >> shift] >= static_cast<uint32_t>(n)) {
         ok[static_cast<size_t>(t)] = 0;
         return false;
       }
-      e[cur[r >> shift]++] = Entry<V>{r, c, v};
+      const uint32_t q = cur[r >> shift]++;
+      indices[q] = static_cast<int32_t>(c);
+      values[q] = v;
+      rowInBlock[q] = static_cast<uint16_t>(r & rowMask);
       return true;
     });
   });
+  // (the output then holds partial content: the caller discards it with the error)
   if (std::find(ok.begin(), ok.end(), 0) != ok.end() || !cursors_reached(cursor.data(), ends)) changed(what);
   cursor = std::vector<uint32_t>();
-  // 3. each block sorted in cache and written out
+  // 3. each block sorted in cache and written back to its range
   std::vector<int32_t> rowNnz(static_cast<size_t>(R));
   std::vector<int64_t> blockNnz(static_cast<size_t>(B));
   int64_t largest = 0;
@@ -186,46 +205,75 @@ int64_t blocked_build(const Source& src, int64_t T, int64_t n, int64_t R, int64_
       blockNnz[static_cast<size_t>(b)] = 0;
       return;
     }
-    const Entry<V>* in = entryArray + s;
-    if (!cols_sorted) {
-      fit(buf.byCol, m);
-      Entry<V>* byCol = buf.byCol.data();
-      if (C <= 4 * m) {
-        // a stable counting sort by column
-        std::vector<uint32_t>& count = buf.colCount;
-        count.assign(static_cast<size_t>(C + 1), 0);
-        for (int64_t k = 0; k < m; k++) count[in[k].col + 1]++;
-        for (int64_t c = 0; c < C; c++) count[static_cast<size_t>(c + 1)] += count[static_cast<size_t>(c)];
-        for (int64_t k = 0; k < m; k++) byCol[count[in[k].col]++] = in[k];
-      } else {
-        // far more columns than entries (zeroing a histogram of them would cost more than sorting)
-        std::copy(in, in + m, byCol);
-        std::stable_sort(byCol, byCol + m, [](const Entry<V>& x, const Entry<V>& y) { return x.col < y.col; });
-      }
-      in = byCol;
-    }
+    // the block's entries (row within the block, column, value) from its range, into byCol in
+    // column order (stable), and the rows' counts: the range is free to be overwritten after this
+    const int32_t* inCol = indices + s;
+    const V* inVal = values + s;
+    const uint16_t* inRow = rowInBlock + s;
+    fit(buf.byCol, m);
+    Entry<V>* byCol = buf.byCol.data();
     std::vector<uint32_t>& rowCount = buf.rowCount;
-    // by row, into the block's part of the output (entries of block b end up at [s, s + m) before merging)
     rowCount.assign(static_cast<size_t>(rows + 1), 0);
-    for (int64_t k = 0; k < m; k++) rowCount[in[k].row - r0 + 1]++;
+    if (!cols_sorted && C <= 4 * m) {
+      // a stable counting sort by column
+      std::vector<uint32_t>& count = buf.colCount;
+      count.assign(static_cast<size_t>(C + 1), 0);
+      for (int64_t k = 0; k < m; k++) {
+        count[static_cast<uint32_t>(inCol[k]) + 1]++;
+        rowCount[inRow[k] + 1u]++;
+      }
+      for (int64_t c = 0; c < C; c++) count[static_cast<size_t>(c + 1)] += count[static_cast<size_t>(c)];
+      for (int64_t k = 0; k < m; k++) byCol[count[static_cast<uint32_t>(inCol[k])]++] = Entry<V>{inRow[k], static_cast<uint32_t>(inCol[k]), inVal[k]};
+    } else {
+      for (int64_t k = 0; k < m; k++) {
+        byCol[k] = Entry<V>{inRow[k], static_cast<uint32_t>(inCol[k]), inVal[k]};
+        rowCount[inRow[k] + 1u]++;
+      }
+      // far more columns than entries (zeroing a histogram of them would cost more than sorting)
+      if (!cols_sorted) std::stable_sort(byCol, byCol + m, [](const Entry<V>& x, const Entry<V>& y) { return x.col < y.col; });
+    }
     for (int64_t r = 0; r < rows; r++) rowCount[static_cast<size_t>(r + 1)] += rowCount[static_cast<size_t>(r)];
+    // by row, back into the block's range of the output
     int32_t* outCol = indices + s;
     float* outVal = data + s;
-    if (!merge) {
+    if (kFloat || !merge) {
       for (int64_t k = 0; k < m; k++) {
-        const uint32_t q = rowCount[in[k].row - r0]++;
-        outCol[q] = static_cast<int32_t>(in[k].col);
-        outVal[q] = static_cast<float>(in[k].value);
+        const uint32_t q = rowCount[byCol[k].row]++;
+        outCol[q] = static_cast<int32_t>(byCol[k].col);
+        outVal[q] = static_cast<float>(byCol[k].value);
       }
-      for (int64_t r = 0; r < rows; r++) rowNnz[static_cast<size_t>(r0 + r)] = static_cast<int32_t>(rowCount[static_cast<size_t>(r)] - (r == 0 ? 0 : rowCount[static_cast<size_t>(r - 1)]));
-      blockNnz[static_cast<size_t>(b)] = m;
+      // now rowCount[r] is row r's end
+      if (!merge) {
+        for (int64_t r = 0; r < rows; r++) rowNnz[static_cast<size_t>(r0 + r)] = static_cast<int32_t>(rowCount[static_cast<size_t>(r)] - (r == 0 ? 0 : rowCount[static_cast<size_t>(r - 1)]));
+        blockNnz[static_cast<size_t>(b)] = m;
+        return;
+      }
+      // float32 values: what was written is the input's values, so duplicates (adjacent, in input
+      // order) are merged in place (writes at w ≤ k, behind the reads):
+      // sum = float(double(sum) + v), JavaScript's `Float32Array[i] += v`
+      int64_t w = 0, k = 0;
+      for (int64_t r = 0; r < rows; r++) {
+        const int64_t first = w, end = rowCount[static_cast<size_t>(r)];
+        for (; k < end; k++) {
+          const int32_t c = outCol[k];
+          if (w > first && outCol[w - 1] == c) outVal[w - 1] = static_cast<float>(static_cast<double>(outVal[w - 1]) + static_cast<double>(outVal[k]));
+          else {
+            outCol[w] = c;
+            outVal[w] = outVal[k];
+            w++;
+          }
+        }
+        rowNnz[static_cast<size_t>(r0 + r)] = static_cast<int32_t>(w - first);
+      }
+      blockNnz[static_cast<size_t>(b)] = w;
       return;
     }
-    // merging: the row-sorted entries go through a buffer (byRow) and are merged into the output
+    // float64 values, merging: the row-sorted entries go through a buffer (byRow) and are merged
+    // into the output, summing the float64 values
     fit(buf.byRow, m);
     Entry<V>* byRow = buf.byRow.data();
     std::vector<uint32_t>& starts = rowCount;
-    for (int64_t k = 0; k < m; k++) byRow[starts[in[k].row - r0]++] = in[k];
+    for (int64_t k = 0; k < m; k++) byRow[starts[byCol[k].row]++] = byCol[k];
     // now starts[r] is row r's end; merge duplicates (adjacent, in input order) in float32:
     // sum = float(double(sum) + v), JavaScript's `Float32Array[i] += v`
     int64_t w = 0, k = 0;

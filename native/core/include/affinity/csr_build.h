@@ -12,17 +12,22 @@
 // 32,768 to 65,536 entries each on average, so a few hundred write streams rather than one per row or column as
 // a plain counting sort has, which on 20M entries spends most of its time on cache and TLB misses
 // — and then each block is sorted by column and by row (two counting sorts) in a thread's own
-// cache-sized buffers and written to its part of the output. The partition is split over threads
-// (each counts its contiguous share of the input into its own histogram; the prefix sums give
-// each (block, thread) its own range, thread t's entries after those of threads < t, so it stays
-// stable); the blocks are shared out dynamically. The partition is on huge pages
-// (affinity/huge_pages.h).
+// cache-sized buffers and written back to its part of the output. The partition is split over
+// threads (each counts its contiguous share of the input into its own histogram; the prefix sums
+// give each (block, thread) its own range, thread t's entries after those of threads < t, so it
+// stays stable); the blocks are shared out dynamically. The partition is written straight into
+// the output arrays (a block's entries occupy exactly its range of them until it is sorted), the
+// column into `indices`, a float32 value into `data`, with two side arrays: each entry's row
+// within its block (uint16, blocks of at most 2^16 rows) and, for float64 input, its value (the
+// merged sums are formed from the float64 values). No n-entry scratch array of whole entries:
+// the kernel zeroing its fresh pages cost more than the scatter itself.
 //
 // Index checks: the counting pass checks every row and column index before it addresses memory
 // with it; a bad one stops the call before any output is written. The scatter pass reads the
 // index arrays again (they are the caller's), so it checks each index again and, at the end,
 // that every range was filled exactly: arrays written by another thread between the two passes
-// give an error (std::runtime_error), never an access out of bounds or a half-filled output.
+// give an error (std::runtime_error), never an access out of bounds or a half-filled output
+// returned as a result (the output arrays then hold partial content, for the caller to discard).
 #pragma once
 
 #include <cstdint>
