@@ -216,9 +216,73 @@ void test_svd() {
 
 }  // namespace
 
+/**
+ * The steps' seen-row check (chunk keys, hogwild_seen_contains) against a plain search, at every
+ * SIMD level: rows of every length around the chunk and key-window sizes (0, 1, 15–17, 255–257,
+ * 4097 entries: more than 16 keys takes the halving), every alignment of the seen array (the
+ * chunks are aligned to its 64-byte lines), and queries below, between, on and above the entries.
+ */
+void test_seen_check() {
+  std::mt19937 g(5);
+  const std::vector<int64_t> lengths = {0, 1, 2, 15, 16, 17, 31, 32, 33, 255, 256, 257, 300, 4097, 0, 5};
+  const int32_t items = 20000;
+  std::vector<int32_t> indptr{0}, rows;
+  for (int64_t len : lengths) {
+    std::vector<int32_t> all(static_cast<size_t>(items));
+    for (int32_t c = 0; c < items; c++) all[static_cast<size_t>(c)] = c;
+    std::shuffle(all.begin(), all.end(), g);
+    std::vector<int32_t> row(all.begin() + 1, all.begin() + 1 + len);  // never item all[0]
+    std::sort(row.begin(), row.end());
+    rows.insert(rows.end(), row.begin(), row.end());
+    indptr.push_back(static_cast<int32_t>(rows.size()));
+  }
+  const int64_t users = static_cast<int64_t>(lengths.size());
+  std::vector<int64_t> qu;
+  std::vector<int32_t> qc;
+  for (int64_t u = 0; u < users; u++) {
+    for (int32_t c : {0, 1, items - 2, items - 1}) {
+      qu.push_back(u);
+      qc.push_back(c);
+    }
+    for (int64_t k = indptr[static_cast<size_t>(u)]; k < indptr[static_cast<size_t>(u + 1)]; k++) {
+      for (int32_t d : {-1, 0, 1}) {  // the entries and their neighbours
+        qu.push_back(u);
+        qc.push_back(std::clamp(rows[static_cast<size_t>(k)] + d, 0, items - 1));
+      }
+    }
+    std::uniform_int_distribution<int32_t> any(0, items - 1);
+    for (int k = 0; k < 200; k++) {
+      qu.push_back(u);
+      qc.push_back(any(g));
+    }
+  }
+  const int64_t n = static_cast<int64_t>(qu.size());
+  int64_t wrong = 0, present = 0;
+  for (Simd simd : simd_levels()) {
+    for (int offset = 0; offset < 16; offset++) {
+      // the seen array at every position relative to a 64-byte line
+      std::vector<int32_t> storage(rows.size() + 32);
+      int32_t* aligned = reinterpret_cast<int32_t*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~static_cast<uintptr_t>(63));
+      int32_t* seen = aligned + offset;
+      std::copy(rows.begin(), rows.end(), seen);
+      std::vector<uint8_t> out(static_cast<size_t>(n), 2);
+      detail::hogwild_seen_contains(indptr.data(), seen, users, qu.data(), qc.data(), n, simd, out.data());
+      for (int64_t q = 0; q < n; q++) {
+        const int64_t u = qu[static_cast<size_t>(q)];
+        const bool expect = std::binary_search(rows.begin() + indptr[static_cast<size_t>(u)], rows.begin() + indptr[static_cast<size_t>(u + 1)], qc[static_cast<size_t>(q)]);
+        present += expect;
+        if (out[static_cast<size_t>(q)] != (expect ? 1 : 0)) wrong++;
+      }
+    }
+  }
+  CHECK(wrong == 0, "seen check: %lld wrong answers of %lld", static_cast<long long>(wrong), static_cast<long long>(n * 16 * static_cast<int64_t>(simd_levels().size())));
+  CHECK(present > 0 && present < n * 16 * static_cast<int64_t>(simd_levels().size()), "seen check: queries both in and not in the rows (%lld in)", static_cast<long long>(present));
+}
+
 int main() {
   test_bpr();
   test_bpr_negative_distribution();
+  test_seen_check();
   test_svd();
   return report("test_hogwild");
 }

@@ -25,7 +25,23 @@ namespace affinity {
 namespace detail {
 namespace hogwild {
 
-using BprStepsFn = void (*)(const BprEpochParams&, uint32_t*, int64_t, double*, double*, double*);
+/**
+ * The seen rows (the negatives' check, verifyNegative) cut into chunks of 16 entries aligned to
+ * 64-byte lines of the seen array, with each row's chunk keys: the row's first entry in every chunk
+ * it touches. A negative j is in row u only if it is in the chunk of u's last key ≤ j, so the check
+ * reads the row's keys (nnz/16 + users of them in all: a few MB, mostly in cache) and one line of
+ * the row, where a binary search over the row reads ≈ log2(row length) entries on as many lines.
+ */
+struct SeenChunks {
+  const int32_t* indptr = nullptr;     // seen_indptr
+  const int32_t* key_start = nullptr;  // users + 1: row u's keys are keys[key_start[u], key_start[u + 1])
+  const int32_t* keys = nullptr;
+  int64_t phase = 0;  // chunk k is seen positions [16k − phase, 16k − phase + 16): line-aligned
+  /** The chunk that holds seen position q. */
+  int64_t chunk_of(int64_t q) const { return (q + phase) >> 4; }
+};
+
+using BprStepsFn = void (*)(const BprEpochParams&, const SeenChunks&, uint32_t*, int64_t, double*, double*, double*);
 
 /**
  * The item side of the SVD epoch as the threads work on it: row i is qi's row and then bi[i], padded
@@ -48,6 +64,44 @@ using SvdStepsFn = double (*)(const SgdEpochParams&, ItemRows, int64_t, int64_t)
 #include "isa_copies.inc"
 #undef AFFINITY_ISA_SOURCE
 
+/** Builds and owns a SeenChunks of a seen CSR (the keys split over `threads`). */
+class SeenIndex {
+ public:
+  SeenIndex() = default;
+  SeenIndex(const int32_t* indptr, const int32_t* indices, int64_t users, int threads) {
+    sc_.indptr = indptr;
+    sc_.phase = static_cast<int64_t>((reinterpret_cast<uintptr_t>(indices) / sizeof(int32_t)) & 15);
+    key_start_.resize(static_cast<size_t>(users + 1));
+    int64_t total = 0;
+    for (int64_t u = 0; u < users; u++) {
+      key_start_[static_cast<size_t>(u)] = static_cast<int32_t>(total);
+      const int64_t a = indptr[u], b = indptr[u + 1];
+      if (b > a) total += sc_.chunk_of(b - 1) - sc_.chunk_of(a) + 1;
+    }
+    key_start_[static_cast<size_t>(users)] = static_cast<int32_t>(total);
+    keys_ = HugePageBuffer(static_cast<size_t>(total + 16) * sizeof(int32_t));  // + 16: the steps fetch a row's first 16 keys
+    int32_t* k = keys_.as<int32_t>();
+    std::fill(k + total, k + total + 16, 0);
+    parallel_for(threads, threads, [&](int64_t part, int) {
+      for (int64_t u = users * part / threads, end = users * (part + 1) / threads; u < end; u++) {
+        const int64_t a = indptr[u], b = indptr[u + 1];
+        if (b == a) continue;
+        int32_t* out = k + key_start_[static_cast<size_t>(u)];
+        *out++ = indices[a];
+        for (int64_t c = sc_.chunk_of(a) + 1, last = sc_.chunk_of(b - 1); c <= last; c++) *out++ = indices[(c << 4) - sc_.phase];
+      }
+    });
+    sc_.key_start = key_start_.data();
+    sc_.keys = k;
+  }
+  SeenChunks chunks() const { return sc_; }
+
+ private:
+  SeenChunks sc_;
+  std::vector<int32_t> key_start_;
+  HugePageBuffer keys_;
+};
+
 Simd resolve(Simd s) {
   if (s == Simd::Auto || !simd_supported(s)) return detect_simd();
   return s;
@@ -56,6 +110,9 @@ Simd resolve(Simd s) {
 BprStepsFn bpr_for(Simd s) { return AFFINITY_ISA_VARIANT(s, bpr_steps); }
 
 SvdStepsFn svd_for(Simd s) { return AFFINITY_ISA_VARIANT(s, svd_steps); }
+
+using SeenContainsFn = void (*)(const SeenChunks&, const int32_t*, const int64_t*, const int32_t*, int64_t, uint8_t*);
+SeenContainsFn seen_contains_for(Simd s) { return AFFINITY_ISA_VARIANT(s, seen_contains); }
 
 /** splitmix64 (Steele, Lea & Flood 2014): seeds the threads' streams. */
 inline uint64_t splitmix64(uint64_t& x) {
@@ -161,6 +218,9 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
   for (int k = 0; k < 4; k++) detail::next(p.rng);  // the next call seeds other streams
   const hw::BprStepsFn steps = hw::bpr_for(hw::resolve(simd));
   std::vector<double> sums(static_cast<size_t>(3 * n), 0.0);
+  hw::SeenIndex seen_index;
+  if (p.verify_negative) seen_index = hw::SeenIndex(p.seen_indptr, p.seen_indices, p.users, n);
+  const hw::SeenChunks sc = seen_index.chunks();
   {
     hw::WorkingTable x(p.x, p.users * (p.factors + 1), p.update != BprUpdate::Positive);
     hw::WorkingTable y(p.y, p.items * (p.factors + 1), p.update != BprUpdate::Users);
@@ -171,7 +231,7 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
     parallel_for(n, n, [&](int64_t k, int) {
       const int64_t share = q.steps / n + (k < q.steps % n ? 1 : 0);
       double* r = &sums[static_cast<size_t>(3 * k)];
-      steps(q, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
+      steps(q, sc, &states[static_cast<size_t>(4 * k)], share, r, r + 1, r + 2);
     });
     hw::WorkingTable::store_all({&x, &y}, n);
   }
@@ -239,4 +299,12 @@ double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd si
   return total;
 }
 
+namespace detail {
+
+void hogwild_seen_contains(const int32_t* indptr, const int32_t* indices, int64_t users, const int64_t* u, const int32_t* col, int64_t n, Simd simd, uint8_t* out) {
+  const hogwild::SeenIndex index(indptr, indices, users, 1);
+  hogwild::seen_contains_for(hogwild::resolve(simd))(index.chunks(), indices, u, col, n, out);
+}
+
+}  // namespace detail
 }  // namespace affinity

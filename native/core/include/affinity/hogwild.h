@@ -17,9 +17,12 @@
 // Arithmetic in float32 with SIMD (AVX-512/AVX2 chosen at run time; bias and loss terms in
 // float64), where the sequential kernels reproduce the reference's float64 expressions bit for
 // bit. The steps are memory-latency bound (a step reads a random entry, a random user row, two
-// item rows and a binary search in the user's seen row, in arrays much larger than the caches), so
+// item rows and a look into the user's seen row, in arrays much larger than the caches), so
 // the step loops are software-pipelined: each step's draws are made several steps ahead and its
-// memory fetched in stages, the binary search a probe pair at a time (hogwild_steps.inc); and the
+// memory fetched in stages (hogwild_steps.inc). The seen check goes through the row's chunk keys
+// (hogwild.cpp's SeenChunks, built per epoch: the row's first entry on every 64-byte line of the
+// seen array it touches) to the one line the negative can be on, without branches; a binary
+// search over the row read a line and mispredicted a branch at nearly every probe. And the
 // factor tables are worked on in copies on huge pages (affinity/huge_pages.h; the addon's copies of
 // the index arrays are on huge pages too), which take the TLB misses, a quarter of the time on a
 // 20M-entry matrix under virtualization, out of the steps. With one thread the result is
@@ -49,4 +52,12 @@ double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd = Simd:
 BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads, Simd simd = Simd::Auto);
 double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd simd = Simd::Auto);
 
+namespace detail {
+/**
+ * For tests: the Hogwild BPR steps' seen-row check (row chunk keys, hogwild.cpp's SeenChunks; the
+ * SIMD level's code) for the queries (u[q], col[q]), q < n: out[q] = 1 when col is in row u of the
+ * CSR (indptr, indices; rows sorted), else 0. Not validated: every u[q] must be < users.
+ */
+void hogwild_seen_contains(const int32_t* indptr, const int32_t* indices, int64_t users, const int64_t* u, const int32_t* col, int64_t n, Simd simd, uint8_t* out);
+}  // namespace detail
 }  // namespace affinity
