@@ -8,6 +8,7 @@
 //   gemm({...}) → Promise<void>   (gemm_args.h; standalone, not registered as a TS kernel yet)
 //   new DelimitedReader({...})   (delimited_reader_args.h; the fast path of src/data/readers.ts)
 //   snappyUncompress(input, output) → bytes   (snappy_args.h; the Parquet reader's SNAPPY codec)
+//   int32InRange(values, limit) → boolean   (index_range_args.h; synchronous, src/kernels/indexRange.ts)
 //   csrFromTriplets({...}) → nnz, transposeCsr({...})   (csr_args.h; synchronous, src/data/nativeCsr.ts)
 //   biasActivation, activationBackward, columnSums, layerNorm, layerNormBackward, layerNormParamGrad,
 //   maskedSoftmax, softmaxBackward, softmaxCrossEntropy, sigmoidCrossEntropy, embeddingGather,
@@ -24,6 +25,7 @@
 #include "dense_args.h"
 #include "epoch_args.h"
 #include "gemm_args.h"
+#include "index_range_args.h"
 #include "module_info.h"
 #include "snappy_args.h"
 #include "nn_args.h"
@@ -81,6 +83,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DelimitedReader", affinity::addon::DelimitedReaderWrap::Define(env));
   exports.Set("csrFromTriplets", Napi::Function::New(env, affinity::addon::CsrFromTriplets, "csrFromTriplets"));
   exports.Set("transposeCsr", Napi::Function::New(env, affinity::addon::TransposeCsr, "transposeCsr"));
+  exports.Set("int32InRange", Napi::Function::New(env, affinity::addon::Int32InRange, "int32InRange"));
   exports.Set("snappyUncompress", Napi::Function::New(env, affinity::addon::SnappyUncompress, "snappyUncompress"));
   AFFINITY_NN_KERNELS(AFFINITY_NN_EXPORT)
   exports.Set("softmaxOutputLayer", Napi::Function::New(env, SoftmaxOutputLayer, "softmaxOutputLayer"));

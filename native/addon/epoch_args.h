@@ -112,11 +112,11 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   if (p.row_start > p.row_end) o.range_error("rowStart " + std::to_string(p.row_start) + " is past rowEnd " + std::to_string(p.row_end));
   o.expect_disjoint({"bu", "bi", "pu", "qi", "yj", "out"});
 
-  p.user = o.own_indices(user);
-  p.item = o.own_indices(item);
+  p.user = o.own_indices(user, threads);
+  p.item = o.own_indices(item, threads);
   p.rating = static_cast<const float*>(rating.data);
   p.weight = static_cast<const float*>(weight.data);
-  p.order = o.own_indices(order);
+  p.order = o.own_indices(order, threads);
   p.order_length = order.length;
   p.bu = static_cast<float*>(bu.data);
   p.bi = static_cast<float*>(bi.data);
@@ -128,7 +128,7 @@ inline Napi::Value queue_sgd_epoch(const Napi::CallbackInfo& info) {
   p.n_indices_length = nIndices.length;
   static const int32_t kNone = 0;
   if (svdpp && !p.n_indices) p.n_indices = &kNone;
-  const std::string problem = validate_sgd_epoch(p);
+  const std::string problem = validate_sgd_epoch(p, threads);
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
   return queue_kernel(o.env(), "sgdEpoch", [p, res, parallel, threads]() {
@@ -181,13 +181,13 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   o.expect_disjoint({"userFactors", "itemFactors", "rng", "out"});
 
   p.indptr = o.own_indices(indptr);
-  p.indices = o.own_indices(indices);
+  p.indices = o.own_indices(indices, threads);
   p.indices_length = indices.length;
-  p.entry_user = o.own_indices(entryUser);
+  p.entry_user = o.own_indices(entryUser, threads);
   p.entry_user_length = entryUser.length;
   if (has_seen) {
     p.seen_indptr = o.own_indices(seenIndptr);
-    p.seen_indices = o.own_indices(seenIndices);
+    p.seen_indices = o.own_indices(seenIndices, threads);
     p.seen_indices_length = seenIndices.length;
   } else {
     p.seen_indptr = p.indptr;
@@ -197,7 +197,7 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   static const int32_t kNone = 0;
   if (!p.seen_indices) p.seen_indices = &kNone;
   if (pop.present()) {
-    p.popularity = o.own_indices(pop);
+    p.popularity = o.own_indices(pop, threads);
     p.popularity_length = pop.length;
   }
   if (cdf.present()) {
@@ -208,7 +208,7 @@ inline Napi::Value queue_bpr_epoch(const Napi::CallbackInfo& info) {
   p.y = static_cast<float*>(y.data);
   p.rng = static_cast<uint32_t*>(rng.data);
   if (!p.indptr) o.range_error("indptr is empty");
-  const std::string problem = validate_bpr_epoch(p);
+  const std::string problem = validate_bpr_epoch(p, threads);
   if (!problem.empty()) o.range_error(problem);
   double* res = static_cast<double*>(out.data);
   return queue_kernel(o.env(), "bprEpoch", [p, res, parallel, threads]() {

@@ -176,12 +176,11 @@ class ObjectArgs {
    * null for an absent or empty one. Taken on the JS thread; validate the copy, not `a`. It
    * lives until the call settles (take_refs()). Cost: one memcpy of the array per call.
    */
-  const int32_t* own_indices(const Array& a) {
+  const int32_t* own_indices(const Array& a, int threads = 1) {
     if (!a.data || a.length == 0) return nullptr;
     // kernels read index arrays at random positions (a sampled entry, a user's row): large copies
-    // go on huge pages (affinity/huge_pages.h)
-    HugePageBuffer copy(static_cast<size_t>(a.length) * sizeof(int32_t));
-    std::memcpy(copy.data(), a.data, copy.size());
+    // go on huge pages (affinity/huge_pages.h), copied by the call's `threads`
+    HugePageBuffer copy = copy_to_huge_pages(a.data, static_cast<size_t>(a.length) * sizeof(int32_t), threads);
     const int32_t* p = copy.as<int32_t>();
     copies_.push_back(std::move(copy));
     return p;

@@ -1,13 +1,18 @@
 // ctest: native/core dense_score_topk against a naive float64 implementation, for every SIMD
 // level this CPU supports, plus ties, exclusion, edge cases, validation, concurrency and the
 // thread pool. Needs no Node.
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "affinity/cancel.h"
 #include "affinity/dense_score_topk.h"
+#include "affinity/huge_pages.h"
+#include "affinity/index_range.h"
 #include "affinity/platform.h"
 #include "reference.h"
 #include "thread_pool.h"
@@ -294,6 +299,34 @@ void test_cancellation() {
   }
 }
 
+/** all_in_range (the epochs' index check) on 1–3 threads against a plain loop; copy_to_huge_pages copies exactly. */
+void test_index_range_and_copies() {
+  const int64_t n = (int64_t{1} << 20) + 4099;  // above the parallel threshold, not a multiple of the parts
+  std::vector<int32_t> v(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; k++) v[static_cast<size_t>(k)] = static_cast<int32_t>((k * 2654435761LL) % 27000);
+  for (int threads : {1, 2, 3}) {
+    CHECK(all_in_range(v.data(), n, 27000, threads), "all in range, %d threads", threads);
+    CHECK(!all_in_range(v.data(), n, 26999, threads) || *std::max_element(v.begin(), v.end()) < 26999, "limit below the largest value, %d threads", threads);
+    CHECK(all_in_range(v.data(), 0, 0, threads), "empty, %d threads", threads);
+    for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+      for (int32_t bad : {-1, 27000, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()}) {
+        const int32_t keep = v[static_cast<size_t>(at)];
+        v[static_cast<size_t>(at)] = bad;
+        CHECK(!all_in_range(v.data(), n, 27000, threads), "%d at %lld found, %d threads", bad, static_cast<long long>(at), threads);
+        v[static_cast<size_t>(at)] = keep;
+      }
+    }
+  }
+  for (size_t bytes : {size_t{0}, size_t{1000}, HugePageBuffer::kHugePageMin + 12345}) {
+    std::vector<char> src(bytes);
+    for (size_t k = 0; k < bytes; k++) src[k] = static_cast<char>(k * 31 + 7);
+    for (int threads : {1, 2, 3}) {
+      const HugePageBuffer copy = copy_to_huge_pages(src.data(), bytes, threads);
+      CHECK(copy.size() == bytes && (bytes == 0 || std::memcmp(copy.data(), src.data(), bytes) == 0), "copy of %zu bytes on %d threads", bytes, threads);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -306,5 +339,6 @@ int main() {
   test_concurrent_calls();
   test_thread_pool();
   test_cancellation();
+  test_index_range_and_copies();
   return report("test_core");
 }

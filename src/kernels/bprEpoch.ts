@@ -34,6 +34,7 @@
  */
 import type { Csr } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';
+import { indicesInRange } from './indexRange.js';
 import { xoshiroNext } from '../data/xoshiro128.js';
 
 export interface BprEpochArgs {
@@ -77,9 +78,11 @@ export function validateBprEpoch(a: BprEpochArgs): void {
   const nz = m.indptr[m.rows];
   if (a.entryUser.length !== nz) throw new RangeError(`bprEpoch: entryUser has length ${a.entryUser.length}, expected nnz ${nz}`);
   if (nz === 0) throw new RangeError('bprEpoch: no interactions to sample from');
-  for (let p = 0; p < nz; p++) if (!(m.indices[p] >= 0 && m.indices[p] < m.cols)) throw new RangeError(`bprEpoch: item index ${m.indices[p]} out of range`);
+  if (!indicesInRange(m.indices.length === nz ? m.indices : m.indices.subarray(0, nz), m.cols)) {
+    for (let p = 0; p < nz; p++) if (!(m.indices[p] >= 0 && m.indices[p] < m.cols)) throw new RangeError(`bprEpoch: item index ${m.indices[p]} out of range`);
+  }
   if (a.seen && (a.seen.rows !== m.rows || a.seen.cols !== m.cols)) throw new RangeError('bprEpoch: seen has a different shape from userItems');
-  if (a.popularityItems) for (let p = 0; p < a.popularityItems.length; p++) if (!(a.popularityItems[p] >= 0 && a.popularityItems[p] < m.cols)) throw new RangeError('bprEpoch: popularityItems index out of range');
+  if (a.popularityItems && !indicesInRange(a.popularityItems, m.cols)) throw new RangeError('bprEpoch: popularityItems index out of range');
   if (a.popularityItems && a.popularityItems.length === 0) throw new RangeError('bprEpoch: popularityItems is empty');
   if (a.negatives === 'table') {
     if (!a.negativeCdf || a.negativeCdf.length !== m.cols) throw new RangeError(`bprEpoch: negatives 'table' needs negativeCdf of length ${m.cols}`);

@@ -47,6 +47,7 @@
  */
 import type { Csr } from '../data/matrix.js';
 import type { KernelDef } from './kernelDef.js';
+import { indicesInRange } from './indexRange.js';
 
 export type SgdAlgorithm = 'svd' | 'svdpp' | 'nmf';
 
@@ -85,11 +86,6 @@ export interface SgdEpochArgs {
 }
 
 /** Whether every v[k] is in [0, limit). */
-function allInRange(v: Int32Array, limit: number): boolean {
-  for (let k = 0; k < v.length; k++) if (!(v[k] >= 0 && v[k] < limit)) return false;
-  return true;
-}
-
 export function validateSgdEpoch(a: SgdEpochArgs): void {
   const F = a.factors;
   if (a.algorithm !== 'svd' && a.algorithm !== 'svdpp' && a.algorithm !== 'nmf') throw new RangeError(`sgdEpoch: unknown algorithm '${a.algorithm}' (svd|svdpp|nmf)`);
@@ -104,7 +100,7 @@ export function validateSgdEpoch(a: SgdEpochArgs): void {
   // Sequential passes first: walking user/item in the (shuffled) order costs a cache miss per read, about a
   // second of serial time on a 20M-example epoch. Only when one finds an index out of range (or the order is
   // short), the walk names the first bad index a step reads (an index no step reads is not an error).
-  const surelyValid = a.order.length >= n / 8 && allInRange(a.order, n) && allInRange(a.user, nu) && allInRange(a.item, ni);
+  const surelyValid = a.order.length >= n / 8 && indicesInRange(a.order, n) && indicesInRange(a.user, nu) && indicesInRange(a.item, ni);
   if (!surelyValid) {
     for (let t = 0; t < a.order.length; t++) {
       const p = a.order[t];

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "bpr_sampling.h"
+#include "affinity/index_range.h"
 
 namespace affinity {
 namespace {
@@ -18,7 +19,7 @@ inline double ld(const float* a, int64_t i) { return static_cast<double>(a[i]); 
 
 }  // namespace
 
-std::string validate_bpr_epoch(const BprEpochParams& p) {
+std::string validate_bpr_epoch(const BprEpochParams& p, int threads) {
   if (p.factors < 1) return "factors must be a positive integer, got " + std::to_string(p.factors);
   if (p.users < 0 || p.items < 0) return "negative sizes";
   if (p.steps < 0) return "negative step count";
@@ -31,9 +32,12 @@ std::string validate_bpr_epoch(const BprEpochParams& p) {
   if (nz == 0) return "no interactions to sample from";
   if (nz > p.indices_length) return "userItems.indices has length " + std::to_string(p.indices_length) + ", indptr needs nnz = " + std::to_string(nz);
   if (p.entry_user_length != nz) return "entryUser has length " + std::to_string(p.entry_user_length) + ", expected nnz " + std::to_string(nz);
-  for (int64_t q = 0; q < nz; q++) {
-    if (p.indices[q] < 0 || p.indices[q] >= p.items) return "item index " + std::to_string(p.indices[q]) + " out of range";
-    if (p.entry_user[q] < 0 || p.entry_user[q] >= p.users) return "entryUser " + std::to_string(p.entry_user[q]) + " out of range";
+  // a parallel pass first; the serial walk only to name the first bad value
+  if (!all_in_range(p.indices, nz, p.items, threads) || !all_in_range(p.entry_user, nz, p.users, threads)) {
+    for (int64_t q = 0; q < nz; q++) {
+      if (p.indices[q] < 0 || p.indices[q] >= p.items) return "item index " + std::to_string(p.indices[q]) + " out of range";
+      if (p.entry_user[q] < 0 || p.entry_user[q] >= p.users) return "entryUser " + std::to_string(p.entry_user[q]) + " out of range";
+    }
   }
   if (p.verify_negative) {
     if (!p.seen_indptr) return "verifyNegative needs seen";
@@ -46,8 +50,7 @@ std::string validate_bpr_epoch(const BprEpochParams& p) {
     if (p.cdf_length != p.items) return "negativeCdf has length " + std::to_string(p.cdf_length) + ", expected items " + std::to_string(p.items);
   } else if (p.popularity) {
     if (p.popularity_length == 0) return "popularityItems is empty";
-    for (int64_t q = 0; q < p.popularity_length; q++)
-      if (p.popularity[q] < 0 || p.popularity[q] >= p.items) return "popularityItems index out of range";
+    if (!all_in_range(p.popularity, p.popularity_length, p.items, threads)) return "popularityItems index out of range";
   }
   const int u = static_cast<int>(p.update);
   if (u < 0 || u > 2) return "unknown update";

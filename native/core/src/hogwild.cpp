@@ -193,7 +193,7 @@ class WorkingTable {
 }  // namespace detail
 
 BprEpochResult bpr_epoch_hogwild(const BprEpochParams& p, int threads, Simd simd) {
-  const std::string problem = validate_bpr_epoch(p);
+  const std::string problem = validate_bpr_epoch(p, threads);
   if (!problem.empty()) throw std::invalid_argument("bprEpoch: " + problem);
   return bpr_epoch_hogwild_validated(p, threads, simd);
 }
@@ -246,7 +246,7 @@ BprEpochResult bpr_epoch_hogwild_validated(const BprEpochParams& p, int threads,
 
 double sgd_epoch_hogwild(const SgdEpochParams& p, int threads, Simd simd) {
   if (p.algorithm != SgdAlgorithm::Svd) throw std::invalid_argument("sgdEpoch: only 'svd' has a parallel (Hogwild) form");
-  const std::string problem = validate_sgd_epoch(p);
+  const std::string problem = validate_sgd_epoch(p, threads);
   if (!problem.empty()) throw std::invalid_argument("sgdEpoch: " + problem);
   return sgd_epoch_hogwild_validated(p, threads, simd);
 }
@@ -257,7 +257,7 @@ double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd si
   const int64_t len = p.row_end - p.row_start;
   const int n = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(threads), static_cast<int64_t>(kMaxThreads), std::max<int64_t>(1, len)})));
   const hw::SvdStepsFn steps = hw::svd_for(hw::resolve(simd));
-  std::vector<double> sse(static_cast<size_t>(n), 0.0);
+  std::vector<double> sse;
   const int64_t F = p.factors, stride = (F + 1 + 15) / 16 * 16;
   // the item rows (hw::ItemRows), line-aligned: on huge pages when large
   HugePageBuffer rows_buffer(static_cast<size_t>(p.items * stride) * sizeof(float) + 64);
@@ -277,8 +277,13 @@ double sgd_epoch_hogwild_validated(const SgdEpochParams& p, int threads, Simd si
     });
     SgdEpochParams q = p;
     q.pu = pu.get();
-    parallel_for(n, n, [&](int64_t k, int) {
-      const int64_t t0 = q.row_start + len * k / n, t1 = q.row_start + len * (k + 1) / n;
+    // several parts per thread, handed out as threads come free: a thread slowed by anything else
+    // on the machine then takes fewer of them instead of keeping the other waiting at the end
+    // (one part with one thread: the same single pass, and the same Σ e², as before)
+    const int64_t parts = n == 1 ? 1 : std::min<int64_t>(8 * n, len);
+    sse.assign(static_cast<size_t>(parts), 0.0);
+    parallel_for(parts, n, [&](int64_t k, int) {
+      const int64_t t0 = q.row_start + len * k / parts, t1 = q.row_start + len * (k + 1) / parts;
       sse[static_cast<size_t>(k)] = steps(q, items, t0, t1);
     });
     hw::WorkingTable::store_all({&pu}, n);

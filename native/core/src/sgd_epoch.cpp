@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "affinity/index_range.h"
+
 namespace affinity {
 namespace {
 
@@ -212,12 +214,6 @@ std::string first_bad_example(const SgdEpochParams& p) {
   return "";
 }
 
-/** Whether v[0, n) all lie in [0, limit): a branch-free pass the compiler vectorizes. */
-bool all_in_range(const int32_t* v, int64_t n, int64_t limit) {
-  bool bad = false;
-  for (int64_t k = 0; k < n; k++) bad |= (v[k] < 0) | (v[k] >= limit);
-  return !bad;
-}
 
 /**
  * Whether every index the pass reads is surely in range, checked in sequential passes: order over
@@ -226,17 +222,17 @@ bool all_in_range(const int32_t* v, int64_t n, int64_t limit) {
  * which took a third off the Hogwild epoch's scaling). A range under an eighth of the examples is
  * not worth the whole pass: false, and the caller walks it. False is "not sure", not "bad".
  */
-bool examples_in_range(const SgdEpochParams& p) {
+bool examples_in_range(const SgdEpochParams& p, int threads) {
   const int64_t len = p.row_end - p.row_start;
   if (len == 0) return true;
   if (len < p.examples / 8) return false;
-  return all_in_range(p.order + p.row_start, len, p.examples) && all_in_range(p.user, p.examples, p.users) &&
-         all_in_range(p.item, p.examples, p.items);
+  return all_in_range(p.order + p.row_start, len, p.examples, threads) && all_in_range(p.user, p.examples, p.users, threads) &&
+         all_in_range(p.item, p.examples, p.items, threads);
 }
 
 }  // namespace
 
-std::string validate_sgd_epoch(const SgdEpochParams& p) {
+std::string validate_sgd_epoch(const SgdEpochParams& p, int threads) {
   const int a = static_cast<int>(p.algorithm);
   if (a < 0 || a > 2) return "unknown algorithm";
   if (p.factors < 1) return "factors must be a positive integer, got " + std::to_string(p.factors);
@@ -246,7 +242,7 @@ std::string validate_sgd_epoch(const SgdEpochParams& p) {
            std::to_string(p.order_length) + "]";
   if (p.row_end > p.row_start && (!p.order || !p.user || !p.item || !p.rating)) return "example arrays are null";
   if ((p.users > 0 && (!p.bu || !p.pu)) || (p.items > 0 && (!p.bi || !p.qi))) return "parameter arrays are null";
-  if (!examples_in_range(p)) {
+  if (!examples_in_range(p, threads)) {
     // some index is out of range (or the range is short): walk the steps in order to report the
     // first one a step would read; an index no step reads is not an error
     if (const std::string bad = first_bad_example(p); !bad.empty()) return bad;

@@ -20,6 +20,7 @@ import { similarityThresholds, similarityValues, type SparseSimilarityTopKArgs }
 import { withGram, type AlsHalfStepArgs, type AlsHalfStepOutput } from '../../kernels/alsHalfStep.js';
 import type { SgdEpochArgs, SgdRates } from '../../kernels/sgdEpoch.js';
 import type { BprEpochArgs } from '../../kernels/bprEpoch.js';
+import { useNativeIndexRangeCheck } from '../../kernels/indexRange.js';
 import { gemmLeadingDims, type GemmArgs, type Transpose } from '../../kernels/gemm.js';
 import { addonLoader, packageRoot, unavailableReason, type AddonLoad, type NativeModule, type NativeModuleLimits } from '../../data/nativeAddon.js';
 import { withCancelFlag } from './cancelFlag.js';
@@ -132,6 +133,8 @@ export interface NativeAddon extends DenseScoreTopKAddon, NativeNnAddon {
   sgdEpoch?(call: NativeSgdEpochCall): Promise<void>;
   bprEpoch?(call: NativeBprEpochCall): Promise<void>;
   gemm?(call: NativeGemmCall): Promise<void>;
+  /** whether every value lies in [0, limit), synchronous (native/addon/index_range_args.h); absent in an addon built before it */
+  int32InRange?(values: Int32Array, limit: number): boolean;
 }
 
 /** The addon's gemm options (native/addon/gemm_args.h): row-major, leading dimensions and batch strides explicit. */
@@ -430,7 +433,15 @@ export const nativeBackend: Backend = {
   name: 'native',
   priority: 100,
   threading: 'internal',
-  probe: (): BackendProbe => probeNativeAddon(loadNativeAddon(), nativeBackend.kernels),
+  probe: (): BackendProbe => {
+    const r = loadNativeAddon();
+    // the kernels' validation scans large index arrays with the addon from now on (src/kernels/indexRange.ts)
+    if ('addon' in r && typeof r.addon.int32InRange === 'function') {
+      const addon = r.addon;
+      useNativeIndexRangeCheck((v, limit) => addon.int32InRange!(v, limit));
+    }
+    return probeNativeAddon(r, nativeBackend.kernels);
+  },
   kernels: {
     // async: a missing addon or a bad argument rejects the promise rather than throwing
     denseScoreTopK: async (args: DenseScoreTopKArgs, out: TopK, rowStart: number, rowEnd: number, opts?: KernelCallOptions) => {

@@ -46,8 +46,11 @@ struct BprEpochResult {
   double correct = 0, skipped = 0, loss_sum = 0;
 };
 
-/** Checks shapes and every index the steps may read (O(users + nnz + popularity)). "" when valid. */
-std::string validate_bpr_epoch(const BprEpochParams& p);
+/**
+ * Checks shapes and every index the steps may read (O(users + nnz + popularity)). "" when valid.
+ * The index arrays are scanned by up to `threads` threads of the core's pool.
+ */
+std::string validate_bpr_epoch(const BprEpochParams& p, int threads = 1);
 
 /** Runs the steps. Throws std::invalid_argument when validation fails (nothing touched). */
 BprEpochResult bpr_epoch(const BprEpochParams& p);

@@ -11,8 +11,9 @@
 //                      xoshiro128** stream seeded from the caller's state (splitmix64 of the
 //                      state and the thread's number), which is then advanced by four draws;
 //   sgd_epoch_hogwild  the 'svd' pass of sgd_epoch (affinity/sgd_epoch.h) over order[row_start,
-//                      row_end), cut into one contiguous part per thread (the order is shuffled,
-//                      so each part is a random sample of the examples).
+//                      row_end), cut into 8 contiguous parts per thread that the threads take as
+//                      they come free (the order is shuffled, so each part is a random sample of
+//                      the examples); one thread makes one pass.
 //
 // Arithmetic in float32 with SIMD (AVX-512/AVX2 chosen at run time; bias and loss terms in
 // float64), where the sequential kernels reproduce the reference's float64 expressions bit for

@@ -89,4 +89,12 @@ class HugePageBuffer {
   void* base_ = nullptr;  // the mapping (Linux, large buffers)
 };
 
+/**
+ * A copy of src[0, bytes) in a new HugePageBuffer, made by up to `threads` threads of the core's
+ * pool (the caller taking part), each copying whole 2 MB pages: the copy and the first touch of
+ * its fresh pages (which the kernel zeroes) are then spread over the threads instead of being
+ * serial time before a parallel kernel.
+ */
+HugePageBuffer copy_to_huge_pages(const void* src, size_t bytes, int threads);
+
 }  // namespace affinity

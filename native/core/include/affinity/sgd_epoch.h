@@ -47,8 +47,11 @@ struct SgdEpochParams {
   int64_t row_start = 0, row_end = 0;  // range of `order`
 };
 
-/** Checks shapes and every index the pass reads (O(examples visited + nnz of N)). "" when valid. */
-std::string validate_sgd_epoch(const SgdEpochParams& p);
+/**
+ * Checks shapes and every index the pass reads (O(examples visited + nnz of N)). "" when valid.
+ * The index arrays are scanned by up to `threads` threads of the core's pool.
+ */
+std::string validate_sgd_epoch(const SgdEpochParams& p, int threads = 1);
 
 /**
  * Runs the pass; returns Σ e² (each e before its example's update, unweighted). Throws
