@@ -50,6 +50,11 @@ const byPriority: BackendRanker = (_k, _s, c) => [...c].sort((a, b) => b.priorit
 /** Calls below this many output rows × work stay on the calling thread: a pool round trip costs ~0.1 ms. */
 const INLINE_WORK = 2e6;
 
+/** Whether this Node's require() loads ES modules (absent from older @types/node, hence the cast). */
+function requireLoadsEsm(): boolean {
+  return (process.features as { require_module?: boolean }).require_module === true;
+}
+
 /** What an observer hears after every successful engine call. */
 export interface RunRecord {
   kernel: KernelName;
@@ -100,6 +105,13 @@ export class Engine {
         maxThreads: this.threads,
         minThreads: 0,
         idleTimeout: 2000,
+        // Piscina's worker loads the task file with require() first, import() when that throws. Where
+        // Node's require() loads ES modules (Node ≥ 20.19, 22.12: process.features.require_module),
+        // that require() of this package's ESM worker has crashed Node outright, now and then, as
+        // workers started together ("FATAL ERROR: v8::Module::IsGraphAsync must be used on an
+        // instantiated module", from ModuleWrap::InstantiateSync under piscina/dist/worker.js). With
+        // require(esm) off in the workers the require() throws ERR_REQUIRE_ESM and Piscina imports.
+        ...(requireLoadsEsm() ? { execArgv: [...process.execArgv, '--no-experimental-require-module'] } : {}),
       });
     }
     return this.pool;
