@@ -214,7 +214,6 @@ std::string first_bad_example(const SgdEpochParams& p) {
   return "";
 }
 
-
 /**
  * Whether every index the pass reads is surely in range, checked in sequential passes: order over
  * the range, and user/item over all the examples. Walking user/item in the order's (shuffled)
