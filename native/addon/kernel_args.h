@@ -17,7 +17,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -174,7 +173,7 @@ class ObjectArgs {
   /**
    * A private copy of an Int32Array the kernel indexes memory with (see the file comment), or
    * null for an absent or empty one. Taken on the JS thread; validate the copy, not `a`. It
-   * lives until the call settles (take_refs()). Cost: one memcpy of the array per call.
+   * lives until the call settles (take_refs()). Cost: one copy of the array per call, made by the call's `threads`.
    */
   const int32_t* own_indices(const Array& a, int threads = 1) {
     if (!a.data || a.length == 0) return nullptr;

@@ -1,18 +1,30 @@
 // bpr_epoch: the reference's steps, line for line, with xoshiro128** ported exactly.
 // Compiled with -ffp-contract=off (CMakeLists.txt).
 #include "affinity/bpr_epoch.h"
+#include "affinity/index_range.h"
 
 #include <cmath>
 #include <stdexcept>
 
 #include "bpr_sampling.h"
-#include "affinity/index_range.h"
 
 namespace affinity {
 namespace {
 
+/** Whether col is among the sorted indices[lo, hi): the check of a sampled negative (the Hogwild steps have their own, hogwild.cpp). */
+inline bool has_entry(const int32_t* indices, int64_t lo, int64_t hi, int32_t col) {
+  hi--;
+  while (lo <= hi) {
+    const int64_t mid = (lo + hi) >> 1;
+    const int32_t v = indices[mid];
+    if (v == col) return true;
+    if (v < col) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
 using detail::draw_index;
-using detail::has_entry;
 using detail::next;
 
 inline double ld(const float* a, int64_t i) { return static_cast<double>(a[i]); }

@@ -1,7 +1,7 @@
 // The draws of bprEpoch (src/kernels/bprEpoch.ts), shared by the sequential epoch (bpr_epoch.cpp)
-// and the Hogwild one (hogwild.cpp, hogwild_steps.inc): xoshiro128** ported exactly, the index draw
-// ⌊(next / 2^32) · n⌋ in float64, and the binary search that checks a sampled negative. No
-// multiply-add to contract here, so -ffp-contract=off (bpr_epoch.cpp) changes nothing in them.
+// and the Hogwild one (hogwild.cpp, hogwild_steps.inc): xoshiro128** ported exactly and the index
+// draw ⌊(next / 2^32) · n⌋ in float64. No multiply-add to contract here, so -ffp-contract=off
+// (bpr_epoch.cpp) changes nothing in them.
 #pragma once
 
 #include <cmath>
@@ -28,19 +28,6 @@ inline uint32_t next(uint32_t* s) {
 /** ⌊(next / 2^32) · n⌋ in float64, as the reference computes it. */
 inline int64_t draw_index(uint32_t* s, int64_t n) {
   return static_cast<int64_t>(std::floor((static_cast<double>(next(s)) / 4294967296.0) * static_cast<double>(n)));
-}
-
-/** Whether col is among the sorted indices[lo, hi). */
-inline bool has_entry(const int32_t* indices, int64_t lo, int64_t hi, int32_t col) {
-  hi--;
-  while (lo <= hi) {
-    const int64_t mid = (lo + hi) >> 1;
-    const int32_t v = indices[mid];
-    if (v == col) return true;
-    if (v < col) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }
 
 }  // namespace detail
